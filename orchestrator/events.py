@@ -1,0 +1,182 @@
+"""The one typed event stream a run emits.
+
+The Run tab, the CLI, run history and MLflow all consume these same objects; each is a pydantic
+model with a `type` literal, so a stream serialises to JSON lines and parses back with `parse_event`.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+
+
+class _Event(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    run_id: str
+    seq: int = 0
+    ts: float = Field(default_factory=time.time)
+
+
+class RunStarted(_Event):
+    type: Literal["run_started"] = "run_started"
+    workflow: str
+    inputs: dict[str, Any] = {}
+    default_model: str = ""
+    owner: str = ""
+    resumed: bool = False
+
+
+class RunFinished(_Event):
+    type: Literal["run_finished"] = "run_finished"
+    output: Any = None
+    tokens_in: int = 0
+    tokens_out: int = 0
+    cost_usd: float = 0.0
+    duration_s: float = 0.0
+
+
+class RunFailed(_Event):
+    type: Literal["run_failed"] = "run_failed"
+    reason: str  # short machine-friendly kind: provider_error, timeout, budget, config, tool, internal...
+    message: str  # what happened and what to do, for people
+    step_id: str | None = None
+
+
+class RunCancelled(_Event):
+    type: Literal["run_cancelled"] = "run_cancelled"
+    reason: str = "cancelled"  # cancelled | rejected | timeout
+
+
+class RunInterrupted(_Event):
+    """The run paused (approval) or its process died; it can be resumed from its checkpoint."""
+
+    type: Literal["run_interrupted"] = "run_interrupted"
+    reason: str = "approval"
+
+
+class StepStarted(_Event):
+    type: Literal["step_started"] = "step_started"
+    step_id: str
+    step_type: str
+    agent: str | None = None
+    iteration: int | None = None
+
+
+class StepFinished(_Event):
+    type: Literal["step_finished"] = "step_finished"
+    step_id: str
+    step_type: str
+    status: Literal["ok", "failed", "skipped"] = "ok"
+    duration_s: float = 0.0
+    tokens_in: int = 0
+    tokens_out: int = 0
+    cost_usd: float = 0.0
+    model: str | None = None
+    attempts: int = 1
+    output_preview: str = ""
+    error: str | None = None
+
+
+class LLMCall(_Event):
+    """One attempt at one model call: the row analytics aggregate over."""
+
+    type: Literal["llm_call"] = "llm_call"
+    step_id: str | None = None
+    model: str
+    provider: str = ""
+    attempt: int = 1
+    tokens_in: int = 0
+    tokens_out: int = 0
+    cost_usd: float = 0.0
+    unpriced: bool = False
+    synthetic: bool = False  # answered by the offline model, not a real provider
+    latency_s: float = 0.0
+    ttft_s: float | None = None
+    error: str | None = None
+
+
+class Token(_Event):
+    type: Literal["token"] = "token"
+    step_id: str | None = None
+    text: str
+
+
+class ToolCall(_Event):
+    type: Literal["tool_call"] = "tool_call"
+    step_id: str | None = None
+    tool: str
+    call_id: str = ""
+    arguments: dict[str, Any] = {}
+
+
+class ToolResult(_Event):
+    type: Literal["tool_result"] = "tool_result"
+    step_id: str | None = None
+    tool: str
+    call_id: str = ""
+    ok: bool = True
+    result: str = ""
+
+
+class ApprovalRequested(_Event):
+    type: Literal["approval_requested"] = "approval_requested"
+    step_id: str
+    message: str
+
+
+class ApprovalResolved(_Event):
+    type: Literal["approval_resolved"] = "approval_resolved"
+    step_id: str
+    approved: bool
+    feedback: str = ""
+
+
+class BudgetExceeded(_Event):
+    type: Literal["budget_exceeded"] = "budget_exceeded"
+    limit: Literal["max_steps", "max_tokens", "max_cost_usd", "timeout_seconds"]
+    limit_value: float
+    used: float
+
+
+class Warning(_Event):  # noqa: A001 - the event's name in the stream
+    type: Literal["warning"] = "warning"
+    message: str
+    step_id: str | None = None
+
+
+Event = Annotated[
+    RunStarted
+    | RunFinished
+    | RunFailed
+    | RunCancelled
+    | RunInterrupted
+    | StepStarted
+    | StepFinished
+    | LLMCall
+    | Token
+    | ToolCall
+    | ToolResult
+    | ApprovalRequested
+    | ApprovalResolved
+    | BudgetExceeded
+    | Warning,
+    Field(discriminator="type"),
+]
+
+TERMINAL_TYPES = frozenset({"run_finished", "run_failed", "run_cancelled", "run_interrupted"})
+
+_adapter: TypeAdapter[Event] = TypeAdapter(Event)
+
+
+def parse_event(data: str | bytes | dict[str, Any]) -> Event:
+    """Parse one JSON line (or dict) back into its event class."""
+    if isinstance(data, dict):
+        return _adapter.validate_python(data)
+    return _adapter.validate_json(data)
+
+
+def to_json_line(event: Event) -> str:
+    return event.model_dump_json()
