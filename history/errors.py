@@ -1,0 +1,53 @@
+"""Errors of the run history.
+
+    HistoryError                  anything the history store refuses or cannot do
+    ├── HistoryLocked             another process owns the data directory (one writer per DuckDB file)
+    ├── QueueFull                 the writer is behind; the event was NOT queued (the caller decides)
+    ├── HistoryWriteError         a batch could not be written (disk full, I/O error); the app keeps serving
+    ├── MigrationError            the file's schema is newer than this code, or a migration failed
+    └── SqlBoxError               a power-user query was refused or failed
+        └── SqlBoxTimeout         it ran longer than its time limit and was interrupted
+"""
+
+from __future__ import annotations
+
+
+class HistoryError(Exception):
+    """Base class: catch this to handle every history failure in one place."""
+
+
+class HistoryLocked(HistoryError):
+    def __init__(self, lock_path: str, pid: int | None) -> None:
+        self.lock_path = lock_path
+        self.pid = pid
+        owner = f"process {pid}" if pid else "another process"
+        super().__init__(
+            f"the data directory is in use by {owner} (lock file '{lock_path}'); "
+            "only one graphwright app may use a data directory at a time: stop the other one "
+            "or set GRAPHWRIGHT_DATA_DIR to a different directory"
+        )
+
+
+class QueueFull(HistoryError):
+    def __init__(self, maxsize: int, event_type: str) -> None:
+        self.maxsize = maxsize
+        super().__init__(
+            f"history queue is full ({maxsize} events waiting); the '{event_type}' event was not "
+            "recorded: the writer is behind or failing (see the log for 'HistoryWriteError')"
+        )
+
+
+class HistoryWriteError(HistoryError):
+    """Raised by `flush()` when the writer failed; the failed batch stays queued for a retry."""
+
+
+class MigrationError(HistoryError):
+    pass
+
+
+class SqlBoxError(HistoryError):
+    pass
+
+
+class SqlBoxTimeout(SqlBoxError):
+    pass

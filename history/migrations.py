@@ -1,0 +1,143 @@
+"""Versioned schema of the history file: an ordered list of migrations (simonw/llm style).
+
+A data directory written by an older graphwright opens with newer code: `migrate` applies, in
+order, every migration above the version recorded in `schema_version`, each in its own
+transaction. Never edit a released migration; append a new one.
+
+Why `superseded` columns instead of unique keys: a run resumed after a crash re-runs the step
+that was in flight. Every attempt stays recorded (it cost real money and is worth seeing), but
+totals must count each step once. The writer flags the earlier copies `superseded` when the
+re-run arrives, so every query just says `NOT superseded` -- and appends stay index-free and fast.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import duckdb
+
+from history.errors import MigrationError
+
+log = logging.getLogger(__name__)
+
+_V1 = """
+CREATE TABLE runs (
+    run_id VARCHAR PRIMARY KEY,
+    owner VARCHAR NOT NULL DEFAULT '',
+    workflow VARCHAR NOT NULL DEFAULT '',
+    default_model VARCHAR NOT NULL DEFAULT '',
+    status VARCHAR NOT NULL,
+    started_at TIMESTAMP NOT NULL,
+    finished_at TIMESTAMP,
+    duration_s DOUBLE,
+    tokens_in BIGINT NOT NULL DEFAULT 0,
+    tokens_out BIGINT NOT NULL DEFAULT 0,
+    cost_usd DOUBLE NOT NULL DEFAULT 0,
+    reason VARCHAR,
+    message VARCHAR,
+    failed_step VARCHAR,
+    inputs VARCHAR
+);
+CREATE TABLE steps (
+    run_id VARCHAR NOT NULL,
+    seq BIGINT NOT NULL,
+    ts TIMESTAMP NOT NULL,
+    step_id VARCHAR NOT NULL,
+    step_type VARCHAR NOT NULL,
+    status VARCHAR NOT NULL,
+    duration_s DOUBLE NOT NULL,
+    tokens_in BIGINT NOT NULL,
+    tokens_out BIGINT NOT NULL,
+    cost_usd DOUBLE NOT NULL,
+    model VARCHAR,
+    attempts INTEGER NOT NULL,
+    error VARCHAR
+);
+CREATE TABLE llm_calls (
+    run_id VARCHAR NOT NULL,
+    seq BIGINT NOT NULL,
+    ts TIMESTAMP NOT NULL,
+    step_id VARCHAR,
+    model VARCHAR NOT NULL,
+    provider VARCHAR NOT NULL,
+    attempt INTEGER NOT NULL,
+    tokens_in BIGINT NOT NULL,
+    tokens_out BIGINT NOT NULL,
+    cost_usd DOUBLE NOT NULL,
+    unpriced BOOLEAN NOT NULL,
+    synthetic BOOLEAN NOT NULL,
+    latency_s DOUBLE NOT NULL,
+    ttft_s DOUBLE,
+    error VARCHAR
+);
+CREATE TABLE events (
+    id BIGINT NOT NULL,
+    run_id VARCHAR NOT NULL,
+    seq BIGINT NOT NULL,
+    ts TIMESTAMP NOT NULL,
+    type VARCHAR NOT NULL,
+    step_id VARCHAR,
+    payload VARCHAR NOT NULL
+);
+"""
+
+# v2: resumed runs (segments + superseded copies), owner/workflow copied onto the big tables so
+# per-user dashboards filter without a join, and the MLflow trace id.
+_V2 = """
+ALTER TABLE runs ADD COLUMN segments INTEGER NOT NULL DEFAULT 1;
+ALTER TABLE runs ADD COLUMN mlflow_trace_id VARCHAR;
+ALTER TABLE steps ADD COLUMN owner VARCHAR NOT NULL DEFAULT '';
+ALTER TABLE steps ADD COLUMN workflow VARCHAR NOT NULL DEFAULT '';
+ALTER TABLE steps ADD COLUMN segment INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE steps ADD COLUMN iteration INTEGER;
+ALTER TABLE steps ADD COLUMN superseded BOOLEAN NOT NULL DEFAULT false;
+ALTER TABLE llm_calls ADD COLUMN owner VARCHAR NOT NULL DEFAULT '';
+ALTER TABLE llm_calls ADD COLUMN workflow VARCHAR NOT NULL DEFAULT '';
+ALTER TABLE llm_calls ADD COLUMN segment INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE llm_calls ADD COLUMN superseded BOOLEAN NOT NULL DEFAULT false;
+ALTER TABLE events ADD COLUMN segment INTEGER NOT NULL DEFAULT 0;
+UPDATE steps SET owner = r.owner, workflow = r.workflow FROM runs r WHERE steps.run_id = r.run_id;
+UPDATE llm_calls SET owner = r.owner, workflow = r.workflow FROM runs r WHERE llm_calls.run_id = r.run_id;
+"""
+
+MIGRATIONS: list[str] = [_V1, _V2]
+CURRENT_VERSION = len(MIGRATIONS)
+
+# Column order of the appended tables (the writer builds rows in exactly this order).
+STEP_COLUMNS = [
+    "run_id", "seq", "ts", "step_id", "step_type", "status", "duration_s", "tokens_in", "tokens_out",
+    "cost_usd", "model", "attempts", "error", "owner", "workflow", "segment", "iteration", "superseded",
+]  # fmt: skip
+CALL_COLUMNS = [
+    "run_id", "seq", "ts", "step_id", "model", "provider", "attempt", "tokens_in", "tokens_out",
+    "cost_usd", "unpriced", "synthetic", "latency_s", "ttft_s", "error", "owner", "workflow",
+    "segment", "superseded",
+]  # fmt: skip
+EVENT_COLUMNS = ["id", "run_id", "seq", "ts", "type", "step_id", "payload", "segment"]
+
+
+def schema_version(con: duckdb.DuckDBPyConnection) -> int:
+    con.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
+    row = con.execute("SELECT max(version) FROM schema_version").fetchone()
+    return int(row[0]) if row and row[0] is not None else 0
+
+
+def migrate(con: duckdb.DuckDBPyConnection, upto: int = CURRENT_VERSION) -> int:
+    """Bring the file to `upto` (default: current); returns the version it ends at."""
+    version = schema_version(con)
+    if version > CURRENT_VERSION:
+        raise MigrationError(
+            f"the history file has schema version {version}, newer than this graphwright "
+            f"understands ({CURRENT_VERSION}): upgrade graphwright or use another data directory"
+        )
+    for number in range(version + 1, upto + 1):
+        con.execute("BEGIN TRANSACTION")
+        try:
+            con.execute(MIGRATIONS[number - 1])
+            con.execute("INSERT INTO schema_version VALUES (?)", [number])
+            con.execute("COMMIT")
+        except duckdb.Error as exc:
+            con.execute("ROLLBACK")
+            raise MigrationError(f"history migration {number} failed: {exc}") from exc
+        log.info("history schema migrated to version %d", number)
+    return max(version, upto)

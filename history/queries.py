@@ -1,0 +1,225 @@
+"""Named, read-only analytics queries: pure functions from (cursor, Filters) to a DataFrame.
+
+No UI code here: the dashboards map these frames to charts. Every user value travels as a bound
+parameter; the only SQL assembled at run time is a fixed set of filter fragments.
+
+Cost semantics: run totals come from the final step results (`runs` is updated by the writer),
+and call-level figures skip `superseded` rows (attempts of a step that was re-run after a crash),
+so a resumed run is never counted twice. Success rate = finished / (finished + failed + cancelled).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any, Literal
+
+import duckdb
+import pandas as pd
+
+from orchestrator import events as ev
+
+Cursor = duckdb.DuckDBPyConnection
+
+
+@dataclass(frozen=True)
+class Filters:
+    """What a dashboard shows. `owner` has no default on purpose: the UI passes the session's user;
+    `owner=None` (all users) is for the admin CLI only."""
+
+    owner: str | None
+    date_from: date | datetime | None = None
+    date_to: date | datetime | None = None  # a `date` includes that whole day
+    workflow: str | None = None
+    model: str | None = None
+    status: str | None = None
+
+
+def _bounds(f: Filters) -> tuple[datetime | None, datetime | None]:
+    lo, hi = f.date_from, f.date_to
+    if lo is not None and not isinstance(lo, datetime):
+        lo = datetime(lo.year, lo.month, lo.day)
+    if hi is not None and not isinstance(hi, datetime):
+        hi = datetime(hi.year, hi.month, hi.day) + timedelta(days=1)
+    return lo, hi
+
+
+def _where(f: Filters, kind: Literal["runs", "calls", "steps"]) -> tuple[str, list[Any]]:
+    """WHERE clause for table alias `t` (runs, llm_calls or steps) from fixed fragments."""
+    ts = "t.started_at" if kind == "runs" else "t.ts"
+    clauses: list[str] = [] if kind == "runs" else ["NOT t.superseded"]
+    params: list[Any] = []
+    lo, hi = _bounds(f)
+    for value, fragment in (
+        (f.owner, "t.owner = ?"),
+        (lo, f"{ts} >= ?"),
+        (hi, f"{ts} < ?"),
+        (f.workflow, "t.workflow = ?"),
+    ):
+        if value is not None:
+            clauses.append(fragment)
+            params.append(value)
+    if f.model is not None:
+        clauses.append(
+            "t.run_id IN (SELECT run_id FROM llm_calls WHERE model = ?)" if kind == "runs" else "t.model = ?"
+        )
+        params.append(f.model)
+    if f.status is not None:
+        clauses.append("t.status = ?" if kind == "runs" else "t.run_id IN (SELECT run_id FROM runs WHERE status = ?)")
+        params.append(f.status)
+    return ("WHERE " + " AND ".join(clauses)) if clauses else "", params
+
+
+def _df(cur: Cursor, sql: str, params: list[Any]) -> pd.DataFrame:
+    return cur.execute(sql, params).df()
+
+
+def kpis(cur: Cursor, f: Filters) -> pd.DataFrame:
+    """One row: runs, finished, failed, success_rate, total/avg cost, p50/p95 latency, tokens."""
+    where, params = _where(f, "runs")
+    return _df(cur, f"""
+        SELECT count(*) AS runs,
+               count(*) FILTER (status = 'finished') AS finished,
+               count(*) FILTER (status = 'failed') AS failed,
+               count(*) FILTER (status = 'finished')
+                 / nullif(count(*) FILTER (status IN ('finished', 'failed', 'cancelled')), 0) AS success_rate,
+               coalesce(sum(cost_usd), 0) AS total_cost_usd,
+               avg(cost_usd) AS avg_cost_usd,
+               quantile_cont(duration_s, 0.5) FILTER (status = 'finished') AS p50_latency_s,
+               quantile_cont(duration_s, 0.95) FILTER (status = 'finished') AS p95_latency_s,
+               CAST(coalesce(sum(tokens_in), 0) AS BIGINT) AS tokens_in,
+               CAST(coalesce(sum(tokens_out), 0) AS BIGINT) AS tokens_out
+        FROM runs t {where}""", params)  # fmt: skip
+
+
+def cost_by_day(cur: Cursor, f: Filters) -> pd.DataFrame:
+    """day, model, cost_usd, calls: the stacked cost chart."""
+    where, params = _where(f, "calls")
+    return _df(cur, f"""
+        SELECT CAST(ts AS DATE) AS day, model, sum(cost_usd) AS cost_usd, count(*) AS calls
+        FROM llm_calls t {where} GROUP BY ALL ORDER BY day, model""", params)
+
+
+def cost_latency_by_workflow(cur: Cursor, f: Filters) -> pd.DataFrame:
+    where, params = _where(f, "runs")
+    return _df(cur, f"""
+        SELECT workflow, count(*) AS runs, sum(cost_usd) AS total_cost_usd, avg(cost_usd) AS avg_cost_usd,
+               quantile_cont(duration_s, 0.5) AS p50_latency_s, quantile_cont(duration_s, 0.95) AS p95_latency_s
+        FROM runs t {where} GROUP BY workflow ORDER BY total_cost_usd DESC, workflow""", params)
+
+
+def latency_by_step(cur: Cursor, f: Filters) -> pd.DataFrame:
+    where, params = _where(f, "steps")
+    return _df(cur, f"""
+        SELECT workflow, step_id, step_type, count(*) AS runs,
+               quantile_cont(duration_s, 0.5) AS p50_s, quantile_cont(duration_s, 0.95) AS p95_s,
+               sum(cost_usd) AS cost_usd
+        FROM steps t {where} GROUP BY ALL ORDER BY p95_s DESC, workflow, step_id""", params)
+
+
+def latency_by_model(cur: Cursor, f: Filters) -> pd.DataFrame:
+    where, params = _where(f, "calls")
+    return _df(cur, f"""
+        SELECT model, count(*) AS calls,
+               quantile_cont(latency_s, 0.5) AS p50_s, quantile_cont(latency_s, 0.95) AS p95_s,
+               quantile_cont(ttft_s, 0.5) AS p50_ttft_s, quantile_cont(ttft_s, 0.95) AS p95_ttft_s,
+               count(*) FILTER (error IS NOT NULL) / count(*) AS error_rate,
+               sum(cost_usd) AS cost_usd
+        FROM llm_calls t {where} GROUP BY model ORDER BY p95_s DESC, model""", params)
+
+
+def tokens_over_time(cur: Cursor, f: Filters, bucket: Literal["hour", "day"] = "day") -> pd.DataFrame:
+    if bucket not in ("hour", "day"):
+        raise ValueError(f"bucket must be 'hour' or 'day', not {bucket!r}")
+    where, params = _where(f, "calls")
+    return _df(cur, f"""
+        SELECT date_trunc(?, ts) AS bucket, CAST(sum(tokens_in) AS BIGINT) AS tokens_in,
+               CAST(sum(tokens_out) AS BIGINT) AS tokens_out
+        FROM llm_calls t {where} GROUP BY bucket ORDER BY bucket""", [bucket, *params])
+
+
+def failures_by_reason(cur: Cursor, f: Filters) -> pd.DataFrame:
+    """reason, runs: failed runs grouped by the engine's short failure kind."""
+    where, params = _where(f, "runs")
+    where = f"{where} AND" if where else "WHERE"
+    return _df(cur, f"""
+        SELECT coalesce(reason, 'unknown') AS reason, count(*) AS runs, max(started_at) AS last_seen
+        FROM runs t {where} t.status = 'failed' GROUP BY 1 ORDER BY runs DESC, reason""", params)
+
+
+_RUN_COLUMNS = """run_id, owner, workflow, status, started_at, finished_at, duration_s, tokens_in, tokens_out,
+    cost_usd, reason, message, failed_step, default_model, segments, mlflow_trace_id"""
+
+
+def most_expensive_runs(cur: Cursor, f: Filters, limit: int = 10) -> pd.DataFrame:
+    where, params = _where(f, "runs")
+    return _df(cur, f"SELECT {_RUN_COLUMNS} FROM runs t {where} ORDER BY cost_usd DESC, started_at DESC LIMIT ?",
+               [*params, int(limit)])  # fmt: skip
+
+
+def list_runs(cur: Cursor, f: Filters, limit: int = 200, offset: int = 0) -> pd.DataFrame:
+    """Newest first."""
+    where, params = _where(f, "runs")
+    return _df(cur, f"SELECT {_RUN_COLUMNS} FROM runs t {where} ORDER BY started_at DESC, run_id LIMIT ? OFFSET ?",
+               [*params, int(limit), int(offset)])  # fmt: skip
+
+
+def resumable_runs(cur: Cursor, owner: str | None) -> pd.DataFrame:
+    """Interrupted runs (crashed, or paused for approval): resumable from their checkpoints."""
+    return list_runs(cur, Filters(owner=owner, status="interrupted"), limit=1000)
+
+
+def _owns(cur: Cursor, run_id: str, owner: str | None) -> bool:
+    if owner is None:
+        return True
+    return cur.execute("SELECT 1 FROM runs WHERE run_id = ? AND owner = ?", [run_id, owner]).fetchone() is not None
+
+
+def run_events(cur: Cursor, run_id: str, owner: str | None) -> pd.DataFrame:
+    """The run's event log in emission order (segment = each start/resume); empty if not the owner's."""
+    return _df(cur, """
+        SELECT segment, seq, ts, type, step_id, payload FROM events
+        WHERE run_id = ? AND (? IS NULL OR run_id IN (SELECT run_id FROM runs WHERE owner = ?))
+        ORDER BY segment, seq, id""", [run_id, owner, owner])
+
+
+def replay(cur: Cursor, run_id: str, owner: str | None) -> list[ev.Event]:
+    """The run's events as typed objects, ready to feed the same renderer as a live run."""
+    return [ev.parse_event(p) for p in run_events(cur, run_id, owner)["payload"]]
+
+
+def run_calls(cur: Cursor, run_id: str, owner: str | None) -> pd.DataFrame:
+    """Every attempt of every model call of one run (superseded attempts included, flagged)."""
+    if not _owns(cur, run_id, owner):
+        return _df(cur, "SELECT * FROM llm_calls WHERE false", [])
+    return _df(cur, "SELECT * FROM llm_calls WHERE run_id = ? ORDER BY segment, seq", [run_id])
+
+
+def run_steps(cur: Cursor, run_id: str, owner: str | None) -> pd.DataFrame:
+    if not _owns(cur, run_id, owner):
+        return _df(cur, "SELECT * FROM steps WHERE false", [])
+    return _df(cur, "SELECT * FROM steps WHERE run_id = ? ORDER BY segment, seq", [run_id])
+
+
+def workflows(cur: Cursor, owner: str | None) -> list[str]:
+    """Choices for the workflow filter."""
+    rows = cur.execute("SELECT DISTINCT workflow FROM runs WHERE ? IS NULL OR owner = ? ORDER BY 1", [owner, owner])
+    return [r[0] for r in rows.fetchall()]
+
+
+def models(cur: Cursor, owner: str | None) -> list[str]:
+    """Choices for the model filter."""
+    rows = cur.execute("SELECT DISTINCT model FROM llm_calls WHERE ? IS NULL OR owner = ? ORDER BY 1", [owner, owner])
+    return [r[0] for r in rows.fetchall()]
+
+
+DASHBOARDS = {
+    "kpis": kpis,
+    "cost_by_day": cost_by_day,
+    "cost_latency_by_workflow": cost_latency_by_workflow,
+    "latency_by_step": latency_by_step,
+    "latency_by_model": latency_by_model,
+    "tokens_over_time": tokens_over_time,
+    "failures_by_reason": failures_by_reason,
+    "most_expensive_runs": most_expensive_runs,
+}

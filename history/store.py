@@ -1,0 +1,205 @@
+"""The run-history store: one DuckDB file per data directory, owned by one process.
+
+    store = HistoryStore.open()          # takes data_dir()/graphwright.lock, migrates, marks crashed runs
+    engine.run(config, sink=store.sink)  # events are queued; a writer thread appends them in batches
+    df = queries.kpis(store.read_cursor(), Filters(owner=user))
+    store.close()                        # flushes the queue
+
+"Acknowledged" means committed by the writer: after `flush()` returns True (or `record(...,
+wait=True)` returns) the rows are in the file and survive `kill -9`. `RunStarted` is recorded
+synchronously by default, so a run killed before its first checkpoint still has a record.
+"""
+
+from __future__ import annotations
+
+import atexit
+import fcntl
+import logging
+import os
+import threading
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import duckdb
+
+from history.errors import HistoryLocked, HistoryWriteError, QueueFull
+from history.migrations import migrate
+from history.rows import TOTALS_SQL, SetTraceId
+from history.writer import Writer
+from orchestrator import events as ev
+from orchestrator.paths import data_dir as default_data_dir
+
+if TYPE_CHECKING:
+    from history.mlflow_sink import MlflowTracer
+
+log = logging.getLogger(__name__)
+
+DB_NAME = "history.duckdb"
+LOCK_NAME = "graphwright.lock"
+
+
+def _take_lock(lock_path: Path) -> int:
+    fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        text = os.pread(fd, 32, 0).decode(errors="replace").strip()
+        os.close(fd)
+        raise HistoryLocked(str(lock_path), int(text) if text.isdigit() else None) from None
+    os.ftruncate(fd, 0)
+    os.pwrite(fd, str(os.getpid()).encode(), 0)
+    return fd
+
+
+def mlflow_enabled() -> bool:
+    """MLflow tracing is opt-in: `GRAPHWRIGHT_MLFLOW=1` (the app may also pass `mlflow=True`)."""
+    return os.environ.get("GRAPHWRIGHT_MLFLOW", "").strip().lower() in {"1", "true", "yes", "on"}
+
+
+class HistoryStore:
+    def __init__(
+        self,
+        path: str | Path,
+        *,
+        queue_size: int = 200_000,
+        batch_size: int = 50_000,
+        mlflow: bool | None = None,
+    ) -> None:
+        self.path = Path(path).resolve()
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._lock_fd = _take_lock(self.path.parent / LOCK_NAME)
+        try:
+            self._con = duckdb.connect(str(self.path))
+            migrate(self._con)
+            self.interrupted_on_open = self.mark_interrupted_runs()
+            self._writer = Writer(self._con.cursor(), maxsize=queue_size, batch_size=batch_size, path=str(self.path))
+        except BaseException:
+            os.close(self._lock_fd)
+            raise
+        self._local = threading.local()
+        self._closed = False
+        self.tracer: MlflowTracer | None = None
+        if mlflow if mlflow is not None else mlflow_enabled():
+            from history.mlflow_sink import MlflowTracer
+
+            self.tracer = MlflowTracer(self.path.parent, on_trace_id=self.set_trace_id)
+        atexit.register(self.close)
+
+    @classmethod
+    def open(cls, data_dir: str | Path | None = None, **kwargs: Any) -> HistoryStore:
+        directory = Path(data_dir) if data_dir is not None else default_data_dir()
+        return cls(directory / DB_NAME, **kwargs)
+
+    # -- writing ------------------------------------------------------------------------------
+
+    def record(self, event: ev.Event, *, wait: bool | None = None, timeout: float = 10.0) -> None:
+        """Queue one event without blocking (RunStarted waits for its commit unless `wait=False`).
+
+        Raises `QueueFull` (and logs a warning) when the writer is behind: never drops silently.
+        """
+        try:
+            ticket = self._writer.put(event)
+        except QueueFull as exc:
+            log.warning("%s", exc)
+            raise
+        if self.tracer is not None:
+            self.tracer.put(event)
+        if wait if wait is not None else isinstance(event, ev.RunStarted):
+            if not self._writer.wait(ticket, timeout):
+                log.warning("history: '%s' of run '%s' not committed after %.1fs", event.type, event.run_id, timeout)
+
+    @property
+    def sink(self) -> Callable[[ev.Event], None]:
+        """A callable for the engine: records, and turns a full queue into a logged warning.
+
+        The run goes on when history cannot keep up; `stats()["rejected"]` counts what was refused.
+        """
+
+        def _sink(event: ev.Event) -> None:
+            try:
+                self.record(event)
+            except (QueueFull, HistoryWriteError) as exc:
+                log.warning("history did not record '%s' of run '%s': %s", event.type, event.run_id, exc)
+
+        return _sink
+
+    def set_trace_id(self, run_id: str, trace_id: str) -> None:
+        self._writer.put(SetTraceId(run_id, trace_id))
+
+    def flush(self, timeout: float | None = 30.0) -> bool:
+        """Wait until everything queued so far is committed. False on timeout; raises the write error."""
+        ok = self._writer.wait(self._writer.enqueued, timeout)
+        if self.tracer is not None:
+            self.tracer.flush(timeout)
+        return ok
+
+    def stats(self) -> dict[str, Any]:
+        w = self._writer
+        return {"enqueued": w.enqueued, "committed": w.committed, "rejected": w.rejected,
+                "error": str(w.error) if w.error else None}  # fmt: skip
+
+    # -- reading ------------------------------------------------------------------------------
+
+    def read_cursor(self) -> duckdb.DuckDBPyConnection:
+        """This thread's own cursor on the file (DuckDB connections are not thread-safe)."""
+        cur = getattr(self._local, "cursor", None)
+        if cur is None:
+            cur = self._local.cursor = self._con.cursor()
+        return cur
+
+    # -- lifecycle ----------------------------------------------------------------------------
+
+    def mark_interrupted_runs(self) -> list[str]:
+        """Runs still 'running' belong to a process that died (we hold the lock): mark them
+        interrupted, append a `run_interrupted` event to their log, and total their final steps."""
+        con = self._con
+        rows = con.execute(
+            "SELECT r.run_id, r.segments - 1, (SELECT coalesce(max(seq), 0) FROM events e"
+            " WHERE e.run_id = r.run_id AND e.segment = r.segments - 1),"
+            " (SELECT max(ts) FROM events e WHERE e.run_id = r.run_id)"
+            " FROM runs r WHERE status = 'running'"
+        ).fetchall()
+        if not rows:
+            return []
+        next_id = int(con.execute("SELECT coalesce(max(id), 0) FROM events").fetchone()[0]) + 1
+        now = datetime.now(UTC).replace(tzinfo=None)
+        con.execute("BEGIN TRANSACTION")
+        for offset, (run_id, segment, last_seq, last_ts) in enumerate(rows):
+            event = ev.RunInterrupted(run_id=run_id, seq=last_seq + 1, reason="process_died")
+            con.execute(
+                "INSERT INTO events VALUES (?, ?, ?, ?, ?, NULL, ?, ?)",
+                [next_id + offset, run_id, event.seq, now, event.type, event.model_dump_json(), segment],
+            )
+            con.execute(
+                "UPDATE runs SET status = 'interrupted', reason = 'process_died', finished_at = ?,"
+                " message = 'the app stopped while this run was in flight; resume it from its last checkpoint'"
+                " WHERE run_id = ?",
+                [last_ts or now, run_id],
+            )
+        con.execute(TOTALS_SQL, [[r[0] for r in rows]])
+        con.execute("COMMIT")
+        log.warning("history: marked %d runs interrupted (the previous process died)", len(rows))
+        return [r[0] for r in rows]
+
+    def close(self, timeout: float = 30.0) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        atexit.unregister(self.close)
+        try:
+            self.flush(timeout)
+        except HistoryWriteError as exc:
+            log.error("history closing with unwritten events: %s", exc)
+        self._writer.close(timeout)
+        if self.tracer is not None:
+            self.tracer.close()
+        self._con.close()
+        os.close(self._lock_fd)
+
+    def __enter__(self) -> HistoryStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
