@@ -1,0 +1,76 @@
+"""Fixtures for the sandbox tests: a real dockerd, a small local Python image, a leftover check.
+
+No image registry is reachable, so the image is built once from Debian packages by
+`scripts/build-sandbox-image.sh` and cached by tag; later runs reuse it.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from orchestrator.sandbox import docker_available
+from orchestrator.sandbox_limits import SANDBOX_LABEL
+from schemas.models import PythonTool
+
+if TYPE_CHECKING:
+    from docker import DockerClient
+
+ROOT = Path(__file__).resolve().parents[2]
+TEST_IMAGE = "graphwright-sandbox-test:py3"
+
+
+@pytest.fixture(scope="session")
+def docker_client() -> Iterator[DockerClient]:
+    """A client of the real daemon; the docker tests skip (with the reason) only when none answers."""
+    if not docker_available(timeout=3.0):
+        pytest.skip("no Docker daemon reachable (scripts/system-deps.sh starts one in CI)")
+    import docker
+
+    client = docker.from_env(timeout=60)
+    yield client
+    client.close()
+
+
+@pytest.fixture(scope="session")
+def sandbox_image(docker_client: DockerClient) -> str:
+    """`graphwright-sandbox-test:py3`, built from Debian packages the first time it is missing."""
+    done = subprocess.run(
+        ["bash", str(ROOT / "scripts/build-sandbox-image.sh"), TEST_IMAGE],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert done.returncode == 0, (
+        f"building {TEST_IMAGE} failed:\n{done.stdout[-2000:]}\n{done.stderr[-3000:]}"
+    )
+    return TEST_IMAGE
+
+
+def _sandbox_containers(client: DockerClient) -> list[Any]:
+    return client.containers.list(all=True, filters={"label": SANDBOX_LABEL})
+
+
+@pytest.fixture
+def no_leftovers(docker_client: DockerClient) -> Iterator[None]:
+    """Fails the test if any sandbox container is still there after it (running or not)."""
+    before = {c.id for c in _sandbox_containers(docker_client)}
+    yield
+    left = [c.name for c in _sandbox_containers(docker_client) if c.id not in before]
+    assert not left, f"sandbox containers left behind: {left}"
+
+
+@pytest.fixture
+def make_tool(sandbox_image: str, no_leftovers: None) -> Callable[..., PythonTool]:
+    """Builds a `python` tool on the test image with small limits, so every test stays fast."""
+
+    def make(**overrides: Any) -> PythonTool:
+        fields: dict[str, Any] = {"type": "python", "image": sandbox_image, "timeout": 10, "memory_mb": 64}
+        fields.update(overrides)
+        return PythonTool(**fields)
+
+    return make
