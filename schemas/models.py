@@ -31,7 +31,9 @@ ModelName = Annotated[
 Template = Annotated[
     str,
     StringConstraints(max_length=20_000),
-    Field(description="Text with `{{ inputs.x }}`, `{{ steps.id.output }}` or `{{ steps.id.output.field }}`."),
+    Field(
+        description="Text with `{{ inputs.x }}`, `{{ steps.id.output }}` or `{{ steps.id.output.field }}`."
+    ),
 ]
 Expression = Annotated[
     str,
@@ -182,7 +184,9 @@ class AgentStep(_StepBase):
 
     type: Literal["agent"]
     agent: Identifier = Field(description="The agent under `agents` that does this step.")
-    prompt: Template = Field(description="What the agent is asked; templates fill in inputs and earlier outputs.")
+    prompt: Template = Field(
+        description="What the agent is asked; templates fill in inputs and earlier outputs."
+    )
 
 
 class ParallelStep(_StepBase):
@@ -224,7 +228,9 @@ class RouteStep(_StepBase):
     type: Literal["route"]
     on: Template | None = Field(None, description="A template whose value is matched against each `when`.")
     classify: Classifier | None = Field(None, description="Let a model choose among the `when` labels.")
-    cases: list[RouteCase] = Field(min_length=1, max_length=20, description="Checked in order; the first match runs.")
+    cases: list[RouteCase] = Field(
+        min_length=1, max_length=20, description="Checked in order; the first match runs."
+    )
     default: list[Step] = Field(
         description="Steps run when no case matches; `[]` means carry on with the next step."
     )
@@ -256,9 +262,13 @@ class SupervisorStep(_StepBase):
 
     type: Literal["supervisor"]
     manager: Identifier = Field(description="The agent that plans and delegates.")
-    workers: list[Identifier] = Field(min_length=1, max_length=10, description="Agents the manager may delegate to.")
+    workers: list[Identifier] = Field(
+        min_length=1, max_length=10, description="Agents the manager may delegate to."
+    )
     task: Template = Field(description="The overall task given to the manager.")
-    max_delegations: int = Field(5, ge=1, le=20, description="Upper bound on delegations before it must answer.")
+    max_delegations: int = Field(
+        5, ge=1, le=20, description="Upper bound on delegations before it must answer."
+    )
 
 
 Step = Annotated[
@@ -287,7 +297,9 @@ class Workflow(_Strict):
         description="Short name used in run history, e.g. `brief-writer`."
     )
     description: str = Field("", max_length=2000, description="What the workflow does, for people.")
-    inputs: dict[Identifier, InputSpec] = Field(default_factory=dict, max_length=50, description="Run inputs.")
+    inputs: dict[Identifier, InputSpec] = Field(
+        default_factory=dict, max_length=50, description="Run inputs."
+    )
     models: dict[Identifier, ModelSpec] = Field(
         default_factory=dict, max_length=50, description="Named model aliases with parameters and fallbacks."
     )

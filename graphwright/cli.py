@@ -1,0 +1,104 @@
+"""The `graphwright` command: `validate FILE...`, `schema`, and `run`/`resume` when installed.
+
+Output is compiler-style (`file:line:col: message`) so editors and CI can jump to the spot;
+`--format json` gives the same issues as data. Exit status: 0 when every file is valid, 1 if not.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import importlib.util
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from schemas import Issue, validate_text, workflow_schema
+from schemas.errors import ConfigError
+from schemas.loader import read_config_file
+
+
+def _validate_one(path: str, sandbox_available: bool | None) -> tuple[list[Issue], list[Issue]]:
+    try:
+        text = read_config_file(path)
+    except ConfigError as exc:
+        return exc.issues, []
+    report = validate_text(text, path, sandbox_available=sandbox_available)
+    return report.errors, report.warnings
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    results = {path: _validate_one(path, args.sandbox) for path in args.files}
+    failed = any(errors for errors, _ in results.values())
+    if args.format == "json":
+        payload = [
+            {
+                "file": path,
+                "ok": not errors,
+                "errors": [i.to_dict() for i in errors],
+                "warnings": [i.to_dict() for i in warnings],
+            }
+            for path, (errors, warnings) in results.items()
+        ]
+        print(json.dumps(payload, indent=2, ensure_ascii=False))
+        return 1 if failed else 0
+    for path, (errors, warnings) in results.items():
+        issues = sorted(errors + warnings, key=lambda i: (i.line, i.column))
+        for issue in issues:
+            print(issue, file=sys.stdout)
+        if not errors:
+            suffix = f" ({len(warnings)} warning{'s' * (len(warnings) != 1)})" if warnings else ""
+            print(f"{path}: ok{suffix}", file=sys.stderr)
+    return 1 if failed else 0
+
+
+def cmd_schema(args: argparse.Namespace) -> int:
+    text = json.dumps(workflow_schema(), indent=2, ensure_ascii=False) + "\n"
+    if args.write:
+        from schemas.generate import write_all
+
+        for path in write_all():
+            print(f"wrote {path}", file=sys.stderr)
+        return 0
+    if args.output:
+        Path(args.output).write_text(text, encoding="utf-8")
+        return 0
+    sys.stdout.write(text)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="graphwright", description="Agent workflows as validated YAML.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    validate = sub.add_parser("validate", help="check config files; prints file:line:col: message")
+    validate.add_argument("files", nargs="+", metavar="FILE")
+    validate.add_argument("--format", choices=["text", "json"], default="text")
+    sandbox = validate.add_mutually_exclusive_group()
+    sandbox.add_argument(
+        "--sandbox", dest="sandbox", action="store_true", default=None, help=argparse.SUPPRESS
+    )
+    sandbox.add_argument(
+        "--no-sandbox", dest="sandbox", action="store_false", help="warn about python tools (no Docker here)"
+    )
+    validate.set_defaults(handler=cmd_validate)
+    schema = sub.add_parser("schema", help="print the JSON Schema of the config format")
+    schema.add_argument("--write", action="store_true", help="regenerate the checked-in schema and docs")
+    schema.add_argument("-o", "--output", help="write the schema to this file instead of stdout")
+    schema.set_defaults(handler=cmd_schema)
+    if importlib.util.find_spec("graphwright.cli_run") is not None:
+        importlib.import_module("graphwright.cli_run").register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    handler = getattr(args, "handler", None) or getattr(args, "func", None)
+    if handler is None:
+        parser.error(f"no handler for `{args.command}`")
+    return int(handler(args) or 0)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,80 @@
+"""What a change lets a workflow do that it could not before, for the user to confirm.
+
+Trust never comes from the YAML: when the chat (or a pasted file) adds a tool, opens an HTTP host,
+allows POST, or raises limits and budgets, the UI lists these lines and applies the change only
+after the person agrees. Lowering powers needs no confirmation.
+"""
+
+from __future__ import annotations
+
+from schemas.models import Agent, AgentTool, HttpTool, Limits, PythonTool, Tool, Workflow
+
+_PYTHON_LIMITS = {
+    "timeout": "timeout (s)",
+    "memory_mb": "memory (MB)",
+    "cpus": "CPUs",
+    "max_output_bytes": "output size (bytes)",
+}
+_HTTP_LIMITS = {"max_bytes": "response size (bytes)", "timeout": "timeout (s)"}
+_RUN_LIMITS = {
+    "max_steps": "steps per run",
+    "max_tokens": "tokens per run",
+    "max_cost_usd": "budget per run (USD)",
+    "timeout_seconds": "run time (s)",
+}
+
+
+def raised_powers(before: Workflow | None, after: Workflow) -> list[str]:
+    """Human-readable lines, one per power `after` has beyond `before` (None: a new workflow)."""
+    lines: list[str] = []
+    old_tools: dict[str, Tool] = before.tools if before is not None else {}
+    for name, tool in after.tools.items():
+        lines += _tool_powers(name, old_tools.get(name), tool)
+    old_agents: dict[str, Agent] = before.agents if before is not None else {}
+    for name, agent in after.agents.items():
+        had = set(old_agents[name].tools) if name in old_agents else set()
+        for tool in agent.tools:
+            if tool not in had and tool in after.tools:
+                lines.append(f"agent `{name}` may now use tool `{tool}`")
+        old_calls = (
+            old_agents[name].max_tool_calls
+            if name in old_agents
+            else Agent.model_fields["max_tool_calls"].default
+        )
+        if agent.max_tool_calls > old_calls:
+            lines.append(f"agent `{name}`: tool calls per step {old_calls} → {agent.max_tool_calls}")
+    old_limits = before.limits if before is not None else Limits()
+    lines += _raised(old_limits, after.limits, _RUN_LIMITS, "run limit")
+    return lines
+
+
+def _tool_powers(name: str, old: Tool | None, new: Tool) -> list[str]:
+    if isinstance(new, PythonTool):
+        if not isinstance(old, PythonTool):
+            return [f"new python tool `{name}`: runs code written by the model in a Docker sandbox"]
+        lines = _raised(old, new, _PYTHON_LIMITS, f"python tool `{name}`")
+        if new.image != old.image:
+            lines.append(f"python tool `{name}` runs in image `{new.image or 'default'}`")
+        return lines
+    if isinstance(new, HttpTool):
+        if not isinstance(old, HttpTool):
+            hosts = ", ".join(f"`{pattern}`" for pattern in new.allow)
+            return [f"new http tool `{name}` ({'/'.join(new.methods)}) may fetch {hosts}"]
+        lines = [f"http tool `{name}` may now fetch `{p}`" for p in new.allow if p not in old.allow]
+        lines += [
+            f"http tool `{name}` may now send {m} requests" for m in new.methods if m not in old.methods
+        ]
+        return lines + _raised(old, new, _HTTP_LIMITS, f"http tool `{name}`")
+    assert isinstance(new, AgentTool)
+    if not isinstance(old, AgentTool) or old.agent != new.agent:
+        return [f"new agent tool `{name}`: calls agent `{new.agent}`"]
+    return []
+
+
+def _raised(old: object, new: object, fields: dict[str, str], what: str) -> list[str]:
+    lines = []
+    for field, label in fields.items():
+        before, after = getattr(old, field), getattr(new, field)
+        if after > before:
+            lines.append(f"{what}: {label} {before:g} → {after:g}")
+    return lines

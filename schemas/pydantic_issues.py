@@ -1,0 +1,189 @@
+"""Maps pydantic's validation errors onto YAML positions, with messages people can act on.
+
+Pydantic puts a discriminated union's tag into error locations (`('steps', 0, 'agent', 'x')`);
+walking the model annotations alongside the location tells tags apart from keys, strips them, and
+yields the model that owns an unknown key so a did-you-mean can be offered.
+"""
+
+from __future__ import annotations
+
+import types
+import typing
+from typing import Any, Literal, Union, get_args, get_origin
+
+from pydantic import BaseModel, ValidationError
+
+from schemas.issues import Issue, Path
+from schemas.locate import Locator
+from schemas.models import Workflow
+from schemas.suggest import did_you_mean
+
+_KEY = "[key]"
+
+
+def _unwrap(tp: Any) -> Any:
+    """Strip Annotated and Optional, leaving the type that holds data."""
+    while True:
+        origin = get_origin(tp)
+        if origin is typing.Annotated:
+            tp = get_args(tp)[0]
+        elif origin in (Union, types.UnionType):
+            members = [a for a in get_args(tp) if a is not type(None)]
+            if len(members) != 1:
+                return tp
+            tp = members[0]
+        else:
+            return tp
+
+
+def union_members(tp: Any) -> dict[str, type[BaseModel]]:
+    """For a union of models with a `type: Literal[...]` field: tag -> model class."""
+    tp = _unwrap(tp)
+    if get_origin(tp) not in (Union, types.UnionType):
+        return {}
+    tags: dict[str, type[BaseModel]] = {}
+    for member in get_args(tp):
+        member = _unwrap(member)
+        if isinstance(member, type) and issubclass(member, BaseModel) and "type" in member.model_fields:
+            annotation = member.model_fields["type"].annotation
+            if get_origin(annotation) is Literal:
+                for tag in get_args(annotation):
+                    tags[str(tag)] = member
+    return tags
+
+
+def field_by_key(model: type[BaseModel], key: str) -> Any:
+    """The annotation of the field written as `key` in YAML (aliases included), or None."""
+    for name, info in model.model_fields.items():
+        if key == (info.alias or name):
+            return info.annotation
+    return None
+
+
+def yaml_keys(model: type[BaseModel]) -> list[str]:
+    return [info.alias or name for name, info in model.model_fields.items()]
+
+
+def _walk(loc: tuple[Any, ...]) -> tuple[Path, Any, Any, bool, bool]:
+    """(YAML path, type owning the last element, type at the path, the last element is a dict key,
+    passed a plain union)."""
+    tp: Any = Workflow
+    path: list[str | int] = []
+    owner: Any = None
+    plain_union = False
+    is_key = False
+    for el in loc:
+        current = _unwrap(tp)
+        owner = current
+        if el == _KEY:
+            is_key = True
+            continue
+        tags = union_members(current)
+        if tags and isinstance(el, str) and el in tags:
+            tp = tags[el]
+            continue
+        if get_origin(current) in (Union, types.UnionType) and isinstance(el, str):
+            plain_union = True  # e.g. `default: str | bool | ...` reports once per member
+            continue
+        if isinstance(current, type) and issubclass(current, BaseModel):
+            tp = field_by_key(current, str(el))
+        elif get_origin(current) is list:
+            tp = get_args(current)[0]
+        elif get_origin(current) is dict:
+            tp = get_args(current)[1]
+        else:
+            tp = None
+        path.append(el)
+    return tuple(path), owner, _unwrap(tp), is_key, plain_union
+
+
+def _where(path: Path) -> str:
+    if not path:
+        return "at the top level"
+    shown = ""
+    for part in path:
+        shown += f"[{part}]" if isinstance(part, int) else (f".{part}" if shown else str(part))
+    return f"in `{shown}`"
+
+
+def _dotted(path: Path) -> str:
+    return _where(path)[5:-1] if path else "the config"
+
+
+def pydantic_issues(error: ValidationError, locator: Locator) -> list[Issue]:
+    """One Issue per distinct pydantic error, located in the YAML."""
+    issues: list[Issue] = []
+    seen: set[tuple[Path, str]] = set()
+    for err in error.errors(include_url=False):
+        path, owner, final, is_key, plain_union = _walk(tuple(err["loc"]))
+        kind = err["type"]
+        dedupe = (path, "union" if plain_union else kind + err["msg"])
+        if dedupe in seen:
+            continue
+        seen.add(dedupe)
+        if kind in ("union_tag_invalid", "union_tag_not_found"):
+            owner = final
+        issues.append(_one(err, kind, path, owner, is_key, plain_union, locator))
+    return issues
+
+
+def _one(
+    err: Any, kind: str, path: Path, owner: Any, is_key: bool, plain_union: bool, locator: Locator
+) -> Issue:
+    ctx = err.get("ctx") or {}
+    value = err.get("input")
+    if kind == "extra_forbidden":
+        key = str(path[-1])
+        allowed = yaml_keys(owner) if isinstance(owner, type) and issubclass(owner, BaseModel) else []
+        return locator.issue(
+            path, f"unknown key `{key}` {_where(path[:-1])}", did_you_mean(key, allowed), at="key"
+        )
+    if kind == "missing":
+        return locator.issue(path[:-1], f"missing required key `{path[-1]}` {_where(path[:-1])}", at="key")
+    if kind in ("union_tag_invalid", "union_tag_not_found"):
+        tags = sorted(union_members(owner)) if owner is not None else []
+        expected = ", ".join(f"`{t}`" for t in tags)
+        if kind == "union_tag_not_found":
+            return locator.issue(path, f"{_dotted(path)} needs a `type`: one of {expected}", at="key")
+        tag = str(ctx.get("tag", ""))
+        return locator.issue(
+            (*path, "type"), f"unknown type `{tag}` in `{_dotted(path)}`", did_you_mean(tag, tags)
+        )
+    if is_key:
+        return locator.issue(
+            path,
+            f"`{path[-1]}` is not a valid name {_where(path[:-1])}: use lowercase letters, digits and "
+            "underscores, starting with a letter",
+            at="key",
+        )
+    if plain_union:
+        return locator.issue(path, f"`{_dotted(path)}` has a value of the wrong type ({_short(value)})")
+    if kind == "literal_error":
+        expected = str(ctx.get("expected", ""))
+        options = [o.strip().strip("'\"") for o in expected.replace(" or ", ",").split(",") if o.strip()]
+        return locator.issue(
+            path,
+            f"`{_dotted(path)}` cannot be {_short(value)}: expected {expected}",
+            did_you_mean(str(value), options),
+        )
+    if kind == "string_pattern_mismatch":
+        return locator.issue(path, f"`{_dotted(path)}` {_short(value)} is not allowed: {_pattern_hint(path)}")
+    fix = "quote the value to make it a string" if kind == "string_type" and value is not None else None
+    message = err["msg"][0].lower() + err["msg"][1:]
+    return locator.issue(path, f"`{_dotted(path)}`: {message}", fix)
+
+
+def _pattern_hint(path: Path) -> str:
+    last = path[-1] if path else ""
+    if last == "name":
+        return "use lowercase letters, digits, `-` and `_`"
+    if last in ("model", "default_model") or "fallbacks" in path:
+        return "write a LiteLLM model string such as `openai/gpt-4o-mini` or an alias under `models`"
+    if "allow" in path:
+        return "write a URL pattern starting with `https://` or `http://`"
+    return "use lowercase letters, digits and underscores, starting with a letter"
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
