@@ -1,0 +1,230 @@
+"""The LiteLLM-backed `ModelClient`: streaming, retries, fallbacks, circuit breaking, costing.
+
+Every model call of the engine and the chat goes through `LiteLLMClient.complete`. Keys and
+endpoints are passed per call from the session's `Credentials` (never via os.environ), every
+attempt is reported as an `LLMCall` event, and the final failure is one `ModelCallError` subclass
+whose message is scrubbed of secrets and says what to do.
+
+A retried attempt streams its tokens again from the start: consumers that show partial text should
+drop it when an `LLMCall` event with an `error` arrives.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import random
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from orchestrator.circuit import CircuitBreaker
+from orchestrator.credentials import Credentials
+from orchestrator.errors import CircuitOpen, ModelCallError
+from orchestrator.events import LLMCall
+from orchestrator.llm_retry import Backoff, final_error, to_model_error
+from orchestrator.llm_types import LLMRequest, LLMResult, ModelParams, OnAttempt, OnToken, ToolCallRequest
+from orchestrator.offline_model import is_offline, register_offline_provider
+from orchestrator.offline_synth import SCHEMA_MARKER
+from orchestrator.pricing import cost_of, count_prompt_tokens, count_text_tokens
+from orchestrator.providers import provider_of
+from orchestrator.secrets import RedactingFilter
+
+_LITELLM_LOGGERS = ("LiteLLM", "LiteLLM Router", "LiteLLM Proxy", "litellm")
+_JSON_MODE_PROVIDERS = frozenset({"openai", "azure", "groq", "mistral", "deepseek", "ollama_chat", "ollama",
+                                  "gemini", "fireworks_ai", "together_ai", "xai", "openrouter"})
+
+
+def load_litellm() -> Any:
+    """Import LiteLLM configured for offline, quiet, key-safe use (import is slow: call lazily)."""
+    os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+    import litellm
+
+    litellm.suppress_debug_info = True
+    for name in _LITELLM_LOGGERS:
+        logger = logging.getLogger(name)
+        if logger.level < logging.WARNING:
+            logger.setLevel(logging.WARNING)
+        if not any(isinstance(f, RedactingFilter) for f in logger.filters):
+            logger.addFilter(RedactingFilter())
+    return litellm
+
+
+def with_schema_instruction(messages: list[dict[str, Any]], schema: dict[str, Any]) -> list[dict[str, Any]]:
+    """The messages plus a system instruction to answer with JSON matching `schema`."""
+    instruction = (f"{SCHEMA_MARKER}\n```json\n{json.dumps(schema)}\n```\n"
+                   "Output the JSON object only: no prose, no code fences.")
+    out = [dict(m) for m in messages]
+    if out and out[0].get("role") == "system" and isinstance(out[0].get("content"), str):
+        out[0]["content"] = f"{out[0]['content']}\n\n{instruction}"
+    else:
+        out.insert(0, {"role": "system", "content": instruction})
+    return out
+
+
+@dataclass
+class _ToolAcc:
+    id: str = ""
+    name: str = ""
+    arguments: list[str] = field(default_factory=list)
+
+
+@dataclass
+class _Outcome:
+    text: str
+    tool_calls: list[ToolCallRequest]
+    tokens_in: int
+    tokens_out: int
+    ttft_s: float | None
+
+
+class LiteLLMClient:
+    """`ModelClient` over `litellm.acompletion`. One per session (credentials); share the breaker."""
+
+    def __init__(self, credentials: Credentials, breaker: CircuitBreaker | None = None, *,
+                 backoff_base: float = 0.5, backoff_cap: float = 8.0, retry_after_cap: float = 30.0,
+                 rng: random.Random | None = None,
+                 sleep: Callable[[float], Awaitable[None]] = asyncio.sleep) -> None:
+        self.credentials = credentials
+        self.breaker = breaker
+        self.backoff = Backoff(backoff_base, backoff_cap, retry_after_cap)
+        self._rng = rng or random.Random()
+        self._sleep = sleep
+
+    def __repr__(self) -> str:
+        return f"LiteLLMClient({self.credentials!r})"
+
+    async def complete(self, request: LLMRequest, on_token: OnToken | None = None,
+                       on_attempt: OnAttempt | None = None) -> LLMResult:
+        """Call the model (retrying, then falling back); raise a `ModelCallError` when all fail."""
+        errors: list[ModelCallError] = []
+        attempt = 0
+        started = time.perf_counter()
+        for params in (request.params, *request.params.fallbacks):
+            provider = provider_of(params.model)
+            for retry in range(params.retries + 1):
+                attempt += 1
+                if self.breaker is not None and not self.breaker.allow(params.model):
+                    wait = self.breaker.retry_in(params.model)
+                    error: ModelCallError = CircuitOpen(
+                        f"Model '{params.model}' failed repeatedly; not calling it for another {wait:.0f} s",
+                        model=params.model, provider=provider)
+                    errors.append(error)
+                    self._report(on_attempt, request, params, provider, attempt, error=str(error))
+                    break
+                t0 = time.perf_counter()
+                try:
+                    outcome = await self._attempt(params, provider, request, on_token)
+                except Exception as exc:  # every provider failure becomes a ModelCallError below
+                    error = to_model_error(exc, params.model, provider, self.credentials.secrets())
+                    errors.append(error)
+                    if self.breaker is not None and error.retryable:
+                        self.breaker.record_failure(params.model)
+                    self._report(on_attempt, request, params, provider, attempt,
+                                 latency=time.perf_counter() - t0, error=str(error))
+                    if not error.retryable:
+                        break
+                    if retry < params.retries:
+                        await self._sleep(self.backoff.delay(retry, error.retry_after, self._rng))
+                    continue
+                if self.breaker is not None:
+                    self.breaker.record_success(params.model)
+                return self._result(params, provider, request, outcome, attempt, t0, started, on_attempt)
+        raise final_error(errors, attempt)
+
+    def _result(self, params: ModelParams, provider: str, request: LLMRequest, outcome: _Outcome,
+                attempt: int, t0: float, started: float, on_attempt: OnAttempt | None) -> LLMResult:
+        cost = cost_of(params.model, outcome.tokens_in, outcome.tokens_out)
+        latency = time.perf_counter() - t0
+        self._report(on_attempt, request, params, provider, attempt, outcome=outcome, latency=latency,
+                     cost_usd=cost.usd, unpriced=cost.unpriced)
+        return LLMResult(text=outcome.text, model=params.model, tool_calls=outcome.tool_calls,
+                         tokens_in=outcome.tokens_in, tokens_out=outcome.tokens_out, cost_usd=cost.usd,
+                         unpriced=cost.unpriced, synthetic=is_offline(params.model),
+                         latency_s=time.perf_counter() - started, ttft_s=outcome.ttft_s, attempts=attempt)
+
+    @staticmethod
+    def _report(on_attempt: OnAttempt | None, request: LLMRequest, params: ModelParams, provider: str,
+                attempt: int, *, outcome: _Outcome | None = None, latency: float = 0.0,
+                cost_usd: float = 0.0, unpriced: bool = False, error: str | None = None) -> None:
+        if on_attempt is None:
+            return
+        on_attempt(LLMCall(
+            run_id="", step_id=request.step_id, model=params.model, provider=provider, attempt=attempt,
+            tokens_in=outcome.tokens_in if outcome else 0, tokens_out=outcome.tokens_out if outcome else 0,
+            cost_usd=cost_usd, unpriced=unpriced, synthetic=is_offline(params.model), latency_s=latency,
+            ttft_s=outcome.ttft_s if outcome else None, error=error))
+
+    def _call_kwargs(self, params: ModelParams, provider: str, request: LLMRequest) -> dict[str, Any]:
+        messages = request.messages
+        kwargs: dict[str, Any] = {
+            "model": params.model, "stream": True, "stream_options": {"include_usage": True},
+            "timeout": params.timeout, "max_retries": 0, "num_retries": 0, "drop_params": True,
+        }
+        key, base = self.credentials.key_for(provider), self.credentials.api_base_for(provider)
+        if key:
+            kwargs["api_key"] = key
+        if base:
+            kwargs["api_base"] = base
+        if params.temperature is not None:
+            kwargs["temperature"] = params.temperature
+        if params.max_tokens is not None:
+            kwargs["max_tokens"] = params.max_tokens
+        if request.tools:
+            kwargs["tools"] = request.tools
+            kwargs["_skip_mcp_handler"] = True  # else LiteLLM imports the optional `mcp` package
+        if request.json_schema:
+            messages = with_schema_instruction(messages, request.json_schema)
+            if is_offline(params.model):
+                kwargs["response_format"] = {"type": "json_schema",
+                                             "json_schema": {"name": "output", "schema": request.json_schema}}
+            elif provider in _JSON_MODE_PROVIDERS:
+                kwargs["response_format"] = {"type": "json_object"}
+        kwargs["messages"] = messages
+        return kwargs
+
+    async def _attempt(self, params: ModelParams, provider: str, request: LLMRequest,
+                       on_token: OnToken | None) -> _Outcome:
+        litellm = load_litellm()
+        if is_offline(params.model):
+            register_offline_provider()
+        kwargs = self._call_kwargs(params, provider, request)
+        t0 = time.perf_counter()
+        ttft: float | None = None
+        text: list[str] = []
+        tools: dict[int, _ToolAcc] = {}
+        usage: Any = None
+        loop = asyncio.get_running_loop()
+        async with asyncio.timeout(params.timeout) as deadline:  # no progress for `timeout` s fails
+            stream = await litellm.acompletion(**kwargs)
+            async for chunk in stream:
+                deadline.reschedule(loop.time() + params.timeout)
+                usage = getattr(chunk, "usage", None) or usage
+                if not chunk.choices:
+                    continue
+                delta = chunk.choices[0].delta
+                if delta.content:
+                    ttft = ttft if ttft is not None else time.perf_counter() - t0
+                    text.append(delta.content)
+                    if on_token is not None:
+                        on_token(delta.content)
+                for call in delta.tool_calls or []:
+                    ttft = ttft if ttft is not None else time.perf_counter() - t0
+                    acc = tools.setdefault(call.index or 0, _ToolAcc())
+                    acc.id = call.id or acc.id
+                    if call.function is not None:
+                        acc.name = call.function.name or acc.name
+                        acc.arguments.append(call.function.arguments or "")
+        full = "".join(text)
+        calls = [ToolCallRequest(id=a.id or f"call_{i}", name=a.name, arguments="".join(a.arguments))
+                 for i, a in sorted(tools.items())]
+        tokens_in = int(getattr(usage, "prompt_tokens", 0) or 0)
+        tokens_out = int(getattr(usage, "completion_tokens", 0) or 0)
+        if not tokens_in:
+            tokens_in = count_prompt_tokens(params.model, kwargs["messages"])
+        if not tokens_out:
+            tokens_out = count_text_tokens(params.model, full + "".join(c.arguments for c in calls))
+        return _Outcome(full, calls, tokens_in, tokens_out, ttft)

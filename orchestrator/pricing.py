@@ -1,0 +1,52 @@
+"""Token counts and dollar cost of a call, from LiteLLM's bundled (local) price map.
+
+A model missing from the map costs 0 and is flagged `unpriced` — dashboards say so rather than
+the run crashing. When a provider reports no usage we count tokens ourselves.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from orchestrator.offline_model import is_offline
+
+
+@dataclass(frozen=True)
+class Cost:
+    usd: float
+    unpriced: bool
+
+
+def cost_of(model: str, tokens_in: int, tokens_out: int) -> Cost:
+    """Dollar cost of `tokens_in`/`tokens_out` on `model`; unknown models cost 0, `unpriced=True`."""
+    if is_offline(model):
+        return Cost(0.0, False)
+    import litellm
+
+    try:
+        prompt, completion = litellm.cost_per_token(model=model, prompt_tokens=tokens_in,
+                                                    completion_tokens=tokens_out)
+    except Exception:  # ModelNotMappedError and friends: an unknown price is not an error
+        return Cost(0.0, True)
+    return Cost(float(prompt) + float(completion), False)
+
+
+def count_prompt_tokens(model: str, messages: list[dict[str, Any]]) -> int:
+    import litellm
+
+    try:
+        return int(litellm.token_counter(model=model, messages=messages))
+    except Exception:
+        return sum(len(str(m.get("content") or "").split()) + 4 for m in messages)
+
+
+def count_text_tokens(model: str, text: str) -> int:
+    if not text:
+        return 0
+    import litellm
+
+    try:
+        return int(litellm.token_counter(model=model, text=text))
+    except Exception:
+        return len(text.split())
