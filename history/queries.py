@@ -44,10 +44,12 @@ def _bounds(f: Filters) -> tuple[datetime | None, datetime | None]:
     return lo, hi
 
 
-def _where(f: Filters, kind: Literal["runs", "calls", "steps"]) -> tuple[str, list[Any]]:
+def _where(
+    f: Filters, kind: Literal["runs", "calls", "steps"], *, superseded: bool = False
+) -> tuple[str, list[Any]]:
     """WHERE clause for table alias `t` (runs, llm_calls or steps) from fixed fragments."""
     ts = "t.started_at" if kind == "runs" else "t.ts"
-    clauses: list[str] = [] if kind == "runs" else ["NOT t.superseded"]
+    clauses: list[str] = [] if kind == "runs" or superseded else ["NOT t.superseded"]
     params: list[Any] = []
     lo, hi = _bounds(f)
     for value, fragment in (

@@ -15,6 +15,7 @@ from typing import Any
 
 import duckdb
 
+from history.scrub import scrub
 from orchestrator import events as ev
 
 
@@ -81,6 +82,14 @@ WHERE run_id = ? AND segment = ? AND step_id = ? AND iteration IS NOT DISTINCT F
   AND seq = (SELECT max(seq) FROM steps WHERE run_id = ? AND segment = ?)
 """
 
+# ...and the calls of that copy (those of the step after its previous finish in the same segment).
+_SUPERSEDE_STEP_CALLS_SQL = """
+UPDATE llm_calls SET superseded = true
+WHERE run_id = ? AND segment = ? AND step_id = ? AND NOT superseded
+  AND EXISTS (SELECT 1 FROM steps WHERE run_id = ? AND segment = ? AND step_id = ? AND superseded)
+  AND seq > coalesce((SELECT max(seq) FROM steps WHERE run_id = ? AND segment = ? AND step_id = ? AND NOT superseded), -1)
+"""
+
 # Calls of an attempt that never finished (the step in flight when the process died).
 _SUPERSEDE_CALLS_SQL = """
 UPDATE llm_calls SET superseded = true
@@ -114,13 +123,14 @@ class Tracker:
         if isinstance(item, SetTraceId):
             batch.ops.append(RunOp("UPDATE runs SET mlflow_trace_id = ? WHERE run_id = ?", [item.trace_id, item.run_id]))
             return
+        item, payload = scrub(item)
         if isinstance(item, ev.RunStarted):
             self._start(item, batch)
         run = self._run(item.run_id)
         ts = utc(item.ts)
         step_id = getattr(item, "step_id", None)
         batch.events.append(
-            (self._next_id, item.run_id, item.seq, ts, item.type, step_id, item.model_dump_json(), run.segment)
+            (self._next_id, item.run_id, item.seq, ts, item.type, step_id, payload, run.segment)
         )
         self._next_id += 1
         match item:
@@ -170,6 +180,7 @@ class Tracker:
             batch.ops.append(RunOp(
                 _SUPERSEDE_STEP_SQL, [item.run_id, prev, item.step_id, iteration, item.run_id, prev]
             ))  # fmt: skip
+            batch.ops.append(RunOp(_SUPERSEDE_STEP_CALLS_SQL, [item.run_id, prev, item.step_id] * 3))
         run.finished_keys.add(key)
         batch.steps.append((
             item.run_id, item.seq, ts, item.step_id, item.step_type, item.status, item.duration_s,

@@ -130,10 +130,9 @@ class HistoryStore:
 
     def flush(self, timeout: float | None = 30.0) -> bool:
         """Wait until everything queued so far is committed. False on timeout; raises the write error."""
-        ok = self._writer.wait(self._writer.enqueued, timeout)
-        if self.tracer is not None:
+        if self.tracer is not None:  # first: it may queue trace ids for the writer
             self.tracer.flush(timeout)
-        return ok
+        return self._writer.wait(self._writer.enqueued, timeout)
 
     def stats(self) -> dict[str, Any]:
         w = self._writer
@@ -188,13 +187,13 @@ class HistoryStore:
             return
         self._closed = True
         atexit.unregister(self.close)
+        if self.tracer is not None:
+            self.tracer.close(timeout)
         try:
             self.flush(timeout)
         except HistoryWriteError as exc:
             log.error("history closing with unwritten events: %s", exc)
         self._writer.close(timeout)
-        if self.tracer is not None:
-            self.tracer.close()
         self._con.close()
         os.close(self._lock_fd)
 

@@ -38,6 +38,7 @@ class Writer:
         self.committed = 0  # tickets durably written
         self.rejected = 0  # items refused because the queue was full
         self.error: HistoryWriteError | None = None
+        self.failures = 0  # failed write attempts so far
         self._closing = False
         self._tracker = Tracker(con)
         self._appenders = {
@@ -63,11 +64,12 @@ class Writer:
             return self.enqueued
 
     def wait(self, ticket: int, timeout: float | None) -> bool:
-        """Block until `ticket` is committed; raise the write error if the writer is failing."""
+        """Block until `ticket` is committed; raise the write error when an attempt fails meanwhile."""
         deadline = None if timeout is None else time.monotonic() + timeout
         with self._cv:
+            failures = self.failures
             while self.committed < ticket:
-                if self.error is not None:
+                if self.error is not None and self.failures > failures:
                     raise self.error
                 if not self._thread.is_alive():
                     raise HistoryWriteError(f"the history writer of '{self._path}' stopped")
@@ -115,6 +117,7 @@ class Writer:
                         f"could not write {batch.count} history events to '{self._path}': {exc}; "
                         "they stay queued and are retried (free disk space if the disk is full)"
                     )
+                    self.failures += 1
                     self._cv.notify_all()
                     closing = self._closing
                 log.error("%s", self.error)
