@@ -1,9 +1,41 @@
-"""Gradio entry point (the file Hugging Face Spaces runs)."""
+"""graphwright's entry point: `python app.py` (what Hugging Face Spaces runs).
 
-import gradio as gr
+Opens the run history for the data directory (`GRAPHWRIGHT_DATA_DIR`), builds the UI and serves it.
+A second app on the same data directory exits at once with a clear message. LiteLLM, LangGraph
+and MLflow are not imported here: a background thread warms them up after the server is up.
+"""
 
-with gr.Blocks(title="graphwright") as demo:
-    gr.Markdown("# graphwright")
+from __future__ import annotations
+
+import logging
+import os
+import sys
+
+os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+
+
+def main() -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    from history.errors import HistoryLocked
+    from ui.services import AppServices
+
+    try:
+        services = AppServices.create()
+    except HistoryLocked as exc:
+        print(f"graphwright: cannot start: {exc}", file=sys.stderr)
+        return 2
+    from ui.app import build_app, launch_kwargs
+
+    demo = build_app(services)
+    demo.launch(prevent_thread_lock=True, **launch_kwargs(services))
+    services.warm_up()
+    try:
+        demo.block_thread()
+    finally:
+        services.close()
+    return 0
+
 
 if __name__ == "__main__":
-    demo.launch()
+    sys.exit(main())

@@ -1,0 +1,117 @@
+"""The public endpoints, called the way any API client would (gradio_client), on a real app."""
+
+from __future__ import annotations
+
+import pytest
+from gradio_client import Client
+
+from testkit.replies import Reply
+from tests.ui.conftest import RunningApp
+
+EXPECTED_PUBLIC = {"/chat", "/confirm_change", "/reject_change", "/load_example", "/run", "/approve", "/reject",
+                   "/resume", "/analytics", "/export", "/sql"}
+
+WORKFLOW = """\
+version: 1
+name: echo-test
+inputs:
+  topic: {type: string}
+agents:
+  writer: {role: Writer, model: openai/test-model}
+steps:
+  - {id: write, type: agent, agent: writer, prompt: "Write about {{ inputs.topic }}"}
+"""
+
+
+def _client(app: RunningApp) -> Client:
+    return Client(app.url, verbose=False)
+
+
+def _run(client: Client, config: str, topic: str = "tides", allow: bool = False) -> tuple:
+    slots = [topic] + [""] * 7
+    flags = [False] * 8
+    return client.predict(config, "", allow, "", *slots, *flags, api_name="/run")
+
+
+def test_only_intended_endpoints_are_public(ui_app: RunningApp) -> None:
+    api = _client(ui_app).view_api(print_info=False, return_format="dict")
+    assert set(api["named_endpoints"]) == EXPECTED_PUBLIC
+    assert not api["unnamed_endpoints"]
+
+
+def test_healthz_answers_json(ui_app: RunningApp) -> None:
+    import httpx
+
+    reply = httpx.get(ui_app.url + "healthz")
+    assert reply.status_code == 200 and reply.json()["status"] == "ok"
+
+
+def _text(content: object) -> str:
+    """A chat message's text, whether it came back as a string or as content blocks."""
+    if isinstance(content, list):
+        return "".join(_text(part) for part in content)
+    if isinstance(content, dict):
+        return str(content.get("text", ""))
+    return str(content)
+
+
+def guided_answer(last_reply: str) -> str:
+    """Accept every default ("skip" where the default is to skip, e.g. the model question)."""
+    return "skip" if "default: **skip**" in last_reply else "yes"
+
+
+def test_guided_interview_builds_a_valid_config(ui_app: RunningApp) -> None:
+    client = _client(ui_app)
+    out = client.predict("1", "Guided interview", api_name="/chat")
+    for _ in range(20):
+        last = _text(out[0][-1]["content"])
+        if "Done" in last:
+            break
+        out = client.predict(guided_answer(last), "Guided interview", api_name="/chat")
+    chat, _msg, yaml_text, issues = out[:4]
+    assert "Done" in _text(chat[-1]["content"])
+    assert "version: 1" in yaml_text and "✅" in issues
+
+
+def test_run_endpoint_streams_the_model_text_and_records_history(ui_app: RunningApp, llm_server) -> None:
+    llm_server.script(Reply(text="Tides follow the moon."))
+    status, timeline, current, _tools, output, *_ = _run(_client(ui_app), WORKFLOW)
+    assert "finished" in status and "<b>write</b>" in timeline
+    assert "Tides follow the moon." in current and "Tides follow the moon." in output
+    llm_server.assert_all_used()
+    assert llm_server.requests[0].headers["Authorization"].endswith(TEST_KEY_TAIL)
+
+
+TEST_KEY_TAIL = "ABCDEF"
+
+
+def test_run_endpoint_validates_the_config_itself(ui_app: RunningApp) -> None:
+    with pytest.raises(Exception, match="line 7, col 1: unknown key `stepz`"):
+        _run(_client(ui_app), WORKFLOW.replace("steps:", "stepz:"))
+
+
+def test_run_endpoint_refuses_raised_powers_without_consent(ui_app: RunningApp) -> None:
+    powered = WORKFLOW.replace("model: openai/test-model}", "model: openai/test-model, tools: [calc]}") + \
+        "tools:\n  calc: {type: python}\n"
+    with pytest.raises(Exception, match="raises powers"):
+        _run(_client(ui_app), powered)
+
+
+def test_run_endpoint_checks_the_inputs(ui_app: RunningApp) -> None:
+    with pytest.raises(Exception, match="'topic' is required"):
+        _run(_client(ui_app), WORKFLOW, topic="")
+
+
+def test_analytics_show_only_the_callers_runs(ui_app: RunningApp, llm_server) -> None:
+    llm_server.set_default("echo")
+    mine, theirs = _client(ui_app), _client(ui_app)
+    _run(mine, WORKFLOW, topic="mine")
+    ui_app.services.history.flush()
+    kpis_mine, *_rest = mine.predict("All time", "(any)", "(any)", "(any)", api_name="/analytics")
+    kpis_theirs, *_ = theirs.predict("All time", "(any)", "(any)", "(any)", api_name="/analytics")
+    runs_mine = _rest[5]
+    runs_theirs = _[5]
+    assert ">Runs<" in kpis_mine and len(runs_mine["data"]) >= 1
+    assert runs_theirs["data"] == [] or runs_theirs["data"] == [[""] * len(runs_theirs["headers"])]
+    note, table = theirs.predict("SELECT count(*) AS n FROM runs", api_name="/sql")
+    assert table["data"] == [[0]]

@@ -1,0 +1,151 @@
+"""The Analytics tab: KPIs, cost, latency, tokens and failures of *this session's* runs, a runs
+table whose rows replay their trace, CSV/Parquet export and the read-only SQL box.
+
+Every query is filtered by the session's owner id (or the signed-in user): one person never sees
+another's runs, whatever they type in the SQL box (`history.sql_box` copies only their rows).
+"""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import gradio as gr
+import pandas as pd
+
+from ui import analytics_view as view
+from ui.funnel import UserFacingError, funnel
+from ui.services import AppServices
+from ui.session import Session
+from ui.trace_view import TraceView
+
+ANY = "(any)"
+STATUSES = (ANY, "finished", "failed", "cancelled", "interrupted", "running")
+
+
+def _filters(session: Session, span: str, workflow: str | None, model: str | None, status: str | None) -> Any:
+    from history.queries import Filters
+
+    def pick(value: str | None) -> str | None:
+        return None if not value or value == ANY else value
+
+    return Filters(owner=session.owner_id, date_from=view.date_from(span), workflow=pick(workflow),
+                   model=pick(model), status=pick(status))
+
+
+def build(services: AppServices, session_state: gr.State) -> gr.Button:
+    """Lay out the tab; returns the refresh button (the app refreshes on tab select)."""
+    with gr.Row():
+        span = gr.Dropdown(list(view.RANGES), value="Last 7 days", label="Period", elem_id="an-span")
+        workflow = gr.Dropdown([ANY], value=ANY, label="Workflow", elem_id="an-workflow")
+        model = gr.Dropdown([ANY], value=ANY, label="Model", elem_id="an-model")
+        status = gr.Dropdown(list(STATUSES), value=ANY, label="Status", elem_id="an-status")
+        refresh = gr.Button("Refresh", variant="primary", elem_id="an-refresh")
+    kpis = gr.HTML(view.kpi_html(pd.DataFrame()), elem_id="an-kpis", js_on_load=None)
+    with gr.Row():
+        cost = gr.BarPlot(view.cost_chart(pd.DataFrame()), x="day", y="cost_usd", color="model",
+                          title="Cost by day and model (USD)", elem_id="an-cost")
+        tokens = gr.LinePlot(view.tokens_chart(pd.DataFrame()), x="bucket", y="tokens", color="kind",
+                             title="Tokens over time", elem_id="an-tokens")
+    with gr.Row():
+        lat_model = gr.BarPlot(view.latency_chart(pd.DataFrame(), "model"), x="model", y="seconds",
+                               color="stat", title="Call latency p50 / p95 by model (s)", elem_id="an-lat-model")
+        lat_step = gr.BarPlot(view.latency_chart(pd.DataFrame(), "step_id"), x="step_id", y="seconds",
+                              color="stat", title="Step latency p50 / p95 (s)", elem_id="an-lat-step")
+    failures = gr.Dataframe(label="Failures by reason", interactive=False, elem_id="an-failures")
+    runs = gr.Dataframe(label="Runs (select a row to replay its trace)", interactive=False, elem_id="an-runs",
+                        max_height=360)
+    with gr.Accordion("Replay", open=True):
+        replay_status = gr.Markdown("_Select a run above._", elem_id="an-replay-status")
+        replay_timeline = gr.HTML("", elem_id="an-replay", js_on_load=None)
+        replay_output = gr.Textbox(label="Output", lines=4, interactive=False, elem_id="an-replay-output")
+    with gr.Accordion("Export", open=False):
+        with gr.Row():
+            fmt = gr.Radio(["csv", "parquet"], value="csv", label="Format")
+            what = gr.Radio(["runs", "model calls"], value="runs", label="Rows")
+            export_btn = gr.Button("Export", elem_id="an-export")
+        export_file = gr.File(label="Download", interactive=False, elem_id="an-export-file")
+    with gr.Accordion("SQL (read-only, your rows only)", open=False):
+        sql = gr.Code(language="sql", value="SELECT workflow, count(*) AS runs, sum(cost_usd) AS cost\n"
+                      "FROM runs GROUP BY workflow ORDER BY cost DESC", lines=4, elem_id="an-sql")
+        sql_btn = gr.Button("Run query", elem_id="an-sql-run")
+        sql_note = gr.Markdown()
+        sql_out = gr.Dataframe(interactive=False, elem_id="an-sql-out")
+
+    filter_inputs = [span, workflow, model, status, session_state]
+
+    @funnel
+    def dashboards(span_v: str, wf: str, mdl: str, st: str, session: Session) -> tuple[Any, ...]:
+        from history import queries as q
+
+        if services.history is None:
+            raise UserFacingError("Run history is not available in this process.")
+        cur = services.history.read_cursor()
+        f = _filters(session, span_v, wf, mdl, st)
+        steps = q.latency_by_step(cur, f)
+        return (
+            view.kpi_html(q.kpis(cur, f)),
+            view.cost_chart(q.cost_by_day(cur, f)),
+            view.tokens_chart(q.tokens_over_time(cur, f, "hour" if span_v == view.RANGES[0] else "day")),
+            view.latency_chart(q.latency_by_model(cur, f), "model"),
+            view.latency_chart(steps, "step_id"),
+            q.failures_by_reason(cur, f),
+            view.runs_table(q.list_runs(cur, f, limit=200)),
+            gr.update(choices=[ANY, *q.workflows(cur, session.owner_id)]),
+            gr.update(choices=[ANY, *q.models(cur, session.owner_id)]),
+        )
+
+    outputs = [kpis, cost, tokens, lat_model, lat_step, failures, runs, workflow, model]
+    refresh.click(dashboards, filter_inputs, outputs, api_name="analytics", concurrency_limit=8,
+                  concurrency_id="analytics")
+    for dropdown in (span, status):
+        dropdown.input(dashboards, filter_inputs, outputs, api_visibility="private", concurrency_id="analytics")
+
+    @funnel
+    def replay(table: pd.DataFrame, session: Session, evt: gr.SelectData) -> tuple[Any, ...]:
+        from history.queries import replay as load_events
+
+        row = evt.row_value if evt is not None else None
+        if not row:
+            raise UserFacingError("Select a row of the runs table.")
+        run_id = str(row[0])
+        events = load_events(services.history.read_cursor(), run_id, session.owner_id) if services.history else []
+        if not events:
+            raise UserFacingError(f"No trace recorded for run '{run_id}'.")
+        trace = TraceView()
+        trace.apply_all(events)
+        return trace.status_markdown(), trace.timeline_html() + trace.tools_html(), trace.output or trace.current_text
+
+    runs.select(replay, [runs, session_state], [replay_status, replay_timeline, replay_output],
+                api_visibility="private")
+
+    @funnel
+    def export(fmt_v: str, what_v: str, span_v: str, wf: str, mdl: str, st: str, session: Session) -> str:
+        from history.export import export_calls, export_runs
+
+        if services.history is None:
+            raise UserFacingError("Run history is not available in this process.")
+        if fmt_v not in ("csv", "parquet"):
+            raise UserFacingError("Choose csv or parquet.")
+        folder = Path(tempfile.mkdtemp(prefix="graphwright-export-"))
+        name = "runs" if what_v == "runs" else "llm_calls"
+        dest = folder / f"{name}.{fmt_v}"
+        writer = export_runs if what_v == "runs" else export_calls
+        return str(writer(services.history.read_cursor(), dest, _filters(session, span_v, wf, mdl, st), fmt_v))
+
+    export_btn.click(export, [fmt, what, *filter_inputs], [export_file], api_name="export")
+
+    @funnel
+    def run_query(text: str, session: Session) -> tuple[Any, ...]:
+        from history.sql_box import run_sql
+
+        if services.history is None:
+            raise UserFacingError("Run history is not available in this process.")
+        result = run_sql(services.history.read_cursor(), text or "", session.owner_id)
+        note = f"{len(result.frame)} rows in {result.elapsed_s:.2f}s" + (" (truncated)" if result.truncated else "")
+        return note, result.frame
+
+    sql_btn.click(run_query, [sql, session_state], [sql_note, sql_out], api_name="sql", concurrency_limit=4,
+                  concurrency_id="sql")
+    return refresh

@@ -1,0 +1,94 @@
+"""The Gradio app: four tabs over the core packages, plus `/healthz`, and the launch settings.
+
+`build_app(services)` lays out the tabs and wires them; `launch_kwargs(services)` is everything
+`launch()` needs to be safe on a public Space: the data directory blocked, uploads and the queue
+bounded, Gradio's browser-side run history off, theme/CSS given to `launch()` as Gradio 6 wants.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import gradio as gr
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from ui import analytics_tab, design_tab, run_tab, settings_tab
+from ui.services import AppServices
+from ui.session import Session, adopt_user, new_session
+
+MAX_FILE_SIZE = "1mb"
+QUEUE_MAX_SIZE = 64
+CSS = """
+.gw-trace table {width: 100%; border-collapse: collapse; font-size: 0.9em}
+.gw-trace td, .gw-trace th {padding: 4px 6px; border-bottom: 1px solid var(--border-color-primary);
+  text-align: left; vertical-align: top}
+.gw-err {color: var(--error-text-color, #b91c1c); white-space: pre-wrap}
+.gw-tools pre {white-space: pre-wrap; max-height: 12em; overflow: auto}
+.gw-kpis {display: flex; flex-wrap: wrap; gap: 8px}
+.gw-kpi {flex: 1 1 120px; padding: 8px 12px; border: 1px solid var(--border-color-primary); border-radius: 8px}
+.gw-kpi-label {font-size: 0.8em; opacity: 0.7}
+.gw-kpi-value {font-size: 1.3em; font-weight: 600}
+"""
+
+
+def build_app(services: AppServices) -> gr.Blocks:
+    """The whole UI; every session gets its own `Session` through `gr.State`."""
+    with gr.Blocks(title="graphwright", analytics_enabled=False) as demo:
+        session_state = gr.State(new_session)
+        gr.Markdown("## graphwright · describe an agent workflow, run it, review its cost")
+        with gr.Tabs(elem_id="tabs"):
+            with gr.Tab("Design", id="design", elem_id="tab-design"):
+                design = design_tab.build(services, session_state)
+            with gr.Tab("Run", id="run", elem_id="tab-run"):
+                run_tab.build(services, session_state, design.editor)
+            with gr.Tab("Analytics", id="analytics", elem_id="tab-analytics") as analytics:
+                refresh = analytics_tab.build(services, session_state)
+            with gr.Tab("Settings", id="settings", elem_id="tab-settings"):
+                settings_outputs = settings_tab.build(services, session_state)
+        analytics.select(lambda: None, None, None, js=_click(refresh), api_visibility="private", queue=False)
+
+        def on_load(session: Session, request: gr.Request) -> tuple[Any, ...]:
+            adopt_user(session, request)
+            return settings_tab.keys_markdown(services, session), design_tab.greet(session), session
+
+        demo.load(on_load, [session_state], [settings_outputs[0], design.chatbot, session_state],
+                  api_visibility="private")
+    _hide_state_factories(demo)
+    demo.queue(default_concurrency_limit=4, max_size=QUEUE_MAX_SIZE)
+    return demo
+
+
+def _hide_state_factories(demo: gr.Blocks) -> None:
+    """`gr.State(new_session)` adds a public load endpoint; a session factory is no API."""
+    for fn in demo.fns.values():
+        if getattr(fn.fn, "__name__", "") == new_session.__name__:
+            fn.api_visibility = "private"
+
+
+def _click(button: gr.Button) -> str:
+    """JS that clicks `button` in the browser (refreshing the dashboards when the tab opens)."""
+    return f"() => {{ document.querySelector('#{button.elem_id} button, #{button.elem_id}')?.click(); }}"
+
+
+async def _healthz(request: Request) -> JSONResponse:
+    return JSONResponse({"status": "ok", "app": "graphwright"})
+
+
+def launch_kwargs(services: AppServices) -> dict[str, Any]:
+    """Arguments for `demo.launch()`: host/port from the environment, the safety limits, theme and CSS."""
+    return {
+        "server_name": os.environ.get("GRADIO_SERVER_NAME", "0.0.0.0"),
+        "server_port": int(os.environ.get("GRADIO_SERVER_PORT", "7860")),
+        "blocked_paths": [str(services.data_dir.resolve())],
+        "max_file_size": MAX_FILE_SIZE,
+        "run_history": False,
+        "footer_links": ["api"],
+        "show_error": True,
+        "app_kwargs": {"routes": [Route("/healthz", _healthz)]},
+        "theme": gr.themes.Soft(),
+        "css": CSS,
+        "ssr_mode": False,
+    }

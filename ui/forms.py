@@ -1,0 +1,131 @@
+"""A workflow's `inputs` → the Run form, and the form's values → the run's inputs.
+
+The Run tab has a fixed pool of `SLOTS` text fields and checkboxes (so its public API does not change
+with the config); `layout` says which slot shows which input, and `collect` turns what the user
+typed back into typed values, listing every problem at once.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from schemas.models import InputSpec, Workflow
+
+SLOTS = 8
+
+
+@dataclass(frozen=True)
+class Slot:
+    """What one slot of the form shows; `kind` is "text" (a textbox) or "bool" (a checkbox)."""
+
+    name: str
+    kind: str
+    label: str
+    info: str
+    value: Any
+    lines: int = 1
+
+
+class FormError(ValueError):
+    """Inputs that cannot be used; `problems` names each input and what to enter instead."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = problems
+        super().__init__("; ".join(problems))
+
+
+def _default_text(spec: InputSpec) -> str:
+    if spec.default is None:
+        return ""
+    if isinstance(spec.default, list):
+        return "\n".join(spec.default)
+    return str(spec.default)
+
+
+def layout(workflow: Workflow | None) -> tuple[list[Slot], list[str]]:
+    """Slots for the first `SLOTS` inputs, and the names of inputs that only the JSON box can set."""
+    if workflow is None:
+        return [], []
+    slots: list[Slot] = []
+    names = list(workflow.inputs)
+    for name in names[:SLOTS]:
+        spec = workflow.inputs[name]
+        required = spec.default is None
+        label = f"{name}{' *' if required else ''} ({spec.type})"
+        info = spec.description + (" One item per line." if spec.type == "list" else "")
+        if spec.type == "boolean":
+            slots.append(Slot(name, "bool", label, info, bool(spec.default)))
+        else:
+            lines = 4 if spec.type in ("text", "list") else 1
+            slots.append(Slot(name, "text", label, info, _default_text(spec), lines))
+    return slots, names[SLOTS:]
+
+
+def _coerce(name: str, spec: InputSpec, raw: Any) -> Any:
+    match spec.type:
+        case "boolean":
+            if isinstance(raw, bool):
+                return raw
+            text = str(raw).strip().lower()
+            if text in ("true", "yes", "1", "on"):
+                return True
+            if text in ("false", "no", "0", "off", ""):
+                return False
+            raise FormError([f"input '{name}' must be true or false, not {raw!r}"])
+        case "integer":
+            try:
+                return int(str(raw).strip())
+            except ValueError:
+                raise FormError([f"input '{name}' must be a whole number, not {raw!r}"]) from None
+        case "number":
+            try:
+                return float(str(raw).strip())
+            except ValueError:
+                raise FormError([f"input '{name}' must be a number, not {raw!r}"]) from None
+        case "list":
+            if isinstance(raw, list):
+                return [str(x) for x in raw]
+            return [line.strip() for line in str(raw).splitlines() if line.strip()]
+    return str(raw)
+
+
+def collect(
+    workflow: Workflow, texts: list[str], flags: list[bool], extra_json: str = ""
+) -> dict[str, Any]:
+    """Typed inputs from the slot values plus the JSON box (which wins); raises `FormError`."""
+    raw: dict[str, Any] = {}
+    for i, name in enumerate(list(workflow.inputs)[:SLOTS]):
+        spec = workflow.inputs[name]
+        if spec.type == "boolean":
+            raw[name] = bool(flags[i]) if i < len(flags) and flags[i] is not None else bool(spec.default)
+        elif i < len(texts) and texts[i] not in (None, ""):
+            raw[name] = texts[i]
+    problems: list[str] = []
+    if extra_json and extra_json.strip():
+        try:
+            extra = json.loads(extra_json)
+        except json.JSONDecodeError as exc:
+            raise FormError([f"the inputs JSON is not valid JSON ({exc.msg} at line {exc.lineno})"]) from None
+        if not isinstance(extra, dict):
+            raise FormError(['the inputs JSON must be an object such as {"topic": "..."}'])
+        unknown = sorted(set(extra) - set(workflow.inputs))
+        if unknown:
+            problems.append(f"unknown inputs {unknown}; this workflow takes {sorted(workflow.inputs)}")
+        raw.update({k: v for k, v in extra.items() if k in workflow.inputs})
+    values: dict[str, Any] = {}
+    for name, spec in workflow.inputs.items():
+        if name not in raw or raw[name] in (None, ""):
+            if spec.default is None:
+                problems.append(f"input '{name}' is required: fill it in")
+            else:
+                values[name] = spec.default
+            continue
+        try:
+            values[name] = _coerce(name, spec, raw[name])
+        except FormError as exc:
+            problems.extend(exc.problems)
+    if problems:
+        raise FormError(problems)
+    return values

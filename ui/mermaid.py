@@ -1,0 +1,128 @@
+"""Workflow → Mermaid flowchart text, for the Design tab's diagram.
+
+Pure: takes the pydantic `Workflow` and returns the text of a ```mermaid block. Labels are built
+only from identifiers and step kinds and are still escaped, so a config cannot inject markup into
+the diagram.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from schemas.models import (
+    AgentStep,
+    ApprovalStep,
+    LoopStep,
+    MapStep,
+    ParallelStep,
+    RouteStep,
+    SupervisorStep,
+    Workflow,
+)
+
+_UNSAFE = re.compile(r"[^A-Za-z0-9 _.,:/()=<>!-]")
+
+
+def _label(text: str, limit: int = 60) -> str:
+    text = _UNSAFE.sub(" ", text)[:limit].strip()
+    return text.replace("<", "&lt;").replace(">", "&gt;") or " "
+
+
+@dataclass
+class _Builder:
+    lines: list[str] = field(default_factory=list)
+    counter: int = 0
+
+    def node(self, label: str, shape: str = "rect") -> str:
+        self.counter += 1
+        nid = f"n{self.counter}"
+        text = _label(label)
+        opening, closing = {
+            "rect": ("[\"", "\"]"),
+            "round": ("(\"", "\")"),
+            "diamond": ("{\"", "\"}"),
+            "hex": ("{{\"", "\"}}"),
+            "stadium": ("([\"", "\"])"),
+            "circle": ("((\"", "\"))"),
+        }[shape]
+        self.lines.append(f"  {nid}{opening}{text}{closing}")
+        return nid
+
+    def edge(self, src: str, dst: str, label: str | None = None) -> None:
+        if label:
+            self.lines.append(f"  {src} -->|\"{_label(label, 30)}\"| {dst}")
+        else:
+            self.lines.append(f"  {src} --> {dst}")
+
+    def steps(self, steps: list, entry: list[tuple[str, str | None]]) -> list[tuple[str, str | None]]:
+        """Chain `steps` after the `entry` tails; return the new tails (node id, edge label)."""
+        tails = entry
+        for step in steps:
+            tails = self.step(step, tails)
+        return tails
+
+    def connect(self, tails: list[tuple[str, str | None]], dst: str) -> None:
+        for src, label in tails:
+            self.edge(src, dst, label)
+
+    def step(self, step: object, tails: list[tuple[str, str | None]]) -> list[tuple[str, str | None]]:
+        match step:
+            case AgentStep():
+                nid = self.node(f"{step.id}: {step.agent}")
+                self.connect(tails, nid)
+                return [(nid, None)]
+            case ApprovalStep():
+                nid = self.node(f"{step.id}: approval", "hex")
+                self.connect(tails, nid)
+                return [(nid, "approved")]
+            case MapStep():
+                nid = self.node(f"{step.id}: map {step.step.agent} over items", "stadium")
+                self.connect(tails, nid)
+                return [(nid, None)]
+            case SupervisorStep():
+                nid = self.node(f"{step.id}: {step.manager} supervises {', '.join(step.workers)}", "round")
+                self.connect(tails, nid)
+                return [(nid, None)]
+            case ParallelStep():
+                fork = self.node(f"{step.id}: parallel", "circle")
+                self.connect(tails, fork)
+                out: list[tuple[str, str | None]] = []
+                for branch in step.branches:
+                    out.extend(self.step(branch, [(fork, None)]))
+                return out
+            case RouteStep():
+                nid = self.node(f"{step.id}: route", "diamond")
+                self.connect(tails, nid)
+                out = []
+                for case in step.cases:
+                    out.extend(self.steps(case.steps, [(nid, case.when)]))
+                out.extend(self.steps(step.default, [(nid, "default")]) if step.default else [(nid, "default")])
+                return out
+            case LoopStep():
+                head = self.node(f"{step.id}: loop up to {step.max_iterations}x", "stadium")
+                self.connect(tails, head)
+                body_tails = self.steps(step.steps, [(head, None)])
+                for src, _ in body_tails:
+                    self.edge(src, head, "again")
+                return [(head, "done")]
+        nid = self.node(str(getattr(step, "id", "step")))
+        self.connect(tails, nid)
+        return [(nid, None)]
+
+
+def to_mermaid(workflow: Workflow) -> str:
+    """The workflow's step graph as Mermaid `flowchart TD` text."""
+    builder = _Builder(lines=["flowchart TD"])
+    start = builder.node("start", "circle")
+    tails = builder.steps(list(workflow.steps), [(start, None)])
+    end = builder.node("end", "circle")
+    builder.connect(tails, end)
+    return "\n".join(builder.lines)
+
+
+def mermaid_markdown(workflow: Workflow | None) -> str:
+    """The diagram as a markdown block, or a hint when there is no valid workflow yet."""
+    if workflow is None:
+        return "_The diagram appears when the YAML is valid._"
+    return f"```mermaid\n{to_mermaid(workflow)}\n```"

@@ -1,0 +1,270 @@
+"""The Run tab: a form from the config's inputs, Run/Stop, and the live trace as it happens.
+
+The run handler is a public endpoint, so it trusts nothing from the page: it validates the config
+itself, refuses raised powers the user has not allowed (the same rule as the chat), and checks the
+inputs. Events are batched (`ui.streaming.batched`) so a fast model means a few redraws a second.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+import gradio as gr
+
+from ui import forms
+from ui.funnel import UserFacingError, funnel
+from ui.safe_text import safe_markdown
+from ui.services import OFFLINE_MODEL, AppServices
+from ui.session import Session
+from ui.streaming import batched
+from ui.trace_view import TraceView
+
+_MODEL_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:/@+-]{0,199}$")
+UPDATE_INTERVAL = 0.1
+
+
+@dataclass
+class RunTab:
+    config: gr.Code
+    status: gr.Markdown
+
+
+def powers_of(workflow: Any) -> list[str]:
+    """What this config may do beyond a plain LLM workflow (from `schemas.powers`)."""
+    from schemas.powers import raised_powers
+
+    return list(raised_powers(None, workflow))
+
+
+def load_config(text: str, services: AppServices, session: Session) -> Any:
+    """Validate `text` for running; raises with every problem listed."""
+    from schemas import validate_text
+    from schemas.errors import ConfigError
+
+    if not text or not text.strip():
+        raise UserFacingError("There is no config to run: build one on the Design tab or open a file.")
+    report = validate_text(text, "workflow.yaml", sandbox_available=services.sandbox_available())
+    if not report.ok:
+        raise ConfigError(report.errors)
+    return report.workflow
+
+
+def preflight_markdown(workflow: Any, services: AppServices, text: str, session: Session) -> str:
+    """What to know before pressing Run: powers to allow, a missing sandbox, the budget."""
+    lines = [f"**{safe_markdown(workflow.name)}** · budget ${workflow.limits.max_cost_usd:.2f}, "
+             f"{workflow.limits.max_steps} steps, {workflow.limits.timeout_seconds:g}s"]
+    has_python = any(getattr(t, "type", "") == "python" for t in workflow.tools.values())
+    if has_python and not services.sandbox_available():
+        lines.append("⚠️ This workflow has a `python` tool, but Docker is not available on this server: "
+                     "steps that run code will fail. Remove the tool or run graphwright where Docker runs.")
+    powers = powers_of(workflow)
+    if powers and text != session.chat.draft_yaml:
+        lines.append("🔐 This config is not your Design draft and it raises powers: "
+                     + "; ".join(safe_markdown(p) for p in powers) + ". Tick *Allow* to run it.")
+    return "\n\n".join(lines)
+
+
+def views(session: Session) -> tuple[Any, ...]:
+    """The trace components' values for the session's current trace."""
+    t = session.trace
+    waiting = t.status == "waiting" and t.approval_step is not None
+    approval = f"✋ **Approval needed** for step `{t.approval_step}`:\n\n{safe_markdown(t.approval_message)}" \
+        if waiting else ""
+    return (t.status_markdown(), t.timeline_html(), t.current_text, t.tools_html(), t.output,
+            gr.update(visible=waiting), approval, session)
+
+
+async def _stream(session: Session, source: AsyncIterator[Any]) -> AsyncIterator[tuple[Any, ...]]:
+    async for batch in batched(source, UPDATE_INTERVAL):
+        session.trace.apply_all(batch)
+        yield views(session)
+    yield views(session)
+
+
+def build(services: AppServices, session_state: gr.State, design_editor: gr.Code) -> RunTab:
+    with gr.Row(equal_height=False):
+        with gr.Column(scale=4):
+            with gr.Accordion("Config (from the Design tab)", open=False):
+                config = gr.Code(language="yaml", lines=12, max_lines=30, interactive=True, elem_id="run-config",
+                                 label="workflow.yaml")
+                upload = gr.UploadButton("Run a file instead…", file_types=[".yaml", ".yml"], elem_id="run-upload")
+            preflight = gr.Markdown(elem_id="run-preflight")
+            allow = gr.Checkbox(label="Allow this config's raised powers", value=False, elem_id="run-allow")
+            slot_texts, slot_flags = [], []
+            for i in range(forms.SLOTS):
+                slot_texts.append(gr.Textbox(visible=False, elem_id=f"run-input-{i}"))
+                slot_flags.append(gr.Checkbox(visible=False, elem_id=f"run-flag-{i}"))
+            with gr.Accordion("Inputs as JSON (optional)", open=False):
+                extra_json = gr.Textbox(lines=3, placeholder='{"topic": "..."}', show_label=False,
+                                        elem_id="run-json")
+            model = gr.Dropdown([""], value="", label="Model override", allow_custom_value=True,
+                                info="Empty: the config's models (or your default).", elem_id="run-model")
+            with gr.Row():
+                run_btn = gr.Button("Run", variant="primary", elem_id="run-start")
+                stop_btn = gr.Button("Stop", variant="stop", elem_id="run-stop")
+            with gr.Accordion("Resume an interrupted run", open=False):
+                resumable = gr.Dropdown([], label="Interrupted runs", elem_id="run-resumable")
+                with gr.Row():
+                    refresh_btn = gr.Button("Refresh list", size="sm")
+                    resume_btn = gr.Button("Resume", size="sm", elem_id="run-resume")
+        with gr.Column(scale=6):
+            status = gr.Markdown("Ready.", elem_id="run-status")
+            with gr.Group(visible=False, elem_id="approval-box") as approval_box:
+                approval_md = gr.Markdown()
+                feedback = gr.Textbox(label="Feedback (optional)", lines=2, elem_id="approval-feedback")
+                with gr.Row():
+                    approve_btn = gr.Button("Approve", variant="primary", elem_id="approve")
+                    reject_btn = gr.Button("Reject", variant="stop", elem_id="reject")
+            timeline = gr.HTML("<div class='gw-trace'><em>No run yet.</em></div>", elem_id="run-timeline",
+                               js_on_load=None)
+            current = gr.Textbox(label="Current step output (streaming)", lines=8, max_lines=16, autoscroll=True,
+                                 interactive=False, elem_id="run-current")
+            tools = gr.HTML("", elem_id="run-tools", js_on_load=None)
+            output = gr.Textbox(label="Final output", lines=6, max_lines=20, interactive=False,
+                                elem_id="run-output", buttons=["copy"])
+
+    trace_outputs = [status, timeline, current, tools, output, approval_box, approval_md, session_state]
+
+    # ---- config → form -------------------------------------------------------------------------
+    def form_view(text: str, session: Session) -> tuple[Any, ...]:
+        try:
+            workflow = load_config(text, services, session)
+        except Exception as exc:  # shown inline: a config being edited is often invalid
+            from ui.funnel import friendly_message
+
+            hidden = [gr.update(visible=False)] * (2 * forms.SLOTS)
+            return (f"❌ {safe_markdown(friendly_message(exc))}", *hidden)
+        slots, overflow = forms.layout(workflow)
+        texts: list[Any] = [gr.update(visible=False) for _ in range(forms.SLOTS)]
+        flags: list[Any] = [gr.update(visible=False) for _ in range(forms.SLOTS)]
+        for i, slot in enumerate(slots):
+            if slot.kind == "bool":
+                flags[i] = gr.update(visible=True, label=slot.label, info=slot.info or None, value=slot.value)
+            else:
+                texts[i] = gr.update(visible=True, label=slot.label, info=slot.info or None, value=slot.value,
+                                     lines=slot.lines)
+        note = preflight_markdown(workflow, services, text, session)
+        if overflow:
+            note += f"\n\nSet {', '.join(overflow)} in *Inputs as JSON*."
+        return (note, *texts, *flags)
+
+    form_outputs = [preflight, *slot_texts, *slot_flags]
+    design_editor.change(lambda text: text, [design_editor], [config], api_visibility="private",
+                         show_progress="hidden", queue=False)
+    config.change(form_view, [config, session_state], form_outputs, api_visibility="private",
+                  trigger_mode="always_last", show_progress="hidden")
+
+    def open_file(path: str | None) -> str:
+        from pathlib import Path
+
+        return Path(path).read_text(encoding="utf-8")[:200_000] if path else ""
+
+    upload.upload(funnel(open_file), [upload], [config], api_visibility="private")
+
+    # ---- run / approve / resume ------------------------------------------------------------------
+    @funnel
+    async def run(text: str, model_override: str, allowed: bool, json_inputs: str, *slot_values: Any
+                  ) -> AsyncIterator[tuple[Any, ...]]:
+        session: Session = slot_values[-1]
+        values = slot_values[:-1]
+        texts, flags = list(values[: forms.SLOTS]), list(values[forms.SLOTS: 2 * forms.SLOTS])
+        workflow = load_config(text, services, session)
+        powers = powers_of(workflow)
+        if powers and text != session.chat.draft_yaml and not allowed:
+            raise UserFacingError("This config raises powers (" + "; ".join(powers) + "). Review them and tick "
+                                  "'Allow this config's raised powers' to run it, or load it in Design first.")
+        inputs = forms.collect(workflow, texts, flags, json_inputs or "")
+        override = (model_override or "").strip() or None
+        if override is not None and not _MODEL_RE.match(override):
+            raise UserFacingError(f"'{override}' is not a model name; use e.g. 'openai/gpt-4o-mini' or "
+                                  f"'{OFFLINE_MODEL}'.")
+        session.trace = TraceView(budget_usd=workflow.limits.max_cost_usd, status="running",
+                                  message="Starting…")
+        yield views(session)
+        engine = services.engine_for(session)
+        async for update in _stream(session, engine.run(workflow, inputs, owner=session.owner_id,
+                                                        model_override=override)):
+            yield update
+
+    run_inputs = [config, model, allow, extra_json, *slot_texts, *slot_flags, session_state]
+    run_event = run_btn.click(run, run_inputs, trace_outputs, api_name="run", concurrency_limit=
+                              services.max_concurrent_runs, concurrency_id="runs")
+
+    async def decide(approved: bool, note: str, session: Session) -> AsyncIterator[tuple[Any, ...]]:
+        from orchestrator.runner import ApprovalDecision
+
+        trace = session.trace
+        if not trace.run_id or trace.approval_step is None:
+            raise UserFacingError("No run of yours is waiting for approval.")
+        trace.status, trace.message = "running", "Approved." if approved else "Rejected."
+        trace.approval_step = None
+        yield views(session)
+        engine = services.engine_for(session)
+        decision = ApprovalDecision(approved=approved, feedback=(note or "")[:4000])
+        async for update in _stream(session, engine.resume(trace.run_id, approval=decision,
+                                                           owner=session.owner_id)):
+            yield update
+
+    @funnel
+    async def approve(note: str, session: Session) -> AsyncIterator[tuple[Any, ...]]:
+        async for update in decide(True, note, session):
+            yield update
+
+    @funnel
+    async def reject(note: str, session: Session) -> AsyncIterator[tuple[Any, ...]]:
+        async for update in decide(False, note, session):
+            yield update
+
+    approve_event = approve_btn.click(approve, [feedback, session_state], trace_outputs, api_name="approve",
+                                      concurrency_id="runs")
+    reject_event = reject_btn.click(reject, [feedback, session_state], trace_outputs, api_name="reject",
+                                    concurrency_id="runs")
+
+    @funnel
+    def resumable_choices(session: Session) -> Any:
+        from history.queries import resumable_runs
+
+        if services.history is None:
+            return gr.update(choices=[])
+        df = resumable_runs(services.history.read_cursor(), session.owner_id)
+        choices = [(f"{r.workflow} · {r.reason or 'interrupted'} · {str(r.started_at)[:19]}", r.run_id)
+                   for r in df.itertuples()]
+        return gr.update(choices=choices, value=choices[0][1] if choices else None)
+
+    @funnel
+    async def resume(run_id: str | None, session: Session) -> AsyncIterator[tuple[Any, ...]]:
+        from history.queries import replay
+
+        if not run_id or services.history is None:
+            raise UserFacingError("Pick an interrupted run first (Refresh list).")
+        past = replay(services.history.read_cursor(), run_id, session.owner_id)
+        if not past:
+            raise UserFacingError(f"Run '{run_id}' is not one of yours, or it has no record.")
+        session.trace = TraceView()
+        session.trace.apply_all(past)
+        if session.trace.status == "waiting":  # paused for approval: the buttons resume it
+            yield views(session)
+            return
+        session.trace.status, session.trace.message = "running", "Resuming…"
+        yield views(session)
+        engine = services.engine_for(session)
+        async for update in _stream(session, engine.resume(run_id, approval=None, owner=session.owner_id)):
+            yield update
+
+    refresh_btn.click(resumable_choices, [session_state], [resumable], api_visibility="private")
+    resume_event = resume_btn.click(resume, [resumable, session_state], trace_outputs, api_name="resume",
+                                    concurrency_id="runs")
+
+    def stopped(session: Session) -> tuple[Any, ...]:
+        if session.trace.status in ("running", "idle"):
+            session.trace.status, session.trace.message = "cancelled", "Stopped by you."
+        return views(session)
+
+    stop_btn.click(stopped, [session_state], trace_outputs, api_visibility="private",
+                   cancels=[run_event, approve_event, reject_event, resume_event], queue=False)
+    for event in (run_event, approve_event, reject_event, resume_event):
+        event.then(resumable_choices, [session_state], [resumable], api_visibility="private")
+    return RunTab(config=config, status=status)

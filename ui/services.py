@@ -1,0 +1,147 @@
+"""Process-wide services the handlers share, created once by the app and passed in (never globals).
+
+The history store (one per process: it owns the DuckDB file), the base credentials (environment
+keys and code-set endpoints; each session adds its own keys on top), the policy, the circuit
+breaker. Heavy libraries (LiteLLM, LangGraph, MLflow) are imported on first use or by `warm_up`
+in a background thread, so the first page is served without waiting for them.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from orchestrator.credentials import Credentials
+from orchestrator.policy import Policy
+
+if TYPE_CHECKING:
+    from history.store import HistoryStore
+    from ui.session import Session
+
+log = logging.getLogger("graphwright.ui")
+OFFLINE_MODEL = "offline/synthetic"
+
+
+@dataclass
+class AppServices:
+    """What every handler may use; one instance per app process."""
+
+    data_dir: Path
+    history: HistoryStore | None = None
+    base_credentials: Credentials = field(default_factory=Credentials.from_env)
+    policy: Policy = field(default_factory=Policy)
+    max_concurrent_runs: int = 8
+    _breaker: Any = None
+    _tracer: Any = None
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+    _sandbox: tuple[float, bool] | None = None
+
+    @classmethod
+    def create(cls, data_dir: Path | None = None, **kwargs: Any) -> AppServices:
+        """Open the history store for `data_dir` (raises `HistoryLocked` if another app has it)."""
+        from history.store import HistoryStore
+        from orchestrator.paths import data_dir as default_data_dir
+
+        directory = Path(data_dir) if data_dir is not None else default_data_dir()
+        store = HistoryStore.open(directory, mlflow=False)
+        return cls(data_dir=directory, history=store, **kwargs)
+
+    # ---- per session -------------------------------------------------------------------------
+    def credentials_for(self, session: Session) -> Credentials:
+        return self.base_credentials.with_keys(session.settings.keys)
+
+    def breaker(self) -> Any:
+        with self._lock:
+            if self._breaker is None:
+                from orchestrator.circuit import CircuitBreaker
+
+                self._breaker = CircuitBreaker()
+            return self._breaker
+
+    def client_for(self, session: Session) -> Any:
+        """A LiteLLM-backed `ModelClient` with the session's keys (LiteLLM is imported here)."""
+        from orchestrator.llm import LiteLLMClient
+
+        return LiteLLMClient(self.credentials_for(session), breaker=self.breaker())
+
+    def default_model(self, session: Session) -> str:
+        """The session's model, else the first configured provider's pick, else the offline model."""
+        if session.settings.default_model:
+            return session.settings.default_model
+        return self.policy.default_model or OFFLINE_MODEL
+
+    def sinks_for(self, session: Session) -> list[Any]:
+        sinks: list[Any] = []
+        if self.history is not None:
+            sinks.append(self.history.sink)
+        if session.settings.mlflow:
+            tracer = self.mlflow_tracer()
+            if tracer is not None:
+                sinks.append(tracer.put)
+        return sinks
+
+    def engine_for(self, session: Session) -> Any:
+        """A run engine bound to this session's keys, model, and the shared history."""
+        from dataclasses import replace
+
+        from orchestrator.runner import Engine
+
+        policy = replace(self.policy, default_model=self.default_model(session))
+        credentials = self.credentials_for(session)
+        return Engine(data_dir=self.data_dir, client=self.client_for(session), credentials=credentials,
+                      policy=policy, sinks=self.sinks_for(session))
+
+    # ---- optional parts ----------------------------------------------------------------------
+    def mlflow_tracer(self) -> Any:
+        """The shared MLflow tracer, created on first use (None when MLflow cannot start)."""
+        with self._lock:
+            if self._tracer is None:
+                try:
+                    from history.mlflow_sink import MlflowTracer
+
+                    on_trace = self.history.set_trace_id if self.history is not None else None
+                    self._tracer = MlflowTracer(self.data_dir, on_trace_id=on_trace)
+                except Exception as exc:  # MLflow is optional: say so, keep running
+                    log.warning("MLflow tracing unavailable: %s", exc)
+                    self._tracer = False
+            return self._tracer or None
+
+    def sandbox_available(self, max_age: float = 30.0) -> bool:
+        """Whether Docker answers (cached briefly: the Run tab asks on every config change)."""
+        now = time.monotonic()
+        cached = self._sandbox
+        if cached is not None and now - cached[0] < max_age:
+            return cached[1]
+        from orchestrator.sandbox import docker_available
+
+        ok = docker_available(timeout=1.0)
+        self._sandbox = (now, ok)
+        return ok
+
+    def warm_up(self, delay: float = 1.0) -> threading.Thread:
+        """Import the heavy libraries in the background, after the first page had its chance."""
+
+        def _work() -> None:
+            time.sleep(delay)
+            started = time.perf_counter()
+            for name in ("orchestrator.llm", "orchestrator.runner"):
+                try:
+                    __import__(name)
+                except Exception as exc:  # a missing optional part must not kill the app
+                    log.warning("warm-up could not import %s: %s", name, exc)
+            log.info("warm-up done in %.1fs", time.perf_counter() - started)
+
+        thread = threading.Thread(target=_work, name="graphwright-warm-up", daemon=True)
+        thread.start()
+        return thread
+
+    def close(self) -> None:
+        if self.history is not None:
+            self.history.close()
+        tracer = self._tracer
+        if tracer:
+            tracer.close()

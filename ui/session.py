@@ -1,0 +1,65 @@
+"""Per-browser-session state, kept in `gr.State` (never in module globals).
+
+One `Session` per browser tab: its owner id, chat, keys and runs. Keys live only here, in server
+memory for the session's lifetime; `__repr__` masks them so a log line or traceback cannot leak one.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass, field
+from typing import Any
+
+from chatbot.state import ChatState
+from ui.trace_view import TraceView
+
+
+def mask(key: str) -> str:
+    """`sk-…WXYZ`: enough to recognise a key, never enough to use it."""
+    key = key.strip()
+    if len(key) <= 8:
+        return "•" * len(key)
+    return f"{key[:3]}…{key[-4:]}"
+
+
+@dataclass
+class SessionSettings:
+    """What the Settings tab holds for this session (keys are per session only, never written)."""
+
+    keys: dict[str, str] = field(default_factory=dict)
+    default_model: str = ""
+    mlflow: bool = False
+
+    def __repr__(self) -> str:
+        masked = {k: mask(v) for k, v in self.keys.items()}
+        return (f"SessionSettings(keys={masked}, "
+                f"default_model={self.default_model!r}, mlflow={self.mlflow})")
+
+
+@dataclass
+class Session:
+    """Everything one browser session owns: chat, draft, settings, its current trace."""
+
+    owner: str = field(default_factory=lambda: "anon-" + secrets.token_hex(8))
+    chat: ChatState = field(default_factory=ChatState)
+    settings: SessionSettings = field(default_factory=SessionSettings)
+    trace: TraceView = field(default_factory=TraceView)
+    user: str | None = None  # the signed-in user, when the host provides one
+
+    @property
+    def owner_id(self) -> str:
+        """Whose runs these are: the signed-in user when there is one, else this session."""
+        return f"user:{self.user}" if self.user else self.owner
+
+
+def new_session() -> Session:
+    """Factory for `gr.State`: called once per browser session."""
+    return Session()
+
+
+def adopt_user(session: Session, request: Any) -> Session:
+    """Record the signed-in user name from a `gr.Request` (HF OAuth or `auth=`), if any."""
+    name = getattr(request, "username", None) if request is not None else None
+    if name:
+        session.user = str(name)
+    return session

@@ -1,0 +1,117 @@
+"""The Settings tab: provider keys for this browser session only, the default model, Ollama, MLflow.
+
+Keys typed here live in the session's `gr.State` in server memory — never on disk, in logs, in
+history or in traces — and are shown masked. Keys from the environment (Space secrets) are used
+when present and are never shown at all. Every handler here is private: no API client can call it.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import gradio as gr
+
+from orchestrator.credentials import KEY_ENV
+from ui.funnel import UserFacingError, funnel
+from ui.services import OFFLINE_MODEL, AppServices
+from ui.session import Session, mask
+
+_MODEL_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:/@+-]{0,199}$")
+PROVIDERS = tuple(KEY_ENV)
+
+
+def keys_markdown(services: AppServices, session: Session) -> str:
+    """Which providers can be called, and where their key comes from (session keys masked)."""
+    env = services.base_credentials.configured_providers()
+    lines = ["| provider | key |", "|---|---|"]
+    for provider in sorted(set(env) | set(session.settings.keys)):
+        if provider in session.settings.keys:
+            where = f"this session: `{mask(session.settings.keys[provider])}`"
+        elif provider in services.base_credentials.keys:
+            where = "server environment (secret)"
+        else:
+            where = "local endpoint (no key needed)"
+        lines.append(f"| {provider} | {where} |")
+    if len(lines) == 2:
+        return "No provider keys yet: runs use the offline model (or Ollama, when it runs here)."
+    return "\n".join(lines)
+
+
+def model_choices(services: AppServices, session: Session, ollama: list[str] | None = None) -> list[str]:
+    choices = [OFFLINE_MODEL, *(f"ollama_chat/{m}" for m in ollama or [])]
+    if session.settings.default_model and session.settings.default_model not in choices:
+        choices.append(session.settings.default_model)
+    return choices
+
+
+def build(services: AppServices, session_state: gr.State) -> list[Any]:
+    """Lay out the tab; returns the components whose values other tabs refresh on load."""
+    gr.Markdown("Keys you enter here are kept **only for this browser session**, in the server's memory: "
+                "never written to disk, logs, run history or traces. Keys set as environment variables "
+                "(for example Space secrets) are used automatically.")
+    with gr.Row():
+        with gr.Column():
+            provider = gr.Dropdown(list(PROVIDERS), value="openai", label="Provider", elem_id="key-provider")
+            key = gr.Textbox(label="API key", type="password", placeholder="paste the key", elem_id="key-value")
+            with gr.Row():
+                save_key = gr.Button("Use this key for my session", variant="primary", elem_id="key-save")
+                forget = gr.Button("Forget my keys", elem_id="key-forget")
+            keys_md = gr.Markdown(elem_id="key-status")
+        with gr.Column():
+            model = gr.Dropdown([OFFLINE_MODEL], value=OFFLINE_MODEL, label="Default model",
+                                allow_custom_value=True, elem_id="default-model",
+                                info="Used by workflows without a `default_model`, and by the assistant chat.")
+            detect = gr.Button("Detect Ollama models", elem_id="detect-ollama")
+            ollama_md = gr.Markdown(elem_id="ollama-status")
+            mlflow = gr.Checkbox(label="Trace my runs to MLflow (local store in the data directory)",
+                                 value=False, elem_id="mlflow-toggle")
+
+    @funnel
+    def save(name: str, value: str, session: Session) -> tuple[Any, ...]:
+        value = (value or "").strip()
+        if name not in PROVIDERS:
+            raise UserFacingError(f"Pick a provider from the list (not '{name}').")
+        if not value or len(value) > 500 or any(c.isspace() for c in value):
+            raise UserFacingError("Paste the key itself: one word, no spaces.")
+        session.settings.keys[name] = value
+        gr.Info(f"{name} key set for this session ({mask(value)}).")
+        return "", keys_markdown(services, session), session
+
+    save_key.click(save, [provider, key, session_state], [key, keys_md, session_state], api_visibility="private")
+
+    def forget_keys(session: Session) -> tuple[Any, ...]:
+        session.settings.keys.clear()
+        return keys_markdown(services, session), session
+
+    forget.click(forget_keys, [session_state], [keys_md, session_state], api_visibility="private")
+
+    @funnel
+    def set_model(name: str, session: Session) -> Session:
+        name = (name or "").strip()
+        if name and not _MODEL_RE.match(name):
+            raise UserFacingError(f"'{name}' is not a model name; use e.g. 'openai/gpt-4o-mini'.")
+        session.settings.default_model = name
+        return session
+
+    model.change(set_model, [model, session_state], [session_state], api_visibility="private")
+
+    def detect_models(session: Session) -> tuple[Any, ...]:
+        from orchestrator.providers import detect_ollama
+
+        found = detect_ollama(timeout=0.5)
+        note = (f"Ollama serves: {', '.join('`' + m + '`' for m in found)}" if found
+                else "No Ollama answered on this machine.")
+        return gr.update(choices=model_choices(services, session, found)), note
+
+    detect.click(detect_models, [session_state], [model, ollama_md], api_visibility="private")
+
+    def set_mlflow(on: bool, session: Session) -> Session:
+        session.settings.mlflow = bool(on)
+        if on and services.mlflow_tracer() is None:
+            session.settings.mlflow = False
+            gr.Warning("MLflow tracing could not start here; runs are still recorded in the history.")
+        return session
+
+    mlflow.change(set_mlflow, [mlflow, session_state], [session_state], api_visibility="private")
+    return [keys_md, model]

@@ -1,0 +1,209 @@
+"""Run events → what the Run tab shows: a step timeline, the streaming text, tools, cost vs budget.
+
+`TraceView` folds the event stream into plain data (`apply`) and renders it (`timeline_html`,
+`status_markdown`, ...) only when asked, so the UI can apply hundreds of token events and redraw
+a few times a second. Every value that came from a model, a tool or the config is escaped.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from orchestrator import events as ev
+from ui.safe_text import clip, esc, safe_markdown
+
+_STATUS_ICON = (("running", "⏳"), ("ok", "✅"), ("failed", "❌"), ("skipped", "⏭"), ("waiting", "✋"))
+_MAX_TEXT = 200_000
+
+
+@dataclass
+class StepRow:
+    """One step execution in the timeline (a loop iteration or map item gets its own row)."""
+
+    step_id: str
+    step_type: str
+    agent: str | None = None
+    iteration: int | None = None
+    status: str = "running"
+    started: float = 0.0
+    duration_s: float | None = None
+    tokens_in: int = 0
+    tokens_out: int = 0
+    cost_usd: float = 0.0
+    model: str | None = None
+    error: str | None = None
+    text: str = ""
+
+
+@dataclass
+class ToolRow:
+    step_id: str | None
+    tool: str
+    call_id: str
+    arguments: str
+    result: str | None = None
+    ok: bool = True
+
+
+@dataclass
+class TraceView:
+    """Everything the trace shows about one run, folded from its events."""
+
+    run_id: str = ""
+    workflow: str = ""
+    status: str = "idle"  # idle | running | waiting | finished | failed | cancelled | interrupted
+    message: str = ""
+    steps: list[StepRow] = field(default_factory=list)
+    tools: list[ToolRow] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    tokens_in: int = 0
+    tokens_out: int = 0
+    cost_usd: float = 0.0
+    budget_usd: float | None = None
+    output: str = ""
+    approval_step: str | None = None
+    approval_message: str = ""
+    events_seen: int = 0
+
+    # ---- folding -------------------------------------------------------------------------
+    def _row(self, step_id: str | None) -> StepRow | None:
+        for row in reversed(self.steps):
+            if row.step_id == step_id:
+                return row
+        return None
+
+    def apply(self, event: Any) -> None:
+        """Fold one event in; unknown kinds are ignored so new event types never break the page."""
+        self.events_seen += 1
+        match event:
+            case ev.RunStarted():
+                self.run_id, self.workflow, self.status = event.run_id, event.workflow, "running"
+                self.message = "Resumed." if event.resumed else "Started."
+            case ev.StepStarted():
+                self.steps.append(StepRow(event.step_id, event.step_type, event.agent, event.iteration,
+                                          started=event.ts))
+            case ev.Token():
+                row = self._row(event.step_id) or (self.steps[-1] if self.steps else None)
+                if row is not None and len(row.text) < _MAX_TEXT:
+                    row.text += event.text
+            case ev.StepFinished():
+                row = self._row(event.step_id)
+                if row is None:
+                    row = StepRow(event.step_id, event.step_type, started=event.ts)
+                    self.steps.append(row)
+                row.status, row.duration_s = event.status, event.duration_s
+                row.tokens_in, row.tokens_out = event.tokens_in, event.tokens_out
+                row.cost_usd, row.model, row.error = event.cost_usd, event.model, event.error
+                if not row.text and event.output_preview:
+                    row.text = event.output_preview
+            case ev.LLMCall():
+                self.tokens_in += event.tokens_in
+                self.tokens_out += event.tokens_out
+                self.cost_usd += event.cost_usd
+            case ev.ToolCall():
+                args = json.dumps(event.arguments, ensure_ascii=False, default=str)
+                self.tools.append(ToolRow(event.step_id, event.tool, event.call_id, args))
+            case ev.ToolResult():
+                for row in reversed(self.tools):
+                    if row.call_id == event.call_id and row.tool == event.tool and row.result is None:
+                        row.result, row.ok = event.result, event.ok
+                        break
+                else:
+                    self.tools.append(ToolRow(event.step_id, event.tool, event.call_id, "", event.result,
+                                              event.ok))
+            case ev.ApprovalRequested():
+                self.approval_step, self.approval_message = event.step_id, event.message
+                row = self._row(event.step_id)
+                if row is not None:
+                    row.status = "waiting"
+            case ev.ApprovalResolved():
+                self.approval_step = None
+                row = self._row(event.step_id)
+                if row is not None and row.status == "waiting":
+                    row.status = "ok" if event.approved else "failed"
+            case ev.BudgetExceeded():
+                self.warnings.append(f"Budget '{event.limit}' exceeded: used {event.used:g} of "
+                                     f"{event.limit_value:g}.")
+            case ev.Warning():
+                self.warnings.append(event.message)
+            case ev.RunFinished():
+                self.status, self.message = "finished", "Finished."
+                self.output = event.output if isinstance(event.output, str) else json.dumps(
+                    event.output, indent=2, ensure_ascii=False, default=str)
+                self.tokens_in, self.tokens_out = max(self.tokens_in, event.tokens_in), max(
+                    self.tokens_out, event.tokens_out)
+                self.cost_usd = max(self.cost_usd, event.cost_usd)
+            case ev.RunFailed():
+                self.status = "failed"
+                where = f" in step '{event.step_id}'" if event.step_id else ""
+                self.message = f"Failed{where} ({event.reason}): {event.message}"
+            case ev.RunCancelled():
+                self.status, self.message = "cancelled", f"Stopped ({event.reason})."
+            case ev.RunInterrupted():
+                if event.reason == "approval" and self.approval_step:
+                    self.status, self.message = "waiting", "Waiting for your approval."
+                else:
+                    self.status, self.message = "interrupted", f"Interrupted ({event.reason}); resume it below."
+
+    def apply_all(self, events: list[Any]) -> None:
+        for event in events:
+            self.apply(event)
+
+    # ---- rendering -----------------------------------------------------------------------
+    @property
+    def current_text(self) -> str:
+        """The streaming text of the newest step that has any (what the user is watching)."""
+        for row in reversed(self.steps):
+            if row.text:
+                return row.text
+        return ""
+
+    def timeline_html(self) -> str:
+        if not self.steps:
+            return "<div class='gw-trace'><em>No steps yet.</em></div>"
+        icons = dict(_STATUS_ICON)
+        rows = []
+        for row in self.steps:
+            dur = "…" if row.duration_s is None else f"{row.duration_s:.2f}s"
+            who = f" · {esc(row.agent)}" if row.agent else ""
+            it = f" #{row.iteration}" if row.iteration is not None else ""
+            err = f"<div class='gw-err'>{esc(clip(row.error, 500))}</div>" if row.error else ""
+            rows.append(
+                f"<tr data-status='{esc(row.status)}'><td>{icons.get(row.status, '•')}</td>"
+                f"<td><b>{esc(row.step_id)}</b>{it}<br><small>{esc(row.step_type)}{who}</small>{err}</td>"
+                f"<td>{esc(row.status)}</td><td>{dur}</td>"
+                f"<td>{row.tokens_in}→{row.tokens_out}</td><td>${row.cost_usd:.4f}</td>"
+                f"<td><small>{esc(row.model or '')}</small></td></tr>"
+            )
+        head = "<tr><th></th><th>step</th><th>status</th><th>time</th><th>tokens</th><th>cost</th><th>model</th></tr>"
+        return f"<div class='gw-trace'><table>{head}{''.join(rows)}</table></div>"
+
+    def tools_html(self) -> str:
+        if not self.tools:
+            return ""
+        items = []
+        for row in self.tools[-50:]:
+            mark = "…" if row.result is None else ("ok" if row.ok else "error")
+            result = "" if row.result is None else f"<pre>{esc(clip(row.result, 1500))}</pre>"
+            items.append(f"<details><summary>🔧 {esc(row.tool)} ({esc(row.step_id or '')}) — {mark}</summary>"
+                         f"<pre>{esc(clip(row.arguments, 1500))}</pre>{result}</details>")
+        return "<div class='gw-tools'>" + "".join(items) + "</div>"
+
+    def status_markdown(self) -> str:
+        """Status line with the running total against the budget; plain text only from the engine."""
+        budget = f" of ${self.budget_usd:.2f} budget" if self.budget_usd is not None else ""
+        parts = [f"**{self.status}**", f"tokens {self.tokens_in}→{self.tokens_out}",
+                 f"cost ${self.cost_usd:.4f}{budget}"]
+        if self.run_id:
+            parts.append(f"run `{self.run_id}`")
+        lines = [" · ".join(parts)]
+        if self.message:
+            lines.append(_md_text(self.message))
+        lines.extend(f"⚠️ {_md_text(w)}" for w in self.warnings[-5:])
+        return "\n\n".join(lines)
+
+
+def _md_text(text: str) -> str:
+    return safe_markdown(clip(text, 1000))
