@@ -64,7 +64,9 @@ def _validate(
     try:
         workflow = Workflow.model_validate(data)
     except ValidationError as exc:
-        return ValidationReport(None, _sorted(errors + pydantic_issues(exc, locator)))
+        flagged = {issue.path for issue in errors}  # a forbidden key is not also an "unknown key"
+        structural = [i for i in pydantic_issues(exc, locator) if i.path not in flagged]
+        return ValidationReport(None, _sorted(errors + structural))
     found = semantic_issues(workflow, locator, sandbox_available=sandbox_available)
     errors += [i for i in found if i.severity == "error"]
     warnings = [i for i in found if i.severity == "warning"]

@@ -45,10 +45,12 @@ def is_known_model(name: str) -> bool:
 
 
 def model_hint(name: str) -> str | None:
-    """A did-you-mean among known model names, for the unknown-model warning."""
+    """A did-you-mean among known model names, keeping the provider prefix the user wrote."""
     names = known_models()
-    prefix = name.split("/", 1)[0] + "/" if "/" in name else ""
-    same_provider = (
-        [n for n in names if n.startswith(prefix)] if prefix else [n for n in names if "/" not in n]
-    )
-    return did_you_mean(name, same_provider or names, list_up_to=0)
+    prefix, _, rest = name.rpartition("/") if "/" in name else ("", "", name)
+    bare = [n for n in names if "/" not in n]
+    prefixed = [n[len(prefix) + 1 :] for n in names if prefix and n.startswith(prefix + "/")]
+    hint = did_you_mean(rest, bare + prefixed, list_up_to=0)
+    if hint is None or not prefix:
+        return hint
+    return hint.replace("`", f"`{prefix}/", 1)

@@ -97,17 +97,15 @@ def _walk(loc: tuple[Any, ...]) -> tuple[Path, Any, Any, bool, bool]:
     return tuple(path), owner, _unwrap(tp), is_key, plain_union
 
 
-def _where(path: Path) -> str:
-    if not path:
-        return "at the top level"
+def _dotted(path: Path) -> str:
     shown = ""
     for part in path:
         shown += f"[{part}]" if isinstance(part, int) else (f".{part}" if shown else str(part))
-    return f"in `{shown}`"
+    return shown or "the config"
 
 
-def _dotted(path: Path) -> str:
-    return _where(path)[5:-1] if path else "the config"
+def _where(path: Path) -> str:
+    return f"in `{_dotted(path)}`" if path else "at the top level"
 
 
 def pydantic_issues(error: ValidationError, locator: Locator) -> list[Issue]:

@@ -10,6 +10,7 @@ what turns validation errors into `file:line:column` messages.
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -85,6 +86,10 @@ def read_untrusted(text: str, *, max_bytes: int = MAX_BYTES, max_depth: int = MA
             )
         )
         return doc
+    flow_problem = _flow_depth_problem(text, max_depth)
+    if flow_problem is not None:
+        doc.problems.append(flow_problem)
+        return doc
     try:
         _build(text, doc, max_depth)
     except MarkedYAMLError as exc:
@@ -97,6 +102,33 @@ def read_untrusted(text: str, *, max_bytes: int = MAX_BYTES, max_depth: int = MA
     except Exception as exc:  # noqa: BLE001 - untrusted input: every failure becomes a problem
         doc.problems.append(Problem(1, 1, f"cannot read YAML: {type(exc).__name__}: {exc}"[:300]))
     return doc
+
+
+_BRACKETS = re.compile(r"[\[\]{}]")
+_FLOW_MARGIN = 4
+
+
+def _flow_depth_problem(text: str, max_depth: int) -> Problem | None:
+    """Refuse absurd `[[[[`/`{{{{` runs before the scanner, which is quadratic in flow depth.
+
+    Brackets inside strings are counted too, so the limit is a generous multiple of the real cap;
+    the exact cap is enforced on the event stream.
+    """
+    limit = max_depth * _FLOW_MARGIN
+    if text.count("[") + text.count("{") <= limit:
+        return None
+    depth = 0
+    for match in _BRACKETS.finditer(text):
+        depth = depth + 1 if match.group() in "[{" else max(depth - 1, 0)
+        if depth > limit:
+            before = text[: match.start()]
+            line = before.count("\n") + 1
+            return Problem(
+                line,
+                match.start() - (before.rfind("\n") + 1) + 1,
+                f"config is nested deeper than {max_depth} levels",
+            )
+    return None
 
 
 class _Stop(Exception):
