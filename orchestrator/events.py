@@ -36,6 +36,7 @@ class RunFinished(_Event):
     tokens_out: int = 0
     cost_usd: float = 0.0
     duration_s: float = 0.0
+    outputs: dict[str, Any] = {}  # every step's output (step id -> output); `output` is the last step's
 
 
 class RunFailed(_Event):
@@ -43,11 +44,13 @@ class RunFailed(_Event):
     reason: str  # short machine-friendly kind: provider_error, timeout, budget, config, tool, internal...
     message: str  # what happened and what to do, for people
     step_id: str | None = None
+    outputs: dict[str, Any] = {}  # partial results: outputs of the steps that finished
 
 
 class RunCancelled(_Event):
     type: Literal["run_cancelled"] = "run_cancelled"
     reason: str = "cancelled"  # cancelled | rejected | timeout
+    outputs: dict[str, Any] = {}  # partial results: outputs of the steps that finished
 
 
 class RunInterrupted(_Event):
@@ -55,6 +58,7 @@ class RunInterrupted(_Event):
 
     type: Literal["run_interrupted"] = "run_interrupted"
     reason: str = "approval"
+    outputs: dict[str, Any] = {}  # outputs of the steps finished so far
 
 
 class StepStarted(_Event):
@@ -63,6 +67,7 @@ class StepStarted(_Event):
     step_type: str
     agent: str | None = None
     iteration: int | None = None
+    item_index: int | None = None  # inside a map: which item (0-based)
 
 
 class StepFinished(_Event):
@@ -78,6 +83,10 @@ class StepFinished(_Event):
     attempts: int = 1
     output_preview: str = ""
     error: str | None = None
+    synthetic: bool = False  # answered by the offline model, not a real provider
+    item_index: int | None = None  # inside a map: which item (0-based)
+    branch: str | None = None  # route: the `when` of the case taken, or "default"
+    iterations: int | None = None  # loop: how many iterations ran
 
 
 class LLMCall(_Event):

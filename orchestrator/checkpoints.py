@@ -1,0 +1,136 @@
+"""Where runs survive their process: LangGraph checkpoints plus what is needed to resume them.
+
+One SQLite file, `data_dir/checkpoints.sqlite`: LangGraph's `AsyncSqliteSaver` tables (thread id =
+run id) and a small `graphwright_runs` table holding each run's workflow (as JSON), inputs, owner,
+status, the approval it waits for, and a reserved block of event sequence numbers. `resume(run_id)`
+therefore needs nothing but the id. Sequence numbers are reserved in blocks of `SEQ_BLOCK`, so a
+run resumed after kill -9 continues strictly above any `seq` it ever emitted, at one write per block.
+
+What a crash costs: the step in flight when the process died runs again on resume (its model calls
+are repeated and billed again); finished supersteps are not.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+import time
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from schemas.models import Workflow
+
+SEQ_BLOCK = 1000
+FILE_NAME = "checkpoints.sqlite"
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS graphwright_runs (
+    run_id TEXT PRIMARY KEY,
+    workflow_json TEXT NOT NULL,
+    inputs_json TEXT NOT NULL,
+    owner TEXT NOT NULL DEFAULT '',
+    model_override TEXT,
+    status TEXT NOT NULL DEFAULT 'running',
+    pending_json TEXT,
+    seq_reserved INTEGER NOT NULL DEFAULT 0,
+    elapsed_s REAL NOT NULL DEFAULT 0,
+    created REAL NOT NULL,
+    updated REAL NOT NULL
+)
+"""
+
+
+@dataclass(frozen=True)
+class StoredRun:
+    run_id: str
+    workflow: Workflow
+    inputs: dict[str, Any]
+    owner: str
+    model_override: str | None
+    status: str
+    pending: dict[str, Any] | None
+    seq_reserved: int
+    elapsed_s: float
+
+
+class RunStore:
+    """The `graphwright_runs` table (thread-safe; WAL so it coexists with the checkpointer)."""
+
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        self._lock = threading.Lock()
+        self._db = sqlite3.connect(path, check_same_thread=False, timeout=30, isolation_level=None)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.execute(_SCHEMA)
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    def create(self, run_id: str, workflow: Workflow, inputs: dict[str, Any], owner: str,
+               model_override: str | None) -> None:
+        now = time.time()
+        with self._lock:
+            self._db.execute(
+                "INSERT INTO graphwright_runs (run_id, workflow_json, inputs_json, owner, model_override,"
+                " created, updated) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (run_id, workflow.model_dump_json(by_alias=True, exclude_none=True), json.dumps(inputs),
+                 owner, model_override, now, now),
+            )
+
+    def get(self, run_id: str) -> StoredRun | None:
+        with self._lock:
+            row = self._db.execute(
+                "SELECT run_id, workflow_json, inputs_json, owner, model_override, status, pending_json,"
+                " seq_reserved, elapsed_s FROM graphwright_runs WHERE run_id = ?", (run_id,)
+            ).fetchone()
+        if row is None:
+            return None
+        return StoredRun(row[0], Workflow.model_validate_json(row[1]), json.loads(row[2]), row[3], row[4],
+                         row[5], json.loads(row[6]) if row[6] else None, row[7], row[8])
+
+    def set_status(self, run_id: str, status: str, *, pending: dict[str, Any] | None = None,
+                   add_elapsed: float = 0.0) -> None:
+        with self._lock:
+            self._db.execute(
+                "UPDATE graphwright_runs SET status = ?, pending_json = ?, elapsed_s = elapsed_s + ?,"
+                " updated = ? WHERE run_id = ?",
+                (status, json.dumps(pending) if pending else None, add_elapsed, time.time(), run_id),
+            )
+
+    def reserve_seq(self, run_id: str, up_to: int) -> None:
+        with self._lock:
+            self._db.execute("UPDATE graphwright_runs SET seq_reserved = MAX(seq_reserved, ?) WHERE run_id = ?",
+                             (up_to, run_id))
+
+
+class SeqCounter:
+    """Per-run `seq`: strictly increasing across resumes and crashes (reserved in blocks)."""
+
+    def __init__(self, store: RunStore, run_id: str, start: int) -> None:
+        self.store, self.run_id = store, run_id
+        self.value = start
+        self.reserved = start
+        self._reserve()
+
+    def next(self) -> int:
+        self.value += 1
+        if self.value >= self.reserved:
+            self._reserve()
+        return self.value
+
+    def _reserve(self) -> None:
+        self.reserved = self.value + SEQ_BLOCK
+        self.store.reserve_seq(self.run_id, self.reserved)
+
+
+def open_saver(path: Path) -> AbstractAsyncContextManager[Any]:
+    """LangGraph's async SQLite checkpointer on `path` (create it inside the loop that uses it)."""
+    from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
+
+    return AsyncSqliteSaver.from_conn_string(str(path))

@@ -1,0 +1,170 @@
+"""One segment of one run (a start or a resume): compile, stream the graph, and end it honestly.
+
+The driver owns the segment's lifecycle: model resolution (with substitution warnings), the
+checkpointer, the wall-clock limit, and the single terminal event every segment ends with. Node
+events reach the sinks the moment they are emitted and the consumer through LangGraph's `custom`
+stream mode (`get_stream_writer()`); run-level events are emitted here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from langgraph.types import Command
+
+from orchestrator import events as ev
+from orchestrator.budget import Budget
+from orchestrator.checkpoints import StoredRun, open_saver
+from orchestrator.compiler import compile_workflow, recursion_limit
+from orchestrator.models_table import build_model_table
+from orchestrator.nodes.common import RunContext
+from orchestrator.state import InputsError, initial_state, prepare_inputs
+
+if TYPE_CHECKING:
+    from orchestrator.runner import ApprovalDecision, Engine
+
+Stamp = Callable[..., Any]
+
+
+class RunDriver:
+    def __init__(self, engine: Engine, stored: StoredRun, stamp: Stamp, *, resume: bool,
+                 approval: ApprovalDecision | None) -> None:
+        self.engine, self.stored, self.stamp = engine, stored, stamp
+        self.resume, self.approval = resume, approval
+        self.run_id = stored.run_id
+        self.workflow = stored.workflow
+        self.ctx: RunContext | None = None
+        self.started = time.monotonic()
+
+    def emit(self, event: Any) -> Any:
+        return self.stamp(event, enqueue=True)
+
+    @property
+    def partial(self) -> dict[str, Any]:
+        return dict(self.ctx.finished) if self.ctx else {}
+
+    def _elapsed(self) -> float:
+        return time.monotonic() - self.started
+
+    def _end(self, status: str, pending: dict[str, Any] | None = None) -> None:
+        self.engine.store.set_status(self.run_id, status, pending=pending, add_elapsed=self._elapsed())
+
+    async def drive(self) -> None:
+        from orchestrator.runner import failure_events
+
+        wf, store = self.workflow, self.engine.store
+        try:
+            inputs: dict[str, Any] = self.stored.inputs
+            inputs_error: InputsError | None = None
+            if not self.resume:
+                try:
+                    inputs = prepare_inputs(wf, self.stored.inputs)
+                except InputsError as exc:
+                    inputs_error = exc
+            fallback = await self.engine._embedded_default()
+            default = (self.stored.model_override or wf.default_model or self.engine.policy.default_model
+                       or fallback)
+            self.emit(ev.RunStarted(run_id=self.run_id, workflow=wf.name, inputs=inputs, default_model=default,
+                                    owner=self.stored.owner, resumed=self.resume))
+            if inputs_error is not None:
+                raise inputs_error
+            models = build_model_table(wf, default, self.engine.credentials, fallback,
+                                       lambda msg: self.emit(ev.Warning(run_id=self.run_id, message=msg)))
+            async with open_saver(store.path) as saver:
+                self.ctx = RunContext(run_id=self.run_id, workflow=wf, client=self.engine.client,
+                                      budget=Budget(wf.limits), policy=self.engine.policy, models=models,
+                                      stamp=lambda e: self.stamp(e, enqueue=False))
+                graph = compile_workflow(wf, self.ctx, saver)
+                config = {"configurable": {"thread_id": self.run_id}, "recursion_limit": recursion_limit(wf)}
+                command = await self._starting_point(graph, config, inputs)
+                if command is _ALREADY_REPORTED:
+                    return
+                store.set_status(self.run_id, "running")
+                interrupts = await self._stream_graph(graph, command, config)
+                await self._finish(graph, config, interrupts)
+        except asyncio.CancelledError:
+            self.emit(ev.RunCancelled(run_id=self.run_id, reason="cancelled", outputs=self.partial))
+            self._end("cancelled")
+            raise
+        except _Timeout:
+            limit = wf.limits.timeout_seconds
+            self.emit(ev.BudgetExceeded(run_id=self.run_id, limit="timeout_seconds", limit_value=limit,
+                                        used=round(self._elapsed(), 3)))
+            self.emit(ev.RunFailed(run_id=self.run_id, reason="timeout", outputs=self.partial,
+                                   message=f"the run took longer than `limits.timeout_seconds` ({limit:g} s) and "
+                                   "was stopped; raise the limit or resume it with `graphwright resume`"))
+            self._end("failed")
+        except Exception as exc:  # every failure becomes a terminal event, never a traceback
+            failed_step = self.ctx.failed_step if self.ctx else None
+            events, status = failure_events(self.run_id, exc, failed_step, self.partial)
+            for event in events:
+                self.emit(event)
+            self._end(status)
+
+    async def _starting_point(self, graph: Any, config: dict[str, Any], inputs: dict[str, Any]) -> Any:
+        """The graph input of this segment: fresh state, `None` (continue) or `Command(resume=...)`."""
+        assert self.ctx is not None
+        if not self.resume:
+            return initial_state(inputs)
+        snapshot = await graph.aget_state(config)
+        values = snapshot.values or {}
+        if not values:  # the process died before the first checkpoint: start over
+            return initial_state(prepare_inputs(self.workflow, self.stored.inputs))
+        self.ctx.finished.update(values.get("outputs") or {})
+        self.ctx.budget = Budget(self.workflow.limits, steps=values.get("steps_done", 0),
+                                 tokens_in=values.get("tokens_in", 0), tokens_out=values.get("tokens_out", 0),
+                                 cost_usd=values.get("cost_usd", 0.0))
+        if snapshot.interrupts:
+            if self.approval is None:
+                await self._finish(graph, config, list(snapshot.interrupts))
+                return _ALREADY_REPORTED
+            return Command(resume={"approved": self.approval.approved, "feedback": self.approval.feedback})
+        if not snapshot.next:  # finished before the status could be written
+            await self._finish(graph, config, [])
+            return _ALREADY_REPORTED
+        return None
+
+    async def _stream_graph(self, graph: Any, command: Any, config: dict[str, Any]) -> list[Any]:
+        interrupts: list[Any] = []
+        remaining = max(self.workflow.limits.timeout_seconds - 0.0, 0.001)
+        try:
+            async with asyncio.timeout(remaining) as deadline:
+                async for chunk in graph.astream(command, config, stream_mode=["custom", "updates"], version="v2",
+                                                 subgraphs=True, durability=self.engine.policy.durability):
+                    if chunk["type"] == "custom":  # node events, from the root graph or a branch subgraph
+                        self.stamp(chunk["data"], enqueue=True, stamped=True)
+                    elif not chunk["ns"] and "__interrupt__" in (chunk["data"] or {}):
+                        interrupts.extend(chunk["data"]["__interrupt__"])
+        except TimeoutError:
+            if deadline.expired():
+                raise _Timeout() from None
+            raise
+        return interrupts
+
+    async def _finish(self, graph: Any, config: dict[str, Any], interrupts: list[Any]) -> None:
+        if interrupts:
+            pending = dict(interrupts[0].value)
+            self.emit(ev.ApprovalRequested(run_id=self.run_id, step_id=pending["step_id"],
+                                           message=pending.get("message", "")))
+            self.emit(ev.RunInterrupted(run_id=self.run_id, reason="approval", outputs=self.partial))
+            self._end("interrupted", pending=pending)
+            return
+        values = (await graph.aget_state(config)).values or {}
+        outputs = values.get("outputs") or {}
+        self.emit(ev.RunFinished(
+            run_id=self.run_id, output=outputs.get(self.workflow.steps[-1].id), outputs=outputs,
+            tokens_in=values.get("tokens_in", 0), tokens_out=values.get("tokens_out", 0),
+            cost_usd=round(values.get("cost_usd", 0.0), 8),
+            duration_s=round(self.stored.elapsed_s + self._elapsed(), 6),
+        ))
+        self._end("finished")
+
+
+class _Timeout(Exception):
+    """The segment's wall-clock limit fired."""
+
+
+_ALREADY_REPORTED = object()

@@ -1,0 +1,63 @@
+"""Turn the model names a workflow uses into call parameters, substituting unusable providers.
+
+Each distinct LiteLLM model string goes through `providers.resolve_model` exactly once per run;
+a substitution (no key → Ollama or the offline model) is announced by one `Warning` event, so the
+offline model is never chosen silently.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from orchestrator.credentials import Credentials
+from orchestrator.llm_types import ModelParams
+from orchestrator.nodes.common import ModelTable
+from schemas.models import RouteStep, Step, Workflow
+
+
+def used_model_names(workflow: Workflow, default: str) -> list[str]:
+    names = [default]
+    names += [agent.model for agent in workflow.agents.values() if agent.model]
+    names += [step.classify.model for step in _walk(workflow.steps)
+              if isinstance(step, RouteStep) and step.classify and step.classify.model]
+    return list(dict.fromkeys(names))
+
+
+def _walk(steps: list[Step]) -> list[Step]:
+    out: list[Step] = []
+    for step in steps:
+        out.append(step)
+        for attr in ("branches", "steps", "default"):
+            inner = getattr(step, attr, None)
+            if isinstance(inner, list):
+                out += _walk(inner)
+        for case in getattr(step, "cases", None) or []:
+            out += _walk(case.steps)
+    return out
+
+
+def build_model_table(workflow: Workflow, default: str, credentials: Credentials, fallback_model: str,
+                      warn: Callable[[str], None]) -> ModelTable:
+    """Resolve every model name used by `workflow` (aliases with their fallbacks included)."""
+    from orchestrator.providers import resolve_model
+
+    resolved: dict[str, str] = {}
+
+    def real(model: str) -> str:
+        if model not in resolved:
+            resolution = resolve_model(model, credentials, default=fallback_model)
+            resolved[model] = resolution.model
+            if resolution.substituted:
+                warn(resolution.reason)
+        return resolved[model]
+
+    def params(name: str, depth: int = 0) -> ModelParams:
+        spec = workflow.models.get(name)
+        if spec is None:
+            return ModelParams(model=real(name))
+        fallbacks = tuple(params(f, depth + 1) for f in spec.fallbacks if depth < 2 and f != name)
+        return ModelParams(model=real(spec.model), temperature=spec.temperature, max_tokens=spec.max_tokens,
+                           timeout=spec.timeout, retries=spec.retries,
+                           fallbacks=tuple(f for f in fallbacks if f.model != real(spec.model)))
+
+    return ModelTable(default=default, params={name: params(name) for name in used_model_names(workflow, default)})

@@ -1,0 +1,24 @@
+"""The `agent` step: one agent answers one rendered prompt (also each item of a `map`)."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from orchestrator.nodes.agent_loop import run_agent
+from orchestrator.nodes.common import RunContext, Scope, Usage, fill, run_step
+from orchestrator.state import RunState
+from schemas.models import AgentStep
+
+Node = Callable[[RunState], Awaitable[dict[str, Any]]]
+
+
+def agent_node(ctx: RunContext, step: AgentStep, scope: Scope) -> Node:
+    async def node(state: RunState) -> dict[str, Any]:
+        async def body(usage: Usage) -> Any:
+            prompt = fill(step.prompt, scope.context(state), step.id)
+            return await run_agent(ctx, step.agent, prompt, step_id=step.id, usage=usage)
+
+        return await run_step(ctx, state, step.id, "agent", scope, body, agent=step.agent)
+
+    return node

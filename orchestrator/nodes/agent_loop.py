@@ -1,0 +1,174 @@
+"""One agent answering one prompt: model calls, the tool loop, and the structured-output repair.
+
+Shared by agent steps, map items, supervisors (whose workers are offered as tools) and
+agent-as-tool. Every call is preceded by the budget check; every attempt becomes an `LLMCall` event
+and every streamed piece a `Token` event, both tagged with the step they belong to.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from orchestrator import events as ev
+from orchestrator.errors import StepFailed
+from orchestrator.llm_types import LLMRequest, LLMResult, ModelParams, ToolCallRequest
+from orchestrator.nodes.common import RunContext, Usage
+from orchestrator.structured import (
+    OutputInvalid,
+    format_instructions,
+    json_schema,
+    parse_output,
+    repair_message,
+)
+from orchestrator.tools.registry import ToolBox, ToolOutcome
+from schemas.models import Agent, AgentTool, OutputField, Tool
+from schemas.templates import to_text
+
+TOOL_RESULT_CHARS = 20_000
+
+
+def system_prompt(agent: Agent) -> str:
+    parts = [f"You are {agent.role}."]
+    if agent.goal:
+        parts.append(f"Your goal: {agent.goal}")
+    if agent.instructions:
+        parts.append(agent.instructions)
+    if agent.output:
+        parts.append(format_instructions(agent.output))
+    return "\n\n".join(parts)
+
+
+async def call_model(ctx: RunContext, request: LLMRequest, usage: Usage) -> LLMResult:
+    """The budget check, then one model call through the seam with its events wired up."""
+    step_id = request.step_id
+    ctx.budget.before_call(request.messages, step_id)
+
+    def on_token(text: str) -> None:
+        if text:
+            ctx.emit(ev.Token(run_id=ctx.run_id, step_id=step_id, text=text))
+
+    def on_attempt(call: Any) -> None:
+        ctx.emit(call.model_copy(update={"run_id": ctx.run_id, "step_id": step_id}))
+
+    result = await ctx.client.complete(request, on_token, on_attempt)
+    ctx.budget.add_usage(result.tokens_in, result.tokens_out, result.cost_usd)
+    usage.add(result)
+    return result
+
+
+def toolbox_for(ctx: RunContext, agent: Agent, depth: int, extra: dict[str, Tool] | None = None,
+                descriptions: dict[str, str] | None = None) -> ToolBox:
+    tools: dict[str, Tool] = {name: ctx.workflow.tools[name] for name in agent.tools if name in ctx.workflow.tools}
+    tools.update(extra or {})
+    return ToolBox(tools=tools, policy=ctx.policy, depth=depth, descriptions=descriptions or {},
+                   run_agent=None)
+
+
+async def run_agent(
+    ctx: RunContext,
+    agent_name: str,
+    prompt: str,
+    *,
+    step_id: str,
+    usage: Usage,
+    depth: int = 0,
+    extra_tools: dict[str, Tool] | None = None,
+    descriptions: dict[str, str] | None = None,
+    max_tool_calls: int | None = None,
+) -> Any:
+    """The agent's answer: text, or a validated dict when it declares `output` fields."""
+    agent = ctx.workflow.agents[agent_name]
+    params = ctx.models.get(agent.model)
+    box = toolbox_for(ctx, agent, depth, extra_tools, descriptions)
+
+    async def as_tool(name: str, task: str, inner_depth: int) -> str:
+        answer = await run_agent(ctx, name, task, step_id=step_id, usage=usage, depth=inner_depth)
+        return to_text(answer)
+
+    box.run_agent = as_tool
+    limit = agent.max_tool_calls if max_tool_calls is None else max_tool_calls
+    messages: list[dict[str, Any]] = [
+        {"role": "system", "content": system_prompt(agent)},
+        {"role": "user", "content": prompt},
+    ]
+    schema = json_schema(agent.output) if agent.output else None
+    used = 0
+    while True:
+        offer = box.specs() if box.tools and used < limit else None
+        result = await call_model(ctx, LLMRequest(params, list(messages), offer, schema, step_id), usage)
+        if not (result.tool_calls and offer):
+            break
+        messages.append(_assistant_with_calls(result))
+        outcomes = await _run_tools(ctx, box, result.tool_calls, step_id, limit - used)
+        used += min(len(result.tool_calls), limit - used)
+        for call, outcome in zip(result.tool_calls, outcomes, strict=True):
+            messages.append({"role": "tool", "tool_call_id": call.id, "content": outcome.text[:TOOL_RESULT_CHARS]})
+    if not agent.output:
+        return result.text
+    return await _structured(ctx, params, messages, result, agent.output, step_id, usage, agent_name)
+
+
+def _assistant_with_calls(result: LLMResult) -> dict[str, Any]:
+    return {
+        "role": "assistant",
+        "content": result.text or None,
+        "tool_calls": [
+            {"id": c.id, "type": "function", "function": {"name": c.name, "arguments": c.arguments}}
+            for c in result.tool_calls
+        ],
+    }
+
+
+async def _run_tools(ctx: RunContext, box: ToolBox, calls: list[ToolCallRequest], step_id: str,
+                     allowed: int) -> list[ToolOutcome]:
+    """Run this turn's tool calls concurrently; calls beyond the step's allowance are refused."""
+
+    async def one(index: int, call: ToolCallRequest) -> ToolOutcome:
+        ctx.emit(ev.ToolCall(run_id=ctx.run_id, step_id=step_id, tool=call.name, call_id=call.id,
+                             arguments=box.parse_arguments(call.arguments)))
+        if index >= allowed:
+            outcome = ToolOutcome(False, "error: the tool-call limit of this step is reached; answer now")
+        else:
+            outcome = await box.call(call.name, call.arguments)
+        ctx.emit(ev.ToolResult(run_id=ctx.run_id, step_id=step_id, tool=call.name, call_id=call.id,
+                               ok=outcome.ok, result=outcome.text[:TOOL_RESULT_CHARS]))
+        return outcome
+
+    return list(await asyncio.gather(*(one(i, c) for i, c in enumerate(calls))))
+
+
+async def _structured(ctx: RunContext, params: ModelParams, messages: list[dict[str, Any]],
+                      result: LLMResult, fields: dict[str, OutputField], step_id: str, usage: Usage,
+                      agent_name: str) -> dict[str, Any]:
+    """Parse and validate; on failure, one repair call with the error fed back, then fail."""
+    try:
+        return parse_output(result.text, fields)
+    except OutputInvalid as first:
+        ctx.emit(ev.Warning(run_id=ctx.run_id, step_id=step_id,
+                            message=f"agent `{agent_name}` answered with invalid JSON ({first}); asking it to fix it"))
+        repair = [*messages, {"role": "assistant", "content": result.text},
+                  {"role": "user", "content": repair_message(first, fields)}]
+        second = await call_model(ctx, LLMRequest(params, repair, None, json_schema(fields), step_id), usage)
+        try:
+            return parse_output(second.text, fields)
+        except OutputInvalid as final:
+            raise StepFailed(
+                f"step `{step_id}`: agent `{agent_name}` did not produce the declared output fields "
+                f"({', '.join(fields)}) even after one repair attempt: {final}. Simplify the fields, "
+                "describe them better, or use a stronger model.",
+                step_id=step_id,
+            ) from None
+
+
+def worker_tools(ctx: RunContext, manager: Agent, workers: list[str]) -> tuple[dict[str, Tool], dict[str, str]]:
+    """Each worker offered to a supervisor's manager as an agent tool, named after the worker."""
+    tools: dict[str, Tool] = {}
+    descriptions: dict[str, str] = {}
+    for worker in workers:
+        name = worker if worker not in manager.tools else f"agent_{worker}"[:64]
+        spec = ctx.workflow.agents[worker]
+        tools[name] = AgentTool(type="agent", agent=worker)
+        descriptions[name] = (f"Delegate a sub-task to {spec.role}" + (f" (goal: {spec.goal})" if spec.goal else "")
+                              + ". Give the complete task with all context it needs.")
+    return tools, descriptions

@@ -1,0 +1,181 @@
+"""What every node shares: the run's context, usage accounting, and the step wrapper.
+
+A node function is a closure over one `RunContext` (compiled per run), so nodes reach the model
+client, the budget and the event emitter without putting them into the checkpointed state. Events
+are stamped and handed to the sinks the moment they happen (so history and MLflow see them even if
+the consumer stops), then written to LangGraph's `custom` stream for the live consumer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from langgraph.config import get_stream_writer
+from langgraph.errors import GraphBubbleUp
+
+from orchestrator import events as ev
+from orchestrator.budget import Budget
+from orchestrator.errors import StepFailed
+from orchestrator.llm_types import LLMResult, ModelClient, ModelParams
+from orchestrator.policy import Policy
+from orchestrator.state import RunState, template_context
+from schemas.errors import SchemaError
+from schemas.models import Workflow
+from schemas.templates import render, resolve, to_text
+
+PREVIEW_CHARS = 300
+
+
+@dataclass
+class ModelTable:
+    """Model names of the config (aliases or LiteLLM strings) resolved to call parameters."""
+
+    default: str
+    params: dict[str, ModelParams]
+
+    def get(self, name: str | None) -> ModelParams:
+        return self.params[name or self.default]
+
+
+@dataclass
+class RunContext:
+    run_id: str
+    workflow: Workflow
+    client: ModelClient
+    budget: Budget
+    policy: Policy
+    models: ModelTable
+    stamp: Callable[[Any], Any]  # gives the event its seq, feeds the sinks, returns it
+    finished: dict[str, Any] = field(default_factory=dict)  # step outputs so far (partial results)
+    started_at: dict[str, float] = field(default_factory=dict)
+    failed_step: str | None = None  # the step whose failure ended the run
+
+    def emit(self, event: Any) -> None:
+        stamped = self.stamp(event)
+        try:
+            writer = get_stream_writer()
+        except RuntimeError:  # outside a graph (should not happen in nodes)
+            return
+        writer(stamped)
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Where a step sits: its innermost loop and, inside a map, the name of the item."""
+
+    loop_id: str | None = None
+    item_name: str | None = None
+
+    def context(self, state: RunState) -> dict[str, Any]:
+        return template_context(state, loop_id=self.loop_id, item_name=self.item_name)
+
+    def iteration(self, state: RunState) -> int | None:
+        return (state.get("loops") or {}).get(self.loop_id) if self.loop_id else None
+
+
+@dataclass
+class Usage:
+    """What one step spent across its model calls (tool loops and repairs included)."""
+
+    tokens_in: int = 0
+    tokens_out: int = 0
+    cost_usd: float = 0.0
+    attempts: int = 0
+    model: str | None = None
+    synthetic: bool = False
+
+    def add(self, result: LLMResult) -> None:
+        self.tokens_in += result.tokens_in
+        self.tokens_out += result.tokens_out
+        self.cost_usd += result.cost_usd
+        self.attempts += result.attempts
+        self.model = result.model
+        self.synthetic = self.synthetic or result.synthetic
+
+    def delta(self) -> dict[str, Any]:
+        return {"tokens_in": self.tokens_in, "tokens_out": self.tokens_out, "cost_usd": self.cost_usd}
+
+
+def fill(text: str, context: dict[str, Any], step_id: str, *, raw: bool = False) -> Any:
+    """Render (or, with `raw`, resolve) a template; a missing value fails the step clearly."""
+    try:
+        return resolve(text, context) if raw else render(text, context)
+    except SchemaError as exc:
+        raise StepFailed(f"step `{step_id}`: {exc}", step_id=step_id) from None
+
+
+def preview(value: Any) -> str:
+    text = to_text(value)
+    return text if len(text) <= PREVIEW_CHARS else text[: PREVIEW_CHARS - 1] + "…"
+
+
+async def run_step(
+    ctx: RunContext,
+    state: RunState,
+    step_id: str,
+    step_type: str,
+    scope: Scope,
+    body: Callable[[Usage], Awaitable[Any]],
+    *,
+    agent: str | None = None,
+    item_index: int | None = None,
+    slot: str | None = None,
+) -> dict[str, Any]:
+    """Count, announce, run and report one leaf step; returns the state delta.
+
+    `slot` (map items) stores the output under `map_slots` instead of `outputs`.
+    """
+    ctx.budget.start_step(step_id)
+    ctx.emit(ev.StepStarted(run_id=ctx.run_id, step_id=step_id, step_type=step_type, agent=agent,
+                            iteration=scope.iteration(state), item_index=item_index))
+    usage, started = Usage(), time.monotonic()
+    try:
+        output = await body(usage)
+    except (GraphBubbleUp, asyncio.CancelledError):
+        raise
+    except Exception as exc:
+        ctx.failed_step = step_id
+        ctx.emit(_finished(ctx, step_id, step_type, usage, started, item_index, status="failed",
+                           error=str(exc)))
+        raise
+    ctx.emit(_finished(ctx, step_id, step_type, usage, started, item_index, output=output))
+    if slot is None:
+        ctx.finished[step_id] = output
+        delta: dict[str, Any] = {"outputs": {step_id: output}}
+    else:
+        delta = {"map_slots": {slot: output}}
+    return {**delta, "steps_done": 1, **usage.delta()}
+
+
+def _finished(ctx: RunContext, step_id: str, step_type: str, usage: Usage, started: float,
+              item_index: int | None, *, status: str = "ok", output: Any = None,
+              error: str | None = None) -> ev.StepFinished:
+    return ev.StepFinished(
+        run_id=ctx.run_id, step_id=step_id, step_type=step_type, status=status,  # type: ignore[arg-type]
+        duration_s=round(time.monotonic() - started, 6), tokens_in=usage.tokens_in,
+        tokens_out=usage.tokens_out, cost_usd=usage.cost_usd, model=usage.model,
+        attempts=max(usage.attempts, 1) if usage.model else 1, synthetic=usage.synthetic,
+        output_preview=preview(output) if status == "ok" else "", error=error, item_index=item_index,
+    )
+
+
+def begin_composite(ctx: RunContext, state: RunState, step_id: str, step_type: str, scope: Scope) -> None:
+    """The opening of a parallel/map/route/loop step: counted once, finished by its end node."""
+    ctx.budget.start_step(step_id)
+    ctx.started_at[step_id] = time.monotonic()
+    ctx.emit(ev.StepStarted(run_id=ctx.run_id, step_id=step_id, step_type=step_type,
+                            iteration=scope.iteration(state)))
+
+
+def end_composite(ctx: RunContext, step_id: str, step_type: str, output: Any, **detail: Any) -> dict[str, Any]:
+    """The closing of a composite step; `detail` fills `branch` (route) or `iterations` (loop)."""
+    started = ctx.started_at.pop(step_id, time.monotonic())
+    ctx.emit(ev.StepFinished(run_id=ctx.run_id, step_id=step_id, step_type=step_type,
+                             duration_s=round(time.monotonic() - started, 6), output_preview=preview(output),
+                             **detail))
+    ctx.finished[step_id] = output
+    return {"outputs": {step_id: output}}

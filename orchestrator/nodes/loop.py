@@ -1,0 +1,62 @@
+"""The `loop` step: run the body, check `until`, go round again at most `max_iterations` times.
+
+The start node sets iteration 1; after the body's last node a conditional edge evaluates `until`
+(with `loop.iteration` in its context) and goes either to the next-iteration node, which bumps the
+counter and re-enters the body, or to the end node.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from orchestrator import events as ev
+from orchestrator.nodes.agent import Node
+from orchestrator.nodes.common import RunContext, Scope, begin_composite, end_composite
+from orchestrator.state import RunState, template_context
+from schemas.expressions import evaluate
+from schemas.models import LoopStep
+
+
+def loop_start(ctx: RunContext, step: LoopStep, scope: Scope) -> Node:
+    async def node(state: RunState) -> dict[str, Any]:
+        begin_composite(ctx, state, step.id, "loop", scope)
+        return {"loops": {step.id: 1}, "steps_done": 1}
+
+    return node
+
+
+def _done(step: LoopStep, state: RunState) -> bool:
+    return evaluate(step.until, template_context(state, loop_id=step.id))
+
+
+def loop_edge(step: LoopStep, next_node: str, end_node: str) -> Any:
+    def check(state: RunState) -> str:
+        iteration = (state.get("loops") or {}).get(step.id, 1)
+        if _done(step, state) or iteration >= step.max_iterations:
+            return end_node
+        return next_node
+
+    return check
+
+
+def loop_next(step: LoopStep) -> Node:
+    async def node(state: RunState) -> dict[str, Any]:
+        return {"loops": {step.id: (state.get("loops") or {}).get(step.id, 1) + 1}}
+
+    return node
+
+
+def loop_end(ctx: RunContext, step: LoopStep) -> Node:
+    """The loop's output is its last body step's output in the last iteration."""
+
+    async def node(state: RunState) -> dict[str, Any]:
+        iterations = (state.get("loops") or {}).get(step.id, 1)
+        completed = _done(step, state)
+        if not completed:
+            ctx.emit(ev.Warning(run_id=ctx.run_id, step_id=step.id,
+                                message=f"loop `{step.id}` stopped after max_iterations={step.max_iterations} "
+                                f"without `{step.until}` becoming true"))
+        output = (state.get("outputs") or {}).get(step.steps[-1].id)
+        return end_composite(ctx, step.id, "loop", output, iterations=iterations)
+
+    return node

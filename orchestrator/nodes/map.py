@@ -1,0 +1,95 @@
+"""The `map` step: resolve the list, `Send` one item node per element, gather results in order.
+
+Each item runs as its own LangGraph task (real concurrency, its own events tagged with
+`item_index`), writes its output into a `map_slots` entry, and the end node assembles the list.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from langgraph.types import Send
+
+from orchestrator import events as ev
+from orchestrator.errors import StepFailed
+from orchestrator.nodes.agent import Node
+from orchestrator.nodes.agent_loop import run_agent
+from orchestrator.nodes.common import RunContext, Scope, Usage, begin_composite, end_composite, fill, run_step
+from orchestrator.state import RunState
+from schemas.models import MapStep
+
+
+def item_node_name(step: MapStep) -> str:
+    return f"{step.id}#item"
+
+
+def map_start(ctx: RunContext, step: MapStep, scope: Scope) -> Node:
+    async def node(state: RunState) -> dict[str, Any]:
+        begin_composite(ctx, state, step.id, "map", scope)
+        items = _as_items(fill(step.over, scope.context(state), step.id, raw=True), step.id)
+        if len(items) > step.max_items:
+            ctx.emit(ev.Warning(run_id=ctx.run_id, step_id=step.id,
+                                message=f"map `{step.id}` got {len(items)} items; only the first "
+                                f"{step.max_items} are processed (raise `max_items` to process more)"))
+            items = items[: step.max_items]
+        return {"map_items": {step.id: items}, "steps_done": 1}
+
+    return node
+
+
+def map_fanout(step: MapStep, end_node: str) -> Any:
+    """The conditional edge after the start node: one `Send` per item (or straight to the end)."""
+
+    def route(state: RunState) -> list[Send] | str:
+        items = (state.get("map_items") or {}).get(step.id) or []
+        if not items:
+            return end_node
+        base = {k: v for k, v in state.items() if k not in ("item", "item_index")}
+        return [Send(item_node_name(step), {**base, "item": item, "item_index": i}) for i, item in enumerate(items)]
+
+    return route
+
+
+def map_item(ctx: RunContext, step: MapStep, scope: Scope) -> Node:
+    inner = step.step
+    item_scope = Scope(loop_id=scope.loop_id, item_name=step.as_)
+
+    async def node(state: RunState) -> dict[str, Any]:
+        index = int(state.get("item_index", 0))
+
+        async def body(usage: Usage) -> Any:
+            prompt = fill(inner.prompt, item_scope.context(state), inner.id)
+            return await run_agent(ctx, inner.agent, prompt, step_id=inner.id, usage=usage)
+
+        return await run_step(ctx, state, inner.id, "agent", item_scope, body, agent=inner.agent,
+                              item_index=index, slot=f"{step.id}/{index}")
+
+    return node
+
+
+def map_end(ctx: RunContext, step: MapStep) -> Node:
+    async def node(state: RunState) -> dict[str, Any]:
+        items = (state.get("map_items") or {}).get(step.id) or []
+        slots = state.get("map_slots") or {}
+        result = [slots.get(f"{step.id}/{i}") for i in range(len(items))]
+        return end_composite(ctx, step.id, "map", result)
+
+    return node
+
+
+def _as_items(value: Any, step_id: str) -> list[Any]:
+    if isinstance(value, str):
+        text = value.strip()
+        try:
+            parsed = json.loads(text) if text.startswith("[") else None
+        except ValueError:
+            parsed = None
+        if isinstance(parsed, list):
+            return parsed
+        lines = [line.strip(" -*\t") for line in text.splitlines()]
+        return [line for line in lines if line]
+    if isinstance(value, list):
+        return value
+    raise StepFailed(f"map `{step_id}`: `over` gave {type(value).__name__}, not a list; point it at a list "
+                     "such as `{{ steps.plan.output.topics }}`", step_id=step_id)

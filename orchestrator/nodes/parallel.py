@@ -1,0 +1,60 @@
+"""The `parallel` step: a start node fans out to every branch; a barrier node joins them.
+
+The branches' first nodes are all triggered by the start node, so LangGraph runs them in the same
+superstep, concurrently; the end node waits for every branch's last node (a named barrier).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from langchain_core.runnables import RunnableConfig
+
+from orchestrator.nodes.agent import Node
+from orchestrator.nodes.common import RunContext, Scope, begin_composite, end_composite
+from orchestrator.state import RunState
+from schemas.models import ParallelStep
+
+
+def parallel_start(ctx: RunContext, step: ParallelStep, scope: Scope) -> Node:
+    async def node(state: RunState) -> dict[str, Any]:
+        begin_composite(ctx, state, step.id, "parallel", scope)
+        return {"steps_done": 1}
+
+    return node
+
+
+def parallel_end(ctx: RunContext, step: ParallelStep) -> Node:
+    async def node(state: RunState) -> dict[str, Any]:
+        outputs = state.get("outputs") or {}
+        result = {branch.id: outputs.get(branch.id) for branch in step.branches}
+        return end_composite(ctx, step.id, "parallel", result)
+
+    return node
+
+
+_MERGED = ("outputs", "map_slots", "map_items", "loops", "routes")
+_COUNTERS = ("steps_done", "tokens_in", "tokens_out", "cost_usd")
+
+
+def branch_node(subgraph: Any) -> Any:
+    """Run a composite branch's subgraph and return only what it changed.
+
+    Returning the subgraph's whole state would add the counters twice and could overwrite a
+    sibling's fresh writes with this branch's stale copy; step ids are unique, so the changed keys
+    are exactly this branch's own writes.
+    """
+
+    async def node(state: RunState, config: RunnableConfig) -> dict[str, Any]:
+        final = await subgraph.ainvoke(state, config)
+        delta: dict[str, Any] = {}
+        for channel in _MERGED:
+            before, after = state.get(channel) or {}, final.get(channel) or {}
+            changed = {k: v for k, v in after.items() if k not in before or before[k] != v}
+            if changed:
+                delta[channel] = changed
+        for counter in _COUNTERS:
+            delta[counter] = (final.get(counter) or 0) - (state.get(counter) or 0)
+        return delta
+
+    return node

@@ -1,0 +1,175 @@
+"""The `Engine`: run a workflow (or resume one) and stream its typed events.
+
+A run is driven by its own task, which feeds the sinks synchronously as events happen and queues
+them for the consumer; so history and MLflow see every event even when the consumer is slow or
+gone, and cancelling the consumer (the UI's Stop, Ctrl-C) cancels the driver, which records
+`RunCancelled` (with the outputs finished so far) before the cancellation propagates.
+
+Endings: `RunFinished`; `RunFailed` (a step, provider or budget failure — budgets also emit
+`BudgetExceeded`); the wall-clock limit emits `BudgetExceeded(limit="timeout_seconds")` then
+`RunFailed(reason="timeout")` (a limit fired, like the token budget; the run stays resumable);
+`RunCancelled` (Stop/Ctrl-C, or `reason="rejected"` when an approval stops the run);
+`RunInterrupted(reason="approval")` after `ApprovalRequested`. The timeout covers one segment of a
+run (`run` or `resume`), so time spent waiting for a person does not count.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from collections.abc import AsyncIterator, Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from orchestrator import events as ev
+from orchestrator.checkpoints import FILE_NAME, RunStore, SeqCounter, StoredRun
+from orchestrator.credentials import Credentials
+from orchestrator.errors import BudgetExhausted, ModelCallError, RunError, RunNotResumable, RunRejected
+from orchestrator.llm_types import ModelClient
+from orchestrator.policy import Policy
+from orchestrator.state import InputsError
+
+log = logging.getLogger(__name__)
+_DONE = object()
+
+
+@dataclass(frozen=True)
+class ApprovalDecision:
+    approved: bool
+    feedback: str = ""
+
+
+class Engine:
+    """Runs workflows; one per process (or per session when credentials differ)."""
+
+    def __init__(self, *, data_dir: Path | None = None, client: ModelClient | None = None,
+                 credentials: Credentials | None = None, policy: Policy | None = None,
+                 sinks: Sequence[Callable[[ev.Event], None]] = ()) -> None:
+        from orchestrator.paths import data_dir as default_data_dir
+
+        self.data_dir = Path(data_dir) if data_dir is not None else default_data_dir()
+        self.credentials = credentials if credentials is not None else Credentials.from_env()
+        self.policy = policy or Policy()
+        self.sinks = list(sinks)
+        self._client = client
+        self._fallback_model: str | None = None
+        self.store = RunStore(self.data_dir / FILE_NAME)
+
+    @property
+    def client(self) -> ModelClient:
+        if self._client is None:
+            from orchestrator.llm import LiteLLMClient
+
+            self._client = LiteLLMClient(self.credentials)
+        return self._client
+
+    async def _embedded_default(self) -> str:
+        if self._fallback_model is None:
+            from orchestrator.providers import detect_ollama, embedded_default
+
+            self._fallback_model = embedded_default(await asyncio.to_thread(detect_ollama))
+        return self._fallback_model
+
+    # ---- public API -----------------------------------------------------------------------------
+
+    async def run(self, workflow: Any, inputs: dict[str, Any], *, owner: str = "", run_id: str | None = None,
+                  model_override: str | None = None) -> AsyncIterator[ev.Event]:
+        """Start a run; yields its events, ending with one terminal event (see the module doc)."""
+        run_id = run_id or uuid.uuid4().hex
+        self.store.create(run_id, workflow, inputs, owner, model_override)
+        stored = self.store.get(run_id)
+        assert stored is not None
+        async for event in self._stream(stored, resume=False, approval=None):
+            yield event
+
+    async def resume(self, run_id: str, *, approval: ApprovalDecision | None = None,
+                     owner: str = "") -> AsyncIterator[ev.Event]:
+        """Continue a crashed, cancelled, failed or paused run from its last checkpoint.
+
+        Without `approval`, a run waiting for one just reports the pending approval again.
+        """
+        stored = self.store.get(run_id)
+        if stored is None:
+            raise RunNotResumable(f"no run `{run_id}` in {self.store.path}; check the id (`graphwright runs`)")
+        if owner and stored.owner and owner != stored.owner:
+            raise RunNotResumable(f"run `{run_id}` belongs to another user")
+        if stored.status in ("finished", "rejected"):
+            raise RunNotResumable(f"run `{run_id}` has already ended ({stored.status}); start a new run instead")
+        async for event in self._stream(stored, resume=True, approval=approval):
+            yield event
+
+    def pending_approval(self, run_id: str) -> ev.ApprovalRequested | None:
+        stored = self.store.get(run_id)
+        if stored is None or stored.status != "interrupted" or not stored.pending:
+            return None
+        return ev.ApprovalRequested(run_id=run_id, step_id=stored.pending["step_id"],
+                                    message=stored.pending.get("message", ""))
+
+    # ---- driving a run --------------------------------------------------------------------------
+
+    async def _stream(self, stored: StoredRun, *, resume: bool, approval: ApprovalDecision | None
+                      ) -> AsyncIterator[ev.Event]:
+        queue: asyncio.Queue[Any] = asyncio.Queue()
+        seq = SeqCounter(self.store, stored.run_id, stored.seq_reserved)
+
+        def stamp(event: Any, *, enqueue: bool = True, stamped: bool = False) -> Any:
+            """Number the event and feed the sinks (once); queue it for the consumer if asked."""
+            if not stamped:
+                event.seq = seq.next()
+                for sink in self.sinks:
+                    try:
+                        sink(event)
+                    except Exception:  # a broken sink must not break the run or the other sinks
+                        log.exception("event sink %r failed on %s", sink, event.type)
+            if enqueue:
+                queue.put_nowait(event)
+            return event
+
+        from orchestrator.drive import RunDriver
+
+        driver = RunDriver(self, stored, stamp, resume=resume, approval=approval)
+        task = asyncio.create_task(driver.drive())
+        task.add_done_callback(lambda _t: queue.put_nowait(_DONE))
+        try:
+            while True:
+                item = await queue.get()
+                if item is _DONE:
+                    break
+                yield item
+            await task
+        except (asyncio.CancelledError, GeneratorExit):
+            if not task.done():
+                task.cancel()
+                try:
+                    await task
+                except asyncio.CancelledError:
+                    pass
+            raise
+
+
+def failure_events(run_id: str, exc: BaseException, step_id: str | None, outputs: dict[str, Any]
+                   ) -> tuple[list[ev.Event], str]:
+    """The terminal events for an exception that ended a run, and the run's new status."""
+    if isinstance(exc, BudgetExhausted):
+        return [
+            ev.BudgetExceeded(run_id=run_id, limit=exc.limit, limit_value=exc.limit_value, used=exc.used),  # type: ignore[arg-type]
+            ev.RunFailed(run_id=run_id, reason="budget", message=str(exc), step_id=exc.step_id or step_id,
+                         outputs=outputs),
+        ], "failed"
+    if isinstance(exc, RunRejected):
+        return [ev.RunCancelled(run_id=run_id, reason="rejected", outputs=outputs)], "rejected"
+    if isinstance(exc, RunError):
+        return [ev.RunFailed(run_id=run_id, reason=exc.reason, message=str(exc), step_id=exc.step_id or step_id,
+                             outputs=outputs)], "failed"
+    if isinstance(exc, ModelCallError):
+        message = f"{exc} {exc.hint}".strip()
+        return [ev.RunFailed(run_id=run_id, reason=exc.kind, message=message, step_id=step_id,
+                             outputs=outputs)], "failed"
+    if isinstance(exc, InputsError):
+        return [ev.RunFailed(run_id=run_id, reason="config", message=str(exc), outputs=outputs)], "failed"
+    log.error("run %s failed unexpectedly", run_id, exc_info=exc)
+    return [ev.RunFailed(run_id=run_id, reason="internal", message=f"{type(exc).__name__}: {exc}",
+                         step_id=step_id, outputs=outputs)], "failed"
+

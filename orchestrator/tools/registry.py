@@ -1,0 +1,122 @@
+"""The tools one agent may call in one step: OpenAI function specs out, results back as text.
+
+Every failure a tool can meet (a refused URL, a sandbox error, bad JSON arguments, an unknown tool)
+becomes a `ToolOutcome(ok=False)` that is returned to the agent as the tool's result, so the model
+can correct itself; nothing a tool does can crash the run.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from orchestrator.policy import Policy
+from schemas.models import AgentTool, HttpTool, PythonTool, Tool
+
+AgentRunner = Callable[[str, str, int], Awaitable[str]]
+"""(agent name, task, nesting depth) -> the agent's answer as text; used by agent-as-tool."""
+
+
+@dataclass(frozen=True)
+class ToolOutcome:
+    ok: bool
+    text: str
+
+
+@dataclass
+class ToolBox:
+    tools: dict[str, Tool]
+    policy: Policy
+    run_agent: AgentRunner | None = None
+    depth: int = 0
+    descriptions: dict[str, str] = field(default_factory=dict)
+
+    def specs(self) -> list[dict[str, Any]]:
+        return [tool_spec(name, tool, self.descriptions.get(name)) for name, tool in self.tools.items()]
+
+    def parse_arguments(self, arguments: str) -> dict[str, Any]:
+        try:
+            parsed = json.loads(arguments or "{}")
+        except ValueError:
+            return {}
+        return parsed if isinstance(parsed, dict) else {}
+
+    async def call(self, name: str, arguments: str) -> ToolOutcome:
+        tool = self.tools.get(name)
+        if tool is None:
+            return ToolOutcome(False, f"error: there is no tool `{name}`; available: {', '.join(self.tools)}")
+        try:
+            args = json.loads(arguments or "{}")
+        except ValueError as exc:
+            return ToolOutcome(False, f"error: the arguments are not valid JSON ({exc}); send a JSON object")
+        if not isinstance(args, dict):
+            return ToolOutcome(False, "error: the arguments must be a JSON object")
+        try:
+            return await self._dispatch(tool, args)
+        except Exception as exc:  # noqa: BLE001 - any tool failure goes back to the model
+            return ToolOutcome(False, f"error: {type(exc).__name__}: {exc}")
+
+    async def _dispatch(self, tool: Tool, args: dict[str, Any]) -> ToolOutcome:
+        match tool:
+            case HttpTool():
+                from orchestrator.tools.http_tool import HttpRefused, fetch
+
+                url = args.get("url")
+                if not isinstance(url, str):
+                    return ToolOutcome(False, "error: pass the `url` to fetch")
+                try:
+                    response = await fetch(tool, url, str(args.get("method") or "GET"), args.get("body"),
+                                           allow_private=self.policy.allow_private_http)
+                except HttpRefused as exc:
+                    return ToolOutcome(False, f"error: request refused: {exc}")
+                return ToolOutcome(response.status < 400, response.to_tool_text())
+            case PythonTool():
+                from orchestrator.tools.python_tool import run_code
+
+                code = args.get("code")
+                if not isinstance(code, str) or not code.strip():
+                    return ToolOutcome(False, "error: pass the Python source as `code`")
+                ok, text = await run_code(tool, code, self.policy)
+                return ToolOutcome(ok, text)
+            case AgentTool():
+                task = args.get("task")
+                if not isinstance(task, str) or not task.strip():
+                    return ToolOutcome(False, "error: pass the sub-task as `task`")
+                if self.run_agent is None or self.depth >= self.policy.max_agent_depth:
+                    return ToolOutcome(False, "error: agents are nested too deeply; answer yourself")
+                return ToolOutcome(True, await self.run_agent(tool.agent, task, self.depth + 1))
+        return ToolOutcome(False, "error: unsupported tool")
+
+
+def tool_spec(name: str, tool: Tool, description: str | None = None) -> dict[str, Any]:
+    """The OpenAI function-tool spec the model sees for one configured tool."""
+    properties: dict[str, Any]
+    required: list[str]
+    match tool:
+        case HttpTool():
+            text = tool.description or "Fetch a URL."
+            text += " Allowed URLs: " + ", ".join(tool.allow)
+            properties = {
+                "url": {"type": "string", "description": "The URL to fetch."},
+                "method": {"type": "string", "enum": list(tool.methods)},
+                "body": {"type": "string", "description": "Request body for POST."},
+            }
+            required = ["url"]
+        case PythonTool():
+            text = tool.description or "Run Python 3 code in a sandbox; print what you want to see."
+            properties = {"code": {"type": "string", "description": "Python source; print() the results."}}
+            required = ["code"]
+        case AgentTool():
+            text = tool.description or f"Ask the `{tool.agent}` agent to do a sub-task."
+            properties = {"task": {"type": "string", "description": "The sub-task, with all context needed."}}
+            required = ["task"]
+    return {
+        "type": "function",
+        "function": {
+            "name": name,
+            "description": description or text,
+            "parameters": {"type": "object", "properties": properties, "required": required},
+        },
+    }
