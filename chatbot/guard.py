@@ -1,0 +1,35 @@
+"""What is refused before any model sees it: oversized messages and pasted keys.
+
+A pasted key is never stored: the history gets `[key removed]` instead of the message and the
+reply points to Settings, where keys live for the session only. An oversized message is refused
+with its length, so the user can shorten it; neither costs a model call.
+"""
+
+from __future__ import annotations
+
+from chatbot.errors import InputRejected
+from chatbot.state import KEY_REMOVED
+from orchestrator.secrets import looks_like_secret
+
+MAX_INPUT_CHARS = 8_000
+KEY_REPLY = (
+    "That looks like an API key or token, so I did not keep it: it is not in the chat history and it "
+    "will never be written into the config. Please paste keys in **Settings** instead — they are used "
+    "for this session's model calls only. Then tell me what you'd like the workflow to do."
+)
+
+
+def screen(text: str, *, max_chars: int = MAX_INPUT_CHARS) -> None:
+    """Raise InputRejected when `text` is too long or carries something that looks like a key."""
+    if len(text) > max_chars:
+        raise InputRejected(
+            f"Your message is {len(text):,} characters; the limit is {max_chars:,}. "
+            "Please shorten it (describe the workflow rather than pasting whole documents)."
+        )
+    if looks_like_secret(text):
+        raise InputRejected(KEY_REPLY)
+
+
+def history_text(text: str) -> str:
+    """What the history may keep of a message: never a key."""
+    return KEY_REMOVED if looks_like_secret(text) else text

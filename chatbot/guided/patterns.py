@@ -1,0 +1,213 @@
+"""The eight patterns the guided form can build, one per example, each from a few answers.
+
+A pattern is its questions plus a `build` function from answers to a config dict; everything the
+config needs beyond the answers is a sensible default. The machine asks `COMMON_FIRST`, then the
+pattern's own questions, then `COMMON_LAST`, and validates what `build` returns like any other draft.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from chatbot.guided.questions import Question, names
+
+Answers = dict[str, str]
+Config = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Pattern:
+    key: str
+    title: str
+    summary: str
+    name: str  # default workflow name
+    input: str  # default input name
+    questions: tuple[Question, ...]
+    build: Callable[[Answers], Config]
+
+
+def common_first(pattern: Pattern) -> tuple[Question, ...]:
+    return (
+        Question("name", "What should the workflow be called?", pattern.name, "slug"),
+        Question("input", "What does each run start from? Name the run input.", pattern.input, "name"),
+    )
+
+
+COMMON_LAST = (
+    Question("model", "Which model should the agents use? A LiteLLM model such as `openai/gpt-4o-mini`; "
+             "“skip” uses the model chosen in Settings.", "", "model"),
+    Question("budget", "Spending cap per run, in US dollars?", "0.5", "float", 0, 100),
+    Question("confirm", "That's everything. Build this config?", "yes", "confirm"),
+)
+
+
+def _title(name: str) -> str:
+    return name.replace("_", " ").capitalize()
+
+
+def _agent(name: str, goal: str, instructions: str = "", **extra: Any) -> Config:
+    return {"role": _title(name), "goal": goal, "instructions": instructions, **extra}
+
+
+def _step(step_id: str, agent: str, prompt: str) -> Config:
+    return {"id": step_id, "type": "agent", "agent": agent, "prompt": prompt}
+
+
+def _workflow(a: Answers, description: str, agents: Config, steps: list[Config], **extra: Any) -> Config:
+    config: Config = {
+        "version": 1,
+        "name": a["name"],
+        "description": description,
+        "inputs": {a["input"]: {"type": "text", "description": f"The {a['input'].replace('_', ' ')} for this run."}},
+    }
+    if a.get("model"):
+        config["default_model"] = a["model"]
+    config.update(agents=agents, **extra, steps=steps, limits={"max_cost_usd": float(a.get("budget") or 0.5)})
+    return config
+
+
+def _sequential(a: Answers) -> Config:
+    team = names(a["agents"])
+    agents = {n: _agent(n, f"Do the {_title(n).lower()} part of the job well.") for n in team}
+    agents[team[-1]]["goal"] = f"Produce {a['goal']}."
+    steps = [_step(team[0], team[0], f"Work on: {{{{ inputs.{a['input']} }}}}")]
+    for prev, name in zip(team, team[1:], strict=False):
+        steps.append(_step(name, name, f"Topic: {{{{ inputs.{a['input']} }}}}\n\nBuild on this:\n{{{{ steps.{prev}.output }}}}"))
+    return _workflow(a, f"Agents work one after another to produce {a['goal']}.", agents, steps)
+
+
+def _parallel(a: Answers) -> Config:
+    angles = names(a["angles"])
+    agents = {
+        "analyst": _agent("analyst", "Research one angle of a topic thoroughly and concisely."),
+        "writer": _agent("writer", f"Combine the research into {a['goal']}."),
+    }
+    branches = [_step(f"research_{x}", "analyst", f"Research the {x.replace('_', ' ')} angle of: "
+                      f"{{{{ inputs.{a['input']} }}}}") for x in angles]
+    findings = "\n\n".join(f"{_title(x)}:\n{{{{ steps.research_{x}.output }}}}" for x in angles)
+    steps = [{"id": "research", "type": "parallel", "branches": branches},
+             _step("combine", "writer", f"Write {a['goal']} about {{{{ inputs.{a['input']} }}}} from:\n\n{findings}")]
+    return _workflow(a, "Researches several angles at the same time, then combines them.", agents, steps)
+
+
+def _router(a: Answers) -> Config:
+    labels = names(a["routes"])
+    agents = {f"{x}_agent": _agent(f"{x}_agent", f"Handle {x.replace('_', ' ')} requests.") for x in labels}
+    cases = [{"when": x, "steps": [_step(f"handle_{x}", f"{x}_agent", f"Answer this request:\n{{{{ inputs.{a['input']} }}}}")]}
+             for x in labels]
+    route = {"id": "triage", "type": "route", "classify": {"prompt": f"What kind of request is this?\n{{{{ inputs.{a['input']} }}}}"},
+             "cases": cases, "default": []}
+    return _workflow(a, "Classifies each request and sends it to the right specialist.", agents, [route])
+
+
+def _review_loop(a: Answers) -> Config:
+    writer, reviewer = a["writer"], a["reviewer"]
+    agents = {
+        writer: _agent(writer, "Write a draft that meets the criteria.", f"Criteria: {a['criteria']}."),
+        reviewer: _agent(reviewer, "Decide whether a draft meets the criteria and say what to fix.",
+                         f"Approve only drafts that are {a['criteria']}.",
+                         output={"approved": {"type": "boolean", "description": "True when the draft meets the criteria."},
+                                 "feedback": {"type": "string", "description": "What to change, if anything."}}),
+    }
+    body = [_step("draft", writer, f"Write about {{{{ inputs.{a['input']} }}}}. This is attempt {{{{ loop.iteration }}}}."),
+            _step("review", reviewer, f"Review this draft against the criteria ({a['criteria']}):\n{{{{ steps.draft.output }}}}")]
+    loop = {"id": "revise", "type": "loop", "steps": body, "until": "steps.review.output.approved == true",
+            "max_iterations": int(a["max_iterations"])}
+    return _workflow(a, "Writes a draft and has it reviewed until it is approved.", agents, [loop])
+
+
+def _approval(a: Answers) -> Config:
+    writer = a["writer"]
+    agents = {writer: _agent(writer, "Write a clear, publishable draft.")}
+    steps = [_step("draft", writer, f"Write a draft about {{{{ inputs.{a['input']} }}}}."),
+             {"id": "approve", "type": "approval", "message": f"{a['message']}\n\n{{{{ steps.draft.output }}}}",
+              "on_reject": "stop"},
+             _step("final", writer, "Polish the approved draft for publication:\n{{ steps.draft.output }}")]
+    return _workflow(a, "Drafts, waits for a person's approval, then finalises.", agents, steps)
+
+
+def _supervisor(a: Answers) -> Config:
+    workers = names(a["workers"])
+    agents = {"manager": _agent("manager", "Plan the task, delegate parts to the team and assemble the answer.")}
+    agents.update({w: _agent(w, f"Do the {_title(w).lower()} work the manager asks for.") for w in workers})
+    step = {"id": "lead", "type": "supervisor", "manager": "manager", "workers": workers,
+            "task": f"{a['task']}\n\n{{{{ inputs.{a['input']} }}}}", "max_delegations": int(a["max_delegations"])}
+    return _workflow(a, "A manager delegates sub-tasks to a team of agents.", agents, [step])
+
+
+def _map(a: Answers) -> Config:
+    agents = {
+        "planner": _agent("planner", "Split a subject into a short list of sub-topics.",
+                          output={"items": {"type": "list", "description": "The sub-topics, one per item."}}),
+        "worker": _agent("worker", f"{a['item_job']}."),
+        "writer": _agent("writer", "Combine the pieces into one coherent answer."),
+    }
+    steps = [_step("plan", "planner", f"List the sub-topics of: {{{{ inputs.{a['input']} }}}}"),
+             {"id": "each", "type": "map", "over": "{{ steps.plan.output.items }}", "as": "item",
+              "step": _step("piece", "worker", f"{a['item_job']}: {{{{ item }}}}"), "max_items": int(a["max_items"])},
+             _step("combine", "writer", "Combine these into one answer:\n{{ steps.each.output }}")]
+    return _workflow(a, "Plans a list of items, handles each one concurrently, then combines them.", agents, steps)
+
+
+def _code_tool(a: Answers) -> Config:
+    agents = {"analyst": _agent("analyst", a["task"], "Use the `python` tool for any calculation or data work; "
+                                "print the result.", tools=["python"])}
+    tools = {"python": {"type": "python", "description": "Runs Python code in a sandbox and returns what it prints.",
+                        "timeout": float(a["timeout"])}}
+    steps = [_step("solve", "analyst", f"{{{{ inputs.{a['input']} }}}}")]
+    return _workflow(a, "An agent that can run Python code in a sandbox.", agents, steps, tools=tools)
+
+
+_GOAL = Question("goal", "What should the final result be?", "a short, well-structured brief")
+PATTERNS: tuple[Pattern, ...] = (
+    Pattern("sequential", "Sequential", "agents work one after another, each building on the last",
+            "research-brief", "topic",
+            (Question("agents", "Which agents, in order? (comma-separated)", "researcher, writer", "names", 1, 8), _GOAL),
+            _sequential),
+    Pattern("parallel", "Parallel research", "several angles researched at the same time, then combined",
+            "parallel-research", "topic",
+            (Question("angles", "Which angles should be researched in parallel?", "market, technology, risks",
+                      "names", 2, 8), _GOAL), _parallel),
+    Pattern("router", "Router", "a classifier sends each request to the right specialist",
+            "request-router", "request",
+            (Question("routes", "Which kinds of request are there?", "billing, technical, general", "names", 2, 8),),
+            _router),
+    Pattern("review_loop", "Review loop", "a writer drafts and a reviewer sends it back until approved",
+            "reviewed-draft", "topic",
+            (Question("writer", "Name the agent that writes.", "writer", "name"),
+             Question("reviewer", "Name the agent that reviews.", "reviewer", "name"),
+             Question("criteria", "What must a draft be to pass review?", "clear, correct and under 300 words"),
+             Question("max_iterations", "At most how many rounds of review?", "3", "int", 1, 50)),
+            _review_loop),
+    Pattern("approval", "Human approval", "a person approves the draft before the workflow goes on",
+            "approved-post", "topic",
+            (Question("writer", "Name the agent that writes.", "writer", "name"),
+             Question("message", "What should the approver be asked?", "Please approve this draft before it is finalised.")),
+            _approval),
+    Pattern("supervisor", "Supervisor", "a manager agent delegates sub-tasks to a team",
+            "team-lead", "task",
+            (Question("workers", "Which agents are on the team?", "researcher, analyst, writer", "names", 1, 10),
+             Question("task", "What is the manager's job?", "Solve the task below with the team's help"),
+             Question("max_delegations", "At most how many delegations?", "5", "int", 1, 20)),
+            _supervisor),
+    Pattern("map", "Map over a list", "a list is planned, each item handled concurrently, then combined",
+            "map-topics", "subject",
+            (Question("item_job", "What should happen to each item?", "Write a short summary of this sub-topic"),
+             Question("max_items", "At most how many items?", "5", "int", 1, 100)),
+            _map),
+    Pattern("code_tool", "Code tool", "an agent that can run Python in a Docker sandbox",
+            "python-analyst", "question",
+            (Question("task", "What should the agent do?", "Answer the question, using Python for calculations"),
+             Question("timeout", "Seconds a piece of code may run?", "10", "int", 1, 120)),
+            _code_tool),
+)
+
+
+def find_pattern(key: str | None) -> Pattern | None:
+    return next((p for p in PATTERNS if p.key == key), None)
+
+
+def questions_for(pattern: Pattern) -> tuple[Question, ...]:
+    return common_first(pattern) + pattern.questions + COMMON_LAST

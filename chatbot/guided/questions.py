@@ -1,0 +1,107 @@
+"""One question of the guided form: its wording, default, and how a short answer is read.
+
+Answers are short and forgiving: "yes"/"ok"/empty accept the default, "skip" keeps it (or leaves
+an optional value unset), numbers and comma-separated lists are understood, and names are turned
+into valid identifiers ("Fact Checker" → `fact_checker`). A bad answer raises `AnswerError` with a
+message saying what to write.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Literal
+
+from pydantic import TypeAdapter, ValidationError
+
+from schemas.models import ModelName
+
+Kind = Literal["name", "slug", "text", "int", "float", "names", "model", "confirm"]
+ACCEPT = frozenset({"", "y", "yes", "ok", "okay", "sure", "default", "fine", "yep", "👍"})
+SKIP = frozenset({"skip", "none", "no model", "-"})
+BACK = frozenset({"back", "go back", "previous", "undo"})
+RESTART = frozenset({"restart", "start over", "reset", "new"})
+_MODEL = TypeAdapter(ModelName)
+
+
+class AnswerError(ValueError):
+    """An answer the question cannot use; the message says what to write instead."""
+
+
+@dataclass(frozen=True)
+class Question:
+    """A question with a default; `low`/`high` bound numbers and list lengths."""
+
+    key: str
+    prompt: str
+    default: str
+    kind: Kind = "text"
+    low: float = 1
+    high: float = 100
+
+    def ask(self) -> str:
+        shown = self.default if self.default else "skip"
+        return f"{self.prompt}\n(default: **{shown}** — say “yes” to accept, “back” to go back)"
+
+    def read(self, answer: str) -> str:
+        """The normalised answer (as text, as the state stores it); raises AnswerError."""
+        text = answer.strip()
+        word = text.lower().rstrip(".!")
+        if word in ACCEPT or word in SKIP:
+            text = self.default
+        if not text and self.kind == "model":
+            return ""  # no model: the one chosen in Settings is used
+        match self.kind:
+            case "name":
+                return to_identifier(text)
+            case "slug":
+                slug = re.sub(r"[^a-z0-9_-]+", "-", text.lower()).strip("-_")[:64]
+                if not slug or not slug[0].isalnum():
+                    raise AnswerError("Please give a short name made of letters, digits and dashes.")
+                return slug
+            case "int" | "float":
+                return self._number(text)
+            case "names":
+                names = [to_identifier(part) for part in re.split(r"[,;\n]| and ", text) if part.strip()]
+                if not self.low <= len(names) <= self.high:
+                    raise AnswerError(f"Please list between {int(self.low)} and {int(self.high)} names, separated by commas.")
+                if len(set(names)) != len(names):
+                    raise AnswerError("Please give each one a different name.")
+                return ", ".join(names)
+            case "model":
+                try:
+                    return _MODEL.validate_python(text)
+                except ValidationError:
+                    raise AnswerError(
+                        "That is not a model name. Write a LiteLLM model such as `openai/gpt-4o-mini` "
+                        "or `ollama_chat/llama3.2`, or say “skip”."
+                    ) from None
+            case "confirm":
+                raise AnswerError("Say “yes” to build it, or “back” to change an answer.")
+        if not text:
+            raise AnswerError("Please type an answer, or say “yes” for the default.")
+        return text[:2000]
+
+    def _number(self, text: str) -> str:
+        try:
+            value = float(text.replace("$", "").replace(",", "").strip())
+        except ValueError:
+            raise AnswerError(f"Please answer with a number between {self.low:g} and {self.high:g}.") from None
+        if not self.low <= value <= self.high:
+            raise AnswerError(f"Please answer with a number between {self.low:g} and {self.high:g}.")
+        return str(int(value)) if self.kind == "int" else f"{value:g}"
+
+
+def to_identifier(text: str) -> str:
+    """A config identifier from a human name; raises AnswerError when nothing usable is left."""
+    name = re.sub(r"[^a-z0-9]+", "_", text.strip().lower()).strip("_")[:64]
+    if name and not name[0].isalpha():
+        name = f"n_{name}"[:64]
+    if not name:
+        raise AnswerError("Please give a name made of letters (digits and spaces are fine too).")
+    return name
+
+
+def names(value: str) -> list[str]:
+    """The list stored by a `names` question."""
+    return [part.strip() for part in value.split(",") if part.strip()]

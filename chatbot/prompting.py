@@ -1,0 +1,40 @@
+"""The system prompt: fixed guidance from `prompts/system.md` plus the format, generated.
+
+The description of the format comes from `schemas.describe_format()` (built from the model tree),
+so the assistant's knowledge cannot drift from what the validator accepts.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from importlib import resources
+
+_FORMAT_MARKER = "{{FORMAT}}"
+
+
+def _template(name: str) -> str:
+    return resources.files("chatbot.prompts").joinpath(name).read_text(encoding="utf-8")
+
+
+@lru_cache(maxsize=1)
+def system_prompt() -> str:
+    """The assistant's system prompt with the generated format description filled in."""
+    from schemas import describe_format
+
+    return _template("system.md").replace(_FORMAT_MARKER, describe_format().strip())
+
+
+def draft_message(draft_yaml: str, problems: list[str]) -> str:
+    """The message carrying the current draft in full (and its problems, after a hand edit)."""
+    if not draft_yaml.strip():
+        return "There is no draft yet."
+    text = f"The current draft (the person may have edited it by hand; keep their comments):\n```yaml\n{draft_yaml.rstrip()}\n```"
+    if problems:
+        text += "\nIt does not validate yet:\n" + "\n".join(f"- {p}" for p in problems)
+    return text
+
+
+def repair_message(problems: list[str]) -> str:
+    """What the model gets back after a rejected change (pydantic-ai style retry prompt)."""
+    listed = "\n".join(f"- {p}" for p in problems[:20])
+    return f"The change was rejected:\n{listed}\nFix these and try again."

@@ -1,0 +1,156 @@
+"""The guided form builds every pattern from short answers, and the result always validates."""
+
+from __future__ import annotations
+
+import pytest
+
+from chatbot import PATTERNS, ChatState, guided_turn, start_guided
+from chatbot.state import KEY_REMOVED
+from schemas import load_workflow
+from schemas.models import LoopStep, MapStep, ParallelStep, PythonTool, RouteStep, SupervisorStep
+
+
+def _answer_all_with_defaults(state: ChatState, choice: str) -> None:
+    reply = guided_turn(state, choice).reply
+    for _ in range(20):
+        if "Build this config?" in reply:
+            break
+        reply = guided_turn(state, "yes").reply
+    done = guided_turn(state, "yes")
+    assert done.errors == []
+    assert "ready to run" in done.reply
+
+
+def test_it_says_it_is_a_form_and_offers_every_pattern() -> None:
+    state = ChatState()
+    first = start_guided(state)
+    assert first.reply.startswith("Guided mode (no AI model configured)")
+    for number, pattern in enumerate(PATTERNS, start=1):
+        assert f"{number}. **{pattern.title}**" in first.reply
+    assert len(PATTERNS) == 8
+
+
+@pytest.mark.parametrize("number", range(1, len(PATTERNS) + 1), ids=[p.key for p in PATTERNS])
+def test_each_pattern_builds_a_valid_commented_config(number: int) -> None:
+    state = ChatState()
+    start_guided(state)
+    _answer_all_with_defaults(state, str(number))
+    workflow = load_workflow(state.draft_yaml)
+    assert state.draft_yaml.startswith("# yaml-language-server: $schema=")
+    assert "# Built with the guided form" in state.draft_yaml
+    assert "\n# The agents, by name." in state.draft_yaml
+    assert workflow.name == PATTERNS[number - 1].name
+    assert workflow.limits.max_cost_usd == 0.5
+
+
+def test_patterns_use_the_step_kinds_they_promise() -> None:
+    kinds = {}
+    for number, pattern in enumerate(PATTERNS, start=1):
+        state = ChatState()
+        _answer_all_with_defaults(state, str(number))
+        kinds[pattern.key] = load_workflow(state.draft_yaml)
+    assert isinstance(kinds["parallel"].steps[0], ParallelStep)
+    assert isinstance(kinds["router"].steps[0], RouteStep)
+    assert isinstance(kinds["review_loop"].steps[0], LoopStep)
+    assert kinds["approval"].steps[1].type == "approval"
+    assert isinstance(kinds["supervisor"].steps[0], SupervisorStep)
+    assert isinstance(kinds["map"].steps[1], MapStep)
+    assert isinstance(kinds["code_tool"].tools["python"], PythonTool)
+
+
+def test_answers_shape_the_config() -> None:
+    state = ChatState()
+    guided_turn(state, "review loop")
+    for answer in ("essay-checker", "Essay Title", "Author", "Critic", "short and polite", "4",
+                   "openai/gpt-4o-mini", "$2"):
+        result = guided_turn(state, answer)
+        assert result.errors == [], result.errors
+    guided_turn(state, "yes")
+    workflow = load_workflow(state.draft_yaml)
+    loop = workflow.steps[0]
+    assert isinstance(loop, LoopStep) and loop.max_iterations == 4
+    assert set(workflow.agents) == {"author", "critic"}
+    assert set(workflow.inputs) == {"essay_title"}
+    assert workflow.default_model == "openai/gpt-4o-mini"
+    assert workflow.limits.max_cost_usd == 2
+
+
+def test_the_draft_grows_after_every_answer_with_a_diff() -> None:
+    state = ChatState()
+    guided_turn(state, "1")
+    first = state.draft_yaml
+    result = guided_turn(state, "market-notes")
+    assert "name: market-notes" in result.yaml
+    assert "-name: research-brief" in result.diff and "+name: market-notes" in result.diff
+    assert first != state.draft_yaml
+    assert result.estimate is not None and "tokens" in result.estimate
+
+
+def test_back_returns_to_the_previous_question_and_forgets_its_answer() -> None:
+    state = ChatState()
+    guided_turn(state, "sequential")
+    guided_turn(state, "my-flow")
+    asked = guided_turn(state, "back").reply
+    assert "Question 1 of" in asked and "called" in asked
+    assert "name" not in state.guided.answers
+    guided_turn(state, "other-flow")
+    assert load_workflow(state.draft_yaml).name == "other-flow"
+
+
+def test_back_from_the_first_question_returns_to_the_pattern_menu() -> None:
+    state = ChatState()
+    guided_turn(state, "2")
+    assert "Which pattern fits best?" in guided_turn(state, "back").reply
+    assert state.guided.pattern is None
+
+
+def test_skip_keeps_the_default_and_leaves_optional_values_unset() -> None:
+    state = ChatState()
+    guided_turn(state, "code tool")
+    reply = ""
+    for _ in range(10):
+        if "Which model" in reply:
+            break
+        reply = guided_turn(state, "skip").reply
+    guided_turn(state, "skip")
+    guided_turn(state, "skip")
+    guided_turn(state, "yes")
+    workflow = load_workflow(state.draft_yaml)
+    assert workflow.default_model is None
+    assert workflow.tools["python"].timeout == 10
+
+
+def test_bad_answers_are_explained_and_asked_again() -> None:
+    state = ChatState()
+    guided_turn(state, "review loop")
+    for _ in range(5):
+        guided_turn(state, "yes")
+    position = state.guided.position
+    result = guided_turn(state, "lots")
+    assert "number between 1 and 50" in result.reply
+    assert state.guided.position == position
+    assert "number between 1 and 50" in guided_turn(state, "99").reply
+
+
+def test_unknown_pattern_choice_shows_the_menu_again() -> None:
+    state = ChatState()
+    result = guided_turn(state, "42")
+    assert "Please pick a number from 1 to 8" in result.reply
+    assert state.draft_yaml == ""
+
+
+def test_restart_starts_over() -> None:
+    state = ChatState()
+    _answer_all_with_defaults(state, "3")
+    assert "Which pattern fits best?" in guided_turn(state, "restart").reply
+    assert state.guided.pattern is None
+
+
+def test_a_pasted_key_is_never_stored() -> None:
+    state = ChatState()
+    guided_turn(state, "1")
+    key = "sk-proj-" + "a1B2c3D4e5F6g7H8i9J0" * 2
+    result = guided_turn(state, key)
+    assert "Settings" in result.reply
+    assert key not in repr(state.to_dict())
+    assert state.messages[-2].content == KEY_REMOVED
