@@ -44,6 +44,8 @@ def load_litellm() -> Any:
     import litellm
 
     litellm.suppress_debug_info = True
+    litellm.disable_hf_tokenizer_download = True  # token counting must never download
+    litellm.disable_streaming_logging = True  # we report usage ourselves; saves CPU per chunk
     for name in _LITELLM_LOGGERS:
         logger = logging.getLogger(name)
         if logger.level < logging.WARNING:

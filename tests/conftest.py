@@ -49,6 +49,14 @@ def _is_local_host(host: Any) -> bool:
     return ip.is_loopback or ip.is_unspecified
 
 
+def _is_ip_literal(host: Any) -> bool:
+    try:
+        ipaddress.ip_address(host.decode() if isinstance(host, bytes) else str(host))
+    except ValueError:
+        return False
+    return True
+
+
 class NetworkBlocked(OSError):
     """A test tried to reach a non-loopback address."""
 
@@ -72,7 +80,7 @@ def _block_network(monkeypatch: pytest.MonkeyPatch) -> None:
         return real_connect_ex(self, address)
 
     def getaddrinfo(host: Any, *args: Any, **kwargs: Any) -> Any:
-        if not _is_local_host(host):
+        if not _is_local_host(host) and not _is_ip_literal(host):
             raise socket.gaierror(socket.EAI_NONAME, f"tests may not resolve {host!r} (network blocked)")
         return real_getaddrinfo(host, *args, **kwargs)
 
