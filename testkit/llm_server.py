@@ -61,6 +61,8 @@ class LLMServer:
         self.host, self.port = host, port
         self.requests: list[RecordedRequest] = []
         self.unexpected: list[RecordedRequest] = []
+        self.in_flight = 0  # requests being answered right now
+        self.max_in_flight = 0  # the most at once since the last reset: proof of concurrency
         self._default: Default = default
         self._queue: deque[Reply] = deque()
         self._by_model: dict[str, deque[Reply]] = {}
@@ -117,6 +119,7 @@ class LLMServer:
             self._by_model.clear()
             self.requests.clear()
             self.unexpected.clear()
+        self.max_in_flight = self.in_flight
         self._default, self._fault_rng, self._fault_probability = "fail", None, 0.0
 
     # --- lifecycle -------------------------------------------------------------------------
@@ -193,6 +196,14 @@ class LLMServer:
         return web.json_response({"object": "list", "data": data})
 
     async def _chat(self, request: web.Request) -> web.StreamResponse:
+        self.in_flight += 1  # handlers all run on the server's loop thread: no lock needed
+        self.max_in_flight = max(self.max_in_flight, self.in_flight)
+        try:
+            return await self._answer(request)
+        finally:
+            self.in_flight -= 1
+
+    async def _answer(self, request: web.Request) -> web.StreamResponse:
         body = await request.json()
         req = RecordedRequest(path=request.path, model=str(body.get("model", "")),
                               messages=list(body.get("messages") or []), tools=body.get("tools"),

@@ -102,7 +102,10 @@ def test_temperature_and_max_tokens_are_forwarded(llm_client: LiteLLMClient, llm
 
 
 def test_32_slow_calls_run_concurrently(llm_client: LiteLLMClient, llm_server: LLMServer) -> None:
-    """A sanity check that nothing serialises calls (not a benchmark: 32 × 0.2 s serial would be 6.4 s)."""
+    """A sanity check that nothing serialises calls (not a benchmark: 32 × 0.2 s serial would be 6.4 s).
+
+    Wall-clock bounds flake when the machine is shared, so the proof is the server's in-flight count.
+    """
     llm_server.script(Reply(text="warm-up"))
     llm_server.script_many(Reply(text=f"answer {i}", latency=0.2) for i in range(32))
     request = LLMRequest(ModelParams("openai/test-model"), HELLO)
@@ -116,5 +119,5 @@ def test_32_slow_calls_run_concurrently(llm_client: LiteLLMClient, llm_server: L
 
     results, elapsed = asyncio.run(run_all())
     assert sorted(r.text for r in results) == sorted(f"answer {i}" for i in range(32))
-    print(f"32 concurrent calls: {elapsed:.2f} s")
-    assert elapsed < 2.0
+    assert llm_server.max_in_flight >= 24  # the server saw the calls overlap
+    assert elapsed < 32 * 0.2  # faster than serial latency alone; ~0.5 s on an idle 2-core machine

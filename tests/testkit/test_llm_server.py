@@ -168,7 +168,7 @@ def test_serves_slow_requests_concurrently(llm_server: LLMServer) -> None:
             return list(codes), time.perf_counter() - started
 
     codes, elapsed = asyncio.run(run_all())
-    assert codes == [200] * 32
+    assert codes == [200] * 32 and llm_server.max_in_flight == 32
     assert elapsed < 4.0  # 32 × 0.5 s would take 16 s if requests were served one at a time
 
 
