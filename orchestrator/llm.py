@@ -12,6 +12,7 @@ drop it when an `LLMCall` event with an `error` arrives.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import os
@@ -81,6 +82,48 @@ class _Outcome:
     tokens_in: int
     tokens_out: int
     ttft_s: float | None
+
+
+@dataclass
+class _StreamState:
+    """What the chunks of one streamed attempt add up to."""
+
+    started: float
+    on_token: OnToken | None
+    ttft: float | None = None
+    text: list[str] = field(default_factory=list)
+    tools: dict[int, _ToolAcc] = field(default_factory=dict)
+    usage: Any = None
+
+    def feed(self, chunk: Any) -> None:
+        self.usage = getattr(chunk, "usage", None) or self.usage
+        if not chunk.choices:  # the final usage chunk has none
+            return
+        delta = chunk.choices[0].delta
+        if delta.content or delta.tool_calls:
+            self.ttft = self.ttft if self.ttft is not None else time.perf_counter() - self.started
+        if delta.content:
+            self.text.append(delta.content)
+            if self.on_token is not None:
+                self.on_token(delta.content)
+        for call in delta.tool_calls or []:
+            acc = self.tools.setdefault(call.index or 0, _ToolAcc())
+            acc.id = call.id or acc.id
+            if call.function is not None:
+                acc.name = call.function.name or acc.name
+                acc.arguments.append(call.function.arguments or "")
+
+    def outcome(self, model: str, messages: list[dict[str, Any]]) -> _Outcome:
+        full = "".join(self.text)
+        calls = [ToolCallRequest(id=a.id or f"call_{i}", name=a.name, arguments="".join(a.arguments))
+                 for i, a in sorted(self.tools.items())]
+        tokens_in = int(getattr(self.usage, "prompt_tokens", 0) or 0)
+        tokens_out = int(getattr(self.usage, "completion_tokens", 0) or 0)
+        if not tokens_in:  # the provider reported no usage: count it ourselves
+            tokens_in = count_prompt_tokens(model, messages)
+        if not tokens_out:
+            tokens_out = count_text_tokens(model, full + "".join(c.arguments for c in calls))
+        return _Outcome(full, calls, tokens_in, tokens_out, self.ttft)
 
 
 class LiteLLMClient:
@@ -194,39 +237,17 @@ class LiteLLMClient:
         if is_offline(params.model):
             register_offline_provider()
         kwargs = self._call_kwargs(params, provider, request)
-        t0 = time.perf_counter()
-        ttft: float | None = None
-        text: list[str] = []
-        tools: dict[int, _ToolAcc] = {}
-        usage: Any = None
+        state = _StreamState(time.perf_counter(), on_token)
         loop = asyncio.get_running_loop()
-        async with asyncio.timeout(params.timeout) as deadline:  # no progress for `timeout` s fails
-            stream = await litellm.acompletion(**kwargs)
-            async for chunk in stream:
-                deadline.reschedule(loop.time() + params.timeout)
-                usage = getattr(chunk, "usage", None) or usage
-                if not chunk.choices:
-                    continue
-                delta = chunk.choices[0].delta
-                if delta.content:
-                    ttft = ttft if ttft is not None else time.perf_counter() - t0
-                    text.append(delta.content)
-                    if on_token is not None:
-                        on_token(delta.content)
-                for call in delta.tool_calls or []:
-                    ttft = ttft if ttft is not None else time.perf_counter() - t0
-                    acc = tools.setdefault(call.index or 0, _ToolAcc())
-                    acc.id = call.id or acc.id
-                    if call.function is not None:
-                        acc.name = call.function.name or acc.name
-                        acc.arguments.append(call.function.arguments or "")
-        full = "".join(text)
-        calls = [ToolCallRequest(id=a.id or f"call_{i}", name=a.name, arguments="".join(a.arguments))
-                 for i, a in sorted(tools.items())]
-        tokens_in = int(getattr(usage, "prompt_tokens", 0) or 0)
-        tokens_out = int(getattr(usage, "completion_tokens", 0) or 0)
-        if not tokens_in:
-            tokens_in = count_prompt_tokens(params.model, kwargs["messages"])
-        if not tokens_out:
-            tokens_out = count_text_tokens(params.model, full + "".join(c.arguments for c in calls))
-        return _Outcome(full, calls, tokens_in, tokens_out, ttft)
+        stream: Any = None
+        try:
+            async with asyncio.timeout(params.timeout) as deadline:  # no progress for `timeout` s fails
+                stream = await litellm.acompletion(**kwargs)
+                async for chunk in stream:
+                    deadline.reschedule(loop.time() + params.timeout)
+                    state.feed(chunk)
+        finally:
+            if stream is not None and hasattr(stream, "aclose"):
+                with contextlib.suppress(Exception):
+                    await stream.aclose()  # release the connection even after a timeout or cancel
+        return state.outcome(params.model, kwargs["messages"])
