@@ -13,6 +13,7 @@ process and its spans are gone); the run record keeps the latest trace id.
 from __future__ import annotations
 
 import logging
+import os
 import queue
 import threading
 from collections.abc import Callable
@@ -72,10 +73,6 @@ class MlflowTracer:
         with self._cv:
             target = self._put
             ok = self._cv.wait_for(lambda: self._done >= target or not self._thread.is_alive(), timeout)
-        if ok and self.experiment_id is not None:
-            import mlflow
-
-            mlflow.flush_trace_async_logging()
         return ok
 
     def close(self, timeout: float = 30.0) -> None:
@@ -86,6 +83,9 @@ class MlflowTracer:
     # -- the tracer thread --------------------------------------------------------------------
 
     def _setup(self) -> None:
+        # This thread is already off the run's path: export each trace right here, synchronously,
+        # so `flush()` means "in the tracking store" without MLflow's own export queue.
+        os.environ.setdefault("MLFLOW_ENABLE_ASYNC_TRACE_LOGGING", "false")
         import mlflow
         from mlflow import MlflowClient
 

@@ -178,11 +178,27 @@ def _owns(cur: Cursor, run_id: str, owner: str | None) -> bool:
 
 
 def run_events(cur: Cursor, run_id: str, owner: str | None) -> pd.DataFrame:
-    """The run's event log in emission order (segment = each start/resume); empty if not the owner's."""
-    return _df(cur, """
-        SELECT segment, seq, ts, type, step_id, payload FROM events
-        WHERE run_id = ? AND (? IS NULL OR run_id IN (SELECT run_id FROM runs WHERE owner = ?))
-        ORDER BY segment, seq, id""", [run_id, owner, owner])
+    """The run's event log in emission order (segment = each start/resume); empty if not the owner's.
+
+    Model calls live in `llm_calls` only; their JSON is rebuilt here so a replay sees every event.
+    """
+    return _df(
+        cur,
+        """
+        SELECT segment, seq, ts, type, step_id, payload FROM (
+            SELECT segment, seq, ts, type, step_id, payload, id FROM events WHERE run_id = ?
+            UNION ALL
+            SELECT segment, seq, ts, 'llm_call', step_id, CAST(to_json(struct_pack(
+                run_id := run_id, seq := seq, ts := epoch(ts), type := 'llm_call', step_id := step_id,
+                model := model, provider := provider, attempt := attempt, tokens_in := tokens_in,
+                tokens_out := tokens_out, cost_usd := cost_usd, unpriced := unpriced, synthetic := synthetic,
+                latency_s := latency_s, ttft_s := ttft_s, error := error)) AS VARCHAR), id
+            FROM llm_calls WHERE run_id = ?
+        )
+        WHERE ? IS NULL OR ? IN (SELECT owner FROM runs WHERE run_id = ?)
+        ORDER BY segment, seq, id""",
+        [run_id, run_id, owner, owner, run_id],
+    )
 
 
 def replay(cur: Cursor, run_id: str, owner: str | None) -> list[ev.Event]:

@@ -15,7 +15,7 @@ from typing import Any
 
 import duckdb
 
-from history.scrub import scrub
+from history.scrub import redact, scrub
 from orchestrator import events as ev
 
 
@@ -38,9 +38,10 @@ class Batch:
     steps: list[tuple[Any, ...]] = field(default_factory=list)
     calls: list[tuple[Any, ...]] = field(default_factory=list)
     events: list[tuple[Any, ...]] = field(default_factory=list)
-    ops: list[RunOp] = field(default_factory=list)
-    ended: set[str] = field(default_factory=set)  # runs whose totals must be recomputed
-    started: list[str] = field(default_factory=list)
+    new_runs: list[tuple[Any, ...]] = field(default_factory=list)  # inserted first, in bulk
+    ops: list[RunOp] = field(default_factory=list)  # rare statements (resumes, supersedes), in order
+    ends: dict[str, tuple[Any, ...]] = field(default_factory=dict)  # last terminal event per run, in bulk
+    done: set[str] = field(default_factory=set)  # runs that ended for good
 
 
 @dataclass
@@ -48,6 +49,7 @@ class _Run:
     owner: str
     workflow: str
     segment: int
+    in_db: bool = False
     iterations: dict[str, int | None] = field(default_factory=dict)
     finished_keys: set[tuple[str, int | None]] = field(default_factory=set)
 
@@ -67,13 +69,32 @@ _TERMINAL_STATUS = {
     "run_interrupted": "interrupted",
 }
 
-_FINISH_SQL = """
-UPDATE runs SET status = ?, finished_at = ?,
-    duration_s = CASE WHEN ? > 0 THEN ? ELSE greatest(epoch(?::TIMESTAMP) - epoch(started_at), 0) END,
-    reason = ?, message = ?, failed_step = ?,
-    tokens_in = ?, tokens_out = ?, cost_usd = ?
-WHERE run_id = ?
+INSERT_RUNS_SQL = """
+INSERT INTO runs (run_id, owner, workflow, default_model, status, started_at, inputs, segments)
+SELECT unnest(?::VARCHAR[]), unnest(?::VARCHAR[]), unnest(?::VARCHAR[]), unnest(?::VARCHAR[]), 'running',
+       unnest(?::TIMESTAMP[]), unnest(?::VARCHAR[]), 1
+ON CONFLICT DO NOTHING
 """
+
+# Terminal events of a batch in one statement (the last one per run); lists are zipped by unnest.
+END_RUNS_SQL = """
+UPDATE runs SET status = e.status, finished_at = e.ts,
+    duration_s = CASE WHEN e.duration > 0 THEN e.duration ELSE greatest(epoch(e.ts) - epoch(runs.started_at), 0) END,
+    reason = e.reason, message = e.message, failed_step = e.failed_step,
+    tokens_in = e.tin, tokens_out = e.tout, cost_usd = e.cost
+FROM (
+    SELECT unnest(?::VARCHAR[]) AS run_id, unnest(?::VARCHAR[]) AS status, unnest(?::TIMESTAMP[]) AS ts,
+           unnest(?::DOUBLE[]) AS duration, unnest(?::VARCHAR[]) AS reason, unnest(?::VARCHAR[]) AS message,
+           unnest(?::VARCHAR[]) AS failed_step, unnest(?::BIGINT[]) AS tin, unnest(?::BIGINT[]) AS tout,
+           unnest(?::DOUBLE[]) AS cost
+) AS e
+WHERE runs.run_id = e.run_id
+"""
+
+
+def columns(rows: list[tuple[Any, ...]] | Any) -> list[list[Any]]:
+    """Row tuples to one list per column (the parameters of the bulk statements above)."""
+    return [list(c) for c in zip(*rows, strict=True)]
 
 # A re-run after a crash duplicates at most the step that finished last before it: flag that one.
 _SUPERSEDE_STEP_SQL = """
@@ -105,17 +126,28 @@ class Tracker:
     def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
         self._con = con
         self._runs: dict[str, _Run] = {}
-        row = con.execute("SELECT coalesce(max(id), 0) FROM events").fetchone()
-        self._next_id = int(row[0]) + 1 if row else 1
+        self._next_id = next_event_id(con)
+
+    def prepare(self, items: list[Any]) -> None:
+        """Load, in one query, the runs this batch mentions that are not in memory (a query per
+        run costs milliseconds: this is what keeps ingest fast)."""
+        unknown = {i.run_id for i in items if not isinstance(i, SetTraceId) and i.run_id not in self._runs}
+        if unknown:
+            rows = self._con.execute(
+                "SELECT run_id, owner, workflow, segments - 1 FROM runs WHERE run_id IN (SELECT unnest(?::VARCHAR[]))",
+                [sorted(unknown)],
+            ).fetchall()
+            for run_id, owner, workflow, segment in rows:
+                self._runs[run_id] = _Run(owner, workflow, segment, in_db=True)
+
+    def finish_batch(self, batch: Batch) -> None:
+        for run_id in batch.done:  # forget runs that ended for good (memory stays bounded)
+            self._runs.pop(run_id, None)
 
     def _run(self, run_id: str) -> _Run:
         run = self._runs.get(run_id)
-        if run is None:
-            row = self._con.execute(
-                "SELECT owner, workflow, segments - 1 FROM runs WHERE run_id = ?", [run_id]
-            ).fetchone()
-            run = _Run(*row) if row else _Run("", "", 0)
-            self._runs[run_id] = run
+        if run is None:  # events of a run whose start was never recorded
+            run = self._runs[run_id] = _Run("", "", 0)
         return run
 
     def add(self, item: ev.Event | SetTraceId, batch: Batch) -> None:
@@ -123,23 +155,25 @@ class Tracker:
         if isinstance(item, SetTraceId):
             batch.ops.append(RunOp("UPDATE runs SET mlflow_trace_id = ? WHERE run_id = ?", [item.trace_id, item.run_id]))
             return
+        if isinstance(item, ev.LLMCall):  # the hot path: one row in llm_calls, no JSON
+            run = self._run(item.run_id)
+            batch.calls.append((
+                item.run_id, item.seq, utc(item.ts), item.step_id, item.model, item.provider, item.attempt,
+                item.tokens_in, item.tokens_out, item.cost_usd, item.unpriced, item.synthetic,
+                item.latency_s, item.ttft_s, redact(item.error) if item.error else None,
+                run.owner, run.workflow, run.segment, False, self._next_id,
+            ))  # fmt: skip
+            self._next_id += 1
+            return
         item, payload = scrub(item)
         if isinstance(item, ev.RunStarted):
             self._start(item, batch)
         run = self._run(item.run_id)
         ts = utc(item.ts)
         step_id = getattr(item, "step_id", None)
-        batch.events.append(
-            (self._next_id, item.run_id, item.seq, ts, item.type, step_id, payload, run.segment)
-        )
+        batch.events.append((self._next_id, item.run_id, item.seq, ts, item.type, step_id, payload, run.segment))
         self._next_id += 1
         match item:
-            case ev.LLMCall():
-                batch.calls.append((
-                    item.run_id, item.seq, ts, item.step_id, item.model, item.provider, item.attempt,
-                    item.tokens_in, item.tokens_out, item.cost_usd, item.unpriced, item.synthetic,
-                    item.latency_s, item.ttft_s, item.error, run.owner, run.workflow, run.segment, False,
-                ))  # fmt: skip
             case ev.StepStarted():
                 run.iterations[item.step_id] = item.iteration
             case ev.StepFinished():
@@ -148,29 +182,24 @@ class Tracker:
                 self._end(item, ts, batch)
 
     def _start(self, item: ev.RunStarted, batch: Batch) -> None:
-        known = item.run_id in self._runs or self._con.execute(
-            "SELECT 1 FROM runs WHERE run_id = ?", [item.run_id]
-        ).fetchone()
-        if not known:
-            self._runs[item.run_id] = _Run(item.owner, item.workflow, 0)
-            batch.ops.append(RunOp(
-                "INSERT INTO runs (run_id, owner, workflow, default_model, status, started_at, inputs, segments)"
-                " VALUES (?, ?, ?, ?, 'running', ?, ?, 1) ON CONFLICT DO NOTHING",
-                [item.run_id, item.owner, item.workflow, item.default_model, utc(item.ts),
-                 _json(item.inputs)],
-            ))  # fmt: skip
+        run = self._runs.get(item.run_id)
+        if run is None or not run.in_db:
+            self._runs[item.run_id] = _Run(item.owner, item.workflow, 0, in_db=True)
+            batch.new_runs.append(
+                (item.run_id, item.owner, item.workflow, item.default_model, utc(item.ts), _json(item.inputs))
+            )
         else:  # a resume: a new segment of the same run; the owner stays the original one
-            run = self._run(item.run_id)
             run.segment += 1
             run.iterations.clear()
             run.finished_keys.clear()
+            batch.ends.pop(item.run_id, None)  # a pause earlier in this batch is over
+            batch.done.discard(item.run_id)
             batch.ops.append(RunOp(
                 "UPDATE runs SET status = 'running', segments = ?, finished_at = NULL, reason = NULL,"
                 " message = NULL, failed_step = NULL WHERE run_id = ?",
                 [run.segment + 1, item.run_id],
             ))  # fmt: skip
             batch.ops.append(RunOp(_SUPERSEDE_CALLS_SQL, [item.run_id, run.segment]))
-        batch.started.append(item.run_id)
 
     def _step_finished(self, item: ev.StepFinished, run: _Run, ts: datetime, batch: Batch) -> None:
         iteration = run.iterations.get(item.step_id)
@@ -189,20 +218,23 @@ class Tracker:
         ))  # fmt: skip
 
     def _end(self, item: ev.Event, ts: datetime, batch: Batch) -> None:
-        duration = item.duration_s if isinstance(item, ev.RunFinished) else 0.0
-        reason = getattr(item, "reason", None)
-        message = getattr(item, "message", None)
-        failed_step = getattr(item, "step_id", None)
-        tin, tout, cost = (
-            (item.tokens_in, item.tokens_out, item.cost_usd) if isinstance(item, ev.RunFinished) else (0, 0, 0.0)
-        )
-        batch.ops.append(RunOp(_FINISH_SQL, [
-            _TERMINAL_STATUS[item.type], ts, duration, duration, ts, reason, message, failed_step,
-            tin, tout, cost, item.run_id,
-        ]))  # fmt: skip
-        batch.ended.add(item.run_id)
+        finished = isinstance(item, ev.RunFinished)
+        batch.ends[item.run_id] = (
+            item.run_id, _TERMINAL_STATUS[item.type], ts, item.duration_s if finished else 0.0,
+            getattr(item, "reason", None), getattr(item, "message", None), getattr(item, "step_id", None),
+            item.tokens_in if finished else 0, item.tokens_out if finished else 0,
+            item.cost_usd if finished else 0.0,
+        )  # fmt: skip
         if not isinstance(item, ev.RunInterrupted):  # an interrupted run is likely to resume soon
-            self._runs.pop(item.run_id, None)
+            batch.done.add(item.run_id)
+
+
+def next_event_id(con: duckdb.DuckDBPyConnection) -> int:
+    """Event-log ids are shared by `events` and `llm_calls`: together they order a replay."""
+    row = con.execute(
+        "SELECT greatest((SELECT coalesce(max(id), 0) FROM events), (SELECT coalesce(max(id), 0) FROM llm_calls))"
+    ).fetchone()
+    return int(row[0]) + 1 if row else 1
 
 
 def _json(value: Any) -> str:

@@ -26,7 +26,7 @@ import duckdb
 
 from history.errors import HistoryLocked, HistoryWriteError, QueueFull
 from history.migrations import migrate
-from history.rows import TOTALS_SQL, SetTraceId
+from history.rows import TOTALS_SQL, SetTraceId, next_event_id
 from history.writer import Writer
 from orchestrator import events as ev
 from orchestrator.paths import data_dir as default_data_dir
@@ -155,14 +155,16 @@ class HistoryStore:
         interrupted, append a `run_interrupted` event to their log, and total their final steps."""
         con = self._con
         rows = con.execute(
-            "SELECT r.run_id, r.segments - 1, (SELECT coalesce(max(seq), 0) FROM events e"
-            " WHERE e.run_id = r.run_id AND e.segment = r.segments - 1),"
-            " (SELECT max(ts) FROM events e WHERE e.run_id = r.run_id)"
+            "SELECT r.run_id, r.segments - 1, greatest("
+            " (SELECT coalesce(max(seq), 0) FROM events e WHERE e.run_id = r.run_id AND e.segment = r.segments - 1),"
+            " (SELECT coalesce(max(seq), 0) FROM llm_calls c WHERE c.run_id = r.run_id AND c.segment = r.segments - 1)),"
+            " greatest((SELECT max(ts) FROM events e WHERE e.run_id = r.run_id),"
+            " (SELECT max(ts) FROM llm_calls c WHERE c.run_id = r.run_id))"
             " FROM runs r WHERE status = 'running'"
         ).fetchall()
         if not rows:
             return []
-        next_id = int(con.execute("SELECT coalesce(max(id), 0) FROM events").fetchone()[0]) + 1
+        next_id = next_event_id(con)
         now = datetime.now(UTC).replace(tzinfo=None)
         con.execute("BEGIN TRANSACTION")
         for offset, (run_id, segment, last_seq, last_ts) in enumerate(rows):

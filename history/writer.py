@@ -21,7 +21,7 @@ import duckdb
 
 from history.errors import HistoryWriteError, QueueFull
 from history.migrations import CALL_COLUMNS, EVENT_COLUMNS, STEP_COLUMNS
-from history.rows import TOTALS_SQL, Batch, Tracker
+from history.rows import END_RUNS_SQL, INSERT_RUNS_SQL, TOTALS_SQL, Batch, Tracker, columns
 
 log = logging.getLogger(__name__)
 
@@ -104,8 +104,10 @@ class Writer:
                     return
                 batch = Batch()
                 try:
+                    self._tracker.prepare(items)
                     for item in items:
                         self._tracker.add(item, batch)
+                    self._tracker.finish_batch(batch)
                 except Exception:  # a bug turning events into rows: report loudly, keep serving
                     log.exception("history could not convert %d events; they are not recorded", len(items))
                     batch = Batch(count=len(items))
@@ -137,6 +139,8 @@ class Writer:
         con = self._con
         con.execute("BEGIN TRANSACTION")
         try:
+            if batch.new_runs:
+                con.execute(INSERT_RUNS_SQL, columns(batch.new_runs))
             for name, rows in (("steps", batch.steps), ("llm_calls", batch.calls), ("events", batch.events)):
                 if rows:
                     appender = self._appenders[name]
@@ -144,8 +148,9 @@ class Writer:
                     appender.flush()
             for op in batch.ops:  # after the appends: some ops look at this batch's step rows
                 con.execute(op.sql, op.params)
-            if batch.ended:
-                con.execute(TOTALS_SQL, [sorted(batch.ended)])
+            if batch.ends:
+                con.execute(END_RUNS_SQL, columns(batch.ends.values()))
+                con.execute(TOTALS_SQL, [sorted(batch.ends)])
             con.execute("COMMIT")
         except BaseException:
             for appender in self._appenders.values():

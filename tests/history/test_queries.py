@@ -120,9 +120,11 @@ def test_replay_returns_the_events_in_order_for_the_owner_only(loaded: HistorySt
         "step_started", "llm_call", "step_finished", "run_finished",
     ]  # fmt: skip
     assert [e.seq for e in events] == sorted(e.seq for e in events)
-    assert events == run_events("r1", duration=5.0, steps=[
+    sent = run_events("r1", duration=5.0, steps=[
         Step("plan", 2.0, [Call(GPT, 0.10, 1.0, ttft=0.2)]), Step("write", 3.0, [Call(CLAUDE, 0.20, 2.0, ttft=0.4)]),
     ])  # fmt: skip
+    assert [e.model_dump(exclude={"ts"}) for e in events] == [e.model_dump(exclude={"ts"}) for e in sent]
+    assert [e.ts for e in events] == pytest.approx([e.ts for e in sent], abs=1e-5)  # stored to the microsecond
     assert q.replay(cur, "r1", "bob") == []
     assert q.run_calls(cur, "r1", "bob").empty and len(q.run_calls(cur, "r1", "alice")) == 2
     assert len(q.run_steps(cur, "r1", None)) == 2

@@ -127,7 +127,7 @@ def test_secrets_never_reach_the_history_file(store: HistoryStore) -> None:
         "SELECT payload FROM events UNION ALL SELECT error FROM llm_calls"
         " UNION ALL SELECT message FROM runs UNION ALL SELECT inputs FROM runs"
     ).fetchall()
-    assert len(texts) == 6 and all(key not in t[0] and "[REDACTED]" in t[0] for t in texts)
+    assert len(texts) == 5 and all(key not in t[0] and "[REDACTED]" in t[0] for t in texts)
     assert q.replay(cur, "s", "alice")[1].error == "401: invalid key [REDACTED]"
 
 

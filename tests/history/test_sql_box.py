@@ -1,0 +1,58 @@
+"""The power-user SQL box: one SELECT, own rows only, bounded rows and time."""
+
+from __future__ import annotations
+
+import pytest
+
+from history.errors import SqlBoxError, SqlBoxTimeout
+from history.sql_box import run_sql
+from history.store import HistoryStore
+from tests.history.helpers import Call, Step, record_all, run_events
+
+
+@pytest.fixture
+def box_store(store: HistoryStore) -> HistoryStore:
+    record_all(store, run_events("a1", steps=[Step("s", 1.0, [Call("m1", 0.1, 1.0)])]))
+    record_all(store, run_events("b1", owner="bob", steps=[Step("s", 1.0, [Call("m1", 5.0, 1.0)])]))
+    store.flush(10)
+    return store
+
+
+def test_a_select_sees_only_the_users_rows(box_store: HistoryStore) -> None:
+    cur = box_store.read_cursor()
+    result = run_sql(cur, "SELECT run_id, cost_usd FROM runs ORDER BY run_id", "alice")
+    assert result.frame["run_id"].tolist() == ["a1"] and not result.truncated
+    sneaky = "SELECT count(*) AS n FROM main.llm_calls WHERE owner = 'bob' OR true"
+    assert run_sql(cur, sneaky, "alice").frame["n"].tolist() == [1]
+    joined = "SELECT count(*) AS n FROM events e JOIN runs r USING (run_id)"
+    assert run_sql(cur, joined, "alice").frame["n"].tolist() == [4]  # model calls are in llm_calls
+    assert run_sql(cur, "SELECT count(*) AS n FROM runs", None).frame["n"].tolist() == [2]  # admin
+
+
+@pytest.mark.parametrize(
+    ("sql", "message"),
+    [
+        ("DELETE FROM runs", "only SELECT"),
+        ("DROP TABLE runs", "only SELECT"),
+        ("CREATE TABLE x AS SELECT 1", "only SELECT"),
+        ("SELECT 1; DELETE FROM runs", "exactly one"),
+        ("ATTACH 'history.duckdb' AS h", "only SELECT"),
+        ("COPY runs TO '/tmp/leak.csv'", "only SELECT"),
+        ("SET enable_external_access = true", "only SELECT"),
+        ("SELECT * FROM read_csv('/etc/passwd')", "disabled by configuration"),
+        ("SELECT * FROM query('DROP TABLE runs')", "SELECT"),
+        ("SELEC 1", "parse"),
+    ],
+)
+def test_writes_ddl_files_and_several_statements_are_refused(box_store: HistoryStore, sql: str, message: str) -> None:
+    with pytest.raises(SqlBoxError, match=message):
+        run_sql(box_store.read_cursor(), sql, "alice")
+    assert run_sql(box_store.read_cursor(), "SELECT count(*) AS n FROM runs", None).frame["n"][0] == 2
+
+
+def test_row_limit_and_timeout(box_store: HistoryStore) -> None:
+    cur = box_store.read_cursor()
+    result = run_sql(cur, "SELECT * FROM range(10000)", "alice", row_limit=25)
+    assert len(result.frame) == 25 and result.truncated
+    with pytest.raises(SqlBoxTimeout, match="longer than 0.3s"):
+        run_sql(cur, "SELECT count(*) FROM range(1000000000000) a", "alice", timeout_s=0.3)
