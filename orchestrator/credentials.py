@@ -102,6 +102,15 @@ class Credentials:
         """Every key value, for `secrets.redact(..., known=...)`."""
         return tuple(self.keys.values())
 
+    def __copy__(self) -> Credentials:
+        return self
+
+    def __deepcopy__(self, memo: dict[int, object]) -> Credentials:
+        return self  # immutable: Gradio's per-session deepcopy of state may share it
+
+    def __reduce__(self) -> tuple[type[Credentials], tuple[dict[str, str], dict[str, str]]]:
+        return (Credentials, (dict(self.keys), dict(self.api_bases)))
+
     def __repr__(self) -> str:
         keys = ", ".join(f"{p}=***" for p in sorted(self.keys))
         return f"Credentials(keys=[{keys}], api_bases={sorted(self.api_bases)})"

@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import json
 
+import pytest
+
 from orchestrator.events import LLMCall
 from orchestrator.llm import LiteLLMClient
 from orchestrator.llm_types import LLMRequest, LLMResult, ModelParams
@@ -121,3 +123,43 @@ def test_32_slow_calls_run_concurrently(llm_client: LiteLLMClient, llm_server: L
     assert sorted(r.text for r in results) == sorted(f"answer {i}" for i in range(32))
     assert llm_server.max_in_flight >= 24  # the server saw the calls overlap
     assert elapsed < 32 * 0.2  # faster than serial latency alone; ~0.5 s on an idle 2-core machine
+
+
+def test_sessions_keep_their_own_keys(llm_server: LLMServer) -> None:
+    """Two sessions calling at once: each request carries its own key, and os.environ none."""
+    import os
+
+    from orchestrator.credentials import Credentials
+
+    llm_server.set_default("echo")
+    alice = LiteLLMClient(Credentials(keys={"openai": "sk-alice-000000000000000000000"},
+                                      api_bases={"openai": llm_server.base_url}))
+    bob = LiteLLMClient(Credentials(keys={"openai": "sk-bob-1111111111111111111111"},
+                                    api_bases={"openai": llm_server.base_url}))
+
+    async def both() -> None:
+        await asyncio.gather(*(client.complete(LLMRequest(ModelParams(f"openai/{name}"), HELLO))
+                               for client, name in [(alice, "alice"), (bob, "bob")] * 4))
+
+    asyncio.run(both())
+    keys = {(r.model, r.headers["Authorization"]) for r in llm_server.requests}
+    assert keys == {("alice", "Bearer sk-alice-000000000000000000000"),
+                    ("bob", "Bearer sk-bob-1111111111111111111111")}
+    assert "OPENAI_API_KEY" not in os.environ
+
+
+def test_cancelling_a_call_stops_it_without_retries(llm_client: LiteLLMClient, llm_server: LLMServer) -> None:
+    llm_server.script(Reply(text="a b c d e f g h i j", chunk_delay=0.2))
+    tokens: list[str] = []
+
+    async def cancel_midway() -> None:
+        task = asyncio.ensure_future(llm_client.complete(
+            LLMRequest(ModelParams("openai/test-model", retries=3), HELLO), on_token=tokens.append))
+        while not tokens:
+            await asyncio.sleep(0.01)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+
+    asyncio.run(cancel_midway())
+    assert 1 <= len(tokens) < 10 and len(llm_server.requests) == 1

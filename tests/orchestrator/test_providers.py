@@ -109,3 +109,12 @@ def test_detects_a_running_ollama(fake_ollama: str) -> None:
 def test_no_ollama_means_the_offline_model() -> None:
     assert detect_ollama(timeout=0.3) == []  # conftest points Ollama at a closed local port
     assert embedded_default([]) == "offline/synthetic"
+
+
+def test_credentials_survive_copying_as_session_state_does() -> None:
+    import copy
+    import pickle
+
+    creds = Credentials(keys={"openai": "sk-a"}, api_bases={"openai": "http://127.0.0.1:1/v1"})
+    assert copy.deepcopy(creds) is creds and copy.copy(creds) is creds
+    assert pickle.loads(pickle.dumps(creds)) == creds
