@@ -22,6 +22,7 @@ from schemas.models import Workflow
 sys.path.insert(0, str(Path(__file__).parent))  # `from scripted import ...` in the tests
 
 FAKE_KEYS = Credentials(keys={"openai": "sk-test-not-used"})
+TEST_API_KEY_ENV = "sk-test-loopback-cli-0123456789"
 
 
 def workflow(text: str) -> Workflow:
@@ -50,3 +51,20 @@ def make_engine(tmp_path: Path) -> Callable[..., Engine]:
                       policy=policy or Policy(), sinks=sinks or [])
 
     return make
+
+
+@pytest.fixture(scope="session")
+def sandbox_image() -> str:
+    """The local sandbox test image (built from Debian packages when missing); skips without dockerd."""
+    import subprocess
+
+    from orchestrator.sandbox import docker_available
+
+    if not docker_available(timeout=3.0):
+        pytest.skip("no Docker daemon reachable (scripts/system-deps.sh starts one in CI)")
+    image = "graphwright-sandbox-test:py3"
+    root = Path(__file__).resolve().parents[2]
+    done = subprocess.run(["bash", str(root / "scripts/build-sandbox-image.sh"), image],
+                          capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return image

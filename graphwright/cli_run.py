@@ -1,0 +1,216 @@
+"""`graphwright run FILE` and `graphwright resume RUN_ID`: run workflows from the terminal.
+
+The live view is an event sink, so it also prints the events nobody can iterate any more (the
+`run_cancelled` of a Ctrl-C). Approvals are asked on the terminal; without an answer (no TTY, end
+of input) the run stays paused and `graphwright resume RUN_ID` continues it later.
+
+Exit status: 0 finished, 1 failed or rejected, 2 bad config or arguments, 3 waiting for an
+approval, 130 interrupted by Ctrl-C (resumable).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any, TextIO
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_WAITING, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
+
+
+def register(subparsers: Any) -> None:
+    run = subparsers.add_parser("run", help="run a workflow, streaming its events")
+    run.add_argument("file", metavar="FILE")
+    run.add_argument("--input", "-i", action="append", default=[], metavar="KEY=VALUE",
+                     help="a run input (repeatable); lists as a,b,c or JSON")
+    run.add_argument("--model", help="use this model instead of the workflow's default model")
+    _common(run)
+    run.set_defaults(handler=cmd_run)
+    resume = subparsers.add_parser("resume", help="continue an interrupted run from its checkpoint")
+    resume.add_argument("run_id", metavar="RUN_ID")
+    decision = resume.add_mutually_exclusive_group()
+    decision.add_argument("--approve", action="store_true", help="approve the pending approval")
+    decision.add_argument("--reject", action="store_true", help="reject the pending approval")
+    resume.add_argument("--feedback", default="", help="feedback to go with --approve/--reject")
+    _common(resume)
+    resume.set_defaults(handler=cmd_resume)
+
+
+def _common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--json", action="store_true", help="print events as JSON lines")
+    parser.add_argument("--data-dir", type=Path, default=None, help="where checkpoints live (default: "
+                        "$GRAPHWRIGHT_DATA_DIR, else ./data)")
+
+
+def parse_inputs(pairs: list[str]) -> dict[str, str]:
+    inputs: dict[str, str] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise ValueError(f"--input expects KEY=VALUE, got {pair!r}")
+        inputs[key.strip()] = value
+    return inputs
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from schemas import ConfigError, load_workflow_file
+
+    try:
+        workflow = load_workflow_file(args.file)
+        inputs = parse_inputs(args.input)
+    except ConfigError as exc:
+        for issue in exc.issues:
+            print(issue, file=sys.stderr)
+        return EXIT_USAGE
+    except (OSError, ValueError) as exc:
+        print(f"graphwright: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    return _drive(args, lambda engine: engine.run(workflow, inputs, owner=_owner(), model_override=args.model))
+
+
+def cmd_resume(args: argparse.Namespace) -> int:
+    from orchestrator.runner import ApprovalDecision
+
+    approval = None
+    if args.approve or args.reject:
+        approval = ApprovalDecision(approved=bool(args.approve), feedback=args.feedback)
+    return _drive(args, lambda engine: engine.resume(args.run_id, approval=approval, owner=_owner()))
+
+
+def _owner() -> str:
+    return os.environ.get("USER", "")
+
+
+def _drive(args: argparse.Namespace, start: Any) -> int:
+    from orchestrator.credentials import Credentials
+    from orchestrator.errors import RunNotResumable
+    from orchestrator.policy import Policy
+    from orchestrator.runner import ApprovalDecision, Engine
+
+    view = LiveView(sys.stdout, as_json=args.json)
+    policy = Policy(sandbox_image=os.environ.get("GRAPHWRIGHT_SANDBOX_IMAGE") or None)
+    engine = Engine(data_dir=args.data_dir, credentials=Credentials.from_env(), policy=policy, sinks=[view])
+
+    async def main() -> int:
+        stream = start(engine)
+        while True:
+            async for _event in stream:
+                pass  # the view prints every event as a sink
+            last = view.last
+            if last is None or last.type != "run_interrupted":
+                return _exit_code(last)
+            decision = _ask(view.pending)
+            if decision is None:
+                print(f"run {last.run_id} is waiting for approval; continue it with "
+                      f"`graphwright resume {last.run_id} --approve` (or --reject)", file=sys.stderr)
+                return EXIT_WAITING
+            stream = engine.resume(last.run_id, approval=ApprovalDecision(*decision))
+
+    try:
+        return asyncio.run(main())
+    except KeyboardInterrupt:
+        run_id = view.last.run_id if view.last else "?"
+        print(f"\ninterrupted; continue with `graphwright resume {run_id}`", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except RunNotResumable as exc:
+        print(f"graphwright: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+
+
+def _exit_code(last: Any) -> int:
+    if last is not None and last.type == "run_finished":
+        return EXIT_OK
+    if last is not None and last.type == "run_failed":
+        print(f"run failed ({last.reason}): {last.message}", file=sys.stderr)
+    elif last is not None and last.type == "run_cancelled":
+        print(f"run {last.reason}", file=sys.stderr)
+    return EXIT_FAILED
+
+
+def _ask(pending: Any) -> tuple[bool, str] | None:
+    """Ask on the terminal; None when nobody can answer (end of input)."""
+    try:
+        print(f"\nApproval needed for `{pending.step_id if pending else '?'}`.", file=sys.stderr)
+        answer = input("Approve? [y/N] ").strip().lower()
+        feedback = input("Feedback (optional): ").strip()
+    except EOFError:
+        return None
+    return answer in ("y", "yes"), feedback
+
+
+class LiveView:
+    """Prints events as they happen: readable lines, or JSON lines with `--json`."""
+
+    def __init__(self, out: TextIO, *, as_json: bool) -> None:
+        self.out, self.as_json = out, as_json
+        self.last: Any = None
+        self.pending: Any = None
+        self._token_step: str | None = None
+
+    def __call__(self, event: Any) -> None:
+        if event.type in ("run_finished", "run_failed", "run_cancelled", "run_interrupted"):
+            self.last = event
+        if event.type == "approval_requested":
+            self.pending = event
+        if self.as_json:
+            self.out.write(event.model_dump_json() + "\n")
+        else:
+            self._readable(event)
+        self.out.flush()
+
+    def _line(self, text: str) -> None:
+        if self._token_step is not None:
+            self.out.write("\n")
+            self._token_step = None
+        self.out.write(text + "\n")
+
+    def _readable(self, e: Any) -> None:
+        match e.type:
+            case "token":
+                if self._token_step != e.step_id:
+                    self._line(f"  [{e.step_id}] ")
+                    self.out.write("    ")
+                    self._token_step = e.step_id
+                self.out.write(e.text.replace("\n", "\n    "))
+            case "run_started":
+                verb = "resuming" if e.resumed else "running"
+                self._line(f"▶ {verb} {e.workflow} (run {e.run_id}, model {e.default_model})")
+            case "step_started":
+                where = f" iteration {e.iteration}" if e.iteration else ""
+                where += f" item {e.item_index}" if e.item_index is not None else ""
+                self._line(f"● {e.step_id} ({e.step_type}{' ' + e.agent if e.agent else ''}){where}")
+            case "step_finished":
+                mark = "✓" if e.status == "ok" else "✗"
+                cost = f", ${e.cost_usd:.5f}" if e.cost_usd else ""
+                model = f", {e.model}{' [offline/synthetic]' if e.synthetic else ''}" if e.model else ""
+                extra = f" → {e.branch}" if e.branch else ""
+                extra += f" after {e.iterations} iteration(s)" if e.iterations else ""
+                self._line(f"{mark} {e.step_id}{extra} ({e.duration_s:.2f}s, {e.tokens_in + e.tokens_out} tokens"
+                           f"{cost}{model})" + (f": {e.error}" if e.error else ""))
+            case "llm_call" if e.error:
+                self._line(f"  ↻ {e.model} attempt {e.attempt} failed: {e.error}")
+            case "tool_call":
+                self._line(f"  🔧 {e.tool} {json.dumps(e.arguments)[:200]}")
+            case "tool_result":
+                self._line(f"  {'↳' if e.ok else '↳ error:'} {e.result[:200]!r}")
+            case "warning":
+                self._line(f"⚠ {e.message}")
+            case "approval_requested":
+                self._line(f"? {e.step_id}: {e.message}")
+            case "approval_resolved":
+                self._line(f"  {'approved' if e.approved else 'rejected'}" + (f": {e.feedback}" if e.feedback else ""))
+            case "budget_exceeded":
+                self._line(f"■ limit `{e.limit}` reached ({e.used:g} of {e.limit_value:g})")
+            case "run_finished":
+                output = e.output if isinstance(e.output, str) else json.dumps(e.output, indent=2)
+                self._line(f"■ finished in {e.duration_s:.2f}s, {e.tokens_in + e.tokens_out} tokens, "
+                           f"${e.cost_usd:.5f}\n\n{output}")
+            case "run_failed":
+                self._line(f"■ failed ({e.reason}){' at ' + e.step_id if e.step_id else ''}: {e.message}")
+            case "run_cancelled":
+                self._line(f"■ {e.reason}")
+            case "run_interrupted":
+                self._line(f"■ paused ({e.reason})")
