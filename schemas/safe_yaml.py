@@ -11,22 +11,23 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from functools import lru_cache
+from typing import Any, NamedTuple
 
 from ruamel.yaml import YAML
 from ruamel.yaml.error import MarkedYAMLError
-from ruamel.yaml.events import (
-    AliasEvent,
-    CollectionStartEvent,
-    DocumentStartEvent,
-    MappingEndEvent,
-    MappingStartEvent,
-    NodeEvent,
-    ScalarEvent,
-    SequenceEndEvent,
-)
 from ruamel.yaml.nodes import ScalarNode
+from ruamel.yaml.resolver import VersionedResolver
+
+try:  # libyaml's event parser is ~20x faster than the pure-Python one and just as iterative
+    import yaml as _pyyaml
+
+    _LIBYAML = bool(_pyyaml.__with_libyaml__)
+except ImportError:  # pragma: no cover - PyYAML is pinned in requirements.txt
+    _pyyaml = None  # type: ignore[assignment]
+    _LIBYAML = False
 
 from schemas.issues import Path
 
@@ -37,6 +38,10 @@ _INT = "tag:yaml.org,2002:int"
 _FLOAT = "tag:yaml.org,2002:float"
 _BOOL = "tag:yaml.org,2002:bool"
 _NULL = "tag:yaml.org,2002:null"
+_RESOLVER = VersionedResolver()  # YAML 1.2 core rules: `yes`/`on` stay strings
+_COLLECTION_START = frozenset({"MappingStartEvent", "SequenceStartEvent"})
+_COLLECTION_END = frozenset({"MappingEndEvent", "SequenceEndEvent"})
+_NODE = frozenset({"ScalarEvent", "AliasEvent"}) | _COLLECTION_START
 
 
 @dataclass(frozen=True)
@@ -50,8 +55,7 @@ class Problem:
     path: Path = ()
 
 
-@dataclass(frozen=True)
-class Position:
+class Position(NamedTuple):
     """Where a key or value starts (1-based) and, for scalars, its quoting style."""
 
     line: int
@@ -73,6 +77,7 @@ class Document:
 class _Frame:
     container: dict[str, Any] | list[Any]
     path: Path
+    is_list: bool
     key: str | None = None  # for a mapping: the key waiting for its value
 
 
@@ -92,7 +97,7 @@ def read_untrusted(text: str, *, max_bytes: int = MAX_BYTES, max_depth: int = MA
         return doc
     try:
         _build(text, doc, max_depth)
-    except MarkedYAMLError as exc:
+    except _MARKED_ERRORS as exc:
         mark = exc.problem_mark or exc.context_mark
         line, column = (mark.line + 1, mark.column + 1) if mark is not None else (1, 1)
         what = " ".join(part for part in (exc.context, exc.problem) if part) or "invalid YAML"
@@ -105,6 +110,7 @@ def read_untrusted(text: str, *, max_bytes: int = MAX_BYTES, max_depth: int = MA
 
 
 _BRACKETS = re.compile(r"[\[\]{}]")
+_NOT_BRACKETS = re.compile(r"[^\[\]{}]+")
 _FLOW_MARGIN = 4
 
 
@@ -118,115 +124,118 @@ def _flow_depth_problem(text: str, max_depth: int) -> Problem | None:
     if text.count("[") + text.count("{") <= limit:
         return None
     depth = 0
-    for match in _BRACKETS.finditer(text):
-        depth = depth + 1 if match.group() in "[{" else max(depth - 1, 0)
+    for index, char in enumerate(_NOT_BRACKETS.sub("", text)):
+        depth = depth + 1 if char in "[{" else max(depth - 1, 0)
         if depth > limit:
-            before = text[: match.start()]
-            line = before.count("\n") + 1
-            return Problem(
-                line,
-                match.start() - (before.rfind("\n") + 1) + 1,
-                f"config is nested deeper than {max_depth} levels",
-            )
+            offset = [m.start() for m in _BRACKETS.finditer(text)][index]
+            line_start = text.rfind("\n", 0, offset) + 1
+            message = f"config is nested deeper than {max_depth} levels"
+            return Problem(text.count("\n", 0, offset) + 1, offset - line_start + 1, message)
     return None
+
+
+_MARKED_ERRORS: tuple[type[Exception], ...] = (MarkedYAMLError,) + (
+    (_pyyaml.MarkedYAMLError,) if _pyyaml is not None else ()
+)
 
 
 class _Stop(Exception):
     """Parsing was abandoned after a problem that makes the rest meaningless."""
 
 
+def _events(text: str) -> Iterator[Any]:
+    """Parser events, from libyaml when present; both libraries name and shape them alike."""
+    if _LIBYAML:
+        return _pyyaml.parse(text, Loader=_pyyaml.CSafeLoader)
+    return YAML(typ="safe", pure=True).parse(text)
+
+
 def _build(text: str, doc: Document, max_depth: int) -> None:
-    yaml = YAML(typ="safe", pure=True)
-    resolver = yaml.resolver
+    """One pass over the events: safety checks, plain data, and positions (hot path, kept flat)."""
     stack: list[_Frame] = []
+    keys, values = doc.keys, doc.values
     documents = 0
-    for event in yaml.parse(text):
-        if isinstance(event, DocumentStartEvent):
-            documents += 1
-            if documents > 1:
-                _add(doc, event, "a config holds one YAML document; remove the `---` separator")
-                raise _Stop
-            continue
-        if isinstance(event, MappingEndEvent | SequenceEndEvent):
+    for event in _events(text):
+        kind = type(event).__name__
+        if kind in _COLLECTION_END:
             stack.pop()
             continue
-        if not isinstance(event, NodeEvent):
+        if kind not in _NODE:
+            if kind == "DocumentStartEvent":
+                documents += 1
+                if documents > 1:
+                    _add(doc, event, "a config holds one YAML document; remove the `---` separator")
+                    raise _Stop
             continue
-        path = _next_path(stack, event, doc)
-        if path is None:
-            continue  # a mapping key was consumed
-        if isinstance(event, AliasEvent):
+        mark = event.start_mark
+        frame = stack[-1] if stack else None
+        if frame is None:
+            path: Path = ()
+        elif frame.is_list:
+            path = (*frame.path, len(frame.container))
+        elif frame.key is None:  # this event is a mapping key
+            if kind != "ScalarEvent":
+                _add(doc, event, "mapping keys must be plain names", None, frame.path)
+                raise _Stop
+            key = str(event.value)
+            if key in frame.container:
+                _add(doc, event, f"duplicate key `{key}`", "keep only one of them", (*frame.path, key))
+            frame.key = key
+            keys[(*frame.path, key)] = Position(mark.line + 1, mark.column + 1)
+            continue
+        else:
+            path = (*frame.path, frame.key)
+        if kind == "AliasEvent":
             _add(doc, event, f"aliases (`*{event.anchor}`) are not allowed", "repeat the value instead", path)
-            _attach(stack, doc, path, None, event)
-            continue
-        if event.anchor is not None:
-            _add(doc, event, f"anchors (`&{event.anchor}`) are not allowed", "remove the anchor", path)
-        if event.tag is not None and not _plain_tag(event):
-            _add(doc, event, f"tags (`{event.tag}`) are not allowed", "remove the tag", path)
-        if isinstance(event, ScalarEvent):
-            _attach(stack, doc, path, _scalar(resolver, event), event)
-        elif isinstance(event, CollectionStartEvent):
-            if len(stack) >= max_depth:
+            value: Any = None
+        else:
+            if event.anchor is not None:
+                _add(doc, event, f"anchors (`&{event.anchor}`) are not allowed", "remove the anchor", path)
+            if event.tag is not None and not _plain_tag(event):
+                _add(doc, event, f"tags (`{event.tag}`) are not allowed", "remove the tag", path)
+            if kind == "ScalarEvent":
+                value = _scalar(event)
+            elif len(stack) >= max_depth:
                 _add(doc, event, f"config is nested deeper than {max_depth} levels", None, path)
                 raise _Stop
-            container: dict[str, Any] | list[Any] = {} if isinstance(event, MappingStartEvent) else []
-            _attach(stack, doc, path, container, event)
-            stack.append(_Frame(container, path))
+            else:
+                value = {} if kind == "MappingStartEvent" else []
+        style = (event.style or None) if kind == "ScalarEvent" else None
+        values[path] = Position(mark.line + 1, mark.column + 1, style)
+        if frame is None:
+            doc.data = value
+        elif frame.is_list:
+            frame.container.append(value)  # type: ignore[union-attr]
+        else:
+            frame.container[frame.key] = value  # type: ignore[index]
+            frame.key = None
+        if kind in _COLLECTION_START and value is not None:
+            stack.append(_Frame(value, path, isinstance(value, list)))
 
 
-def _plain_tag(event: NodeEvent) -> bool:
+def _plain_tag(event: Any) -> bool:
     """`!` on a quoted scalar is how the parser marks non-plain strings; it is not a user tag."""
-    return isinstance(event, ScalarEvent) and event.tag == "!" and event.implicit[1]
+    return type(event).__name__ == "ScalarEvent" and event.tag == "!" and event.implicit[1]
 
 
-def _next_path(stack: list[_Frame], event: NodeEvent, doc: Document) -> Path | None:
-    """The path the event's node will live at; for a mapping key, record it and return None."""
-    if not stack:
-        return ()
-    frame = stack[-1]
-    if isinstance(frame.container, list):
-        return (*frame.path, len(frame.container))
-    if frame.key is None:
-        if not isinstance(event, ScalarEvent):
-            _add(doc, event, "mapping keys must be plain names", None, frame.path)
-            raise _Stop
-        key = str(event.value)
-        if key in frame.container:
-            _add(doc, event, f"duplicate key `{key}`", "keep only one of them", (*frame.path, key))
-        frame.key = key
-        doc.keys[(*frame.path, key)] = Position(event.start_mark.line + 1, event.start_mark.column + 1)
-        return None
-    return (*frame.path, frame.key)
-
-
-def _attach(stack: list[_Frame], doc: Document, path: Path, value: Any, event: NodeEvent) -> None:
-    style = event.style if isinstance(event, ScalarEvent) else None
-    doc.values[path] = Position(event.start_mark.line + 1, event.start_mark.column + 1, style)
-    if not stack:
-        doc.data = value
-        return
-    frame = stack[-1]
-    if isinstance(frame.container, list):
-        frame.container.append(value)
-    else:
-        assert frame.key is not None
-        frame.container[frame.key] = value
-        frame.key = None
-
-
-def _add(doc: Document, event: NodeEvent, message: str, fix: str | None = None, path: Path = ()) -> None:
+def _add(doc: Document, event: Any, message: str, fix: str | None = None, path: Path = ()) -> None:
     if len(doc.problems) >= _MAX_PROBLEMS:
         raise _Stop
     mark = event.start_mark
     doc.problems.append(Problem(mark.line + 1, mark.column + 1, message, fix, path))
 
 
-def _scalar(resolver: Any, event: ScalarEvent) -> Any:
+@lru_cache(maxsize=8192)
+def _resolve_plain(value: str) -> str:
+    return str(_RESOLVER.resolve(ScalarNode, value, (True, False)))
+
+
+def _scalar(event: Any) -> Any:
     """Plain scalars follow YAML 1.2 core rules; quoted and block scalars are strings."""
     value = event.value
     if not event.implicit[0] or event.tag is not None and not _plain_tag(event):
         return value
-    tag = resolver.resolve(ScalarNode, value, event.implicit)
+    tag = _resolve_plain(value)
     try:
         if tag == _NULL:
             return None

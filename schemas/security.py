@@ -8,7 +8,7 @@ before the models, so the message is about the secret rather than about an unkno
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from functools import lru_cache
 from typing import Any
 
 from schemas.issues import Issue, Path
@@ -34,48 +34,44 @@ _ENDPOINT_RE = re.compile(r"(://|^www\.|localhost|\b\d{1,3}(\.\d{1,3}){3}\b)", r
 _WHERE_KEYS_GO = "keys and endpoints belong in Settings or environment variables, never in the config"
 
 
-def _normal(key: str) -> str:
-    return key.strip().lower().replace("-", "_")
-
-
-def _walk(data: Any, path: Path = ()) -> Iterator[tuple[Path, Any]]:
-    """Every (path, value) pair, iteratively (the data is depth-capped, but stay cheap anyway)."""
-    stack: list[tuple[Path, Any]] = [(path, data)]
-    while stack:
-        here, value = stack.pop()
-        yield here, value
-        if isinstance(value, dict):
-            stack.extend(((*here, k), v) for k, v in reversed(list(value.items())))
-        elif isinstance(value, list):
-            stack.extend(((*here, i), v) for i, v in reversed(list(enumerate(value))))
+@lru_cache(maxsize=4096)
+def _forbidden(key: str) -> bool:
+    normal = key.strip().lower().replace("-", "_")
+    return normal in FORBIDDEN_KEYS or normal.endswith(_FORBIDDEN_SUFFIXES)
 
 
 def security_issues(data: Any, locator: Locator) -> list[Issue]:
     """Forbidden keys anywhere, credential-like strings anywhere, URLs in model names."""
     issues: list[Issue] = []
-    for path, value in _walk(data):
-        key = path[-1] if path and isinstance(path[-1], str) else None
-        if key is not None and (_normal(key) in FORBIDDEN_KEYS or _normal(key).endswith(_FORBIDDEN_SUFFIXES)):
-            issues.append(
-                locator.issue(path, f"`{key}` is not allowed in a config", _WHERE_KEYS_GO, at="key")
-            )
-            continue
-        if not isinstance(value, str):
-            continue
-        if _CREDENTIAL_RE.search(value):
-            issues.append(locator.issue(path, "this value looks like an API key or token", _WHERE_KEYS_GO))
-        elif _is_model_path(path) and _ENDPOINT_RE.search(value):
-            issues.append(
-                locator.issue(
-                    path,
-                    f"model `{value}` looks like a URL or host: a model is a LiteLLM name such as "
-                    "`openai/gpt-4o-mini`",
-                    _WHERE_KEYS_GO,
+    stack: list[tuple[Path, Any]] = [((), data)]
+    while stack:
+        path, container = stack.pop()
+        if isinstance(container, dict):
+            items: Any = container.items()
+            model_list = False
+        else:
+            items = enumerate(container)
+            model_list = bool(path) and path[-1] == "fallbacks"
+        for key, value in items:
+            if isinstance(key, str) and _forbidden(key):
+                issues.append(
+                    locator.issue(
+                        (*path, key), f"`{key}` is not allowed in a config", _WHERE_KEYS_GO, at="key"
+                    )
                 )
-            )
-    return issues
+            elif isinstance(value, str):
+                is_model = model_list or key in _MODEL_KEYS
+                problem = _string_problem(value, is_model)
+                if problem is not None:
+                    issues.append(locator.issue((*path, key), problem, _WHERE_KEYS_GO))
+            elif isinstance(value, dict | list):
+                stack.append(((*path, key), value))
+    return sorted(issues, key=lambda i: (i.line, i.column))
 
 
-def _is_model_path(path: Path) -> bool:
-    names = [p for p in path if isinstance(p, str)]
-    return bool(names) and names[-1] in _MODEL_KEYS
+def _string_problem(value: str, is_model: bool) -> str | None:
+    if _CREDENTIAL_RE.search(value):
+        return "this value looks like an API key or token"
+    if is_model and _ENDPOINT_RE.search(value):
+        return f"model `{value}` looks like a URL or host: a model is a LiteLLM name such as `openai/gpt-4o-mini`"
+    return None

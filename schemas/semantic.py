@@ -66,34 +66,35 @@ class _Checker:
 
     # ---- the tree walk ----------------------------------------------------------------------
 
-    def _walk(self, steps: list[Step], path: Path, scope: Scope) -> Scope:
-        """Check `steps` in order; return the scope after the last of them."""
+    def _walk(self, steps: list[Step], path: Path, scope: Scope) -> None:
+        """Check `steps` in order; `scope` grows with each step that ran."""
         for index, step in enumerate(steps):
-            scope = self._step(step, (*path, index), scope)
-        return scope
+            self._step(step, (*path, index), scope)
 
-    def _step(self, step: Step, path: Path, scope: Scope) -> Scope:
+    def _step(self, step: Step, path: Path, scope: Scope) -> None:
         match step:
             case AgentStep():
                 self._agent(step.agent, (*path, "agent"))
                 self._template(step.prompt, (*path, "prompt"), scope)
             case ParallelStep(branches=branches):
-                after = scope
+                seen: list[Scope] = []
                 for index, branch in enumerate(branches):
-                    branch_scope = self._step(branch, (*path, "branches", index), scope)
-                    after = after.seeing(*branch_scope.visible)
-                    after.hidden_by.update(branch_scope.hidden_by)
-                scope = after
+                    inner = scope.branch()  # branches do not see each other
+                    self._step(branch, (*path, "branches", index), inner)
+                    seen.append(inner)
+                for inner in seen:
+                    scope.visible |= inner.visible
+                    scope.hidden_by.update(inner.hidden_by)
             case MapStep():
                 self._map(step, path, scope)
             case RouteStep():
-                scope = self._route(step, path, scope)
+                self._route(step, path, scope)
             case LoopStep():
-                body = self._walk(
-                    step.steps, (*path, "steps"), Scope(scope.visible, True, scope.item, scope.hidden_by)
-                )
+                body = scope.branch(in_loop=True)
+                self._walk(step.steps, (*path, "steps"), body)
                 self._expression(step.until, (*path, "until"), body)
-                scope = Scope(body.visible, scope.in_loop, scope.item, body.hidden_by)
+                scope.visible |= body.visible
+                scope.hidden_by.update(body.hidden_by)
             case ApprovalStep():
                 self._template(step.message, (*path, "message"), scope)
             case SupervisorStep():
@@ -103,7 +104,7 @@ class _Checker:
                 if step.manager in step.workers:
                     self._error((*path, "manager"), f"manager `{step.manager}` is also one of its workers")
                 self._template(step.task, (*path, "task"), scope)
-        return scope.seeing(step.id)
+        scope.visible.add(step.id)
 
     def _map(self, step: MapStep, path: Path, scope: Scope) -> None:
         refs = self._template(step.over, (*path, "over"), scope)
@@ -120,13 +121,9 @@ class _Checker:
                 self._error((*path, "over"), f"`{refs[0].dotted}` is a {kind}, not a list")
         inner = step.step
         self._agent(inner.agent, (*path, "step", "agent"))
-        self._template(
-            inner.prompt,
-            (*path, "step", "prompt"),
-            Scope(scope.visible, scope.in_loop, step.as_, scope.hidden_by),
-        )
+        self._template(inner.prompt, (*path, "step", "prompt"), scope.with_item(step.as_))
 
-    def _route(self, step: RouteStep, path: Path, scope: Scope) -> Scope:
+    def _route(self, step: RouteStep, path: Path, scope: Scope) -> None:
         by_label = step.on is not None or step.classify is not None
         if step.on is not None and step.classify is not None:
             self._error(
@@ -152,13 +149,17 @@ class _Checker:
                 seen.add(case.when)
             else:
                 self._expression(case.when, where, scope)
-        hidden = dict(scope.hidden_by)
         branches = [(c.steps, (*path, "cases", i, "steps")) for i, c in enumerate(step.cases)]
+        hidden: dict[str, str] = {}
         for steps, where in [*branches, (step.default, (*path, "default"))]:
-            branch_scope = self._walk(steps, where, scope)
-            for step_id in branch_scope.visible - scope.visible:
-                hidden[step_id] = step.id
-        return Scope(scope.visible, scope.in_loop, scope.item, hidden)
+            inner = scope.branch()
+            self._walk(steps, where, inner)
+            for step_id in [
+                *(inner.visible - scope.visible),
+                *(inner.hidden_by.keys() - scope.hidden_by.keys()),
+            ]:
+                hidden[step_id] = step.id  # branch steps are not visible after the route
+        scope.hidden_by.update(hidden)
 
     def _enum_of(self, on: str) -> list[str] | None:
         try:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Literal
 
 from schemas.issues import Issue, Path
@@ -16,17 +16,27 @@ OutputShape = dict[str, FieldType] | Literal["text", "any"]
 _APPROVAL_FIELDS: dict[str, FieldType] = {"approved": "boolean", "feedback": "string"}
 
 
-@dataclass(frozen=True)
+@dataclass
 class Scope:
-    """What a template may read at one point of the tree."""
+    """What a template may read at one point of the tree; grows as the walk goes on.
 
-    visible: frozenset[str] = frozenset()
+    Sequential steps add to the same sets; only branch points (parallel, route, loop) copy them,
+    which keeps a 500-step walk linear.
+    """
+
+    visible: set[str] = field(default_factory=set)
     in_loop: bool = False
     item: str | None = None
     hidden_by: dict[str, str] = field(default_factory=dict)  # step id -> route that hides it
 
-    def seeing(self, *ids: str) -> Scope:
-        return replace(self, visible=self.visible | frozenset(ids))
+    def branch(self, *, in_loop: bool | None = None) -> Scope:
+        """An independent copy for a branch or loop body."""
+        loop = self.in_loop if in_loop is None else in_loop
+        return Scope(set(self.visible), loop, self.item, dict(self.hidden_by))
+
+    def with_item(self, name: str) -> Scope:
+        """The same (shared) view plus a map item name; used read-only for one prompt."""
+        return Scope(self.visible, self.in_loop, name, self.hidden_by)
 
 
 @dataclass

@@ -76,7 +76,7 @@ def test_duplicate_keys_are_refused(errors_of: Callable[..., list[str]], minimal
 
 def test_syntax_errors_have_a_position(errors_of: Callable[..., list[str]]) -> None:
     assert errors_of("version: 1\nname: [demo\n") == [
-        "3:1: YAML syntax error: while parsing a flow sequence expected ',' or ']', but got '<stream end>'"
+        "3:1: YAML syntax error: while parsing a flow sequence did not find expected ',' or ']'"
     ]
 
 
@@ -115,3 +115,19 @@ def test_scalars_follow_yaml_1_2() -> None:
         "g": "5",
         "h": 17,
     }
+
+
+def test_the_pure_python_parser_gives_the_same_result(monkeypatch: pytest.MonkeyPatch, minimal: str) -> None:
+    """Without libyaml the loader falls back to ruamel's pure parser, with the same checks."""
+    import schemas.safe_yaml as safe_yaml
+
+    text = minimal.replace("role: Writer", "role: &r Writer") + "x: !!python/name:os.system\n"
+    fast = safe_yaml.read_untrusted(text)
+    monkeypatch.setattr(safe_yaml, "_LIBYAML", False)
+    pure = safe_yaml.read_untrusted(text)
+    assert pure == fast
+    assert [p.message for p in pure.problems] == [
+        "anchors (`&r`) are not allowed",
+        "tags (`tag:yaml.org,2002:python/name:os.system`) are not allowed",
+    ]
+    assert safe_yaml.read_untrusted("[" * 100).problems[0].message == "config is nested deeper than 64 levels"
