@@ -1,20 +1,21 @@
 """Helpful comments for a fresh draft, taken from the model tree's field descriptions.
 
-A new config gets one comment above each top-level section (what `inputs`, `agents`, `limits`...
-mean) so a first-time user can read it without the docs. The words come from
-`Workflow.model_fields[...].description`, never from a second hand-written list, and a section that
-already has a comment above it (the user's own) is left alone.
+A new config gets a short comment on each top-level section line (what `inputs`, `agents`,
+`limits`... mean) so a first-time user can read it without the docs. The words come from
+`Workflow.model_fields[...].description`, never from a second hand-written list. They sit at the
+end of the key's line (`agents:  # The agents, by name.`): a comment on a line of its own would
+belong, for the YAML round-trip, to the end of the previous section, and drift when that grows.
 """
 
 from __future__ import annotations
 
 import re
-import textwrap
 
 from schemas.models import Workflow
 
-_TOP_KEY = re.compile(r"^([a-z_]+):")
-_SKIP = {"version", "name"}
+_TOP_KEY = re.compile(r"^([a-z_]+):(.*)$")
+_SKIP = frozenset({"version", "name"})
+_MAX_COMMENT = 90
 
 
 def section_comment(key: str) -> str | None:
@@ -23,20 +24,17 @@ def section_comment(key: str) -> str | None:
     if key in _SKIP or field is None or not field.description:
         return None
     text = field.description.replace("`", "")
-    return "\n".join("# " + line for line in textwrap.wrap(text, 96))
+    first = text.split("; ")[0].split(". ")[0].rstrip(".")
+    return first if len(first) <= _MAX_COMMENT else first[: _MAX_COMMENT - 1] + "…"
 
 
 def annotate(yaml_text: str) -> str:
-    """`yaml_text` with a comment above each top-level section that has none yet."""
+    """`yaml_text` with a comment on each top-level section line that has none yet."""
     out: list[str] = []
     for line in yaml_text.splitlines():
         match = _TOP_KEY.match(line)
-        if match:
-            comment = section_comment(match.group(1))
-            previous = out[-1].strip() if out else ""
-            if comment and not previous.startswith("#"):
-                if out and previous:
-                    out.append("")
-                out.extend(comment.splitlines())
+        comment = section_comment(match.group(1)) if match else None
+        if comment and "#" not in match.group(2) and match.group(2).strip() in ("", "|-", "|", ">"):
+            line = f"{line}  # {comment}."
         out.append(line)
     return "\n".join(out) + ("\n" if yaml_text.endswith("\n") else "")

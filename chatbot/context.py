@@ -16,6 +16,7 @@ DEFAULT_CONTEXT_TOKENS = 16_000
 _CHARS_PER_TOKEN = 4
 _MESSAGE_OVERHEAD = 4
 _DIGEST_CHARS = 160
+_OMITTED = "(earlier turns omitted)"
 _KEEP_RECENT = 2  # the newest messages are never folded (the question and the answer it refers to)
 
 
@@ -31,10 +32,13 @@ def build_messages(state: ChatState, *, system: str, draft: str, budget: int) ->
     """
     while True:
         messages = _assemble(state, system, draft)
-        foldable = len(state.messages) - _KEEP_RECENT - state.summarized_upto
-        if count_tokens(messages) <= budget or foldable <= 0:
+        if count_tokens(messages) <= budget:
             return messages
-        _fold(state, max(1, min(foldable, 2)), max_summary_chars=budget * _CHARS_PER_TOKEN // 4)
+        foldable = len(state.messages) - _KEEP_RECENT - state.summarized_upto
+        if foldable > 0:
+            _fold(state, min(foldable, 2), max_summary_chars=budget * _CHARS_PER_TOKEN // 4)
+        elif not _trim_summary(state):
+            return messages  # system prompt, draft and the newest turns alone exceed the budget
 
 
 def _assemble(state: ChatState, system: str, draft: str) -> list[dict[str, Any]]:
@@ -59,9 +63,17 @@ def _fold(state: ChatState, count: int, *, max_summary_chars: int) -> None:
         if len(text) > _DIGEST_CHARS:
             text = text[: _DIGEST_CHARS - 1] + "…"
         lines.append(f"- {message.role}: {text}")
-    while len(lines) > 1 and sum(len(line) + 1 for line in lines) > max_summary_chars:
-        lines.pop(1 if lines[0].startswith("(") else 0)
-        if not lines[0].startswith("("):
-            lines.insert(0, "(earlier turns omitted)")
     state.summary = "\n".join(lines)
     state.summarized_upto += len(folded)
+    while len(state.summary) > max_summary_chars and _trim_summary(state):
+        pass
+
+
+def _trim_summary(state: ChatState) -> bool:
+    """Drop the oldest line of the summary; False when there is nothing left to drop."""
+    lines = [line for line in state.summary.splitlines() if line != _OMITTED]
+    if not lines:
+        return False
+    lines.pop(0)
+    state.summary = "\n".join([_OMITTED, *lines]) if lines else _OMITTED
+    return True

@@ -88,7 +88,7 @@ def _index(items: list[Any], key: str) -> int:
     for i, item in enumerate(items):
         if isinstance(item, dict) and item.get("id") == key:
             return i
-    ids = [str(item.get("id")) for item in items if isinstance(item, dict) and "id" in item]
+    ids = ", ".join(f"`{item['id']}`" for item in items if isinstance(item, dict) and "id" in item)
     raise EditPathError(f"no item with id `{key}` in this list; ids here: {ids or 'none'}")
 
 

@@ -38,7 +38,7 @@ def test_each_pattern_builds_a_valid_commented_config(number: int) -> None:
     workflow = load_workflow(state.draft_yaml)
     assert state.draft_yaml.startswith("# yaml-language-server: $schema=")
     assert "# Built with the guided form" in state.draft_yaml
-    assert "\n# The agents, by name." in state.draft_yaml
+    assert "agents:  # The agents, by name." in state.draft_yaml
     assert workflow.name == PATTERNS[number - 1].name
     assert workflow.limits.max_cost_usd == 0.5
 

@@ -1,0 +1,58 @@
+"""Cost estimates from the config: priced models, loops, unpriced models and limits."""
+
+from __future__ import annotations
+
+from chatbot import estimate_cost, yaml_diff
+from chatbot.estimate import ANSWER_TOKENS
+from schemas.models import Workflow
+from tests.chatbot.conftest import brief_config
+
+
+def _workflow(config: dict) -> Workflow:
+    return Workflow.model_validate(config)
+
+
+def test_a_priced_model_costs_money_and_states_its_assumptions() -> None:
+    estimate = estimate_cost(_workflow(brief_config()), default_model="openai/gpt-4o-mini")
+    assert estimate.expected.calls == 2 and estimate.tokens > 2 * ANSWER_TOKENS
+    assert 0 < estimate.cost_usd < 0.01 and estimate.unpriced == []
+    assert estimate.worst_tokens == estimate.tokens  # nothing repeats
+    text = estimate.to_markdown()
+    assert "Estimate per run" in text and "Assumptions" in text and "4 characters per token" in text
+
+
+def test_loops_give_a_worst_case_at_their_maximum() -> None:
+    config = brief_config()
+    config["steps"] = [{"id": "again", "type": "loop", "steps": config["steps"], "until": "false",
+                        "max_iterations": 10}]
+    estimate = estimate_cost(_workflow(config), default_model="openai/gpt-4o-mini")
+    assert estimate.expected.calls == 4 and estimate.worst.calls == 20
+    assert estimate.worst_cost_usd > 4 * estimate.cost_usd
+
+
+def test_unpriced_models_are_named_and_aliases_resolved() -> None:
+    config = brief_config()
+    config["models"] = {"cheap": {"model": "openai/gpt-4o-mini", "max_tokens": 100}}
+    config["agents"]["writer"]["model"] = "cheap"
+    estimate = estimate_cost(_workflow(config), default_model="openai/my-private-model")
+    assert estimate.unpriced == ["openai/my-private-model"]
+    assert estimate.expected.by_model["openai/gpt-4o-mini"][2] == 100
+    assert "`openai/my-private-model`" in estimate.to_markdown()
+
+
+def test_a_worst_case_above_the_limits_is_flagged() -> None:
+    config = brief_config()
+    config["steps"] = [{"id": "again", "type": "loop", "steps": config["steps"], "until": "false",
+                        "max_iterations": 50}]
+    config["limits"] = {"max_tokens": 1000, "max_steps": 20}
+    warnings = estimate_cost(_workflow(config), default_model="openai/gpt-4o-mini").warnings
+    assert any("limits.max_tokens" in w for w in warnings)
+    assert any("limits.max_steps" in w for w in warnings)
+
+
+def test_yaml_diff_is_short_and_empty_without_changes() -> None:
+    assert yaml_diff("a: 1\n", "a: 1\n") == ""
+    diff = yaml_diff("a: 1\nb: 2\n", "a: 1\nb: 3\n")
+    assert "-b: 2" in diff and "+b: 3" in diff
+    long = yaml_diff("", "\n".join(f"k{i}: {i}" for i in range(200)))
+    assert long.count("\n") <= 61 and "more diff lines" in long
