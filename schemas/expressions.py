@@ -13,22 +13,22 @@ import ast
 import io
 import re
 import tokenize
+from collections.abc import Mapping
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import Any
 
 from schemas.errors import ExpressionError
 
 __all__ = ["Expr", "ExpressionError", "evaluate", "expression_references", "parse_expression"]
 
-_LITERAL_NAMES = {"true": True, "false": False, "null": None, "True": True, "False": False, "None": None}
+_LITERAL_NAMES: Mapping[str, Any] = MappingProxyType(
+    {"true": True, "false": False, "null": None, "True": True, "False": False, "None": None}
+)
 # `contains` is not Python: it is rewritten to `is` (same precedence as `in`), padded to keep columns.
 _CONTAINS = "contains"
 _CONTAINS_AS = "is" + " " * (len(_CONTAINS) - 2)
 _COMPARE_OPS = (ast.Eq, ast.NotEq, ast.Lt, ast.LtE, ast.Gt, ast.GtE, ast.In, ast.NotIn, ast.Is)
-_OP_TEXT = {
-    ast.Eq: "==", ast.NotEq: "!=", ast.Lt: "<", ast.LtE: "<=", ast.Gt: ">", ast.GtE: ">=",
-    ast.In: "in", ast.NotIn: "not in", ast.Is: "contains",
-}  # fmt: skip
 _MAX_LENGTH = 2000
 _KEYWORDS_RE = re.compile(r"\b(contains|is)\b")
 

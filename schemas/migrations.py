@@ -23,7 +23,7 @@ class Migration:
     upgrade: Callable[[dict[str, Any]], dict[str, Any]]
 
 
-MIGRATIONS: list[Migration] = []
+MIGRATIONS: tuple[Migration, ...] = ()
 
 
 class MigrationProblem(ValueError):

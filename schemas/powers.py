@@ -7,21 +7,28 @@ after the person agrees. Lowering powers needs no confirmation.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from types import MappingProxyType
+
 from schemas.models import Agent, AgentTool, HttpTool, Limits, PythonTool, Tool, Workflow
 
-_PYTHON_LIMITS = {
-    "timeout": "timeout (s)",
-    "memory_mb": "memory (MB)",
-    "cpus": "CPUs",
-    "max_output_bytes": "output size (bytes)",
-}
-_HTTP_LIMITS = {"max_bytes": "response size (bytes)", "timeout": "timeout (s)"}
-_RUN_LIMITS = {
-    "max_steps": "steps per run",
-    "max_tokens": "tokens per run",
-    "max_cost_usd": "budget per run (USD)",
-    "timeout_seconds": "run time (s)",
-}
+_PYTHON_LIMITS = MappingProxyType(
+    {
+        "timeout": "timeout (s)",
+        "memory_mb": "memory (MB)",
+        "cpus": "CPUs",
+        "max_output_bytes": "output size (bytes)",
+    }
+)
+_HTTP_LIMITS = MappingProxyType({"max_bytes": "response size (bytes)", "timeout": "timeout (s)"})
+_RUN_LIMITS = MappingProxyType(
+    {
+        "max_steps": "steps per run",
+        "max_tokens": "tokens per run",
+        "max_cost_usd": "budget per run (USD)",
+        "timeout_seconds": "run time (s)",
+    }
+)
 
 
 def raised_powers(before: Workflow | None, after: Workflow) -> list[str]:
@@ -71,7 +78,7 @@ def _tool_powers(name: str, old: Tool | None, new: Tool) -> list[str]:
     return []
 
 
-def _raised(old: object, new: object, fields: dict[str, str], what: str) -> list[str]:
+def _raised(old: object, new: object, fields: Mapping[str, str], what: str) -> list[str]:
     lines = []
     for field, label in fields.items():
         before, after = getattr(old, field), getattr(new, field)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Literal
 
 from schemas.issues import Issue, Path
@@ -13,7 +15,7 @@ from schemas.suggest import did_you_mean
 FieldType = Literal["string", "integer", "number", "boolean", "list"]
 # What a step's output looks like to a reader: declared fields, plain text, or not checked.
 OutputShape = dict[str, FieldType] | Literal["text", "any"]
-_APPROVAL_FIELDS: dict[str, FieldType] = {"approved": "boolean", "feedback": "string"}
+_APPROVAL_FIELDS: Mapping[str, FieldType] = MappingProxyType({"approved": "boolean", "feedback": "string"})
 
 
 @dataclass
@@ -52,7 +54,7 @@ class Reader:
     def output_shape(self, step_id: str) -> OutputShape:
         step = self.steps.get(step_id)
         if isinstance(step, ApprovalStep):
-            return _APPROVAL_FIELDS
+            return dict(_APPROVAL_FIELDS)
         agent_name = step.agent if isinstance(step, AgentStep) else None
         if isinstance(step, SupervisorStep):
             agent_name = step.manager

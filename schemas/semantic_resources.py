@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from types import MappingProxyType
+
 from schemas.issues import Issue, Path
 from schemas.locate import Locator
 from schemas.model_catalog import is_known_model, model_hint
@@ -9,14 +12,16 @@ from schemas.models import AgentTool, PythonTool, RouteStep, Workflow
 from schemas.suggest import did_you_mean
 from schemas.walk import iter_steps
 
-_INPUT_TYPES: dict[str, tuple[type, ...]] = {
-    "string": (str,),
-    "text": (str,),
-    "integer": (int,),
-    "number": (int, float),
-    "boolean": (bool,),
-    "list": (list,),
-}
+_INPUT_TYPES: Mapping[str, tuple[type, ...]] = MappingProxyType(
+    {
+        "string": (str,),
+        "text": (str,),
+        "integer": (int,),
+        "number": (int, float),
+        "boolean": (bool,),
+        "list": (list,),
+    }
+)
 
 
 def resource_issues(

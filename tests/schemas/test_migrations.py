@@ -10,7 +10,7 @@ from schemas.migrations import MIGRATIONS, Migration, MigrationProblem, migrate
 def test_current_version_passes_through_untouched() -> None:
     data = {"version": 1, "name": "x"}
     assert migrate(data) is data
-    assert MIGRATIONS == []
+    assert MIGRATIONS == ()
 
 
 def _rename_roles(data: dict) -> dict:
