@@ -1,4 +1,4 @@
-"""The guided interview (no model needed): `start_guided`, `guided_turn`, and the eight patterns."""
+"""The guided interview (no model needed): `start_guided`, `guided_turn`, and its patterns."""
 
 from chatbot.guided.machine import INTRO, guided_turn, start_guided
 from chatbot.guided.patterns import PATTERNS

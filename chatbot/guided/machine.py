@@ -1,6 +1,6 @@
 """The guided interview: a deterministic form for when no model is configured (or wanted).
 
-It is honest about being a form. First it offers the eight patterns; then it asks that pattern's
+It is honest about being a form. First it offers the patterns (one per example); then it asks that pattern's
 questions one at a time, each with a default, and rebuilds the draft after every answer so the
 YAML grows as the user goes. "back" returns to the previous question, "restart" starts over, and
 the final "yes" hands over a validated, commented config.

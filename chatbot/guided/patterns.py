@@ -1,4 +1,4 @@
-"""The eight patterns the guided form can build, one per example, each from a few answers.
+"""The patterns the guided form can build, one per example, each from a few answers.
 
 A pattern is its questions plus a `build` function from answers to a config dict; everything the
 config needs beyond the answers is a sensible default. The machine asks `COMMON_FIRST`, then the
@@ -115,7 +115,8 @@ def _review_loop(a: Answers) -> Config:
             _step("review", reviewer, f"Review this draft against the criteria ({a['criteria']}):\n{{{{ steps.draft.output }}}}")]
     loop = {"id": "revise", "type": "loop", "steps": body, "until": "steps.review.output.approved == true",
             "max_iterations": int(a["max_iterations"])}
-    return _workflow(a, "Writes a draft and has it reviewed until it is approved.", agents, [loop])
+    final = _step("final", writer, "Polish the last draft:\n{{ steps.draft.output }}")
+    return _workflow(a, "Writes a draft and has it reviewed until it is approved.", agents, [loop, final])
 
 
 def _approval(a: Answers) -> Config:
@@ -160,6 +161,14 @@ def _code_tool(a: Answers) -> Config:
     return _workflow(a, "An agent that can run Python code in a sandbox.", agents, steps, tools=tools)
 
 
+def _http_tool(a: Answers) -> Config:
+    tool = a["tool"]
+    agents = {"reader": _agent("reader", "Summarise sources faithfully and cite them.", tools=[tool])}
+    tools = {tool: {"type": "http", "description": f"Fetch pages matching {a['allow']}.", "allow": [a["allow"]]}}
+    steps = [_step("lookup", "reader", f"{a['task']}: {{{{ inputs.{a['input']} }}}}")]
+    return _workflow(a, "An agent that fetches allow-listed URLs over HTTP.", agents, steps, tools=tools)
+
+
 _GOAL = Question("goal", "What should the final result be?", "a short, well-structured brief")
 PATTERNS: tuple[Pattern, ...] = (
     Pattern("sequential", "Sequential", "agents work one after another, each building on the last",
@@ -202,6 +211,14 @@ PATTERNS: tuple[Pattern, ...] = (
             (Question("task", "What should the agent do?", "Answer the question, using Python for calculations"),
              Question("timeout", "Seconds a piece of code may run?", "10", "int", 1, 120)),
             _code_tool),
+    Pattern("http_tool", "HTTP lookup", "an agent that may fetch only allow-listed URLs",
+            "http-lookup", "query",
+            (Question("tool", "Name the HTTP tool.", "wikipedia", "name"),
+             Question("allow", "Which URLs may it fetch? (`*` matches within a path)",
+                      "https://en.wikipedia.org/api/rest_v1/page/summary/*", "url"),
+             Question("task", "What should the agent do with what it fetches?",
+                      "Look this up and explain it in three sentences")),
+            _http_tool),
 )
 
 

@@ -16,7 +16,7 @@ from pydantic import TypeAdapter, ValidationError
 
 from schemas.models import ModelName
 
-Kind = Literal["name", "slug", "text", "int", "float", "names", "model", "confirm"]
+Kind = Literal["name", "slug", "text", "int", "float", "names", "model", "url", "confirm"]
 ACCEPT = frozenset({"", "y", "yes", "ok", "okay", "sure", "default", "fine", "yep", "👍"})
 SKIP = frozenset({"skip", "none", "no model", "-"})
 BACK = frozenset({"back", "go back", "previous", "undo"})
@@ -76,6 +76,11 @@ class Question:
                         "That is not a model name. Write a LiteLLM model such as `openai/gpt-4o-mini` "
                         "or `ollama_chat/llama3.2`, or say “skip”."
                     ) from None
+            case "url":
+                if not re.fullmatch(r"https?://[^\s]+", text) or len(text) > 500:
+                    raise AnswerError("Please give a URL pattern starting with https:// or http://, "
+                                      "e.g. `https://api.example.com/v1/*`.")
+                return text
             case "confirm":
                 raise AnswerError("Say “yes” to build it, or “back” to change an answer.")
         if not text:

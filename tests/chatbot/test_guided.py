@@ -7,7 +7,7 @@ import pytest
 from chatbot import PATTERNS, ChatState, guided_turn, start_guided
 from chatbot.state import KEY_REMOVED
 from schemas import load_workflow
-from schemas.models import LoopStep, MapStep, ParallelStep, PythonTool, RouteStep, SupervisorStep
+from schemas.models import HttpTool, LoopStep, MapStep, ParallelStep, PythonTool, RouteStep, SupervisorStep
 
 
 def _answer_all_with_defaults(state: ChatState, choice: str) -> None:
@@ -27,7 +27,7 @@ def test_it_says_it_is_a_form_and_offers_every_pattern() -> None:
     assert first.reply.startswith("Guided mode (no AI model configured)")
     for number, pattern in enumerate(PATTERNS, start=1):
         assert f"{number}. **{pattern.title}**" in first.reply
-    assert len(PATTERNS) == 8
+    assert len(PATTERNS) == 9
 
 
 @pytest.mark.parametrize("number", range(1, len(PATTERNS) + 1), ids=[p.key for p in PATTERNS])
@@ -56,6 +56,7 @@ def test_patterns_use_the_step_kinds_they_promise() -> None:
     assert isinstance(kinds["supervisor"].steps[0], SupervisorStep)
     assert isinstance(kinds["map"].steps[1], MapStep)
     assert isinstance(kinds["code_tool"].tools["python"], PythonTool)
+    assert isinstance(kinds["http_tool"].tools["wikipedia"], HttpTool)
 
 
 def test_answers_shape_the_config() -> None:
@@ -132,10 +133,21 @@ def test_bad_answers_are_explained_and_asked_again() -> None:
     assert "number between 1 and 50" in guided_turn(state, "99").reply
 
 
+def test_an_http_tool_needs_a_real_url_pattern() -> None:
+    state = ChatState()
+    guided_turn(state, "http")
+    guided_turn(state, "yes")
+    guided_turn(state, "yes")
+    guided_turn(state, "docs")
+    assert "URL pattern" in guided_turn(state, "the docs site").reply
+    guided_turn(state, "https://docs.python.org/3/*")
+    assert load_workflow(state.draft_yaml).tools["docs"].allow == ["https://docs.python.org/3/*"]
+
+
 def test_unknown_pattern_choice_shows_the_menu_again() -> None:
     state = ChatState()
     result = guided_turn(state, "42")
-    assert "Please pick a number from 1 to 8" in result.reply
+    assert "Please pick a number from 1 to 9" in result.reply
     assert state.draft_yaml == ""
 
 
@@ -154,3 +166,33 @@ def test_a_pasted_key_is_never_stored() -> None:
     assert "Settings" in result.reply
     assert key not in repr(state.to_dict())
     assert state.messages[-2].content == KEY_REMOVED
+
+
+def _kinds(workflow) -> set[str]:
+    found = {f"tool:{tool.type}" for tool in workflow.tools.values()}
+
+    def walk(steps) -> None:
+        for step in steps:
+            found.add(step.type)
+            for child in ("branches", "steps", "default"):
+                walk(getattr(step, child, None) or [])
+            for case in getattr(step, "cases", None) or []:
+                walk(case.steps)
+
+    walk(workflow.steps)
+    return found
+
+
+def test_every_example_has_a_pattern_that_builds_its_kinds_of_step_and_tool() -> None:
+    from pathlib import Path
+
+    built = []
+    for number in range(1, len(PATTERNS) + 1):
+        state = ChatState()
+        _answer_all_with_defaults(state, str(number))
+        built.append(_kinds(load_workflow(state.draft_yaml)))
+    examples = sorted((Path(__file__).parents[2] / "examples").glob("*.yaml"))
+    assert examples
+    for path in examples:
+        needed = _kinds(load_workflow(path.read_text()))
+        assert any(needed <= kinds for kinds in built), f"{path.name} needs {sorted(needed)}"
