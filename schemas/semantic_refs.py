@@ -9,10 +9,19 @@ from typing import Literal
 
 from schemas.issues import Issue, Path
 from schemas.locate import Locator
-from schemas.models import AgentStep, ApprovalStep, OutputField, Step, SupervisorStep, Workflow
+from schemas.models import (
+    AgentStep,
+    ApprovalStep,
+    LoopStep,
+    OutputField,
+    ParallelStep,
+    Step,
+    SupervisorStep,
+    Workflow,
+)
 from schemas.suggest import did_you_mean
 
-FieldType = Literal["string", "integer", "number", "boolean", "list"]
+FieldType = Literal["string", "integer", "number", "boolean", "list", "any"]
 # What a step's output looks like to a reader: declared fields, plain text, or not checked.
 OutputShape = dict[str, FieldType] | Literal["text", "any"]
 _APPROVAL_FIELDS: Mapping[str, FieldType] = MappingProxyType({"approved": "boolean", "feedback": "string"})
@@ -52,9 +61,14 @@ class Reader:
     inputs_read: set[str] = field(default_factory=set)
 
     def output_shape(self, step_id: str) -> OutputShape:
+        """What `steps.<id>.output` holds, as the engine builds it."""
         step = self.steps.get(step_id)
         if isinstance(step, ApprovalStep):
             return dict(_APPROVAL_FIELDS)
+        if isinstance(step, LoopStep):  # the last body step's output, from the last iteration
+            return self.output_shape(step.steps[-1].id)
+        if isinstance(step, ParallelStep):  # one entry per branch id
+            return dict.fromkeys((b.id for b in step.branches), "any")
         agent_name = step.agent if isinstance(step, AgentStep) else None
         if isinstance(step, SupervisorStep):
             agent_name = step.manager
@@ -65,6 +79,8 @@ class Reader:
 
     def field_spec(self, step_id: str, name: str) -> OutputField | None:
         step = self.steps.get(step_id)
+        while isinstance(step, LoopStep):
+            step = step.steps[-1]
         agent_name = step.agent if isinstance(step, AgentStep) else getattr(step, "manager", None)
         agent = self.workflow.agents.get(agent_name) if agent_name else None
         return (agent.output or {}).get(name) if agent is not None else None
@@ -144,6 +160,8 @@ class Reader:
         if name not in shape:
             hint = did_you_mean(name, shape) or ("declare it under the agent's `output`" if shape else None)
             return f"step `{step_id}` has no output field `{name}`", hint
+        if shape[name] == "any":
+            return None
         if len(ref) > 4 and not (shape[name] == "list" and len(ref) == 5 and ref[4].isdigit()):
             return f"output field `{name}` of step `{step_id}` is a {shape[name]}: it has no `{ref[4]}`", None
         return None

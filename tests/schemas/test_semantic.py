@@ -273,3 +273,24 @@ def test_known_and_local_models_are_not_warned_about(warnings_of: Errors, minima
         "anthropic/claude-sonnet-4-5-20250929",
     ):
         assert warnings_of(minimal + f"default_model: {model}\n") == [], model
+
+
+def test_parallel_and_loop_outputs_have_the_engine_shape(errors_of: Errors) -> None:
+    text = steps(
+        "  - id: both",
+        "    type: parallel",
+        "    branches:",
+        "      - {id: left, type: agent, agent: judge, prompt: x}",
+        "      - {id: right, type: agent, agent: writer, prompt: x}",
+        "  - id: again",
+        "    type: loop",
+        "    max_iterations: 2",
+        "    until: steps.check.output.approved",
+        "    steps: [{id: check, type: agent, agent: judge, prompt: x}]",
+        "  - {id: a, type: agent, agent: writer, prompt: '{{ steps.both.output.lef }} {{ steps.again.output.label }}'}",
+        "  - {id: b, type: agent, agent: writer, prompt: '{{ steps.both.output.left.note }} {{ steps.again.output.x }}'}",
+    )
+    assert errors_of(text) == [
+        "24:50: step `both` has no output field `lef` (did you mean `left`?)",
+        "25:84: step `again` has no output field `x` (expected one of `approved`, `label`, `topics`)",
+    ]
