@@ -35,6 +35,7 @@ class RunOp:
 @dataclass
 class Batch:
     count: int = 0  # queue items this batch acknowledges when it commits
+    # rows in the column order of migrations.*_COLUMNS, `ts` as epoch seconds
     steps: list[tuple[Any, ...]] = field(default_factory=list)
     calls: list[tuple[Any, ...]] = field(default_factory=list)
     events: list[tuple[Any, ...]] = field(default_factory=list)
@@ -158,7 +159,7 @@ class Tracker:
         if isinstance(item, ev.LLMCall):  # the hot path: one row in llm_calls, no JSON
             run = self._run(item.run_id)
             batch.calls.append((
-                item.run_id, item.seq, utc(item.ts), item.step_id, item.model, item.provider, item.attempt,
+                item.run_id, item.seq, item.ts, item.step_id, item.model, item.provider, item.attempt,
                 item.tokens_in, item.tokens_out, item.cost_usd, item.unpriced, item.synthetic,
                 item.latency_s, item.ttft_s, redact(item.error) if item.error else None,
                 run.owner, run.workflow, run.segment, False, self._next_id,
@@ -169,7 +170,7 @@ class Tracker:
         if isinstance(item, ev.RunStarted):
             self._start(item, batch)
         run = self._run(item.run_id)
-        ts = utc(item.ts)
+        ts = item.ts  # epoch seconds: the writer converts whole columns at once
         step_id = getattr(item, "step_id", None)
         batch.events.append((self._next_id, item.run_id, item.seq, ts, item.type, step_id, payload, run.segment))
         self._next_id += 1
@@ -201,7 +202,7 @@ class Tracker:
             ))  # fmt: skip
             batch.ops.append(RunOp(_SUPERSEDE_CALLS_SQL, [item.run_id, run.segment]))
 
-    def _step_finished(self, item: ev.StepFinished, run: _Run, ts: datetime, batch: Batch) -> None:
+    def _step_finished(self, item: ev.StepFinished, run: _Run, ts: float, batch: Batch) -> None:
         iteration = run.iterations.get(item.step_id)
         key = (item.step_id, iteration)
         if run.segment > 0 and key not in run.finished_keys:
@@ -217,10 +218,10 @@ class Tracker:
             run.owner, run.workflow, run.segment, iteration, False,
         ))  # fmt: skip
 
-    def _end(self, item: ev.Event, ts: datetime, batch: Batch) -> None:
+    def _end(self, item: ev.Event, ts: float, batch: Batch) -> None:
         finished = isinstance(item, ev.RunFinished)
         batch.ends[item.run_id] = (
-            item.run_id, _TERMINAL_STATUS[item.type], ts, item.duration_s if finished else 0.0,
+            item.run_id, _TERMINAL_STATUS[item.type], utc(ts), item.duration_s if finished else 0.0,
             getattr(item, "reason", None), getattr(item, "message", None), getattr(item, "step_id", None),
             item.tokens_in if finished else 0, item.tokens_out if finished else 0,
             item.cost_usd if finished else 0.0,

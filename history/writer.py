@@ -2,7 +2,7 @@
 
 Callers never wait for disk: `put` appends to an in-memory queue or raises `QueueFull` (a full
 queue is reported, never dropped silently). The thread takes everything queued (up to
-`batch_size`), builds rows, appends them with DuckDB's appender and commits once per batch.
+`batch_size`), builds rows, inserts them column-wise (see `columns.py`) and commits once per batch.
 
 Acknowledged means committed: every item with a ticket <= `committed` is in the file and survives
 `kill -9` (the commit wrote DuckDB's WAL before `committed` moved). A batch that fails to write
@@ -19,8 +19,8 @@ from typing import Any
 
 import duckdb
 
+from history.columns import append_columns
 from history.errors import HistoryWriteError, QueueFull
-from history.migrations import CALL_COLUMNS, EVENT_COLUMNS, STEP_COLUMNS
 from history.rows import END_RUNS_SQL, INSERT_RUNS_SQL, TOTALS_SQL, Batch, Tracker, columns
 
 log = logging.getLogger(__name__)
@@ -41,11 +41,6 @@ class Writer:
         self.failures = 0  # failed write attempts so far
         self._closing = False
         self._tracker = Tracker(con)
-        self._appenders = {
-            "steps": con.appender("steps", columns=STEP_COLUMNS),
-            "llm_calls": con.appender("llm_calls", columns=CALL_COLUMNS),
-            "events": con.appender("events", columns=EVENT_COLUMNS),
-        }
         self._thread = threading.Thread(target=self._loop, name="history-writer", daemon=True)
         self._thread.start()
 
@@ -141,11 +136,9 @@ class Writer:
         try:
             if batch.new_runs:
                 con.execute(INSERT_RUNS_SQL, columns(batch.new_runs))
-            for name, rows in (("steps", batch.steps), ("llm_calls", batch.calls), ("events", batch.events)):
+            for table, rows in (("steps", batch.steps), ("llm_calls", batch.calls), ("events", batch.events)):
                 if rows:
-                    appender = self._appenders[name]
-                    appender.append_rows(rows)
-                    appender.flush()
+                    append_columns(con, table, rows)
             for op in batch.ops:  # after the appends: some ops look at this batch's step rows
                 con.execute(op.sql, op.params)
             if batch.ends:
@@ -153,8 +146,6 @@ class Writer:
                 con.execute(TOTALS_SQL, [sorted(batch.ends)])
             con.execute("COMMIT")
         except BaseException:
-            for appender in self._appenders.values():
-                appender.clear()
             try:
                 con.execute("ROLLBACK")
             except duckdb.Error:
