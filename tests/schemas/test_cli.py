@@ -72,3 +72,20 @@ def test_python_dash_m_graphwright(broken: Path) -> None:
     )
     assert done.returncode == 1
     assert f"{broken}:9:12: unknown agent `wrter`" in done.stdout
+
+
+def test_schema_output_file_and_write(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    target = tmp_path / "workflow.schema.json"
+    assert main(["schema", "-o", str(target)]) == 0
+    assert json.loads(target.read_text()) == workflow_schema()
+    assert main(["schema", "--write"]) == 0  # the checked-in files are current: nothing to write
+    assert capsys.readouterr().err == ""
+
+
+def test_load_workflow_file_names_the_file(broken: Path) -> None:
+    from schemas import ConfigError, load_workflow_file
+
+    assert load_workflow_file(EXAMPLE).name == "brief-writer"
+    with pytest.raises(ConfigError) as info:
+        load_workflow_file(broken)
+    assert info.value.issues[-1].file == str(broken)

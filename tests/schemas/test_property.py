@@ -12,7 +12,7 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from schemas import ConfigError, Workflow, load_workflow, validate_text
+from schemas import ConfigError, Workflow, load_workflow, to_yaml, validate_text
 from schemas.safe_yaml import read_untrusted
 
 EXAMPLES = [p.read_text() for p in sorted((Path(__file__).parent.parent.parent / "examples").glob("*.yaml"))]
@@ -90,9 +90,14 @@ def _check(text: str) -> None:
     assert not any(i.message.startswith("cannot validate this config") for i in report.errors), report.errors
     assert (report.workflow is None) == bool(report.errors)
     try:
-        assert isinstance(load_workflow(text), Workflow)
+        workflow = load_workflow(text)
     except ConfigError as exc:
         assert exc.issues and all(i.line >= 1 and i.column >= 1 for i in exc.issues)
+        return
+    assert isinstance(workflow, Workflow)
+    # whatever survives the mutation also survives writing it out, fresh or onto the mutated text
+    assert load_workflow(to_yaml(workflow)) == workflow
+    assert load_workflow(to_yaml(workflow, base_text=text)) == workflow
 
 
 @settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
