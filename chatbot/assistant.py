@@ -56,6 +56,7 @@ async def assistant_turn(
     `on_token` receives the model's text as it streams (the UI shows it while the turn runs).
     """
     before = state.draft_yaml
+    state.mode = "llm"
     try:
         screen(user_text)
     except InputRejected as exc:
@@ -187,6 +188,8 @@ def _conclude(state: ChatState, texts: list[str], round_: _Round, proposal: draf
             state.pending = None
             if not parts:
                 parts.append("I updated the draft.")
+    elif proposal is not None and not parts:
+        parts.append("The draft already says that, so nothing changed.")
     parts += round_.questions
     return _join(parts) or "Could you tell me more about what the workflow should do?"
 

@@ -2,13 +2,15 @@
 
 The model changes one part of the config without re-sending the rest, which keeps the user's
 other choices (and, through `to_yaml(base_text=...)`, their comments) untouched. Paths are dotted;
-inside a list a segment is an index or the `id` of a step, so `steps.review.prompt` and
-`steps.loop.steps.0.agent` both work. Edits apply to a copy; the caller validates the result.
+inside a list a segment is an index or the `id` of a step, so `steps.review.prompt`,
+`steps[1].prompt` and `steps.loop.steps.0.agent` all work. Edits apply to a copy; the caller
+validates the result.
 """
 
 from __future__ import annotations
 
 import copy
+import re
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -43,7 +45,7 @@ def apply_edits(config: dict[str, Any], edits: list[EditOp]) -> dict[str, Any]:
 
 
 def _apply(root: dict[str, Any], edit: EditOp) -> None:
-    parts = [p for p in edit.path.split(".") if p]
+    parts = [p for p in re.sub(r"\[(-?\d+)\]", r".\1", edit.path).split(".") if p]
     if not parts:
         raise EditPathError("the path is empty")
     parent = _walk(root, parts[:-1], create=edit.op != "delete")

@@ -102,9 +102,11 @@ class Estimate:
         return self.worst.cost()
 
     def to_markdown(self) -> str:
+        free = self.worst_cost_usd == 0 and not self.unpriced
+        cost = "$0 (local or offline models are free)" if free else f"~${self.cost_usd:.4f}"
         lines = [
             f"**Estimate per run:** ~{self.tokens:,} tokens in {self.expected.calls} model calls, "
-            f"~${self.cost_usd:.4f} (worst case ~{self.worst_tokens:,} tokens, ${self.worst_cost_usd:.4f}).",
+            f"{cost} (worst case ~{self.worst_tokens:,} tokens, ${self.worst_cost_usd:.4f}).",
         ]
         if self.unpriced:
             lines.append(f"Unpriced models (counted as $0): {', '.join(f'`{m}`' for m in self.unpriced)}.")

@@ -34,8 +34,9 @@ def start_guided(state: ChatState) -> TurnResult:
 def guided_turn(state: ChatState, user_text: str, *, default_model: str = OFFLINE_MODEL) -> TurnResult:
     """Read one answer, move the form on, and rebuild the draft from the answers so far."""
     before = state.draft_yaml
-    if state.guided is None or state.mode != "guided":
-        state.mode, state.guided = "guided", GuidedState()
+    if state.guided is None:
+        state.guided = GuidedState()
+    state.mode = "guided"
     form = state.guided
     try:
         screen(user_text)

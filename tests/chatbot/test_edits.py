@@ -16,7 +16,7 @@ def test_set_delete_and_append_by_key_index_and_step_id() -> None:
         EditOp(op="set", path="steps.write.prompt", value="Short brief: {{ steps.research.output }}"),
         EditOp(op="delete", path="description"),
         EditOp(op="append", path="agents.researcher.tools", value="web"),
-        EditOp(op="set", path="steps.0.description", value="first"),
+        EditOp(op="set", path="steps[0].description", value="first"),
         EditOp(op="set", path="limits.max_cost_usd", value=0.2),
     ])
     assert out["agents"]["writer"]["model"] == "openai/gpt-4o-mini"

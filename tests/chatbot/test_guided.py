@@ -196,3 +196,12 @@ def test_every_example_has_a_pattern_that_builds_its_kinds_of_step_and_tool() ->
     for path in examples:
         needed = _kinds(load_workflow(path.read_text()))
         assert any(needed <= kinds for kinds in built), f"{path.name} needs {sorted(needed)}"
+
+
+def test_switching_modes_keeps_the_forms_progress() -> None:
+    state = ChatState()
+    guided_turn(state, "map")
+    guided_turn(state, "topic-mapper")
+    state.mode = "llm"  # the user tried the assistant, then came back
+    guided_turn(state, "subject")
+    assert state.mode == "guided" and state.guided.answers["input"] == "subject"
