@@ -18,6 +18,7 @@ from schemas.locate import Locator
 from schemas.migrations import MigrationProblem, migrate
 from schemas.models import Workflow
 from schemas.pydantic_issues import pydantic_issues
+from schemas.recovery import recover
 from schemas.safe_yaml import MAX_BYTES, MAX_DEPTH, read_untrusted
 from schemas.security import security_issues
 from schemas.semantic import semantic_issues
@@ -66,7 +67,12 @@ def _validate(
     except ValidationError as exc:
         flagged = {issue.path for issue in errors}  # a forbidden key is not also an "unknown key"
         structural = [i for i in pydantic_issues(exc, locator) if i.path not in flagged]
-        return ValidationReport(None, _sorted(errors + structural))
+        errors += structural
+        recovered = recover(data, errors)
+        if recovered is not None:
+            found = semantic_issues(recovered.workflow, locator, sandbox_available=sandbox_available)
+            errors += [i for i in found if recovered.keeps(i)]
+        return ValidationReport(None, _sorted(errors))
     found = semantic_issues(workflow, locator, sandbox_available=sandbox_available)
     errors += [i for i in found if i.severity == "error"]
     warnings = [i for i in found if i.severity == "warning"]

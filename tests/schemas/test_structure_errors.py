@@ -103,3 +103,25 @@ def test_config_error_carries_issues_and_prints_like_a_compiler(minimal: str) ->
 def test_a_valid_config_loads(minimal: str) -> None:
     workflow = load_workflow(minimal)
     assert workflow.steps[0].id == "draft" and workflow.agents["writer"].role == "Writer"
+
+
+def test_semantic_errors_come_with_structural_ones(errors_of: Errors, minimal: str) -> None:
+    """The broken parts are stood in for, so the rest is still checked in the same round."""
+    text = minimal.replace("role: Writer", "role: Writer\n    colour: blue") + (
+        "  - {id: broken, type: agent, agent: writer}\n"
+        "  - {id: later, type: agent, agent: editor, prompt: '{{ steps.broken.output }} {{ steps.nope.output }}'}\n"
+    )
+    assert errors_of(text) == [
+        "6:5: unknown key `colour` in `agents.writer` (expected one of `goal`, `instructions`, `max_tool_calls`, "
+        "`model`, `output`, `role`, `tools`)",
+        "12:5: missing required key `prompt` in `steps[1]`",
+        "13:37: unknown agent `editor` (expected one of `writer`)",
+        "13:80: unknown step `nope` in `steps.nope.output` (expected one of `broken`, `draft`)",
+    ]
+
+
+def test_nothing_is_reported_twice_or_about_removed_parts(errors_of: Errors, minimal: str) -> None:
+    text = (
+        minimal.replace("role: Writer", "role: Writer\n    tools: [calc]") + "tools:\n  calc: {type: pyton}\n"
+    )
+    assert errors_of(text) == ["13:16: unknown type `pyton` in `tools.calc` (did you mean `python`?)"]
