@@ -137,16 +137,17 @@ class _Checker:
         seen: set[str] = set()
         for index, case in enumerate(step.cases):
             where = (*path, "cases", index, "when")
-            if by_label:
-                if case.when in seen:
+            if by_label:  # the engine compares labels trimmed and case-insensitively
+                label = case.when.strip().casefold()
+                if label in seen:
                     self._error(where, f"`when: {case.when}` repeats an earlier case, so it can never run")
-                elif allowed is not None and case.when not in allowed:
+                elif allowed is not None and label not in {a.casefold() for a in allowed}:
                     self._error(
                         where,
                         f"`{case.when}` is not one of the values `on` can take, so this case can never run",
                         did_you_mean(case.when, allowed),
                     )
-                seen.add(case.when)
+                seen.add(label)
             else:
                 self._expression(case.when, where, scope)
         branches = [(c.steps, (*path, "cases", i, "steps")) for i, c in enumerate(step.cases)]

@@ -161,12 +161,13 @@ def test_route_on_values_must_be_possible(errors_of: Errors) -> None:
         "    cases:",
         "      - {when: good, steps: [{id: g, type: agent, agent: writer, prompt: x}]}",
         "      - {when: god, steps: [{id: h, type: agent, agent: writer, prompt: x}]}",
-        "      - {when: good, steps: [{id: i, type: agent, agent: writer, prompt: x}]}",
+        "      - {when: Good, steps: [{id: i, type: agent, agent: writer, prompt: x}]}",
+        "      - {when: BAD, steps: [{id: j, type: agent, agent: writer, prompt: x}]}",
         "    default: []",
     )
     assert errors_of(text) == [
         "20:16: `god` is not one of the values `on` can take, so this case can never run (did you mean `good`?)",
-        "21:16: `when: good` repeats an earlier case, so it can never run",
+        "21:16: `when: Good` repeats an earlier case, so it can never run",
     ]
 
 
