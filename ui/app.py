@@ -55,7 +55,7 @@ def build_app(services: AppServices) -> gr.Blocks:
             return settings_tab.keys_markdown(services, session), design_tab.greet(session), session
 
         demo.load(on_load, [session_state], [settings_outputs[0], design.chatbot, session_state],
-                  api_visibility="private")
+                  api_visibility="private", queue=False)
     _hide_state_factories(demo)
     demo.queue(default_concurrency_limit=4, max_size=QUEUE_MAX_SIZE)
     return demo

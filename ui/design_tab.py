@@ -7,7 +7,9 @@ new host, higher budget) is held until the user clicks Confirm.
 
 from __future__ import annotations
 
+import asyncio
 import tempfile
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -25,6 +27,7 @@ from ui.session import Session
 
 EXAMPLES_DIR = Path(__file__).resolve().parents[1] / "examples"
 MAX_UPLOAD_CHARS = 200_000
+STREAM_INTERVAL = 0.1
 MODES = ("Guided interview", "Assistant (LLM)")
 
 
@@ -132,20 +135,32 @@ def build(services: AppServices, session_state: gr.State) -> DesignTab:
                     session_state]
 
     @funnel
-    async def chat(text: Any, chat_mode: str, session: Session) -> tuple[Any, ...]:
+    async def chat(text: Any, chat_mode: str, session: Session) -> AsyncIterator[tuple[Any, ...]]:
         text = normalise_message(text).strip()
         if not text:
             raise UserFacingError("Type a message first.")
         if chat_mode == MODES[0]:
             from chatbot.guided import guided_turn
 
-            result = guided_turn(session.chat, text, default_model=services.default_model(session))
-        else:
-            from chatbot.assistant import assistant_turn
+            yield _turn_outputs(session, guided_turn(session.chat, text,
+                                                     default_model=services.default_model(session)))
+            return
+        from chatbot.assistant import assistant_turn
 
-            params = ModelParams(model=services.default_model(session))
-            result = await assistant_turn(session.chat, text, services.client_for(session), params)
-        return _turn_outputs(session, result)
+        params = ModelParams(model=services.default_model(session))
+        streamed: list[str] = []
+        turn = asyncio.ensure_future(assistant_turn(session.chat, text, services.client_for(session), params,
+                                                    on_token=streamed.append))
+        try:
+            while not turn.done():
+                await asyncio.wait({turn}, timeout=STREAM_INTERVAL)
+                if streamed and not turn.done():
+                    partial = [*chat_messages(session), {"role": "assistant",
+                                                         "content": safe_markdown("".join(streamed))}]
+                    yield (partial, *[gr.skip()] * (len(turn_outputs) - 1))
+            yield _turn_outputs(session, turn.result())
+        finally:
+            turn.cancel()
 
     chat_inputs = [message, mode, session_state]
     send.click(chat, chat_inputs, turn_outputs, api_name="chat", concurrency_limit=16, concurrency_id="chat")

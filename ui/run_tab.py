@@ -92,7 +92,8 @@ def build(services: AppServices, session_state: gr.State, design_editor: gr.Code
                                  label="workflow.yaml")
                 upload = gr.UploadButton("Run a file instead…", file_types=[".yaml", ".yml"], elem_id="run-upload")
             preflight = gr.Markdown(elem_id="run-preflight")
-            allow = gr.Checkbox(label="Allow this config's raised powers", value=False, elem_id="run-allow")
+            allow = gr.Checkbox(label="Allow this config's raised powers", value=False, elem_id="run-allow",
+                                visible=False)
             slot_texts, slot_flags = [], []
             for i in range(forms.SLOTS):
                 slot_texts.append(gr.Textbox(visible=False, elem_id=f"run-input-{i}"))
@@ -135,7 +136,7 @@ def build(services: AppServices, session_state: gr.State, design_editor: gr.Code
         except Exception as exc:  # shown inline: a config being edited is often invalid
             from ui.funnel import friendly_message
 
-            hidden = [gr.update(visible=False)] * (2 * forms.SLOTS)
+            hidden = [gr.update(visible=False)] * (2 * forms.SLOTS + 1)
             return (f"❌ {safe_markdown(friendly_message(exc))}", *hidden)
         slots, overflow = forms.layout(workflow)
         texts: list[Any] = [gr.update(visible=False) for _ in range(forms.SLOTS)]
@@ -149,9 +150,10 @@ def build(services: AppServices, session_state: gr.State, design_editor: gr.Code
         note = preflight_markdown(workflow, services, text, session)
         if overflow:
             note += f"\n\nSet {', '.join(overflow)} in *Inputs as JSON*."
-        return (note, *texts, *flags)
+        needs_consent = bool(powers_of(workflow)) and text != session.chat.draft_yaml
+        return (note, gr.update(visible=needs_consent, value=False), *texts, *flags)
 
-    form_outputs = [preflight, *slot_texts, *slot_flags]
+    form_outputs = [preflight, allow, *slot_texts, *slot_flags]
     design_editor.change(lambda text: text, [design_editor], [config], api_visibility="private",
                          show_progress="hidden", queue=False)
     config.change(form_view, [config, session_state], form_outputs, api_visibility="private",
@@ -191,7 +193,7 @@ def build(services: AppServices, session_state: gr.State, design_editor: gr.Code
 
     run_inputs = [config, model, allow, extra_json, *slot_texts, *slot_flags, session_state]
     run_event = run_btn.click(run, run_inputs, trace_outputs, api_name="run", concurrency_limit=
-                              services.max_concurrent_runs, concurrency_id="runs")
+                              services.max_concurrent_runs, concurrency_id="runs", show_progress="minimal")
 
     async def decide(approved: bool, note: str, session: Session) -> AsyncIterator[tuple[Any, ...]]:
         from orchestrator.runner import ApprovalDecision
@@ -219,9 +221,9 @@ def build(services: AppServices, session_state: gr.State, design_editor: gr.Code
             yield update
 
     approve_event = approve_btn.click(approve, [feedback, session_state], trace_outputs, api_name="approve",
-                                      concurrency_id="runs")
+                                      concurrency_id="runs", show_progress="minimal")
     reject_event = reject_btn.click(reject, [feedback, session_state], trace_outputs, api_name="reject",
-                                    concurrency_id="runs")
+                                    concurrency_id="runs", show_progress="minimal")
 
     @funnel
     def resumable_choices(session: Session) -> Any:
@@ -256,7 +258,7 @@ def build(services: AppServices, session_state: gr.State, design_editor: gr.Code
 
     refresh_btn.click(resumable_choices, [session_state], [resumable], api_visibility="private")
     resume_event = resume_btn.click(resume, [resumable, session_state], trace_outputs, api_name="resume",
-                                    concurrency_id="runs")
+                                    concurrency_id="runs", show_progress="minimal")
 
     def stopped(session: Session) -> tuple[Any, ...]:
         if session.trace.status in ("running", "idle"):

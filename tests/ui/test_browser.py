@@ -1,0 +1,265 @@
+"""The app in headless Chromium, the way a person uses it: design, edit, run, approve, stop, review.
+
+One app and one browser per module (they are slow to start); each test opens its own browser
+context, which is a separate Gradio session. Screenshots of each tab land in `docs/screenshots/`
+(used by the README) and `test-artifacts/`.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from testkit.replies import Reply, ToolCallSpec
+from tests.ui.conftest import RunningApp
+
+pytestmark = pytest.mark.browser
+playwright_api = pytest.importorskip("playwright.sync_api")
+expect = playwright_api.expect
+expect.set_options(timeout=30_000)  # a shared 2-core CI box can be slow
+
+ROOT = Path(__file__).resolve().parents[2]
+SHOTS = ROOT / "docs" / "screenshots"
+ARTIFACTS = ROOT / "test-artifacts"
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+TEST_MODEL = "openai/test-model"
+SLOW = 60_000  # ms: the first run imports LiteLLM and LangGraph
+
+CONFIG = {
+    "version": 1,
+    "name": "chat-built",
+    "inputs": {"topic": {"type": "string", "default": "tides"}},
+    "agents": {"writer": {"role": "Writer", "model": TEST_MODEL}},
+    "steps": [{"id": "write", "type": "agent", "agent": "writer", "prompt": "Write about {{ inputs.topic }}"}],
+}
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    if not Path(CHROMIUM).exists():
+        pytest.skip("Debian's chromium is not installed (scripts/system-deps.sh installs it)")
+    with playwright_api.sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser: object, ui_app: RunningApp) -> Iterator[object]:
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    page = context.new_page()
+    page.set_default_timeout(30_000)
+    page.goto(ui_app.url)
+    expect(page.locator("#design-chat")).to_contain_text("Guided mode")
+    yield page
+    context.close()
+
+
+def shot(page: object, name: str) -> None:
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+    shutil.copy(SHOTS / f"{name}.png", ARTIFACTS / f"{name}.png")
+
+
+def send(page: object, text: str) -> None:
+    """Send a chat message and wait for the answer (the input box is cleared when it arrives)."""
+    box = page.locator("#chat-input textarea")
+    box.fill(text)
+    page.locator("#chat-send").click()
+    expect(box).to_have_value("", timeout=SLOW)
+
+
+def tab(page: object, name: str) -> None:
+    page.get_by_role("tab", name=name).click()
+
+
+def set_editor(page: object, text: str) -> None:
+    editor = page.locator("#yaml-editor .cm-content")
+    editor.click()
+    page.keyboard.press("Control+A")
+    page.keyboard.press("Delete")
+    page.keyboard.insert_text(text)
+
+
+def editor_text(page: object) -> str:
+    return page.locator("#yaml-editor .cm-content").inner_text()
+
+
+def load_example(page: object, name: str) -> None:
+    page.locator("#example-pick input").click()
+    page.get_by_role("option", name=name).click()
+    page.locator("#load-example").click()
+    expect(page.locator("#yaml-editor")).to_contain_text(f"name: {name.replace('_', '-')}")
+
+
+def use_model(page: object, model: str) -> None:
+    tab(page, "Settings")
+    box = page.locator("#default-model input")
+    box.fill(model)
+    box.press("Enter")
+    page.wait_for_timeout(300)
+
+
+def run_status(page: object) -> object:
+    return page.locator("#run-status")
+
+
+# ---- Design -----------------------------------------------------------------------------------------
+def test_guided_interview_builds_a_config(page: object) -> None:
+    send(page, "1")
+    expect(page.locator("#design-chat")).to_contain_text("default:")
+    for _ in range(20):
+        last = page.locator("#design-chat .message").last.inner_text()
+        if "Done" in last:
+            break
+        send(page, "skip" if "default: skip" in last else "yes")
+    expect(page.locator("#design-chat")).to_contain_text("Done")
+    expect(page.locator("#yaml-issues")).to_contain_text("Valid")
+    assert "version: 1" in editor_text(page)
+    expect(page.locator("#diagram svg")).to_be_visible()
+    shot(page, "design")
+
+
+def test_llm_chat_builds_a_config(page: object, llm_server) -> None:
+    llm_server.script(Reply(text="Here is a one-step writer.", tool_calls=[ToolCallSpec("set_config",
+                                                                                         {"config": CONFIG})]))
+    use_model(page, TEST_MODEL)
+    tab(page, "Design")
+    page.get_by_label("Assistant (LLM)").check()
+    send(page, "A workflow that writes about a topic")
+    expect(page.locator("#design-chat")).to_contain_text("Here is a one-step writer.", timeout=SLOW)
+    expect(page.locator("#yaml-editor")).to_contain_text("name: chat-built")
+    expect(page.locator("#yaml-issues")).to_contain_text("Valid")
+    assert llm_server.requests[0].model == "test-model"
+
+
+def test_fixing_an_error_in_the_editor(page: object) -> None:
+    load_example(page, "brief_writer")
+    text = editor_text(page)
+    set_editor(page, text.replace("steps:", "stepz:", 1))
+    issues = page.locator("#yaml-issues")
+    expect(issues).to_contain_text("problem")
+    expect(issues).to_contain_text(re.compile(r"line \d+, col 1"))
+    expect(issues).to_contain_text("stepz")
+    set_editor(page, text)
+    expect(issues).to_contain_text("Valid")
+
+
+# ---- Run ----------------------------------------------------------------------------------------------
+def _prepare_run(page: object, example: str | None = None, config: str | None = None) -> None:
+    if example:
+        load_example(page, example)
+    if config:
+        set_editor(page, config)
+        expect(page.locator("#yaml-issues")).to_contain_text("Valid")
+    tab(page, "Run")
+
+
+def test_run_streams_steps_and_tokens(page: object, llm_server) -> None:
+    words = " ".join(f"word{i}" for i in range(120))
+    llm_server.script(Reply(text=words, tokens_per_second=150))
+    _prepare_run(page, config=_yaml(CONFIG))
+    expect(page.locator("#run-input-0")).to_be_visible()
+    page.locator("#run-input-0 textarea").fill("the sea")
+    page.locator("#run-start").click()
+    current = page.locator("#run-current textarea")
+    expect(current).to_have_value(re.compile(r"word1\b"), timeout=SLOW)
+    partial = current.input_value()
+    expect(run_status(page)).to_contain_text("finished", timeout=SLOW)
+    assert "word119" not in partial, "the text should appear while it streams, not only at the end"
+    assert current.input_value().split() == words.split()
+    expect(page.locator("#run-timeline")).to_contain_text("write")
+    expect(page.locator("#run-timeline")).to_contain_text("ok")
+    assert "the sea" in str(llm_server.requests[-1].messages)
+    shot(page, "run")
+
+
+def test_approval_step_is_approved_inline(page: object) -> None:
+    _prepare_run(page, example="human_approval")
+    page.locator("#run-start").click()
+    box = page.locator("#approval-box").first
+    expect(box).to_contain_text("sign_off", timeout=SLOW)
+    page.locator("#approval-feedback textarea").fill("Add a smiley")
+    page.locator("#approve").click()
+    expect(run_status(page)).to_contain_text("finished", timeout=SLOW)
+    expect(page.locator("#approve")).to_be_hidden()
+    expect(page.locator("#run-timeline")).to_contain_text("final")
+
+
+def test_stop_cancels_a_streaming_run(page: object, llm_server) -> None:
+    llm_server.script(Reply(text=" ".join(["slow"] * 400), tokens_per_second=20))
+    _prepare_run(page, config=_yaml(CONFIG))
+    page.locator("#run-start").click()
+    expect(page.locator("#run-current textarea")).to_have_value(re.compile("slow"), timeout=SLOW)
+    page.locator("#run-stop").click()
+    expect(run_status(page)).to_contain_text("cancelled")
+    page.wait_for_timeout(500)
+    assert len(page.locator("#run-current textarea").input_value().split()) < 400
+
+
+# ---- Analytics and isolation ------------------------------------------------------------------------------
+def test_analytics_lists_the_sessions_runs_and_replays_one(page: object, browser: object, ui_app: RunningApp,
+                                                           llm_server) -> None:
+    llm_server.script(Reply(text="Replay me please."))
+    _prepare_run(page, config=_yaml(CONFIG))
+    page.locator("#run-start").click()
+    expect(run_status(page)).to_contain_text("finished", timeout=SLOW)
+    ui_app.services.history.flush()
+    tab(page, "Analytics")
+    page.locator("#an-span input").click()
+    page.get_by_role("option", name="All time").click()
+    page.locator("#an-refresh").click()
+    runs = page.locator("#an-runs")
+    expect(runs).to_contain_text("chat-built")
+    expect(page.locator("#an-kpis")).to_contain_text("Runs")
+    runs.locator("[role=gridcell]").filter(has_text="chat-built").first.click()
+    expect(page.locator("#an-replay")).to_contain_text("write")
+    expect(page.locator("#an-replay-output textarea")).to_have_value(re.compile("Replay me please"))
+    shot(page, "analytics")
+
+    other = browser.new_context(viewport={"width": 1400, "height": 1000})
+    theirs = other.new_page()
+    theirs.goto(ui_app.url)
+    theirs.get_by_role("tab", name="Analytics").click()
+    theirs.locator("#an-refresh").click()
+    expect(theirs.locator("#an-kpis")).to_contain_text("Runs")
+    theirs.wait_for_timeout(500)
+    assert "chat-built" not in theirs.locator("#an-runs").inner_text()
+    other.close()
+
+
+def test_settings_keys_stay_in_their_session(page: object, browser: object, ui_app: RunningApp) -> None:
+    tab(page, "Settings")
+    key = "sk-browser-secret-0123456789WXYZ"
+    page.locator("#key-provider input").click()
+    page.get_by_role("option", name="anthropic").click()
+    page.locator("#key-value input").fill(key)
+    page.locator("#key-save").click()
+    status = page.locator("#key-status")
+    expect(status).to_contain_text("anthropic")
+    expect(status).to_contain_text("sk-…WXYZ")
+    assert key not in page.content()
+    shot(page, "settings")
+
+    other = browser.new_context()
+    theirs = other.new_page()
+    theirs.goto(ui_app.url)
+    theirs.get_by_role("tab", name="Settings").click()
+    expect(theirs.locator("#key-status")).to_be_visible()
+    assert "anthropic" not in theirs.locator("#key-status").inner_text()
+    other.close()
+
+
+def _yaml(config: dict) -> str:
+    import json
+
+    from schemas import load_workflow, to_yaml
+
+    return to_yaml(load_workflow(json.dumps(config)))
