@@ -14,7 +14,7 @@ from typing import Any
 
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
-from ruamel.yaml.scalarstring import LiteralScalarString
+from ruamel.yaml.scalarstring import DoubleQuotedScalarString, LiteralScalarString
 
 from schemas.models import Workflow
 from schemas.safe_yaml import read_untrusted
@@ -23,6 +23,8 @@ SCHEMA_URL = "schemas/workflow.schema.json"
 MODELINE_PREFIX = "# yaml-language-server: $schema="
 _FIRST_KEYS = ("id", "type")
 _MISSING: Any = object()
+# Characters YAML treats as line breaks or cannot print raw: such strings are written double-quoted.
+_NEEDS_ESCAPES = re.compile("[\r\x85\u2028\u2029\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufeff\ud800-\udfff]")
 # A blank line before each big top-level section keeps fresh output easy to scan.
 _SECTION_RE = re.compile(r"^((?:inputs|models|agents|tools|steps|limits):)", re.MULTILINE)
 
@@ -87,8 +89,11 @@ def _fresh(value: Any) -> Any:
         if value and all(not isinstance(v, dict | list) for v in value) and len(value) <= 8:
             seq.fa.set_flow_style()
         return seq
-    if isinstance(value, str) and "\n" in value:
-        return LiteralScalarString(value)
+    if isinstance(value, str):
+        if _NEEDS_ESCAPES.search(value):
+            return DoubleQuotedScalarString(value)  # escapes survive; block and plain styles would not
+        if "\n" in value:
+            return LiteralScalarString(value)
     return value
 
 

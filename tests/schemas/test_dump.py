@@ -1,6 +1,10 @@
 """to_yaml: short output with the schema modeline, and edits that keep a person's comments."""
 
-from schemas import load_workflow, to_yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from pydantic import ValidationError
+
+from schemas import Workflow, load_workflow, to_yaml, validate_text
 
 EDITED = """\
 # yaml-language-server: $schema=../schemas/workflow.schema.json
@@ -77,3 +81,19 @@ def test_removing_and_inserting_steps_keeps_the_rest() -> None:
 def test_an_unreadable_base_is_replaced_by_a_fresh_dump() -> None:
     workflow = load_workflow(EDITED)
     assert to_yaml(workflow, base_text="a: &x [*x]") == to_yaml(workflow)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.text(max_size=60).filter(lambda t: "{" not in t), st.text(min_size=1, max_size=30).filter(str.strip)
+)
+def test_any_text_survives_a_dump(prompt: str, role: str) -> None:
+    """Line-break look-alikes (NEL, U+2028), control characters and CRs come back unchanged."""
+    data = load_workflow(EDITED).model_dump(by_alias=True)
+    data["steps"][0]["prompt"], data["agents"]["writer"]["role"] = prompt, role
+    try:
+        workflow = Workflow.model_validate(data)
+    except ValidationError:
+        return  # e.g. longer than a field allows
+    report = validate_text(to_yaml(workflow))
+    assert report.workflow == workflow or any("API key" in i.message for i in report.errors)
