@@ -31,6 +31,11 @@ _CREDENTIAL_RE = re.compile(
     r"|gsk_[A-Za-z0-9]{20,}|Bearer\s+[A-Za-z0-9._~+/-]{16,})"
 )
 _ENDPOINT_RE = re.compile(r"(://|^www\.|localhost|\b\d{1,3}(\.\d{1,3}){3}\b)", re.IGNORECASE)
+_URL_USERINFO_RE = re.compile(r"\bhttps?://[^/\s@]+@", re.IGNORECASE)
+_SECRET_QUERY_RE = re.compile(
+    r"\bhttps?://\S*[?&](api[_-]?key|key|token|access[_-]?token|secret|password|sig|signature)=",
+    re.IGNORECASE,
+)
 _WHERE_KEYS_GO = "keys and endpoints belong in Settings or environment variables, never in the config"
 
 
@@ -72,6 +77,10 @@ def security_issues(data: Any, locator: Locator) -> list[Issue]:
 def _string_problem(value: str, is_model: bool) -> str | None:
     if _CREDENTIAL_RE.search(value):
         return "this value looks like an API key or token"
+    if _URL_USERINFO_RE.search(value):
+        return "this URL carries a user name or password"
+    if _SECRET_QUERY_RE.search(value):
+        return "this URL carries a key or token in its query string"
     if is_model and _ENDPOINT_RE.search(value):
         return f"model `{value}` looks like a URL or host: a model is a LiteLLM name such as `openai/gpt-4o-mini`"
     return None

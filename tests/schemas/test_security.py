@@ -46,3 +46,18 @@ def test_urls_in_model_names(errors_of: Errors, minimal: str) -> None:
 def test_ordinary_words_are_not_mistaken_for_keys(errors_of: Errors, minimal: str) -> None:
     text = minimal.replace("prompt: Write.", "prompt: Assess the risk-assessment-framework for desk-booking.")
     assert errors_of(text) == []
+
+
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        ("https://me:hunter2@api.example.com/*", "this URL carries a user name or password"),
+        ("https://api.example.com/v1/*?api_key=abc", "this URL carries a key or token in its query string"),
+    ],
+)
+def test_credentials_inside_urls(errors_of: Errors, minimal: str, url: str, message: str) -> None:
+    text = (
+        minimal.replace("role: Writer", "role: Writer\n    tools: [web]")
+        + f"tools:\n  web: {{type: http, allow: ['{url}']}}\n"
+    )
+    assert errors_of(text) == [f"13:29: {message} ({FIX})"]
