@@ -108,14 +108,13 @@ async def _converse(
             return _conclude(state, texts, round_, proposal), []
         log.info("chat draft rejected (attempt %d, %d problems)", attempt + 1, len(round_.problems))
         messages = messages + _feedback(result, round_)
-    problems = round_.problems
-    reply = _join(texts[-1:]) if texts else ""
+    problems = round_.problems  # the model's own words would claim a change that did not happen
     listed = "\n".join(f"- {p}" for p in problems[:10])
-    reply = (reply + "\n\n" if reply else "") + (
+    reply = (
         "I could not make that change valid, so the draft is unchanged (it is still the last valid "
         f"version). What stopped me:\n{listed}\nYou can rephrase the request or edit the YAML directly."
     )
-    return reply, problems
+    return _join([reply, *round_.questions]), problems
 
 
 def _interpret(result: LLMResult, base_yaml: str) -> _Round:
@@ -138,6 +137,7 @@ def _interpret(result: LLMResult, base_yaml: str) -> _Round:
                 actions.append((None, action))
         except DraftError as exc:
             round_.problems += exc.problems
+            round_.text = ""  # broken JSON is not worth showing to the person
     data: dict[str, Any] | None = None
     for call_id, action in actions:
         try:

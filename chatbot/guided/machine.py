@@ -34,6 +34,7 @@ def start_guided(state: ChatState) -> TurnResult:
 def guided_turn(state: ChatState, user_text: str, *, default_model: str = OFFLINE_MODEL) -> TurnResult:
     """Read one answer, move the form on, and rebuild the draft from the answers so far."""
     before = state.draft_yaml
+    fresh = state.guided is None
     if state.guided is None:
         state.guided = GuidedState()
     state.mode = "guided"
@@ -53,7 +54,10 @@ def guided_turn(state: ChatState, user_text: str, *, default_model: str = OFFLIN
         return finish(state, before, f"Starting over.\n\n{_pattern_menu()}", default_model=default_model)
     pattern = find_pattern(form.pattern)
     if pattern is None:
-        return _choose_pattern(state, form, user_text, before, default_model)
+        result = _choose_pattern(state, form, user_text, before, default_model)
+        if fresh:  # the form was not introduced yet: say what it is first
+            result.reply = state.messages[-1].content = f"{INTRO}\n\n{result.reply}"
+        return result
     if form.done:
         reply = ("The config is ready: review it, run it, or edit the YAML. Say “back” to change the last "
                  "answer or “restart” to build another.")

@@ -147,7 +147,9 @@ def test_an_http_tool_needs_a_real_url_pattern() -> None:
 def test_unknown_pattern_choice_shows_the_menu_again() -> None:
     state = ChatState()
     result = guided_turn(state, "42")
+    assert result.reply.startswith("Guided mode (no AI model configured)")
     assert "Please pick a number from 1 to 9" in result.reply
+    assert "Guided mode" not in guided_turn(state, "43").reply
     assert state.draft_yaml == ""
 
 
