@@ -17,6 +17,7 @@ import json
 import logging
 import os
 import random
+import sys
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -233,7 +234,10 @@ class LiteLLMClient:
 
     async def _attempt(self, params: ModelParams, provider: str, request: LLMRequest,
                        on_token: OnToken | None) -> _Outcome:
-        litellm = load_litellm()
+        if "litellm" in sys.modules:
+            litellm = load_litellm()
+        else:  # the first import takes seconds: keep the event loop (and cancellation) responsive
+            litellm = await asyncio.to_thread(load_litellm)
         if is_offline(params.model):
             register_offline_provider()
         kwargs = self._call_kwargs(params, provider, request)
