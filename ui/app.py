@@ -25,6 +25,11 @@ CSS = """
 .gw-trace table {width: 100%; border-collapse: collapse; font-size: 0.9em}
 .gw-trace td, .gw-trace th {padding: 4px 6px; border-bottom: 1px solid var(--border-color-primary);
   text-align: left; vertical-align: top}
+.gw-icon {font-weight: 700}
+.gw-trace tr[data-status=ok] .gw-icon {color: #15803d}
+.gw-trace tr[data-status=failed] .gw-icon {color: #b91c1c}
+.gw-trace tr[data-status=running] .gw-icon {color: #2563eb}
+.gw-trace tr[data-status=waiting] .gw-icon {color: #b45309}
 .gw-err {color: var(--error-text-color, #b91c1c); white-space: pre-wrap}
 .gw-tools pre {white-space: pre-wrap; max-height: 12em; overflow: auto}
 .gw-kpis {display: flex; flex-wrap: wrap; gap: 8px}

@@ -24,17 +24,17 @@ def _plain(text: str) -> str:
 
 
 def issues_markdown(report: Any, text: str) -> str:
-    """✅ / the list of errors and warnings with `line N, col M`, the quoted line, and the fix."""
+    """✓ / the list of errors and warnings with `line N, col M`, the quoted line, and the fix."""
     if not text.strip():
         return "_Empty: describe your workflow in the chat, pick an example, or type YAML here._"
     lines = text.splitlines()
     issues = list(getattr(report, "issues", [])) or [*report.errors, *report.warnings]
     if report.ok and not issues:
-        return "✅ **Valid.** Ready to run."
-    head = "✅ **Valid**, with warnings:" if report.ok else f"❌ **{len(report.errors)} problem(s)** to fix:"
+        return "✓ **Valid.** Ready to run."
+    head = "✓ **Valid**, with warnings:" if report.ok else f"✗ **{len(report.errors)} problem(s)** to fix:"
     out = [head]
     for issue in issues[:30]:
-        icon = "⚠️" if getattr(issue, "severity", "error") == "warning" else "❌"
+        icon = "⚠" if getattr(issue, "severity", "error") == "warning" else "✗"
         where = f"line {issue.line}, col {issue.column}"
         path = getattr(issue, "dotted_path", "")
         item = f"- {icon} **{where}**{f' ({_code(path)})' if path else ''}: {_plain(issue.message)}"

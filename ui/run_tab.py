@@ -58,11 +58,11 @@ def preflight_markdown(workflow: Any, services: AppServices, text: str, session:
              f"{workflow.limits.max_steps} steps, {workflow.limits.timeout_seconds:g}s"]
     has_python = any(getattr(t, "type", "") == "python" for t in workflow.tools.values())
     if has_python and not services.sandbox_available():
-        lines.append("⚠️ This workflow has a `python` tool, but Docker is not available on this server: "
+        lines.append("⚠ This workflow has a `python` tool, but Docker is not available on this server: "
                      "steps that run code will fail. Remove the tool or run graphwright where Docker runs.")
     powers = powers_of(workflow)
     if powers and text != session.chat.draft_yaml:
-        lines.append("🔐 This config is not your Design draft and it raises powers: "
+        lines.append("⚠ This config is not your Design draft and it raises powers: "
                      + "; ".join(safe_markdown(p) for p in powers) + ". Tick *Allow* to run it.")
     return "\n\n".join(lines)
 
@@ -71,7 +71,7 @@ def views(session: Session) -> tuple[Any, ...]:
     """The trace components' values for the session's current trace."""
     t = session.trace
     waiting = t.status == "waiting" and t.approval_step is not None
-    approval = f"✋ **Approval needed** for step `{t.approval_step}`:\n\n{safe_markdown(t.approval_message)}" \
+    approval = f"**Approval needed** for step `{t.approval_step}`:\n\n{safe_markdown(t.approval_message)}" \
         if waiting else ""
     return (t.status_markdown(), t.timeline_html(), t.current_text, t.tools_html(), t.output,
             gr.update(visible=waiting), approval, session)
@@ -137,7 +137,7 @@ def build(services: AppServices, session_state: gr.State, design_editor: gr.Code
             from ui.funnel import friendly_message
 
             hidden = [gr.update(visible=False)] * (2 * forms.SLOTS + 1)
-            return (f"❌ {safe_markdown(friendly_message(exc))}", *hidden)
+            return (f"✗ {safe_markdown(friendly_message(exc))}", *hidden)
         slots, overflow = forms.layout(workflow)
         texts: list[Any] = [gr.update(visible=False) for _ in range(forms.SLOTS)]
         flags: list[Any] = [gr.update(visible=False) for _ in range(forms.SLOTS)]

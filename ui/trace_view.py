@@ -14,7 +14,7 @@ from typing import Any
 from orchestrator import events as ev
 from ui.safe_text import clip, esc, safe_markdown
 
-_STATUS_ICON = (("running", "⏳"), ("ok", "✅"), ("failed", "❌"), ("skipped", "⏭"), ("waiting", "✋"))
+_STATUS_ICON = (("running", "●"), ("ok", "✓"), ("failed", "✗"), ("skipped", "»"), ("waiting", "‖"))  # in DejaVu
 _MAX_TEXT = 200_000
 
 
@@ -171,7 +171,7 @@ class TraceView:
             it = f" #{row.iteration}" if row.iteration is not None else ""
             err = f"<div class='gw-err'>{esc(clip(row.error, 500))}</div>" if row.error else ""
             rows.append(
-                f"<tr data-status='{esc(row.status)}'><td>{icons.get(row.status, '•')}</td>"
+                f"<tr data-status='{esc(row.status)}'><td class='gw-icon'>{icons.get(row.status, '•')}</td>"
                 f"<td><b>{esc(row.step_id)}</b>{it}<br><small>{esc(row.step_type)}{who}</small>{err}</td>"
                 f"<td>{esc(row.status)}</td><td>{dur}</td>"
                 f"<td>{row.tokens_in}→{row.tokens_out}</td><td>${row.cost_usd:.4f}</td>"
@@ -187,7 +187,7 @@ class TraceView:
         for row in self.tools[-50:]:
             mark = "…" if row.result is None else ("ok" if row.ok else "error")
             result = "" if row.result is None else f"<pre>{esc(clip(row.result, 1500))}</pre>"
-            items.append(f"<details><summary>🔧 {esc(row.tool)} ({esc(row.step_id or '')}) — {mark}</summary>"
+            items.append(f"<details><summary>tool <b>{esc(row.tool)}</b> ({esc(row.step_id or '')}) — {mark}</summary>"
                          f"<pre>{esc(clip(row.arguments, 1500))}</pre>{result}</details>")
         return "<div class='gw-tools'>" + "".join(items) + "</div>"
 
@@ -201,7 +201,7 @@ class TraceView:
         lines = [" · ".join(parts)]
         if self.message:
             lines.append(_md_text(self.message))
-        lines.extend(f"⚠️ {_md_text(w)}" for w in self.warnings[-5:])
+        lines.extend(f"⚠ {_md_text(w)}" for w in self.warnings[-5:])
         return "\n\n".join(lines)
 
 

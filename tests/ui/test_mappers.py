@@ -139,7 +139,7 @@ def test_trace_shows_approval_failure_and_interruption() -> None:
     view.apply(ev.StepStarted(run_id="r", step_id="ok", step_type="approval"))
     view.apply(ev.ApprovalRequested(run_id="r", step_id="ok", message="Ship <it>?"))
     view.apply(ev.RunInterrupted(run_id="r", reason="approval"))
-    assert view.status == "waiting" and view.approval_step == "ok" and "✋" in view.timeline_html()
+    assert view.status == "waiting" and view.approval_step == "ok" and "‖" in view.timeline_html()
     view.apply(ev.ApprovalResolved(run_id="r", step_id="ok", approved=False, feedback="no"))
     view.apply(ev.RunFailed(run_id="r", reason="provider_error", message="Key rejected: set it in Settings",
                             step_id="ok"))
