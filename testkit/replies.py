@@ -6,6 +6,7 @@ wire format (OpenAI chat completions, SSE chunks, tool-call deltas) lives in one
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import time
@@ -68,7 +69,8 @@ class Reply:
             args: dict[str, Any] | str = spec.arguments
             if self.fault == "bad_tool_json":
                 args = spec.arguments_text()[:-1] + ',"'  # cut: never valid JSON
-            out.append(ToolCallSpec(spec.name, args, spec.id or f"call_{i}_{uuid.uuid4().hex[:8]}"))
+            digest = hashlib.sha1(f"{spec.name}{spec.arguments_text()}".encode()).hexdigest()[:8]
+            out.append(ToolCallSpec(spec.name, args, spec.id or f"call_{i}_{digest}"))  # deterministic
         return out
 
     def pieces(self) -> list[str]:
