@@ -1,15 +1,20 @@
 """The system prompt: fixed guidance from `prompts/system.md` plus the format, generated.
 
 The description of the format comes from `schemas.describe_format()` (built from the model tree),
-so the assistant's knowledge cannot drift from what the validator accepts.
+and the example config from the guided form's builder (validated by the tests), so the
+assistant's knowledge cannot drift from what the validator accepts.
 """
 
 from __future__ import annotations
 
+import json
 from functools import lru_cache
 from importlib import resources
+from typing import Any
 
 _FORMAT_MARKER = "{{FORMAT}}"
+_EXAMPLE_MARKER = "{{EXAMPLE}}"
+_EXAMPLE_PATTERN = "review_loop"
 
 
 def _template(name: str) -> str:
@@ -21,7 +26,18 @@ def system_prompt() -> str:
     """The assistant's system prompt with the generated format description filled in."""
     from schemas import describe_format
 
-    return _template("system.md").replace(_FORMAT_MARKER, describe_format().strip())
+    text = _template("system.md").replace(_FORMAT_MARKER, describe_format().strip())
+    return text.replace(_EXAMPLE_MARKER, json.dumps(example_config(), indent=1))
+
+
+def example_config() -> dict[str, Any]:
+    """A small complete config for the prompt, built by the guided form (so a test validates it)."""
+    from chatbot.guided.patterns import find_pattern, questions_for
+
+    pattern = find_pattern(_EXAMPLE_PATTERN)
+    if pattern is None:
+        raise LookupError(f"guided pattern `{_EXAMPLE_PATTERN}` is missing; pick another for the prompt")
+    return pattern.build({q.key: q.default for q in questions_for(pattern)})
 
 
 def draft_message(draft_yaml: str, problems: list[str]) -> str:

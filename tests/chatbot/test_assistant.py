@@ -191,6 +191,13 @@ def test_system_prompt_describes_the_format_generated_from_the_schema() -> None:
         assert field in system_prompt()
 
 
+def test_the_example_in_the_system_prompt_validates() -> None:
+    from chatbot.prompting import example_config
+
+    assert json.dumps(example_config(), indent=1) in system_prompt()
+    assert load_workflow(json.dumps(example_config())).name == "reviewed-draft"
+
+
 def test_the_state_round_trips_through_plain_data(chat, llm_server) -> None:
     state = ChatState()
     llm_server.script(tool_reply(call("set_config", config=brief_config())))
