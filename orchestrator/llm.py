@@ -85,6 +85,10 @@ class _Outcome:
     ttft_s: float | None
 
 
+class _ConsumerFailed(Exception):
+    """Carries an exception raised by `on_token` past the provider-error handling."""
+
+
 @dataclass
 class _StreamState:
     """What the chunks of one streamed attempt add up to."""
@@ -106,7 +110,10 @@ class _StreamState:
         if delta.content:
             self.text.append(delta.content)
             if self.on_token is not None:
-                self.on_token(delta.content)
+                try:
+                    self.on_token(delta.content)
+                except Exception as exc:  # the consumer's bug, not the provider's: never retried
+                    raise _ConsumerFailed() from exc
         for call in delta.tool_calls or []:
             acc = self.tools.setdefault(call.index or 0, _ToolAcc())
             acc.id = call.id or acc.id
@@ -164,6 +171,8 @@ class LiteLLMClient:
                 t0 = time.perf_counter()
                 try:
                     outcome = await self._attempt(params, provider, request, on_token)
+                except _ConsumerFailed as exc:
+                    raise exc.__cause__ from None  # type: ignore[misc]
                 except Exception as exc:  # every provider failure becomes a ModelCallError below
                     error = to_model_error(exc, params.model, provider, self.credentials.secrets())
                     errors.append(error)

@@ -163,3 +163,16 @@ def test_cancelling_a_call_stops_it_without_retries(llm_client: LiteLLMClient, l
 
     asyncio.run(cancel_midway())
     assert 1 <= len(tokens) < 10 and len(llm_server.requests) == 1
+
+
+def test_a_failing_token_consumer_is_not_mistaken_for_a_provider_error(llm_client: LiteLLMClient,
+                                                                       llm_server: LLMServer) -> None:
+    llm_server.script(Reply(text="one two"))
+
+    def broken(_: str) -> None:
+        raise KeyError("ui bug")
+
+    with pytest.raises(KeyError, match="ui bug"):
+        asyncio.run(llm_client.complete(LLMRequest(ModelParams("openai/test-model", retries=3), HELLO),
+                                        on_token=broken))
+    assert len(llm_server.requests) == 1
