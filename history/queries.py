@@ -121,23 +121,28 @@ def latency_by_step(cur: Cursor, f: Filters) -> pd.DataFrame:
 
 def latency_by_model(cur: Cursor, f: Filters) -> pd.DataFrame:
     where, params = _where(f, "calls")
+    # one sort per column for both quantiles (a list of quantiles), not one per quantile
     return _df(cur, f"""
-        SELECT model, count(*) AS calls,
-               quantile_cont(latency_s, 0.5) AS p50_s, quantile_cont(latency_s, 0.95) AS p95_s,
-               quantile_cont(ttft_s, 0.5) AS p50_ttft_s, quantile_cont(ttft_s, 0.95) AS p95_ttft_s,
-               count(*) FILTER (error IS NOT NULL) / count(*) AS error_rate,
-               sum(cost_usd) AS cost_usd
-        FROM llm_calls t {where} GROUP BY model ORDER BY p95_s DESC, model""", params)
+        SELECT model, calls, lat[1] AS p50_s, lat[2] AS p95_s, ttft[1] AS p50_ttft_s, ttft[2] AS p95_ttft_s,
+               error_rate, cost_usd
+        FROM (SELECT model, count(*) AS calls, quantile_cont(latency_s, [0.5, 0.95]) AS lat,
+                     quantile_cont(ttft_s, [0.5, 0.95]) AS ttft,
+                     count(*) FILTER (error IS NOT NULL) / count(*) AS error_rate, sum(cost_usd) AS cost_usd
+              FROM llm_calls t {where} GROUP BY model)
+        ORDER BY p95_s DESC, model""", params)
+
+
+_BUCKETS = {"day": "CAST(ts AS DATE)", "hour": "date_trunc('hour', ts)"}  # a cast is 2x faster than date_trunc
 
 
 def tokens_over_time(cur: Cursor, f: Filters, bucket: Literal["hour", "day"] = "day") -> pd.DataFrame:
-    if bucket not in ("hour", "day"):
+    if bucket not in _BUCKETS:
         raise ValueError(f"bucket must be 'hour' or 'day', not {bucket!r}")
     where, params = _where(f, "calls")
     return _df(cur, f"""
-        SELECT date_trunc(?, ts) AS bucket, CAST(sum(tokens_in) AS BIGINT) AS tokens_in,
+        SELECT {_BUCKETS[bucket]} AS bucket, CAST(sum(tokens_in) AS BIGINT) AS tokens_in,
                CAST(sum(tokens_out) AS BIGINT) AS tokens_out
-        FROM llm_calls t {where} GROUP BY bucket ORDER BY bucket""", [bucket, *params])
+        FROM llm_calls t {where} GROUP BY bucket ORDER BY bucket""", params)
 
 
 def failures_by_reason(cur: Cursor, f: Filters) -> pd.DataFrame:

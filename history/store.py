@@ -70,12 +70,16 @@ class HistoryStore:
         self.path = Path(path).resolve()
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._lock_fd = _take_lock(self.path.parent / LOCK_NAME)
+        self._con: duckdb.DuckDBPyConnection | None = None
         try:
             self._con = duckdb.connect(str(self.path))
             migrate(self._con)
             self.interrupted_on_open = self.mark_interrupted_runs()
-            self._writer = Writer(self._con.cursor(), maxsize=queue_size, batch_size=batch_size, path=str(self.path))
+            self._cursors = [self._con.cursor()]  # every connection handed out, closed by close()
+            self._writer = Writer(self._cursors[0], maxsize=queue_size, batch_size=batch_size, path=str(self.path))
         except BaseException:
+            if self._con is not None:
+                self._con.close()
             os.close(self._lock_fd)
             raise
         self._local = threading.local()
@@ -119,7 +123,7 @@ class HistoryStore:
 
         def _sink(event: ev.Event) -> None:
             try:
-                self.record(event)
+                self.record(event, timeout=2.0)  # RunStarted waits for its commit, briefly
             except (QueueFull, HistoryWriteError) as exc:
                 log.warning("history did not record '%s' of run '%s': %s", event.type, event.run_id, exc)
 
@@ -146,6 +150,7 @@ class HistoryStore:
         cur = getattr(self._local, "cursor", None)
         if cur is None:
             cur = self._local.cursor = self._con.cursor()
+            self._cursors.append(cur)
         return cur
 
     # -- lifecycle ----------------------------------------------------------------------------
@@ -196,6 +201,8 @@ class HistoryStore:
         except HistoryWriteError as exc:
             log.error("history closing with unwritten events: %s", exc)
         self._writer.close(timeout)
+        for cur in self._cursors:
+            cur.close()
         self._con.close()
         os.close(self._lock_fd)
 
