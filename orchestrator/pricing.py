@@ -11,6 +11,8 @@ from typing import Any
 
 from orchestrator.offline_model import is_offline
 
+LOCAL_PROVIDERS = frozenset({"ollama", "ollama_chat", "offline"})
+
 
 @dataclass(frozen=True)
 class Cost:
@@ -20,8 +22,8 @@ class Cost:
 
 def cost_of(model: str, tokens_in: int, tokens_out: int) -> Cost:
     """Dollar cost of `tokens_in`/`tokens_out` on `model`; unknown models cost 0, `unpriced=True`."""
-    if is_offline(model):
-        return Cost(0.0, False)
+    if is_offline(model) or model.split("/", 1)[0] in LOCAL_PROVIDERS:
+        return Cost(0.0, False)  # runs on this machine: free, and known to be
     import litellm
 
     try:
