@@ -207,3 +207,11 @@ def test_nothing_logged_or_printed_contains_the_key(credentials: Credentials, ll
     out, err = capfd.readouterr()
     assert key[:20] not in out + err
     assert all(key[:20] not in record.getMessage() for record in caplog.records)
+
+
+def test_unknown_model_is_not_retried(llm_client: LiteLLMClient, llm_server: LLMServer) -> None:
+    from orchestrator.errors import ModelNotFound
+
+    llm_server.script(Reply(fault="bad_request", status=404, message="The model 'gpt-9' does not exist"))
+    error, _ = _fail(llm_client, ModelParams("openai/gpt-9", retries=3), ModelNotFound)
+    assert len(llm_server.requests) == 1 and "'openai/gpt-9'" in str(error) and "does not exist" in str(error)
