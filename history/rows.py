@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from operator import attrgetter
 from typing import Any
 
 import duckdb
@@ -121,6 +122,13 @@ WHERE run_id = ? AND segment < ? AND NOT superseded AND NOT EXISTS (
 """
 
 
+# The first 15 columns of CALL_COLUMNS, read in one C call (this runs once per model call).
+_call_fields = attrgetter(
+    "run_id", "seq", "ts", "step_id", "model", "provider", "attempt", "tokens_in", "tokens_out", "cost_usd",
+    "unpriced", "synthetic", "latency_s", "ttft_s", "error",
+)  # fmt: skip
+
+
 class Tracker:
     """Converts events to rows; owned by the writer thread only."""
 
@@ -156,14 +164,11 @@ class Tracker:
         if isinstance(item, SetTraceId):
             batch.ops.append(RunOp("UPDATE runs SET mlflow_trace_id = ? WHERE run_id = ?", [item.trace_id, item.run_id]))
             return
-        if isinstance(item, ev.LLMCall):  # the hot path: one row in llm_calls, no JSON
-            run = self._run(item.run_id)
-            batch.calls.append((
-                item.run_id, item.seq, item.ts, item.step_id, item.model, item.provider, item.attempt,
-                item.tokens_in, item.tokens_out, item.cost_usd, item.unpriced, item.synthetic,
-                item.latency_s, item.ttft_s, redact(item.error) if item.error else None,
-                run.owner, run.workflow, run.segment, False, self._next_id,
-            ))  # fmt: skip
+        if type(item) is ev.LLMCall:  # the hot path: one row in llm_calls, no JSON
+            run = self._runs.get(item.run_id) or self._run(item.run_id)
+            if item.error:
+                item = item.model_copy(update={"error": redact(item.error)})
+            batch.calls.append(_call_fields(item) + (run.owner, run.workflow, run.segment, False, self._next_id))
             self._next_id += 1
             return
         item, payload = scrub(item)

@@ -3,8 +3,8 @@
 Why a copy in a separate database: DuckDB has no per-connection permissions, so any cursor on the
 history file could read every user's rows (`main.runs` is one name away from a filtered view).
 Instead the user's rows are copied into a fresh in-memory database that cannot reach the file:
-external access is off (no `read_csv`, no `ATTACH`, no `COPY TO`) and the configuration is
-locked, so the query cannot turn it back on. On top of that only a single SELECT statement is
+external access is off (no `read_csv`, no `ATTACH`, no `COPY TO`), Python variables cannot be
+scanned by name, and the configuration is locked, so the query cannot turn it back on. On top of that only a single SELECT statement is
 accepted, `interrupt()` from a timer enforces the time limit, and at most `row_limit` rows return.
 """
 
@@ -55,6 +55,7 @@ def _sandbox(cur: Cursor, owner: str | None) -> duckdb.DuckDBPyConnection:
         for name, select in TABLES.items():
             frame = cur.execute(select, [owner, owner]).df()  # noqa: F841 - read by the statement below
             box.execute(f"CREATE TABLE {name} AS SELECT * FROM frame")
+        box.execute("SET python_enable_replacements = false")  # no reading the caller's DataFrames by name
         box.execute("SET enable_external_access = false")
         box.execute("SET lock_configuration = true")
     except BaseException:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pandas as pd
 import pytest
 
 from history.errors import SqlBoxError, SqlBoxTimeout
@@ -48,6 +49,12 @@ def test_writes_ddl_files_and_several_statements_are_refused(box_store: HistoryS
     with pytest.raises(SqlBoxError, match=message):
         run_sql(box_store.read_cursor(), sql, "alice")
     assert run_sql(box_store.read_cursor(), "SELECT count(*) AS n FROM runs", None).frame["n"][0] == 2
+
+
+def test_python_variables_cannot_be_read_by_name(box_store: HistoryStore) -> None:
+    other_users_rows = pd.DataFrame({"secret": ["bob's data"]})  # noqa: F841 - what a query might try to scan
+    with pytest.raises(SqlBoxError, match="does not exist"):
+        run_sql(box_store.read_cursor(), "SELECT * FROM other_users_rows", "alice")
 
 
 def test_row_limit_and_timeout(box_store: HistoryStore) -> None:
