@@ -172,3 +172,16 @@ def test_a_full_disk_fails_writes_clearly_keeps_serving_and_recovers(data_dir: P
     assert "queue is full" in out["queue_full"]  # reported to the caller, never silently dropped
     assert out["serving"] == 1
     assert out["flushed"] is True and out["rows"] == out["recorded"]
+
+
+def test_the_data_dir_comes_from_the_environment(data_dir: Path) -> None:
+    with HistoryStore.open() as store:  # GRAPHWRIGHT_DATA_DIR, set by the data_dir fixture
+        assert store.path == data_dir / "history.duckdb"
+        assert (data_dir / "graphwright.lock").read_text() == str(os.getpid())
+
+
+def test_the_engine_sink_reports_instead_of_raising(store: HistoryStore, caplog: pytest.LogCaptureFixture) -> None:
+    sink = store.sink
+    store.close()
+    sink(ev.Warning(run_id="late", message="after shutdown"))  # a run must never die of its history
+    assert "history did not record 'warning' of run 'late'" in caplog.text
