@@ -125,3 +125,14 @@ def test_nothing_is_reported_twice_or_about_removed_parts(errors_of: Errors, min
         minimal.replace("role: Writer", "role: Writer\n    tools: [calc]") + "tools:\n  calc: {type: pyton}\n"
     )
     assert errors_of(text) == ["13:16: unknown type `pyton` in `tools.calc` (did you mean `python`?)"]
+
+
+def test_every_loop_is_bounded_and_every_route_has_a_default(errors_of: Errors, minimal: str) -> None:
+    text = minimal + (
+        "  - {id: again, type: loop, until: 'true', steps: [{id: x, type: agent, agent: writer, prompt: x}]}\n"
+        "  - {id: pick, type: route, on: x, cases: [{when: a, steps: [{id: y, type: agent, agent: writer, prompt: x}]}]}\n"
+    )
+    assert errors_of(text) == [
+        "11:5: missing required key `max_iterations` in `steps[1]`",
+        "12:5: missing required key `default` in `steps[2]`",
+    ]
