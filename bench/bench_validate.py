@@ -32,6 +32,7 @@ HEADER = """\
 # yaml-language-server: $schema=../schemas/workflow.schema.json
 version: 1
 name: bench-{steps}
+limits: {{max_steps: 1000}}
 inputs:
   topic: {{default: tides}}
 agents:
@@ -105,8 +106,8 @@ def main(argv: list[str] | None = None) -> int:
 
     text = generate(args.steps)
     report = validate_text(text, "bench.yaml", max_bytes=max(64 * 1024, len(text.encode()) + 1))
-    if not report.ok:
-        print("\n".join(str(i) for i in report.errors[:10]))
+    if not report.ok or report.warnings:
+        print("\n".join(str(i) for i in (report.errors + report.warnings)[:10]))
         return 1
     count = len(all_steps(report.workflow))
     cap = max(64 * 1024, len(text.encode()) + 1)

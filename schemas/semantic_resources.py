@@ -10,7 +10,7 @@ from schemas.locate import Locator
 from schemas.model_catalog import is_known_model, model_hint
 from schemas.models import AgentTool, PythonTool, RouteStep, Workflow
 from schemas.suggest import did_you_mean
-from schemas.walk import iter_steps
+from schemas.walk import iter_steps, min_executions
 
 _INPUT_TYPES: Mapping[str, tuple[type, ...]] = MappingProxyType(
     {
@@ -36,6 +36,18 @@ def resource_issues(
     issues += _tool_issues(wf, loc, sandbox_available)
     issues += _model_issues(wf, loc)
     issues += _input_issues(wf, loc, inputs_read)
+    needed = min_executions(wf.steps)
+    if needed > wf.limits.max_steps:
+        issues.append(
+            loc.issue(
+                ("limits", "max_steps") if ("limits",) in loc.doc.keys else ("steps",),
+                f"every run needs at least {needed} step executions but `limits.max_steps` is "
+                f"{wf.limits.max_steps}, so runs stop early",
+                f"set `limits.max_steps` to {needed} or more",
+                severity="warning",
+                at="key",
+            )
+        )
     return issues
 
 

@@ -29,3 +29,22 @@ def iter_steps(steps: list[Step], path: Path = ("steps",)) -> Iterator[tuple[Ste
 def all_steps(workflow: Workflow) -> list[Step]:
     """Every step of a workflow, nested ones included."""
     return [step for step, _ in iter_steps(workflow.steps)]
+
+
+def min_executions(steps: list[Step]) -> int:
+    """The fewest step executions a run of `steps` counts against `limits.max_steps`.
+
+    Every step counts once when it starts (composites too); a loop runs its body at least once,
+    a route takes its cheapest branch, a map may get no items.
+    """
+    total = 0
+    for step in steps:
+        total += 1
+        match step:
+            case ParallelStep(branches=branches):
+                total += sum(min_executions([branch]) for branch in branches)
+            case LoopStep(steps=body):
+                total += min_executions(body)
+            case RouteStep(cases=cases, default=default):
+                total += min(min_executions(branch) for branch in [default, *(c.steps for c in cases)])
+    return total

@@ -295,3 +295,15 @@ def test_parallel_and_loop_outputs_have_the_engine_shape(errors_of: Errors) -> N
         "24:50: step `both` has no output field `lef` (did you mean `left`?)",
         "25:84: step `again` has no output field `x` (expected one of `approved`, `label`, `topics`)",
     ]
+
+
+def test_max_steps_below_what_every_run_needs(warnings_of: Errors, minimal: str) -> None:
+    loop = "  - {id: again, type: loop, max_iterations: 3, until: 'true', steps: [{id: b, type: agent, agent: writer, prompt: x}]}\n"
+    assert warnings_of(minimal + loop + "limits: {max_steps: 2}\n") == [
+        "12:10: every run needs at least 3 step executions but `limits.max_steps` is 2, so runs stop early "
+        "(set `limits.max_steps` to 3 or more)"
+    ]
+    assert warnings_of(minimal + loop + "limits: {max_steps: 3}\n") == []
+    assert warnings_of(minimal.replace("steps:\n", "limits: {max_steps: 1}\nsteps:\n") + loop)[0].startswith(
+        "6:10: every run"
+    )
