@@ -1,9 +1,10 @@
 """Where runs survive their process: LangGraph checkpoints plus what is needed to resume them.
 
-One SQLite file, `data_dir/checkpoints.sqlite`: LangGraph's `AsyncSqliteSaver` tables (thread id =
-run id) and a small `graphwright_runs` table holding each run's workflow (as JSON), inputs, owner,
-status, the approval it waits for, and a reserved block of event sequence numbers. `resume(run_id)`
-therefore needs nothing but the id. Sequence numbers are reserved in blocks of `SEQ_BLOCK`, so a
+Two SQLite files in the data dir: `checkpoints.sqlite`, LangGraph's `AsyncSqliteSaver` tables
+(thread id = run id), and `runs.sqlite`, a small `graphwright_runs` table holding each run's
+workflow (as JSON), inputs, owner, status, the approval it waits for, and a reserved block of event
+sequence numbers; `resume(run_id)` therefore needs nothing but the id. They are separate files so a
+status write never waits behind a checkpoint transaction that a cancellation cut short. Sequence numbers are reserved in blocks of `SEQ_BLOCK`, so a
 run resumed after kill -9 continues strictly above any `seq` it ever emitted, at one write per block.
 
 What a crash costs: the step in flight when the process died runs again on resume (its model calls
@@ -25,6 +26,7 @@ from schemas.models import Workflow
 
 SEQ_BLOCK = 1000
 FILE_NAME = "checkpoints.sqlite"
+RUNS_FILE_NAME = "runs.sqlite"
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS graphwright_runs (
@@ -59,11 +61,12 @@ class StoredRun:
 class RunStore:
     """The `graphwright_runs` table (thread-safe; WAL so it coexists with the checkpointer)."""
 
-    def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self.path = path
+    def __init__(self, data_dir: Path) -> None:
+        data_dir.mkdir(parents=True, exist_ok=True)
+        self.path = data_dir / RUNS_FILE_NAME
+        self.checkpoints = data_dir / FILE_NAME
         self._lock = threading.Lock()
-        self._db = sqlite3.connect(path, check_same_thread=False, timeout=30, isolation_level=None)
+        self._db = sqlite3.connect(self.path, check_same_thread=False, timeout=10, isolation_level=None)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.execute(_SCHEMA)

@@ -13,7 +13,8 @@ Every step becomes a piece of graph with one entry node and one exit node, chain
 
 Step ids cannot contain `#`, so generated node names never collide with steps. Every exit node has
 exactly one way out, which keeps parallel barriers honest even with loops and routes inside
-branches. The graph is compiled per run around a `RunContext`, so nodes are plain closures.
+branches. Nodes reach their run through `CURRENT_RUN`, so a compiled graph is reused across runs
+(the engine caches it per workflow) and only the checkpointer is attached per run.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from langgraph.types import Checkpointer
 from orchestrator.nodes import approval, loop, parallel, route
 from orchestrator.nodes import map as map_step
 from orchestrator.nodes.agent import agent_node
-from orchestrator.nodes.common import RunContext, Scope
+from orchestrator.nodes.common import CURRENT_RUN, RunContext, Scope
 from orchestrator.nodes.supervisor import supervisor_node
 from orchestrator.state import RunState
 from schemas.models import (
@@ -140,8 +141,8 @@ class _Builder:
         return Piece(step.id, step.id)
 
 
-def build_graph(workflow: Workflow, ctx: RunContext) -> StateGraph:
-    builder = _Builder(ctx)
+def build_graph(workflow: Workflow) -> StateGraph:
+    builder = _Builder(CURRENT_RUN)
     piece = builder.sequence(workflow.steps, Scope())
     assert piece is not None  # a workflow has at least one step
     builder.graph.add_edge(START, piece.entry)
@@ -149,6 +150,11 @@ def build_graph(workflow: Workflow, ctx: RunContext) -> StateGraph:
     return builder.graph
 
 
-def compile_workflow(workflow: Workflow, ctx: RunContext, checkpointer: Checkpointer = None) -> CompiledStateGraph:
-    """The runnable graph of one run (nodes close over `ctx`)."""
-    return build_graph(workflow, ctx).compile(checkpointer=checkpointer, name=workflow.name)
+def compile_workflow(workflow: Workflow) -> CompiledStateGraph:
+    """The runnable graph of a workflow, without a checkpointer (see `with_checkpointer`)."""
+    return build_graph(workflow).compile(name=workflow.name)
+
+
+def with_checkpointer(graph: CompiledStateGraph, checkpointer: Checkpointer) -> CompiledStateGraph:
+    """A cheap copy of a compiled graph that persists to `checkpointer`."""
+    return graph.copy(update={"checkpointer": checkpointer})

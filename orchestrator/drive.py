@@ -18,9 +18,9 @@ from langgraph.types import Command
 from orchestrator import events as ev
 from orchestrator.budget import Budget
 from orchestrator.checkpoints import StoredRun, open_saver
-from orchestrator.compiler import compile_workflow, recursion_limit
+from orchestrator.compiler import recursion_limit, with_checkpointer
 from orchestrator.models_table import build_model_table
-from orchestrator.nodes.common import RunContext
+from orchestrator.nodes.common import RunContext, running
 from orchestrator.state import InputsError, initial_state, prepare_inputs
 
 if TYPE_CHECKING:
@@ -73,17 +73,18 @@ class RunDriver:
                 raise inputs_error
             models = build_model_table(wf, default, self.engine.credentials, fallback,
                                        lambda msg: self.emit(ev.Warning(run_id=self.run_id, message=msg)))
-            async with open_saver(store.path) as saver:
+            async with open_saver(store.checkpoints) as saver:
                 self.ctx = RunContext(run_id=self.run_id, workflow=wf, client=self.engine.client,
                                       budget=Budget(wf.limits), policy=self.engine.policy, models=models,
                                       stamp=lambda e: self.stamp(e, enqueue=False))
-                graph = compile_workflow(wf, self.ctx, saver)
+                graph = with_checkpointer(self.engine.compiled(wf), saver)
                 config = {"configurable": {"thread_id": self.run_id}, "recursion_limit": recursion_limit(wf)}
                 command = await self._starting_point(graph, config, inputs)
                 if command is _ALREADY_REPORTED:
                     return
                 store.set_status(self.run_id, "running")
-                interrupts = await self._stream_graph(graph, command, config)
+                with running(self.ctx):
+                    interrupts = await self._stream_graph(graph, command, config)
                 await self._finish(graph, config, interrupts)
         except asyncio.CancelledError:
             self.emit(ev.RunCancelled(run_id=self.run_id, reason="cancelled", outputs=self.partial))

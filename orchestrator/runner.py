@@ -16,15 +16,17 @@ run (`run` or `resume`), so time spent waiting for a person does not count.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 import uuid
+from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from orchestrator import events as ev
-from orchestrator.checkpoints import FILE_NAME, RunStore, SeqCounter, StoredRun
+from orchestrator.checkpoints import RunStore, SeqCounter, StoredRun
 from orchestrator.credentials import Credentials
 from orchestrator.errors import BudgetExhausted, ModelCallError, RunError, RunNotResumable, RunRejected
 from orchestrator.llm_types import ModelClient
@@ -33,6 +35,7 @@ from orchestrator.state import InputsError
 
 log = logging.getLogger(__name__)
 _DONE = object()
+GRAPH_CACHE = 32
 
 
 @dataclass(frozen=True)
@@ -55,7 +58,19 @@ class Engine:
         self.sinks = list(sinks)
         self._client = client
         self._fallback_model: str | None = None
-        self.store = RunStore(self.data_dir / FILE_NAME)
+        self._graphs: OrderedDict[str, Any] = OrderedDict()  # workflow JSON digest -> compiled graph
+        self.store = RunStore(self.data_dir)
+
+    def compiled(self, workflow: Any) -> Any:
+        """The compiled graph of `workflow`, built once per distinct config (LRU of `GRAPH_CACHE`)."""
+        from orchestrator.compiler import compile_workflow
+
+        key = hashlib.sha256(workflow.model_dump_json().encode()).hexdigest()
+        graph = self._graphs.pop(key, None) or compile_workflow(workflow)
+        self._graphs[key] = graph
+        while len(self._graphs) > GRAPH_CACHE:
+            self._graphs.popitem(last=False)
+        return graph
 
     @property
     def client(self) -> ModelClient:
@@ -92,7 +107,7 @@ class Engine:
         """
         stored = self.store.get(run_id)
         if stored is None:
-            raise RunNotResumable(f"no run `{run_id}` in {self.store.path}; check the id (`graphwright runs`)")
+            raise RunNotResumable(f"no run `{run_id}` in {self.store.path}; check the run id and the data dir")
         if owner and stored.owner and owner != stored.owner:
             raise RunNotResumable(f"run `{run_id}` belongs to another user")
         if stored.status in ("finished", "rejected"):

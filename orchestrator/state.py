@@ -63,8 +63,8 @@ class InputsError(ValueError):
     """The run's inputs do not fit the workflow's `inputs` section."""
 
 
-_TRUE = {"true", "yes", "1", "on"}
-_FALSE = {"false", "no", "0", "off"}
+_TRUE = frozenset({"true", "yes", "1", "on"})
+_FALSE = frozenset({"false", "no", "0", "off"})
 
 
 def prepare_inputs(workflow: Workflow, given: dict[str, Any]) -> dict[str, Any]:

@@ -10,14 +10,16 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Mapping
 from enum import Enum
+from types import MappingProxyType
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 
 from schemas.models import OutputField
 
-_SCALARS: dict[str, type] = {"string": str, "integer": int, "number": float, "boolean": bool}
+_SCALARS: Mapping[str, type] = MappingProxyType({"string": str, "integer": int, "number": float, "boolean": bool})
 _FENCE_RE = re.compile(r"```(?:json)?\s*(.*?)```", re.DOTALL)
 
 

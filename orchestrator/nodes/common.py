@@ -1,7 +1,8 @@
 """What every node shares: the run's context, usage accounting, and the step wrapper.
 
-A node function is a closure over one `RunContext` (compiled per run), so nodes reach the model
-client, the budget and the event emitter without putting them into the checkpointed state. Events
+Nodes reach the run's model client, budget and event emitter through `CURRENT_RUN`, a stand-in for
+the `RunContext` the driver sets (a context variable, copied into every LangGraph task), so those
+never enter the checkpointed state and one compiled graph serves every run of a workflow. Events
 are stamped and handed to the sinks the moment they happen (so history and MLflow see them even if
 the consumer stops), then written to LangGraph's `custom` stream for the live consumer.
 """
@@ -10,7 +11,9 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -61,6 +64,32 @@ class RunContext:
         except RuntimeError:  # outside a graph (should not happen in nodes)
             return
         writer(stamped)
+
+
+_RUN: ContextVar[RunContext] = ContextVar("graphwright_run")
+
+
+class _CurrentRun:
+    """Delegates to the `RunContext` of the run executing in this context."""
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(_RUN.get(), name)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        setattr(_RUN.get(), name, value)
+
+
+CURRENT_RUN: RunContext = _CurrentRun()  # type: ignore[assignment]
+
+
+@contextmanager
+def running(ctx: RunContext) -> Iterator[None]:
+    """Make `ctx` the context of the nodes executed inside this block (and the tasks it starts)."""
+    token = _RUN.set(ctx)
+    try:
+        yield
+    finally:
+        _RUN.reset(token)
 
 
 @dataclass(frozen=True)

@@ -12,9 +12,9 @@ from schemas.models import SupervisorStep
 
 
 def supervisor_node(ctx: RunContext, step: SupervisorStep, scope: Scope) -> Node:
-    manager = ctx.workflow.agents[step.manager]
-
     async def node(state: RunState) -> dict[str, Any]:
+        manager = ctx.workflow.agents[step.manager]
+
         async def body(usage: Usage) -> Any:
             task = fill(step.task, scope.context(state), step.id)
             tools, descriptions = worker_tools(ctx, manager, step.workers)

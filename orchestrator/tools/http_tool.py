@@ -20,7 +20,7 @@ from urllib.parse import urljoin, urlsplit
 from schemas.models import HttpTool
 
 MAX_REDIRECTS = 5
-_REDIRECTS = {301, 302, 303, 307, 308}
+_REDIRECTS = frozenset({301, 302, 303, 307, 308})
 
 
 class HttpRefused(Exception):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from pathlib import Path
 
 import pytest
@@ -128,7 +129,7 @@ def test_real_costs_trip_the_cost_budget(llm_server, llm_client, make_engine) ->
     assert len(llm_server.requests) == 1
 
 
-def test_cancelling_during_a_streamed_call_stops_promptly(llm_server, llm_client, make_engine) -> None:
+def test_cancelling_during_a_streamed_call_stops_promptly_and_can_be_resumed(llm_server, llm_client, make_engine) -> None:
     wf = workflow("""
         version: 1
         name: slow
@@ -140,21 +141,31 @@ def test_cancelling_during_a_streamed_call_stops_promptly(llm_server, llm_client
     seen: list = []
     engine = make_engine(llm_client, sinks=[seen.append])
 
-    async def consume() -> float:
-        loop = asyncio.get_running_loop()
+    async def cancel_when_the_call_is_in_flight(task: asyncio.Task) -> None:
+        while not llm_server.requests:
+            await asyncio.sleep(0.02)
+        await asyncio.sleep(0.2)
+        task.cancel()
+
+    async def consume() -> None:
         task = asyncio.current_task()
+        assert task is not None
         async for event in engine.run(wf, {}):
             if event.type == "step_started":
-                loop.call_later(0.3, task.cancel)
-        return 0.0
+                asyncio.ensure_future(cancel_when_the_call_is_in_flight(task))
 
-    loop_time = asyncio.new_event_loop()
-    started = loop_time.time()
-    with pytest.raises(asyncio.CancelledError):
-        loop_time.run_until_complete(consume())
-    loop_time.close()
+    async def main() -> float:
+        started = time.monotonic()
+        with pytest.raises(asyncio.CancelledError):
+            await asyncio.ensure_future(consume())
+        return time.monotonic() - started
+
+    assert asyncio.run(main()) < 10
     assert seen[-1].type == "run_cancelled"
-    assert loop_time.time() - started < 10
+
+    llm_server.script(Reply(text="finished later"))  # a cancelled run can be resumed
+    resumed = collect(engine.resume(seen[-1].run_id))
+    assert resumed[-1].type == "run_finished" and resumed[-1].output == "finished later"
 
 
 def test_python_tool_runs_in_the_docker_sandbox(llm_server, llm_client, make_engine, sandbox_image) -> None:

@@ -87,8 +87,13 @@ def test_cancelling_the_consumer_records_run_cancelled_with_partial_results(make
                 assert raise_after is not None
                 asyncio.get_running_loop().call_later(0.1, raise_after.cancel)
 
-    with pytest.raises(asyncio.CancelledError):
-        asyncio.run(consume())
+    async def main() -> None:
+        with pytest.raises(asyncio.CancelledError):
+            await asyncio.ensure_future(consume())
+        await asyncio.sleep(0.05)
+        assert engine.client.in_flight == 0  # the model call itself was cancelled, not left running
+
+    asyncio.run(main())
     assert seen[-1].type == "run_cancelled" and seen[-1].reason == "cancelled"
     assert seen[-1].outputs == {"one": "quick"}
     assert engine.store.get("stop-me").status == "cancelled"
