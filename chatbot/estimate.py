@@ -34,10 +34,10 @@ EXPECTED_ITERATIONS = 2
 EXPECTED_ITEMS = 5
 EXPECTED_DELEGATIONS = 3
 ASSUMPTIONS = (
-    f"~4 characters per token; each answer ~{ANSWER_TOKENS} tokens (less when a model caps `max_tokens`)",
-    f"each run input or list item read by a prompt ~{VALUE_TOKENS} tokens",
+    f"≈4 characters per token; each answer ≈{ANSWER_TOKENS} tokens (less when a model caps `max_tokens`)",
+    f"each run input or list item read by a prompt ≈{VALUE_TOKENS} tokens",
     f"an agent with tools makes 1 tool call in a typical run and all `max_tool_calls` in the worst "
-    f"case (~{TOOL_RESULT_TOKENS} tokens per result)",
+    f"case (≈{TOOL_RESULT_TOKENS} tokens per result)",
     f"expected: loops run {EXPECTED_ITERATIONS} iterations, maps see {EXPECTED_ITEMS} items, a "
     f"supervisor delegates {EXPECTED_DELEGATIONS} times, a route takes an average branch; worst "
     "case: every maximum is reached and the largest branch is taken",
@@ -103,10 +103,10 @@ class Estimate:
 
     def to_markdown(self) -> str:
         free = self.worst_cost_usd == 0 and not self.unpriced
-        cost = "$0 (local or offline models are free)" if free else f"~${self.cost_usd:.4f}"
+        cost = "$0 (local or offline models are free)" if free else f"≈${self.cost_usd:.4f}"
         lines = [
-            f"**Estimate per run:** ~{self.tokens:,} tokens in {self.expected.calls} model calls, "
-            f"{cost} (worst case ~{self.worst_tokens:,} tokens, ${self.worst_cost_usd:.4f}).",
+            f"**Estimate per run:** ≈{self.tokens:,} tokens in {self.expected.calls} model calls, "
+            f"{cost} (worst case ≈{self.worst_tokens:,} tokens, ${self.worst_cost_usd:.4f}).",
         ]
         if self.unpriced:
             lines.append(f"Unpriced models (counted as $0): {', '.join(f'`{m}`' for m in self.unpriced)}.")
