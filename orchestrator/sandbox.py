@@ -50,6 +50,7 @@ __all__ = [
 ]
 
 _KILL_GRACE_S = 10.0  # how long to wait for the daemon to confirm a kill
+_API_TIMEOUT_S = 30.0  # per Docker API call; a busy daemon (say, mid-build) can be slow to create
 
 
 class SandboxError(RuntimeError):
@@ -125,7 +126,7 @@ def run_python(
     _check_code(code)
     limits = SandboxLimits.from_tool(tool)
     image = resolve_image(tool, default_image)
-    client = docker_client or _connect(timeout=5.0)
+    client = docker_client or _connect(timeout=3.0, api_timeout=_API_TIMEOUT_S)
     try:
         _require_image(client, image)
         return _run_container(client, image, code, limits)
@@ -145,7 +146,8 @@ def _check_code(code: str) -> None:
         raise SandboxCodeRejected("The code contains a NUL character; remove it and try again.")
 
 
-def _connect(timeout: float) -> DockerClient:
+def _connect(timeout: float, api_timeout: float | None = None) -> DockerClient:
+    """A client that answered a ping within `timeout`; later calls may take `api_timeout` each."""
     import docker
 
     try:
@@ -157,6 +159,8 @@ def _connect(timeout: float) -> DockerClient:
             f"({type(exc).__name__}: {str(exc)[:200]}). Code runs only in a throwaway Docker container, "
             "never in the app's own process; start Docker (or set DOCKER_HOST) to use them."
         ) from exc
+    if api_timeout is not None:
+        client.api.timeout = api_timeout
     return client
 
 
