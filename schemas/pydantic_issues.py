@@ -159,16 +159,25 @@ def _one(
     if kind == "literal_error":
         expected = str(ctx.get("expected", ""))
         options = [o.strip().strip("'\"") for o in expected.replace(" or ", ",").split(",") if o.strip()]
+        unquote = isinstance(value, str) and value in options and expected.strip("'\"") == value
         return locator.issue(
             path,
             f"`{_dotted(path)}` cannot be {_short(value)}: expected {expected}",
-            did_you_mean(str(value), options),
+            "remove the quotes" if unquote else did_you_mean(str(value), options),
         )
     if kind == "string_pattern_mismatch":
         return locator.issue(path, f"`{_dotted(path)}` {_short(value)} is not allowed: {_pattern_hint(path)}")
     fix = "quote the value to make it a string" if kind == "string_type" and value is not None else None
     message = err["msg"][0].lower() + err["msg"][1:]
+    for pydantic_word, yaml_word in _YAML_WORDS:
+        message = message.replace(pydantic_word, yaml_word)
     return locator.issue(path, f"`{_dotted(path)}`: {message}", fix)
+
+
+_YAML_WORDS = (
+    ("a valid dictionary", "a mapping of `name: value` pairs"),
+    ("a valid list", "a list (`- item` lines or `[a, b]`)"),
+)
 
 
 def _pattern_hint(path: Path) -> str:

@@ -136,3 +136,11 @@ def test_every_loop_is_bounded_and_every_route_has_a_default(errors_of: Errors, 
         "11:5: missing required key `max_iterations` in `steps[1]`",
         "12:5: missing required key `default` in `steps[2]`",
     ]
+
+
+def test_messages_speak_yaml_not_python(errors_of: Errors, minimal: str) -> None:
+    text = minimal.replace("agents:\n  writer:\n    role: Writer\n", "agents: [writer]\n")
+    assert errors_of(text) == ["3:9: `agents`: input should be a mapping of `name: value` pairs"]
+    assert errors_of(minimal.replace("version: 1", 'version: "1"')) == [
+        "1:10: `version` cannot be '1': expected 1 (remove the quotes)"
+    ]
