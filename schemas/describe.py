@@ -31,7 +31,7 @@ references and nothing else (no filters, calls or brackets). A template may read
 `{{ steps.<id>.output.<field> }}` — only from steps that always run before it. Steps inside a route
 branch are not visible after the route (read `steps.<route>.output`); steps inside a loop or a
 parallel step are. Inside a map step's prompt `{{ item }}` (or the map's `as` name) is the current
-item; inside a loop `{{ loop.iteration }}` is the iteration number. Objects and lists render as JSON.
+item; inside a loop `{{ loop.iteration }}` counts from 1. Objects and lists render as JSON.
 
 ## Expressions
 
