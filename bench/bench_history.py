@@ -152,12 +152,13 @@ SQLITE_QUERIES: dict[str, str] = {
         JOIN ({_pct('duration_s', "workflow || '/' || step_id", 'steps', 'AND NOT superseded')}) p USING (k)
         ORDER BY p.p95 DESC""",
     "latency_by_model": f"""
-        SELECT a.*, p.p50, p.p95, t.p50, t.p95 FROM
-        (SELECT model, count(*) AS calls, 1.0 * sum(error IS NOT NULL) / count(*) AS error_rate,
+        SELECT a.*, p.p50, p.p95 FROM
+        (SELECT model, count(*) AS calls, avg(ttft_s), 1.0 * sum(error IS NOT NULL) / count(*) AS error_rate,
                 sum(cost_usd) AS cost FROM llm_calls WHERE NOT superseded GROUP BY model) a
         JOIN ({_pct('latency_s', 'model', 'llm_calls', 'AND NOT superseded')}) p ON p.k = a.model
-        JOIN ({_pct('ttft_s', 'model', 'llm_calls', 'AND NOT superseded')}) t ON t.k = a.model
         ORDER BY p.p95 DESC""",
+    "ttft_by_model": f"""SELECT k, p50, p95 FROM ({_pct('ttft_s', 'model', 'llm_calls', 'AND NOT superseded')})
+        ORDER BY p95 DESC""",
     "tokens_over_time": """SELECT date(ts) AS bucket, sum(tokens_in), sum(tokens_out) FROM llm_calls
         WHERE NOT superseded GROUP BY bucket ORDER BY bucket""",
     "failures_by_reason": """SELECT coalesce(reason, 'unknown') AS reason, count(*) AS n, max(started_at) FROM runs

@@ -71,7 +71,9 @@ def test_latency_per_step_and_per_model(loaded: HistoryStore) -> None:
     assert steps.loc["write", "p95_s"] == pytest.approx(3.0)
     models = q.latency_by_model(cur, Filters(owner="alice")).set_index("model")
     assert models.loc[GPT, "calls"] == 3 and models.loc[GPT, "error_rate"] == pytest.approx(1 / 3)
-    assert models.loc[GPT, "p50_s"] == pytest.approx(0.5) and models.loc[CLAUDE, "p50_ttft_s"] == pytest.approx(0.4)
+    assert models.loc[GPT, "p50_s"] == pytest.approx(0.5) and models.loc[GPT, "avg_ttft_s"] == pytest.approx(0.2)
+    ttft = q.ttft_by_model(cur, Filters(owner="alice")).set_index("model")
+    assert ttft.loc[GPT, "streamed"] == 1 and ttft.loc[CLAUDE, "p95_ttft_s"] == pytest.approx(0.4)
 
 
 def test_tokens_over_time_by_day_and_hour(loaded: HistoryStore) -> None:
