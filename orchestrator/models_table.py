@@ -39,15 +39,18 @@ def _walk(steps: list[Step]) -> list[Step]:
 def build_model_table(workflow: Workflow, default: str, credentials: Credentials, fallback_model: str,
                       warn: Callable[[str], None]) -> ModelTable:
     """Resolve every model name used by `workflow` (aliases with their fallbacks included)."""
+    from orchestrator.offline_model import is_offline
     from orchestrator.providers import resolve_model
 
     resolved: dict[str, str] = {}
+    substituted_to: set[str] = set()  # models already announced by a substitution warning
 
     def real(model: str) -> str:
         if model not in resolved:
             resolution = resolve_model(model, credentials, default=fallback_model)
             resolved[model] = resolution.model
             if resolution.substituted:
+                substituted_to.add(resolution.model)
                 warn(resolution.reason)
         return resolved[model]
 
@@ -60,4 +63,9 @@ def build_model_table(workflow: Workflow, default: str, credentials: Credentials
                            timeout=spec.timeout, retries=spec.retries,
                            fallbacks=tuple(f for f in fallbacks if f.model != real(spec.model)))
 
-    return ModelTable(default=default, params={name: params(name) for name in used_model_names(workflow, default)})
+    table = ModelTable(default=default, params={name: params(name) for name in used_model_names(workflow, default)})
+    offline = sorted({m for m in resolved.values() if is_offline(m)} - substituted_to)
+    if offline:
+        warn(f"`{offline[0]}` is the offline model: its answers are synthetic placeholders, not a real "
+             "model's; add a provider key in Settings (or pick a model) for real answers")
+    return table

@@ -184,3 +184,20 @@ def test_python_tool_runs_in_the_docker_sandbox(llm_server, llm_client, make_eng
     tool_message = [m for m in llm_server.requests[1].messages if m["role"] == "tool"][0]
     assert "42" in json.dumps(tool_message)
     assert events[-1].output == "42"
+
+
+@pytest.mark.parametrize("path", EXAMPLES, ids=[p.stem for p in EXAMPLES])
+def test_every_example_runs_offline_without_any_key(path: Path, make_engine) -> None:
+    """No key, no network, no Ollama: the offline model answers, labelled everywhere it appears."""
+    from orchestrator.credentials import Credentials
+    from orchestrator.llm import LiteLLMClient
+
+    none = Credentials()
+    events = run_to_the_end(make_engine(LiteLLMClient(none), credentials=none), load_workflow_file(path))
+
+    assert events[-1].type == "run_finished", events[-1]
+    assert all(c.synthetic and c.model == "offline/synthetic" for c in of_type(events, "llm_call"))
+    agent_steps = [e for e in of_type(events, "step_finished") if e.model]
+    assert agent_steps and all(e.synthetic for e in agent_steps)
+    warnings = " ".join(w.message for w in of_type(events, "warning"))
+    assert "offline" in warnings

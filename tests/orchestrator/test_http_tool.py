@@ -113,3 +113,26 @@ def test_methods_are_limited_to_the_configured_ones(site: str) -> None:
         get(tool(f"{site}/api/*"), f"{site}/api/x", method="POST", body="hi")
     posted = get(tool(f"{site}/api/*", methods=["GET", "POST"]), f"{site}/api/x", method="POST", body="hi")
     assert posted.body == "posted: hi"
+
+
+def test_an_agent_reads_a_fetched_page_through_the_engine(site: str, make_engine) -> None:
+    from conftest import collect, of_type, workflow
+    from scripted import Say, ScriptedClient
+
+    from orchestrator.policy import Policy
+
+    wf = workflow(f"""
+        version: 1
+        name: reader
+        default_model: openai/gpt-4o-mini
+        tools: {{web: {{type: http, allow: ['{site}/api/*']}}}}
+        agents: {{a: {{role: Reader, tools: [web]}}}}
+        steps: [{{id: read, type: agent, agent: a, prompt: read the page}}]
+    """)
+    client = ScriptedClient(Say(tool_calls=[("web", {"url": f"{site}/api/page"})]), Say("It says hello."))
+    events = collect(make_engine(client, policy=Policy(allow_private_http=True)).run(wf, {}))
+    call, result = of_type(events, "tool_call")[0], of_type(events, "tool_result")[0]
+    assert call.arguments == {"url": f"{site}/api/page"} and result.ok
+    fed_back = [m for m in client.requests[1].messages if m["role"] == "tool"][0]["content"]
+    assert "hello from /api/page" in fed_back
+    assert events[-1].output == "It says hello."
