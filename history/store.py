@@ -1,9 +1,9 @@
 """The run-history store: one DuckDB file per data directory, owned by one process.
 
-    store = HistoryStore.open()          # takes data_dir()/graphwright.lock, migrates, marks crashed runs
-    engine.run(config, sink=store.sink)  # events are queued; a writer thread appends them in batches
+    store = HistoryStore.open()            # takes data_dir()/graphwright.lock, migrates, marks crashed runs
+    engine = Engine(sinks=[store.sink])    # events are queued; a writer thread inserts them in batches
     df = queries.kpis(store.read_cursor(), Filters(owner=user))
-    store.close()                        # flushes the queue
+    store.close()                          # flushes the queue (also registered with atexit)
 
 "Acknowledged" means committed by the writer: after `flush()` returns True (or `record(...,
 wait=True)` returns) the rows are in the file and survive `kill -9`. `RunStarted` is recorded
@@ -70,16 +70,20 @@ class HistoryStore:
         self.path = Path(path).resolve()
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._lock_fd = _take_lock(self.path.parent / LOCK_NAME)
-        self._con: duckdb.DuckDBPyConnection | None = None
         try:
             self._con = duckdb.connect(str(self.path))
+        except BaseException as exc:
+            os.close(self._lock_fd)
+            if isinstance(exc, duckdb.IOException) and "lock" in str(exc).lower():
+                raise HistoryLocked(str(self.path), None) from exc  # a non-graphwright process holds it
+            raise
+        try:
             migrate(self._con)
             self.interrupted_on_open = self.mark_interrupted_runs()
             self._cursors = [self._con.cursor()]  # every connection handed out, closed by close()
             self._writer = Writer(self._cursors[0], maxsize=queue_size, batch_size=batch_size, path=str(self.path))
         except BaseException:
-            if self._con is not None:
-                self._con.close()
+            self._con.close()
             os.close(self._lock_fd)
             raise
         self._local = threading.local()
