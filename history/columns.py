@@ -7,6 +7,8 @@ Timestamps arrive as epoch seconds and are converted for the whole column at onc
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from types import MappingProxyType
 from typing import Any
 
 import duckdb
@@ -16,11 +18,11 @@ import pandas as pd
 from history.migrations import CALL_COLUMNS, EVENT_COLUMNS, STEP_COLUMNS
 
 # i: BIGINT, f: DOUBLE (None -> NULL), b: BOOLEAN, t: TIMESTAMP from epoch seconds, o: anything else
-_TYPES: dict[str, tuple[list[str], str]] = {
+_TYPES: Mapping[str, tuple[tuple[str, ...], str]] = MappingProxyType({
     "llm_calls": (CALL_COLUMNS, "oitoooiiifbbffoooibi"),
     "steps": (STEP_COLUMNS, "oitooofiifoioooiob"),
     "events": (EVENT_COLUMNS, "ioitoooi"),
-}
+})
 
 
 def _column(values: tuple[Any, ...], kind: str) -> Any:

@@ -109,20 +109,20 @@ WHERE e.type = 'llm_call' AND e.run_id = llm_calls.run_id AND e.segment = llm_ca
 DELETE FROM events WHERE type = 'llm_call';
 """
 
-MIGRATIONS: list[str] = [_V1, _V2, _V3]
+MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3)
 CURRENT_VERSION = len(MIGRATIONS)
 
 # Column order of the appended tables (the writer builds rows in exactly this order).
-STEP_COLUMNS = [
+STEP_COLUMNS = (
     "run_id", "seq", "ts", "step_id", "step_type", "status", "duration_s", "tokens_in", "tokens_out",
     "cost_usd", "model", "attempts", "error", "owner", "workflow", "segment", "iteration", "superseded",
-]  # fmt: skip
-CALL_COLUMNS = [
+)  # fmt: skip
+CALL_COLUMNS = (
     "run_id", "seq", "ts", "step_id", "model", "provider", "attempt", "tokens_in", "tokens_out",
     "cost_usd", "unpriced", "synthetic", "latency_s", "ttft_s", "error", "owner", "workflow",
     "segment", "superseded", "id",
-]  # fmt: skip
-EVENT_COLUMNS = ["id", "run_id", "seq", "ts", "type", "step_id", "payload", "segment"]
+)  # fmt: skip
+EVENT_COLUMNS = ("id", "run_id", "seq", "ts", "type", "step_id", "payload", "segment")
 
 
 def schema_version(con: duckdb.DuckDBPyConnection) -> int:

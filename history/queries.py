@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from types import MappingProxyType
 from typing import Any, Literal
 
 import duckdb
@@ -143,7 +144,7 @@ def ttft_by_model(cur: Cursor, f: Filters) -> pd.DataFrame:
         ORDER BY p95_ttft_s DESC, model""", params)
 
 
-_BUCKETS = {"day": "CAST(ts AS DATE)", "hour": "date_trunc('hour', ts)"}  # a cast is 2x faster than date_trunc
+_BUCKETS = MappingProxyType({"day": "CAST(ts AS DATE)", "hour": "date_trunc('hour', ts)"})  # a cast is 2x faster than date_trunc
 
 
 def tokens_over_time(cur: Cursor, f: Filters, bucket: Literal["hour", "day"] = "day") -> pd.DataFrame:
@@ -247,7 +248,7 @@ def models(cur: Cursor, owner: str | None) -> list[str]:
     return [r[0] for r in rows.fetchall()]
 
 
-DASHBOARDS = {
+DASHBOARDS = MappingProxyType({
     "kpis": kpis,
     "cost_by_day": cost_by_day,
     "cost_latency_by_workflow": cost_latency_by_workflow,
@@ -257,4 +258,4 @@ DASHBOARDS = {
     "tokens_over_time": tokens_over_time,
     "failures_by_reason": failures_by_reason,
     "most_expensive_runs": most_expensive_runs,
-}
+})

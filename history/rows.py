@@ -12,6 +12,7 @@ import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from operator import attrgetter
+from types import MappingProxyType
 from typing import Any
 
 import duckdb
@@ -64,12 +65,12 @@ class SetTraceId:
     trace_id: str
 
 
-_TERMINAL_STATUS = {
+_TERMINAL_STATUS = MappingProxyType({
     "run_finished": "finished",
     "run_failed": "failed",
     "run_cancelled": "cancelled",
     "run_interrupted": "interrupted",
-}
+})
 
 INSERT_RUNS_SQL = """
 INSERT INTO runs (run_id, owner, workflow, default_model, status, started_at, inputs, segments)

@@ -32,7 +32,7 @@ _IDENTIFIERS = frozenset({
     "run_id", "type", "step_id", "step_type", "status", "model", "provider", "workflow", "owner",
     "default_model", "agent", "tool", "call_id", "limit", "reason",
 })  # fmt: skip
-_NOT_TEXT = {int, float, bool, int | None, float | None, bool | None}
+_NOT_TEXT = frozenset({int, float, bool, int | None, float | None, bool | None})
 
 
 def redact(text: str) -> str:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass
+from types import MappingProxyType
 
 import duckdb
 import pandas as pd
@@ -20,12 +21,12 @@ import pandas as pd
 from history.errors import SqlBoxError, SqlBoxTimeout
 from history.queries import Cursor
 
-TABLES = {
+TABLES = MappingProxyType({
     "runs": "SELECT * FROM runs WHERE ? IS NULL OR owner = ?",
     "steps": "SELECT * FROM steps WHERE ? IS NULL OR owner = ?",
     "llm_calls": "SELECT * FROM llm_calls WHERE ? IS NULL OR owner = ?",
     "events": "SELECT * FROM events WHERE ? IS NULL OR run_id IN (SELECT run_id FROM runs WHERE owner = ?)",
-}
+})
 
 
 @dataclass
