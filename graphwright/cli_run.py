@@ -41,8 +41,9 @@ def register(subparsers: Any) -> None:
 
 def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print events as JSON lines")
-    parser.add_argument("--data-dir", type=Path, default=None, help="where checkpoints live (default: "
-                        "$GRAPHWRIGHT_DATA_DIR, else ./data)")
+    parser.add_argument("--data-dir", type=Path, default=None, help="where checkpoints and history live "
+                        "(default: $GRAPHWRIGHT_DATA_DIR, else ./data)")
+    parser.add_argument("--no-history", action="store_true", help="do not record the run in run history")
 
 
 def parse_inputs(pairs: list[str]) -> dict[str, str]:
@@ -92,7 +93,9 @@ def _drive(args: argparse.Namespace, start: Any) -> int:
 
     view = LiveView(sys.stdout, as_json=args.json)
     policy = Policy(sandbox_image=os.environ.get("GRAPHWRIGHT_SANDBOX_IMAGE") or None)
-    engine = Engine(data_dir=args.data_dir, credentials=Credentials.from_env(), policy=policy, sinks=[view])
+    history = None if args.no_history else _open_history(args.data_dir)
+    sinks = [view] if history is None else [view, history.sink]
+    engine = Engine(data_dir=args.data_dir, credentials=Credentials.from_env(), policy=policy, sinks=sinks)
 
     async def main() -> int:
         stream = start(engine)
@@ -118,6 +121,21 @@ def _drive(args: argparse.Namespace, start: Any) -> int:
     except RunNotResumable as exc:
         print(f"graphwright: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    finally:
+        if history is not None:
+            history.close()
+
+
+def _open_history(data_dir: Path | None) -> Any:
+    """The run-history store, or None (with a note) when another process (the app) holds it."""
+    from history.errors import HistoryLocked
+    from history.store import HistoryStore
+
+    try:
+        return HistoryStore.open(data_dir)
+    except HistoryLocked as exc:
+        print(f"note: this run is not recorded in run history ({exc})", file=sys.stderr)
+        return None
 
 
 def _exit_code(last: Any) -> int:

@@ -93,6 +93,8 @@ class Engine:
                   model_override: str | None = None) -> AsyncIterator[ev.Event]:
         """Start a run; yields its events, ending with one terminal event (see the module doc)."""
         run_id = run_id or uuid.uuid4().hex
+        if self.store.get(run_id) is not None:
+            raise ValueError(f"run id `{run_id}` is already used; continue that run with `resume` or pick a new id")
         self.store.create(run_id, workflow, inputs, owner, model_override)
         stored = self.store.get(run_id)
         assert stored is not None

@@ -55,6 +55,13 @@ def test_run_streams_json_events_and_exits_zero(tmp_path: Path, llm_server) -> N
     assert events[-1]["outputs"] == {"one": "first", "two": "second"}
     assert llm_server.requests[0].messages[-1]["content"] == "one tides"
 
+    from history.store import HistoryStore  # the run is in run history too
+
+    with HistoryStore.open(tmp_path / "d", mlflow=False) as store:
+        row = store.read_cursor().execute("SELECT status, workflow FROM runs WHERE run_id = ?",
+                                          [events[0]["run_id"]]).fetchone()
+    assert row == ("finished", "two-steps")
+
 
 def test_run_reports_bad_input_and_a_failed_run_with_nonzero_status(tmp_path: Path, llm_server) -> None:
     (tmp_path / "wf.yaml").write_text(TWO_STEPS)

@@ -97,3 +97,12 @@ def test_a_provider_failure_ends_the_run_with_its_reason_and_partial_outputs(mak
     assert failed.step_id == "write" and "429" in failed.message
     assert failed.outputs == {"research": "facts"}
     assert of_type(events, "step_finished")[-1].status == "failed"
+
+
+def test_a_run_id_cannot_be_reused(make_engine) -> None:
+    import pytest
+
+    engine = make_engine(ScriptedClient(Say("a"), Say("b")))
+    collect(engine.run(workflow(TWO_STEPS), {}, run_id="same"))
+    with pytest.raises(ValueError, match="`same` is already used"):
+        collect(engine.run(workflow(TWO_STEPS), {}, run_id="same"))
