@@ -122,7 +122,9 @@ class RunDriver:
             if self.approval is None:
                 await self._finish(graph, config, list(snapshot.interrupts))
                 return _ALREADY_REPORTED
-            return Command(resume={"approved": self.approval.approved, "feedback": self.approval.feedback})
+            decision = {"approved": self.approval.approved, "feedback": self.approval.feedback}
+            target = self._asked(list(snapshot.interrupts))  # the approval the person was shown
+            return Command(resume={target.id: decision})  # one approval at a time
         if not snapshot.next:  # finished before the status could be written
             await self._finish(graph, config, [])
             return _ALREADY_REPORTED
@@ -145,9 +147,15 @@ class RunDriver:
             raise
         return interrupts
 
+    def _asked(self, interrupts: list[Any]) -> Any:
+        """Of several pending approvals, the one already shown (kept in the run table), else the first."""
+        shown = (self.stored.pending or {}).get("interrupt_id")
+        return next((i for i in interrupts if i.id == shown), interrupts[0])
+
     async def _finish(self, graph: Any, config: dict[str, Any], interrupts: list[Any]) -> None:
         if interrupts:
-            pending = dict(interrupts[0].value)
+            chosen = self._asked(interrupts)
+            pending = {**dict(chosen.value), "interrupt_id": chosen.id}
             self.emit(ev.ApprovalRequested(run_id=self.run_id, step_id=pending["step_id"],
                                            message=pending.get("message", "")))
             self.emit(ev.RunInterrupted(run_id=self.run_id, reason="approval", outputs=self.partial))

@@ -102,3 +102,29 @@ def test_resuming_an_unknown_or_finished_run_is_refused(make_engine) -> None:
     collect(engine.run(wf, {}, run_id="done"))
     with pytest.raises(RunNotResumable, match="already ended"):
         collect(engine.resume("done"))
+
+
+def test_two_approvals_pending_at_once_are_answered_one_after_the_other(make_engine) -> None:
+    wf = workflow("""
+        version: 1
+        name: two-gates
+        default_model: openai/gpt-4o-mini
+        agents: {w: {role: W}}
+        steps:
+          - id: gates
+            type: parallel
+            branches:
+              - {id: legal, type: approval, message: legal ok?, on_reject: continue}
+              - {id: brand, type: approval, message: brand ok?, on_reject: continue}
+          - {id: go, type: agent, agent: w, prompt: 'go {{ steps.legal.output.approved }} {{ steps.brand.output.approved }}'}
+    """)
+    engine = make_engine(ScriptedClient(Say("went")))
+    first = collect(engine.run(wf, {}, run_id="r5"))
+    asked_first = first[-2].step_id
+    second = collect(engine.resume("r5", approval=ApprovalDecision(True)))
+    assert second[-1].type == "run_interrupted"
+    asked_second = second[-2].step_id
+    assert {asked_first, asked_second} == {"legal", "brand"}
+    done = collect(engine.resume("r5", approval=ApprovalDecision(False, "meh")))
+    assert done[-1].type == "run_finished"
+    assert done[-1].outputs[asked_first]["approved"] is True and done[-1].outputs[asked_second]["approved"] is False
