@@ -51,3 +51,27 @@ def test_a_file_from_a_newer_version_is_refused_clearly(data_dir: Path) -> None:
         HistoryStore.open(data_dir)
     with pytest.raises(MigrationError):  # again, not HistoryLocked: the failed open released its lock
         HistoryStore.open(data_dir)
+
+
+def test_version_2_model_call_events_move_to_llm_calls_and_still_replay_in_order(data_dir: Path) -> None:
+    con = duckdb.connect(str(data_dir / DB_NAME))
+    migrate(con, upto=2)
+    con.execute(
+        "INSERT INTO runs (run_id, owner, workflow, status, started_at)"
+        " VALUES ('r', 'alice', 'w', 'finished', TIMESTAMP '2026-01-02 03:04:05')"
+    )
+    for event_id, seq, kind in [(1, 0, "run_started"), (2, 1, "llm_call"), (3, 2, "run_finished")]:
+        con.execute("INSERT INTO events VALUES (?, 'r', ?, TIMESTAMP '2026-01-02 03:04:05', ?, NULL, ?, 0)",
+                    [event_id, seq, kind, f'{{"run_id": "r", "seq": {seq}, "type": "{kind}"}}'])  # fmt: skip
+    con.execute(
+        "INSERT INTO llm_calls (run_id, seq, ts, model, provider, attempt, tokens_in, tokens_out, cost_usd,"
+        " unpriced, synthetic, latency_s, owner, workflow) VALUES ('r', 1, TIMESTAMP '2026-01-02 03:04:05',"
+        " 'm', 'openai', 1, 3, 4, 0.1, false, false, 0.5, 'alice', 'w')"
+    )
+    con.close()
+    with HistoryStore.open(data_dir) as store:
+        cur = store.read_cursor()
+        assert cur.execute("SELECT count(*) FROM events WHERE type = 'llm_call'").fetchone() == (0,)
+        assert cur.execute("SELECT id FROM llm_calls").fetchall() == [(2,)]
+        frame = q.run_events(cur, "r", "alice")
+        assert frame["type"].tolist() == ["run_started", "llm_call", "run_finished"]
