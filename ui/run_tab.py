@@ -52,6 +52,19 @@ def load_config(text: str, services: AppServices, session: Session) -> Any:
     return report.workflow
 
 
+def is_design_draft(text: str, workflow: Any, session: Session) -> bool:
+    """Whether `workflow` is the session's Design draft (which the user wrote or confirmed there).
+
+    Compared as parsed workflows: the editor may drop a trailing newline or reformat nothing else.
+    """
+    if text == session.chat.draft_yaml:
+        return True
+    from chatbot.draft import current_workflow
+
+    draft = current_workflow(session.chat.draft_yaml) if session.chat.draft_yaml.strip() else None
+    return draft is not None and draft == workflow
+
+
 def preflight_markdown(workflow: Any, services: AppServices, text: str, session: Session) -> str:
     """What to know before pressing Run: powers to allow, a missing sandbox, the budget."""
     lines = [f"**{safe_markdown(workflow.name)}** · budget ${workflow.limits.max_cost_usd:.2f}, "
@@ -61,7 +74,7 @@ def preflight_markdown(workflow: Any, services: AppServices, text: str, session:
         lines.append("⚠ This workflow has a `python` tool, but Docker is not available on this server: "
                      "steps that run code will fail. Remove the tool or run graphwright where Docker runs.")
     powers = powers_of(workflow)
-    if powers and text != session.chat.draft_yaml:
+    if powers and not is_design_draft(text, workflow, session):
         lines.append("⚠ This config is not your Design draft and it raises powers: "
                      + "; ".join(safe_markdown(p) for p in powers) + ". Tick *Allow* to run it.")
     return "\n\n".join(lines)
@@ -77,10 +90,25 @@ def views(session: Session) -> tuple[Any, ...]:
             gr.update(visible=waiting), approval, session)
 
 
+def only_changes(previous: tuple[Any, ...] | None, current: tuple[Any, ...]) -> tuple[Any, ...]:
+    """`current` with `gr.skip()` for every value the page already shows (smaller, faster updates).
+
+    The session (last) is mutated in place, so it is only sent with the final update.
+    """
+    if previous is None:
+        return current
+    values = [gr.skip() if isinstance(new, str) and new == old else new
+              for new, old in zip(current[:-1], previous[:-1], strict=True)]
+    return (*values, gr.skip())
+
+
 async def _stream(session: Session, source: AsyncIterator[Any]) -> AsyncIterator[tuple[Any, ...]]:
+    sent: tuple[Any, ...] | None = None
     async for batch in batched(source, UPDATE_INTERVAL):
         session.trace.apply_all(batch)
-        yield views(session)
+        current = views(session)
+        yield only_changes(sent, current)
+        sent = current
     yield views(session)
 
 
@@ -150,7 +178,7 @@ def build(services: AppServices, session_state: gr.State, design_editor: gr.Code
         note = preflight_markdown(workflow, services, text, session)
         if overflow:
             note += f"\n\nSet {', '.join(overflow)} in *Inputs as JSON*."
-        needs_consent = bool(powers_of(workflow)) and text != session.chat.draft_yaml
+        needs_consent = bool(powers_of(workflow)) and not is_design_draft(text, workflow, session)
         return (note, gr.update(visible=needs_consent, value=False), *texts, *flags)
 
     form_outputs = [preflight, allow, *slot_texts, *slot_flags]
@@ -175,7 +203,7 @@ def build(services: AppServices, session_state: gr.State, design_editor: gr.Code
         texts, flags = list(values[: forms.SLOTS]), list(values[forms.SLOTS: 2 * forms.SLOTS])
         workflow = load_config(text, services, session)
         powers = powers_of(workflow)
-        if powers and text != session.chat.draft_yaml and not allowed:
+        if powers and not allowed and not is_design_draft(text, workflow, session):
             raise UserFacingError("This config raises powers (" + "; ".join(powers) + "). Review them and tick "
                                   "'Allow this config's raised powers' to run it, or load it in Design first.")
         inputs = forms.collect(workflow, texts, flags, json_inputs or "")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from gradio_client import Client
 
@@ -115,3 +117,16 @@ def test_analytics_show_only_the_callers_runs(ui_app: RunningApp, llm_server) ->
     assert runs_theirs["data"] == [] or runs_theirs["data"] == [[""] * len(runs_theirs["headers"])]
     note, table = theirs.predict("SELECT count(*) AS n FROM runs", api_name="/sql")
     assert table["data"] == [[0]]
+
+
+def test_approval_pauses_the_run_and_the_approve_endpoint_finishes_it(ui_app: RunningApp) -> None:
+    client = _client(ui_app)
+    client.predict("human_approval", api_name="/load_example")
+    config = (Path(__file__).resolve().parents[2] / "examples" / "human_approval.yaml").read_text()
+    status, *_rest = client.predict(config, "", False, "", *[""] * 8, *[False] * 8, api_name="/run")
+    approval_md = _rest[-1]
+    assert "waiting" in status and "sign_off" in approval_md
+    status, timeline, *_ = client.predict("Looks good", api_name="/approve")
+    assert "finished" in status and "final" in timeline
+    with pytest.raises(Exception, match="No run of yours is waiting"):
+        client.predict("again", api_name="/approve")

@@ -115,3 +115,18 @@ def test_funnel_turns_errors_into_gradio_errors_for_every_handler_shape() -> Non
 
     with pytest.raises(gr.Error, match="Stopped halfway."):
         asyncio.run(consume())
+
+
+# ---- run consent ----------------------------------------------------------------------------------------
+def test_the_design_draft_needs_no_second_consent_but_other_configs_do() -> None:
+    from ui.run_tab import is_design_draft
+    from ui.session import Session
+
+    text = BROKEN.replace("stepz", "steps") + "limits: {max_cost_usd: 50}\n"
+    workflow = validate_text(text, "workflow.yaml").workflow
+    session = Session()
+    assert not is_design_draft(text, workflow, session)
+    session.chat.draft_yaml = text
+    assert is_design_draft(text.rstrip("\n"), workflow, session)  # the Run editor drops the final newline
+    other = validate_text(text.replace("50", "60"), "workflow.yaml").workflow
+    assert not is_design_draft(text.replace("50", "60"), other, session)
