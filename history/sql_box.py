@@ -50,10 +50,24 @@ def check_statement(sql: str) -> str:
     return statements[0].query
 
 
-def _sandbox(cur: Cursor, owner: str | None) -> duckdb.DuckDBPyConnection:
+def _tables_for(statement: str) -> tuple[str, ...]:
+    """Only the tables the query names are copied (a user's calls can be millions of rows)."""
+    # Naming tables binds the query: do it where table functions cannot touch files either.
+    probe = duckdb.connect(":memory:", config={"enable_external_access": False})
+    try:
+        named = duckdb.get_table_names(statement, connection=probe)
+    except duckdb.Error:  # it cannot always bind without a catalog: copy everything
+        return tuple(TABLES)
+    finally:
+        probe.close()
+    return tuple(name for name in TABLES if name in named)
+
+
+def _sandbox(cur: Cursor, owner: str | None, tables: tuple[str, ...]) -> duckdb.DuckDBPyConnection:
     box = duckdb.connect(":memory:", config={"threads": 1, "memory_limit": "512MB"})
     try:
-        for name, select in TABLES.items():
+        for name in tables:
+            select = TABLES[name]
             frame = cur.execute(select, [owner, owner]).df()  # noqa: F841 - read by the statement below
             box.execute(f"CREATE TABLE {name} AS SELECT * FROM frame")
         box.execute("SET python_enable_replacements = false")  # no reading the caller's DataFrames by name
@@ -78,7 +92,7 @@ def run_sql(
     """Run one SELECT over `runs`, `steps`, `llm_calls` and `events` restricted to `owner`'s rows."""
     statement = check_statement(sql)
     started = time.perf_counter()
-    box = _sandbox(cur, owner)
+    box = _sandbox(cur, owner, _tables_for(statement))
     timer = threading.Timer(timeout_s, _interrupt, [box])
     timer.start()
     try:

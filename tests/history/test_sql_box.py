@@ -28,6 +28,8 @@ def test_a_select_sees_only_the_users_rows(box_store: HistoryStore) -> None:
     joined = "SELECT count(*) AS n FROM events e JOIN runs r USING (run_id)"
     assert run_sql(cur, joined, "alice").frame["n"].tolist() == [4]  # model calls are in llm_calls
     assert run_sql(cur, "SELECT count(*) AS n FROM runs", None).frame["n"].tolist() == [2]  # admin
+    using = "SELECT count(*) AS n FROM runs JOIN llm_calls USING (run_id)"  # not bindable without a catalog
+    assert run_sql(cur, using, "alice").frame["n"].tolist() == [1]
 
 
 @pytest.mark.parametrize(
