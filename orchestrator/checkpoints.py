@@ -17,7 +17,8 @@ import json
 import sqlite3
 import threading
 import time
-from contextlib import AbstractAsyncContextManager
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -27,6 +28,7 @@ from schemas.models import Workflow
 SEQ_BLOCK = 1000
 FILE_NAME = "checkpoints.sqlite"
 RUNS_FILE_NAME = "runs.sqlite"
+BUSY_TIMEOUT_S = 60.0
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS graphwright_runs (
@@ -132,8 +134,15 @@ class SeqCounter:
         self.store.reserve_seq(self.run_id, self.reserved)
 
 
-def open_saver(path: Path) -> AbstractAsyncContextManager[Any]:
-    """LangGraph's async SQLite checkpointer on `path` (create it inside the loop that uses it)."""
+@asynccontextmanager
+async def open_saver(path: Path) -> AsyncIterator[Any]:
+    """LangGraph's async SQLite checkpointer on `path` (create it inside the loop that uses it).
+
+    Concurrent runs each hold a connection to the same file; sqlite's default 5 s busy wait is not
+    enough on a loaded machine (runs failed with "database is locked"), hence `BUSY_TIMEOUT_S`.
+    """
+    import aiosqlite
     from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
 
-    return AsyncSqliteSaver.from_conn_string(str(path))
+    async with aiosqlite.connect(str(path), timeout=BUSY_TIMEOUT_S) as conn:
+        yield AsyncSqliteSaver(conn)
