@@ -135,7 +135,8 @@ def build(services: AppServices, session_state: gr.State, design_editor: gr.Code
                 run_btn = gr.Button("Run", variant="primary", elem_id="run-start")
                 stop_btn = gr.Button("Stop", variant="stop", elem_id="run-stop")
             with gr.Accordion("Resume an interrupted run", open=False):
-                resumable = gr.Dropdown([], label="Interrupted runs", elem_id="run-resumable")
+                resumable = gr.Dropdown([], label="Interrupted runs", elem_id="run-resumable",
+                                        allow_custom_value=True)  # the handler checks ownership
                 with gr.Row():
                     refresh_btn = gr.Button("Refresh list", size="sm")
                     resume_btn = gr.Button("Resume", size="sm", elem_id="run-resume")

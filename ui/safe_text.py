@@ -14,9 +14,16 @@ _IMAGE = re.compile(r"!\[")
 _MAX_PREVIEW = 2_000
 
 
+_TEMPLATE_CHARS = str.maketrans({"$": "&#36;", "{": "&#123;", "}": "&#125;", "@": "&#64;", "`": "&#96;"})
+
+
 def esc(value: object) -> str:
-    """HTML-escape any value (quotes included) for use in text or attribute positions."""
-    return html.escape("" if value is None else str(value), quote=True)
+    """HTML-escape any value (quotes included) for use in text or attribute positions.
+
+    `gr.HTML` treats its template as a JS template string and a Handlebars template, so `${`, `{{`,
+    `@children` and backticks are encoded too: untrusted text can never become a template tag.
+    """
+    return html.escape("" if value is None else str(value), quote=True).translate(_TEMPLATE_CHARS)
 
 
 def safe_markdown(text: str) -> str:

@@ -57,9 +57,23 @@ def new_session() -> Session:
     return Session()
 
 
+def signed_in_user(request: Any) -> str | None:
+    """The user name from `auth=` (`request.username`) or Hugging Face OAuth (the session cookie)."""
+    if request is None:
+        return None
+    name = getattr(request, "username", None)
+    if not name:
+        try:
+            info = request.session.get("oauth_info") or {}
+        except (AttributeError, AssertionError, KeyError):  # no session middleware: not signed in
+            info = {}
+        name = (info.get("userinfo") or {}).get("preferred_username")
+    return str(name) if name else None
+
+
 def adopt_user(session: Session, request: Any) -> Session:
-    """Record the signed-in user name from a `gr.Request` (HF OAuth or `auth=`), if any."""
-    name = getattr(request, "username", None) if request is not None else None
+    """Record the signed-in user, if any: their runs then follow them across browser sessions."""
+    name = signed_in_user(request)
     if name:
         session.user = str(name)
     return session

@@ -263,3 +263,28 @@ def _yaml(config: dict) -> str:
     from schemas import load_workflow, to_yaml
 
     return to_yaml(load_workflow(json.dumps(config)))
+
+
+HOSTILE = '<img src=x onerror="window.__pwned=1"> ${7*6} {{7*6}} ![t](http://127.0.0.1:9/pixel.png)'
+
+
+def test_model_text_cannot_run_script_or_load_anything(page: object, llm_server) -> None:
+    llm_server.script(Reply(text=HOSTILE))
+    use_model(page, TEST_MODEL)
+    tab(page, "Design")
+    page.get_by_label("Assistant (LLM)").check()
+    send(page, "Say something")
+    chat = page.locator("#design-chat")
+    expect(chat).to_contain_text('<img src=x onerror="window.__pwned=1">')  # shown as text
+    expect(chat).to_contain_text("![t](")
+    assert chat.locator("img[src='x'], img[src*='pixel']").count() == 0
+
+    llm_server.script(Reply(fault="bad_request", message=HOSTILE), Reply(fault="bad_request", message=HOSTILE),
+                      Reply(fault="bad_request", message=HOSTILE))
+    _prepare_run(page, config=_yaml(CONFIG))
+    page.locator("#run-start").click()
+    expect(run_status(page)).to_contain_text("failed", timeout=SLOW)
+    timeline = page.locator("#run-timeline")
+    expect(timeline).to_contain_text("write")
+    assert timeline.locator("img").count() == 0 and "42" not in timeline.inner_text()
+    assert page.evaluate("() => window.__pwned") is None

@@ -130,3 +130,22 @@ def test_approval_pauses_the_run_and_the_approve_endpoint_finishes_it(ui_app: Ru
     assert "finished" in status and "final" in timeline
     with pytest.raises(Exception, match="No run of yours is waiting"):
         client.predict("again", api_name="/approve")
+
+
+def test_a_paused_run_is_listed_resumed_and_exported(ui_app: RunningApp, tmp_path: Path) -> None:
+    import re
+
+    client = _client(ui_app)
+    config = (Path(__file__).resolve().parents[2] / "examples" / "human_approval.yaml").read_text()
+    status, *_ = client.predict(config, "", False, "", *[""] * 8, *[False] * 8, api_name="/run")
+    run_id = re.search(r"run `([0-9a-f]+)`", status).group(1)
+    ui_app.services.history.flush()
+    status, *rest = client.predict(run_id, api_name="/resume")
+    assert "waiting" in status and "sign_off" in rest[-1]
+    status, *_ = client.predict("", api_name="/reject")
+    assert "cancelled" in status or "finished" in status
+    ui_app.services.history.flush()
+    path = client.predict("csv", "runs", "All time", "(any)", "(any)", "(any)", api_name="/export")
+    assert run_id in Path(path).read_text()
+    with pytest.raises(Exception, match="not one of yours"):
+        _client(ui_app).predict(run_id, api_name="/resume")

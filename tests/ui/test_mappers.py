@@ -216,6 +216,7 @@ def test_model_text_cannot_run_script_or_load_images() -> None:
     text = safe_markdown('Hi <img src="http://x/t.png" onerror=alert(1)> ![pixel](http://x/p.png) **ok**')
     assert "<img" not in text and "![" not in text and "**ok**" in text
     assert esc('"><script>') == "&quot;&gt;&lt;script&gt;"
+    assert esc("${x} {{y}} @children `z`") == "&#36;&#123;x&#125; &#123;&#123;y&#125;&#125; &#64;children &#96;z&#96;"
 
 
 def test_sessions_are_independent_and_never_show_keys() -> None:
@@ -227,3 +228,16 @@ def test_sessions_are_independent_and_never_show_keys() -> None:
     assert mask("short") == "•••••"
     a.user = "alice"
     assert a.owner_id == "user:alice" and repr(SessionSettings()).startswith("SessionSettings(")
+
+
+def test_signed_in_users_own_their_runs_across_sessions() -> None:
+    from types import SimpleNamespace
+
+    from ui.session import adopt_user, signed_in_user
+
+    assert signed_in_user(None) is None
+    assert signed_in_user(SimpleNamespace(username="alice")) == "alice"
+    oauth = SimpleNamespace(username=None, session={"oauth_info": {"userinfo": {"preferred_username": "bob"}}})
+    assert adopt_user(Session(), oauth).owner_id == "user:bob"
+    anonymous = adopt_user(Session(), SimpleNamespace(username=None, session={}))
+    assert anonymous.owner_id.startswith("anon-")

@@ -34,7 +34,7 @@ def test_kpis_render_as_cards_even_without_runs() -> None:
                          "avg_cost_usd": 0.125, "p50_latency_s": 1.5, "p95_latency_s": 3.25,
                          "tokens_in": 100, "tokens_out": 40}])
     html = view.kpi_html(row)
-    assert "75%" in html and "$0.5000" in html and "3.25s" in html and "100 / 40" in html
+    assert "75%" in html and "&#36;0.5000" in html and "3.25s" in html and "100 / 40" in html
 
 
 def test_chart_frames_are_long_form_and_typed() -> None:
