@@ -23,7 +23,7 @@ from ui.streaming import batched
 from ui.trace_view import TraceView
 
 _MODEL_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:/@+-]{0,199}$")
-UPDATE_INTERVAL = 0.1
+UPDATE_INTERVAL = 0.2
 
 
 @dataclass
