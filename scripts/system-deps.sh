@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs Debian's chromium and docker.io when missing and starts dockerd when it is not running.
+# Installs Debian's chromium, docker.io and docker-compose when missing and starts dockerd when it is
+# not running. (debootstrap, for the container tests' local base image, is installed on demand.)
 # Needs root (or sudo); without it, the browser and sandbox tests skip with a reason.
 set -uo pipefail
 sudo=""
@@ -10,6 +11,7 @@ fi
 missing=()
 command -v chromium >/dev/null || missing+=(chromium)
 command -v dockerd >/dev/null || missing+=(docker.io)
+command -v docker-compose >/dev/null || docker compose version >/dev/null 2>&1 || missing+=(docker-compose)
 if [ ${#missing[@]} -gt 0 ] && command -v apt-get >/dev/null; then
   $sudo apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
