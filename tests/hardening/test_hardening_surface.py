@@ -1,0 +1,161 @@
+"""The Gradio surface of a launched app: file routes, the public API, uploads, the queue, CORS.
+
+Everything here is what an anonymous visitor of a public Space can send with curl: path traversal
+in every spelling against every file route Gradio 6 serves, URL fetches through the file and proxy
+routes (server-side request forgery), oversized uploads, foreign origins.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from urllib.parse import quote
+
+import httpx
+import pytest
+from gradio_client import Client
+
+from tests.hardening.conftest import WORKFLOW, Sink, run_args
+from tests.ui.conftest import RunningApp
+
+ROOT = Path(__file__).resolve().parents[2]
+CANARY = "GW-FILE-CANARY-7f3a9c"
+PUBLIC_API = frozenset({"/chat", "/confirm_change", "/reject_change", "/load_example", "/run", "/approve",
+                        "/reject", "/resume", "/analytics", "/export", "/sql"})
+FILE_ROUTES = ("/gradio_api/file=", "/gradio_api/file/", "/file=", "/file/", "/gradio_api/proxy=",
+               "/gradio_api/custom_component/x/y/z/", "/gradio_api/run-history/records/a/b/assets/",
+               "/static/", "/assets/", "/gradio_api/")
+# Content that must never come back: /etc/passwd, the process environment, DuckDB, SQLite, our canary.
+SECRET_MARKERS = ("root:x:0", "PATH=", "DUCK", "SQLite format", CANARY, "GRAPHWRIGHT_DATA_DIR")
+
+
+@pytest.fixture(scope="module")
+def planted(hardened_app: RunningApp) -> dict[str, Path]:
+    """Files an attacker wants: the run store, a canary in the data dir, a `.env` beside the app."""
+    data = hardened_app.data_dir
+    (data / "notes.txt").write_text(f"{CANARY}\n")
+    env_file = data.parent / ".env"
+    env_file.write_text(f"OPENAI_API_KEY={CANARY}\n")
+    client = Client(hardened_app.url, verbose=False)
+    return {"history": data / "history.duckdb", "canary": data / "notes.txt", "env": env_file,
+            "client": client}  # type: ignore[dict-item]
+
+
+def _payloads(files: dict[str, Path]) -> list[str]:
+    up = "../" * 12
+    targets = ["etc/passwd", "proc/self/environ"]
+    out = []
+    for target in targets:
+        out += [up + target, quote(up, safe="") + target, "%2e%2e%2f" * 12 + target, "%252e%252e%252f" * 12 + target,
+                "....//" * 12 + target, "..%2f" * 12 + target, "..\\" * 12 + target, "/" + target,
+                "%2F" + target, "//" + target, "file:///" + target, "./" + up + target]
+    for key in ("history", "canary", "env"):
+        path = str(files[key].resolve())
+        out += [path, quote(path, safe=""), path.replace("/", "//"), str(files[key].parent) + "/./" + files[key].name,
+                str(files[key].parent) + "/x/../" + files[key].name]
+    out += ["/proc/self/cwd/.env", "/proc/self/cwd/app.py", "/proc/self/root/etc/passwd", ".env",
+            "../.env", str(ROOT / "app.py"), str(ROOT / "requirements.txt")]
+    for checkpoint in files["history"].parent.glob("*.sqlite*"):
+        out.append(str(checkpoint.resolve()))
+    return out
+
+
+def test_no_file_route_serves_anything_outside_its_own_uploads(hardened_app: RunningApp,
+                                                               planted: dict[str, Path]) -> None:
+    base = hardened_app.url.rstrip("/")
+    tried, served = 0, []
+    with httpx.Client(timeout=10) as http:
+        for route in FILE_ROUTES:
+            for payload in _payloads(planted):
+                reply = http.get(base + route + payload)
+                tried += 1
+                text = reply.text
+                if reply.status_code < 400 or any(m in text for m in SECRET_MARKERS):
+                    if any(m in text for m in SECRET_MARKERS) or reply.status_code == 200 and "<html" not in text[:200]:
+                        served.append(f"{reply.status_code} {route}{payload}: {text[:80]!r}")
+    assert tried > 300 and not served, "\n".join(served)
+    # The route itself works: a file the visitor uploaded comes back.
+    uploaded = httpx.post(base + "/gradio_api/upload", files={"files": ("mine.yaml", b"mine: 1\n")}, timeout=10)
+    assert httpx.get(base + "/gradio_api/file=" + uploaded.json()[0], timeout=10).text == "mine: 1\n"
+
+
+def test_file_and_proxy_routes_never_fetch_urls_for_a_visitor(hardened_app: RunningApp, fresh_sink: Sink) -> None:
+    base = hardened_app.url.rstrip("/")
+    port = fresh_sink.url.rsplit(":", 1)[1]
+    targets = [f"{fresh_sink.url}/leak", f"http://localhost:{port}/leak", f"http://2130706433:{port}/leak",
+               "http://169.254.169.254/latest/meta-data/", f"http://[::1]:{port}/leak"]
+    with httpx.Client(timeout=15) as http:
+        for route in ("/gradio_api/file=", "/gradio_api/proxy=", "/file=", "/proxy="):
+            for target in targets:
+                reply = http.get(base + route + target)
+                assert "SINK-CONTENT" not in reply.text
+    assert fresh_sink.hits == []
+
+
+def test_the_data_directory_is_blocked_at_launch(hardened_app: RunningApp) -> None:
+    from ui.app import launch_kwargs
+
+    blocked = [Path(p) for p in launch_kwargs(hardened_app.services)["blocked_paths"]]
+    assert hardened_app.data_dir.resolve() in blocked
+    assert str(hardened_app.data_dir.resolve()) in {str(p) for p in hardened_app.demo.blocked_paths}
+
+
+def test_only_the_intended_endpoints_are_public(hardened_app: RunningApp, planted: dict[str, object]) -> None:
+    api = planted["client"].view_api(print_info=False, return_format="dict")  # type: ignore[attr-defined]
+    assert set(api["named_endpoints"]) == PUBLIC_API and not api["unnamed_endpoints"]
+    info = httpx.get(hardened_app.url + "gradio_api/info", timeout=10).json()
+    assert set(info["named_endpoints"]) == PUBLIC_API
+    for name in ("/save", "/forget_keys", "/set_model", "/set_mlflow", "/new_session", "/open_file", "/on_load"):
+        with pytest.raises(Exception):  # noqa: B017 - gradio_client raises a plain ValueError
+            planted["client"].predict(api_name=name)  # type: ignore[attr-defined]
+
+
+def test_run_history_and_dev_routes_are_off(hardened_app: RunningApp) -> None:
+    """(`/gradio_api/dev/reload` is an event stream that stays silent outside `gradio` dev mode.)"""
+    base = hardened_app.url.rstrip("/")
+    with httpx.Client(timeout=10) as http:
+        for path in ("/gradio_api/runs", "/gradio_api/run-history/buckets", "/gradio_api/run-history/records",
+                     "/gradio_api/vibe-code", "/gradio_api/user"):
+            reply = http.get(base + path)
+            assert reply.status_code in (401, 403, 404, 405) or not reply.text.strip() or "null" == reply.text.strip(), \
+                f"{path}: {reply.status_code} {reply.text[:120]}"
+
+
+def test_uploads_are_bounded(hardened_app: RunningApp) -> None:
+    base = hardened_app.url.rstrip("/")
+    big = b"a: b\n" * 420_000  # ~2 MB, over the 1 MB cap
+    reply = httpx.post(base + "/gradio_api/upload", files={"files": ("big.yaml", big, "text/yaml")}, timeout=30)
+    assert reply.status_code == 413, (reply.status_code, reply.text[:200])
+
+
+def test_the_queue_is_bounded(hardened_app: RunningApp) -> None:
+    from ui.app import QUEUE_MAX_SIZE
+
+    queue = hardened_app.demo._queue
+    assert queue.max_size == QUEUE_MAX_SIZE <= 256
+    assert all(fn.concurrency_limit not in (None, "default") or queue.default_concurrency_limit
+               for fn in hardened_app.demo.fns.values())
+    assert queue.default_concurrency_limit is not None and queue.default_concurrency_limit <= 16
+
+
+def test_a_ten_megabyte_config_sent_to_run_is_refused_quickly(planted: dict[str, object], llm_server: object) -> None:
+    import time
+
+    huge = WORKFLOW + "description: " + "x" * 10_000_000 + "\n"
+    started = time.perf_counter()
+    with pytest.raises(Exception, match="larger than 64 KiB"):
+        planted["client"].predict(*run_args(huge), api_name="/run")  # type: ignore[attr-defined]
+    assert time.perf_counter() - started < 15  # mostly the 10 MB round trip on a busy machine
+
+
+def test_cors_does_not_let_a_foreign_origin_read_the_api(hardened_app: RunningApp) -> None:
+    base = hardened_app.url.rstrip("/")
+    evil = "https://evil.example"
+    with httpx.Client(timeout=10) as http:
+        for method, path in (("GET", "/gradio_api/info"), ("GET", "/config"), ("OPTIONS", "/gradio_api/queue/join"),
+                             ("POST", "/gradio_api/queue/join")):
+            headers = {"Origin": evil, "Access-Control-Request-Method": "POST"}
+            reply = http.request(method, base + path, headers=headers,
+                                 content=json.dumps({}) if method == "POST" else None)
+            allowed = reply.headers.get("access-control-allow-origin")
+            assert allowed in (None, "null") or allowed not in ("*", evil), f"{method} {path}: {allowed}"
