@@ -108,6 +108,16 @@ class RunStore:
                 (status, json.dumps(pending) if pending else None, add_elapsed, time.time(), run_id),
             )
 
+    def crashed(self) -> list[tuple[str, str, str, float]]:
+        """`(run id, workflow name, owner, created)` of runs still marked running.
+
+        Only meaningful at start-up, under the data dir's lock: then their process died.
+        """
+        with self._lock:
+            rows = self._db.execute("SELECT run_id, workflow_json, owner, created FROM graphwright_runs"
+                                    " WHERE status = 'running'").fetchall()
+        return [(r[0], str(json.loads(r[1]).get("name", "")), r[2], r[3]) for r in rows]
+
     def reserve_seq(self, run_id: str, up_to: int) -> None:
         with self._lock:
             self._db.execute("UPDATE graphwright_runs SET seq_reserved = MAX(seq_reserved, ?) WHERE run_id = ?",
