@@ -47,7 +47,10 @@ class AppServices:
         from orchestrator.paths import data_dir as default_data_dir
 
         directory = Path(data_dir) if data_dir is not None else default_data_dir()
+        from history.recovery import record_unrecorded_runs
+
         store = HistoryStore.open(directory, mlflow=False)
+        record_unrecorded_runs(store, directory)  # runs killed before their first history record
         return cls(data_dir=directory, history=store, **kwargs)
 
     # ---- per session -------------------------------------------------------------------------
@@ -90,7 +93,8 @@ class AppServices:
 
         from orchestrator.runner import Engine
 
-        policy = replace(self.policy, default_model=self.default_model(session))
+        # None lets the engine choose its embedded default (Ollama when it runs here, else offline)
+        policy = replace(self.policy, default_model=session.settings.default_model or self.policy.default_model)
         credentials = self.credentials_for(session)
         return Engine(data_dir=self.data_dir, client=self.client_for(session), credentials=credentials,
                       policy=policy, sinks=self.sinks_for(session))
