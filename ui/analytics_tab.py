@@ -44,15 +44,11 @@ def build(services: AppServices, session_state: gr.State) -> gr.Button:
         refresh = gr.Button("Refresh", variant="primary", elem_id="an-refresh")
     kpis = gr.HTML(view.kpi_html(pd.DataFrame()), elem_id="an-kpis", js_on_load=None)
     with gr.Row():
-        cost = gr.BarPlot(view.cost_chart(pd.DataFrame()), x="day", y="cost_usd", color="model",
-                          title="Cost by day and model (USD)", elem_id="an-cost")
-        tokens = gr.LinePlot(view.tokens_chart(pd.DataFrame()), x="bucket", y="tokens", color="kind",
-                             title="Tokens over time", elem_id="an-tokens")
+        cost = gr.Plot(label="Cost by day and model", elem_id="an-cost", show_label=False)
+        tokens = gr.Plot(label="Tokens over time", elem_id="an-tokens", show_label=False)
     with gr.Row():
-        lat_model = gr.BarPlot(view.latency_chart(pd.DataFrame(), "model"), x="model", y="seconds",
-                               color="stat", title="Call latency p50 / p95 by model (s)", elem_id="an-lat-model")
-        lat_step = gr.BarPlot(view.latency_chart(pd.DataFrame(), "step_id"), x="step_id", y="seconds",
-                              color="stat", title="Step latency p50 / p95 (s)", elem_id="an-lat-step")
+        lat_model = gr.Plot(label="Call latency by model", elem_id="an-lat-model", show_label=False)
+        lat_step = gr.Plot(label="Step latency", elem_id="an-lat-step", show_label=False)
     failures = gr.Dataframe(label="Failures by reason", interactive=False, elem_id="an-failures")
     runs = gr.Dataframe(label="Runs (select a row to replay its trace)", interactive=False, elem_id="an-runs",
                         max_height=360)
@@ -86,10 +82,14 @@ def build(services: AppServices, session_state: gr.State) -> gr.Button:
         steps = q.latency_by_step(cur, f)
         return (
             view.kpi_html(q.kpis(cur, f)),
-            view.cost_chart(q.cost_by_day(cur, f)),
-            view.tokens_chart(q.tokens_over_time(cur, f, "hour" if span_v == view.RANGES[0] else "day")),
-            view.latency_chart(q.latency_by_model(cur, f), "model"),
-            view.latency_chart(steps, "step_id"),
+            view.figure(view.cost_chart(q.cost_by_day(cur, f)), "stack", "day", "cost_usd", "model",
+                        "Cost by day and model (USD)"),
+            view.figure(view.tokens_chart(q.tokens_over_time(cur, f, "hour" if span_v == view.RANGES[0] else "day")),
+                        "line", "bucket", "tokens", "kind", "Tokens over time"),
+            view.figure(view.latency_chart(q.latency_by_model(cur, f), "model"), "bars", "model", "seconds", "stat",
+                        "Call latency p50 / p95 by model (s)"),
+            view.figure(view.latency_chart(steps, "step_id"), "bars", "step_id", "seconds", "stat",
+                        "Step latency p50 / p95 (s)"),
             q.failures_by_reason(cur, f),
             view.runs_table(q.list_runs(cur, f, limit=200)),
             gr.update(choices=[ANY, *q.workflows(cur, session.owner_id)]),

@@ -6,7 +6,7 @@ plain columns (strings for categories, datetimes for time), and never an empty f
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import pandas as pd
 
@@ -61,7 +61,7 @@ def cost_chart(frame: pd.DataFrame) -> pd.DataFrame:
         return pd.DataFrame({"day": pd.Series(dtype=str), "model": pd.Series(dtype=str),
                              "cost_usd": pd.Series(dtype=float)})
     out = frame[["day", "model", "cost_usd"]].copy()
-    out["day"] = out["day"].map(lambda d: d.isoformat() if isinstance(d, date) else str(d)[:10])
+    out["day"] = out["day"].map(lambda d: str(d)[:10])
     out["cost_usd"] = out["cost_usd"].astype(float)
     return out
 
@@ -100,3 +100,27 @@ def runs_table(frame: pd.DataFrame) -> pd.DataFrame:
         if col in out:
             out[col] = out[col].astype(float).round(4)
     return out.fillna("")
+
+
+def figure(frame: pd.DataFrame, kind: str, x: str, y: str, color: str, title: str) -> object:
+    """A plotly figure of a chart frame: grouped bars or lines, with an empty-state note.
+
+    Plotly is imported here, not at module import: the app must start fast.
+    """
+    import plotly.express as px
+    import plotly.graph_objects as go
+
+    if frame.empty:
+        fig = go.Figure()
+        fig.add_annotation(text="No data for these filters yet", showarrow=False, x=0.5, y=0.5,
+                           xref="paper", yref="paper")
+        fig.update_xaxes(visible=False)
+        fig.update_yaxes(visible=False)
+    elif kind == "line":
+        fig = px.line(frame, x=x, y=y, color=color, markers=True)
+    else:
+        fig = px.bar(frame, x=x, y=y, color=color, barmode="stack" if kind == "stack" else "group")
+        fig.update_xaxes(type="category")
+    fig.update_layout(title=title, height=320, margin={"l": 40, "r": 10, "t": 40, "b": 40},
+                      legend_title_text="")
+    return fig

@@ -130,3 +130,11 @@ def test_the_design_draft_needs_no_second_consent_but_other_configs_do() -> None
     assert is_design_draft(text.rstrip("\n"), workflow, session)  # the Run editor drops the final newline
     other = validate_text(text.replace("50", "60"), "workflow.yaml").workflow
     assert not is_design_draft(text.replace("50", "60"), other, session)
+
+
+def test_figures_group_latency_bars_and_say_when_there_is_no_data() -> None:
+    lat = view.latency_chart(pd.DataFrame({"model": ["m"], "p50_s": [0.5], "p95_s": [0.9]}), "model")
+    fig = view.figure(lat, "bars", "model", "seconds", "stat", "Latency")
+    assert fig.layout.barmode == "group" and [t.name for t in fig.data] == ["p50", "p95"]
+    empty = view.figure(view.cost_chart(pd.DataFrame()), "stack", "day", "cost_usd", "model", "Cost")
+    assert not empty.data and "No data" in empty.layout.annotations[0].text
