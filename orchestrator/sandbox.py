@@ -17,14 +17,18 @@ A program that fails, times out or runs out of memory is not an error: it is a `
 
 from __future__ import annotations
 
+import re
 import time
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from orchestrator.sandbox_limits import (
     DEFAULT_IMAGE,
     IMAGE_ENV,
     MAX_CODE_BYTES,
+    MAX_TIMEOUT_S,
+    SANDBOX_LABEL,
     SandboxLimits,
     command,
     container_options,
@@ -46,10 +50,12 @@ __all__ = [
     "SandboxResult",
     "SandboxUnavailable",
     "docker_available",
+    "remove_stale_containers",
     "run_python",
 ]
 
 _KILL_GRACE_S = 10.0  # how long to wait for the daemon to confirm a kill
+STALE_AFTER_S = MAX_TIMEOUT_S + 60.0  # no run lives longer: its deadline, the kill and clean-up
 _API_TIMEOUT_S = 30.0  # per Docker API call; a busy daemon (say, mid-build) can be slow to create
 
 
@@ -109,6 +115,40 @@ def docker_available(timeout: float = 1.0) -> bool:
         return False
     client.close()
     return True
+
+
+def remove_stale_containers(
+    *, docker_client: DockerClient | None = None, max_age_s: float = STALE_AFTER_S, label: str | None = None
+) -> int:
+    """Remove sandbox containers older than any run can last; returns how many were removed.
+
+    A run removes its own container, but an app killed mid-run cannot: call this at startup. Only
+    age counts (not state), so a concurrent run's young container is never touched. `label`
+    narrows the sweep to containers that also carry that label (`key` or `key=value`).
+    """
+    client = docker_client or _connect(timeout=3.0, api_timeout=_API_TIMEOUT_S)
+    try:
+        now = time.time()
+        labels = [SANDBOX_LABEL] if label is None else [SANDBOX_LABEL, label]
+        stale = [
+            c
+            for c in client.containers.list(all=True, filters={"label": labels})
+            if now - _created_at(c.attrs.get("Created", "")) > max_age_s
+        ]
+        for container in stale:
+            _remove(container)
+        return len(stale)
+    finally:
+        if docker_client is None:
+            client.close()
+
+
+def _created_at(created: str) -> float:
+    """Docker's RFC 3339 timestamp (nanoseconds, `Z`) as epoch seconds; unreadable counts as new."""
+    match = re.match(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d", created)
+    if not match:
+        return time.time()
+    return datetime.fromisoformat(match.group(0)).replace(tzinfo=UTC).timestamp()
 
 
 def run_python(

@@ -7,6 +7,7 @@ makes the container hostile-code-safe is fixed here and not configurable at all.
 
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -83,10 +84,23 @@ def container_options(limits: SandboxLimits) -> dict[str, Any]:
         "memswap_limit": memory,  # equal to mem_limit: no swap
         "nano_cpus": int(limits.cpus * 1e9),
         "ipc_mode": "private",
-        "ulimits": [Ulimit(name="nofile", soft=256, hard=256), Ulimit(name="core", soft=0, hard=0)],
+        "ulimits": [
+            Ulimit(name="nofile", soft=256, hard=256),
+            Ulimit(name="core", soft=0, hard=0),
+            Ulimit(name="cpu", soft=cpu_seconds(limits), hard=cpu_seconds(limits)),
+        ],
         "log_config": LogConfig(type="none"),
         "labels": {SANDBOX_LABEL: "1"},
     }
+
+
+def cpu_seconds(limits: SandboxLimits) -> int:
+    """RLIMIT_CPU per process: the kernel's own deadline, in case the app dies before it can kill.
+
+    Our wall-clock kill normally comes first; this bounds a spinning orphan whose app was killed
+    (the CPU quota lets a process use at most `cpus` seconds of CPU per second of wall time).
+    """
+    return math.ceil(limits.timeout_s * max(1.0, limits.cpus)) + 2
 
 
 def command(code: str) -> list[str]:

@@ -7,12 +7,14 @@ from __future__ import annotations
 
 import json
 import time
+import uuid
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 
-from orchestrator.sandbox import SandboxImageMissing, run_python
-from orchestrator.sandbox_limits import PIDS_LIMIT
+from orchestrator.sandbox import SandboxImageMissing, remove_stale_containers, run_python
+from orchestrator.sandbox_limits import PIDS_LIMIT, SANDBOX_LABEL, SandboxLimits, cpu_seconds
 from schemas.models import PythonTool
 
 pytestmark = pytest.mark.docker
@@ -122,13 +124,18 @@ def test_the_code_runs_as_nobody_without_capabilities(make_tool: ToolFactory) ->
         "import os\n"
         "status = dict(line.split(':', 1) for line in open('/proc/self/status'))\n"
         "print(os.getuid(), os.geteuid(), os.getgid(), os.getegid(), 0 in os.getgroups())\n"
+        "import resource\n"
+        "print(*resource.getrlimit(resource.RLIMIT_CPU))\n"
         "for key in ('CapInh', 'CapPrm', 'CapEff', 'CapBnd', 'CapAmb', 'NoNewPrivs'):\n"
         "    print(key, status[key].strip())\n"
     )
-    result = run_python(code, make_tool())
+    tool = make_tool()
+    result = run_python(code, tool)
     lines = result.stdout.splitlines()
     assert lines[0] == "65534 65534 65534 65534 False"
-    caps = dict(line.split() for line in lines[1:])
+    limit = cpu_seconds(SandboxLimits.from_tool(tool))
+    assert lines[1] == f"{limit} {limit}"  # the kernel's deadline, should the app die mid-run
+    caps = dict(line.split() for line in lines[2:])
     assert caps.pop("NoNewPrivs") == "1"
     assert set(caps.values()) == {"0000000000000000"}, caps
 
@@ -172,3 +179,19 @@ def test_a_callers_client_is_used_and_a_quiet_programs_output_still_arrives(make
     finally:
         client.close()
     assert result.ok and result.stdout == "done\n"
+
+
+def test_stale_containers_are_swept_and_young_ones_kept(
+    docker_client: Any, sandbox_image: str, no_leftovers: None
+) -> None:
+    key, value = "graphwright.test", uuid.uuid4().hex  # only this test's containers are swept
+    labels = {SANDBOX_LABEL: "1", key: value}
+    sleep = ["python3", "-c", "import time; time.sleep(60)"]
+    docker_client.containers.run(sandbox_image, sleep, detach=True, labels=labels, network_mode="none")
+    docker_client.containers.create(sandbox_image, ["python3", "-c", "pass"], labels=labels)
+    mine = f"{key}={value}"
+
+    assert remove_stale_containers(docker_client=docker_client, label=mine) == 0  # a run may still own them
+    time.sleep(1.5)
+    assert remove_stale_containers(docker_client=docker_client, max_age_s=1.0, label=mine) == 2
+    assert docker_client.containers.list(all=True, filters={"label": mine}) == []

@@ -98,6 +98,7 @@ def test_the_container_is_locked_down_whatever_the_limits() -> None:
     assert options["mem_limit"] == options["memswap_limit"] == "256m"
     assert options["nano_cpus"] == 1_500_000_000 and options["pids_limit"] == PIDS_LIMIT
     assert list(options["tmpfs"]) == ["/tmp"] and "uid=65534" in options["tmpfs"]["/tmp"]
+    assert {u["Name"]: u["Hard"] for u in options["ulimits"]} == {"nofile": 256, "core": 0, "cpu": 10 * 1.5 + 2}
     assert "volumes" not in options and "mounts" not in options and "privileged" not in options
 
 
