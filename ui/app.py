@@ -57,9 +57,13 @@ def build_app(services: AppServices) -> gr.Blocks:
 
         def on_load(session: Session, request: gr.Request) -> tuple[Any, ...]:
             adopt_user(session, request)
-            return settings_tab.keys_markdown(services, session), design_tab.greet(session), session
+            if services.mlflow_default and not session.chat.messages:
+                session.settings.mlflow = True
+            return (settings_tab.keys_markdown(services, session), session.settings.mlflow,
+                    design_tab.greet(session), session)
 
-        demo.load(on_load, [session_state], [settings_outputs[0], design.chatbot, session_state],
+        keys_md, _model, mlflow_box = settings_outputs
+        demo.load(on_load, [session_state], [keys_md, mlflow_box, design.chatbot, session_state],
                   api_visibility="private", queue=False)
     _hide_state_factories(demo)
     demo.queue(default_concurrency_limit=4, max_size=QUEUE_MAX_SIZE)

@@ -35,6 +35,7 @@ class AppServices:
     base_credentials: Credentials = field(default_factory=Credentials.from_env)
     policy: Policy = field(default_factory=Policy)
     max_concurrent_runs: int = 8
+    mlflow_default: bool = False  # GRAPHWRIGHT_MLFLOW=1: every session starts with tracing on
     _breaker: Any = None
     _tracer: Any = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -43,14 +44,14 @@ class AppServices:
     @classmethod
     def create(cls, data_dir: Path | None = None, **kwargs: Any) -> AppServices:
         """Open the history store for `data_dir` (raises `HistoryLocked` if another app has it)."""
-        from history.store import HistoryStore
+        from history.recovery import record_unrecorded_runs
+        from history.store import HistoryStore, mlflow_enabled
         from orchestrator.paths import data_dir as default_data_dir
 
         directory = Path(data_dir) if data_dir is not None else default_data_dir()
-        from history.recovery import record_unrecorded_runs
-
         store = HistoryStore.open(directory, mlflow=False)
         record_unrecorded_runs(store, directory)  # runs killed before their first history record
+        kwargs.setdefault("mlflow_default", mlflow_enabled())  # tracing itself is per session: `sinks_for`
         return cls(data_dir=directory, history=store, **kwargs)
 
     # ---- per session -------------------------------------------------------------------------

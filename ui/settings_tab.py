@@ -114,4 +114,4 @@ def build(services: AppServices, session_state: gr.State) -> list[Any]:
         return session
 
     mlflow.change(set_mlflow, [mlflow, session_state], [session_state], api_visibility="private")
-    return [keys_md, model]
+    return [keys_md, model, mlflow]

@@ -138,3 +138,22 @@ def test_figures_group_latency_bars_and_say_when_there_is_no_data() -> None:
     assert fig.layout.barmode == "group" and [t.name for t in fig.data] == ["p50", "p95"]
     empty = view.figure(view.cost_chart(pd.DataFrame()), "stack", "day", "cost_usd", "model", "Cost")
     assert not empty.data and "No data" in empty.layout.annotations[0].text
+
+
+# ---- services -------------------------------------------------------------------------------------------
+def test_sessions_get_their_own_keys_and_opt_in_to_mlflow(tmp_path) -> None:
+    from orchestrator.credentials import Credentials
+    from ui.services import AppServices
+    from ui.session import Session
+
+    services = AppServices(data_dir=tmp_path, base_credentials=Credentials(keys={"openai": "sk-env-0000000000"}))
+    alice, bob = Session(), Session()
+    alice.settings.keys["anthropic"] = "sk-ant-alice-000000000"
+    assert services.credentials_for(alice).configured_providers() == ["anthropic", "openai"]
+    assert services.credentials_for(bob).configured_providers() == ["openai"]
+    assert services.sinks_for(alice) == []
+    alice.settings.mlflow = True
+    try:
+        assert len(services.sinks_for(alice)) == 1 and services.sinks_for(bob) == []
+    finally:
+        services.close()
