@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable
+from contextlib import aclosing
 from typing import TYPE_CHECKING, Any
 
 from langgraph.types import Command
@@ -134,9 +135,12 @@ class RunDriver:
         interrupts: list[Any] = []
         remaining = max(self.workflow.limits.timeout_seconds - 0.0, 0.001)
         try:
-            async with asyncio.timeout(remaining) as deadline:
-                async for chunk in graph.astream(command, config, stream_mode=["custom", "updates"], version="v2",
-                                                 subgraphs=True, durability=self.engine.policy.durability):
+            stream = graph.astream(command, config, stream_mode=["custom", "updates"], version="v2",
+                                   subgraphs=True, durability=self.engine.policy.durability)
+            # `aclosing`: on cancellation LangGraph's own cleanup (pending checkpoint writes) must run
+            # now, while the checkpointer is open, not at interpreter shutdown on a reopened connection.
+            async with asyncio.timeout(remaining) as deadline, aclosing(stream):
+                async for chunk in stream:
                     if chunk["type"] == "custom":  # node events, from the root graph or a branch subgraph
                         self.stamp(chunk["data"], enqueue=True, stamped=True)
                     elif not chunk["ns"] and "__interrupt__" in (chunk["data"] or {}):

@@ -168,6 +168,7 @@ def test_cancelling_during_a_streamed_call_stops_promptly_and_can_be_resumed(llm
     assert resumed[-1].type == "run_finished" and resumed[-1].output == "finished later"
 
 
+@pytest.mark.docker
 def test_python_tool_runs_in_the_docker_sandbox(llm_server, llm_client, make_engine, sandbox_image) -> None:
     wf = workflow("""
         version: 1
