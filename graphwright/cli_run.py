@@ -203,7 +203,8 @@ class LiveView:
             case "step_finished":
                 mark = "✓" if e.status == "ok" else "✗"
                 cost = f", ${e.cost_usd:.5f}" if e.cost_usd else ""
-                model = f", {e.model}{' [offline/synthetic]' if e.synthetic else ''}" if e.model else ""
+                label = " [synthetic]" if e.synthetic and "offline" not in (e.model or "") else ""
+                model = f", {e.model}{label}" if e.model else ""
                 extra = f" → {e.branch}" if e.branch else ""
                 extra += f" after {e.iterations} iteration(s)" if e.iterations else ""
                 self._line(f"{mark} {e.step_id}{extra} ({e.duration_s:.2f}s, {e.tokens_in + e.tokens_out} tokens"
