@@ -21,6 +21,7 @@ from orchestrator.structured import (
     parse_output,
     repair_message,
 )
+from orchestrator.tool_journal import CURRENT_JOURNAL
 from orchestrator.tools.registry import ToolBox, ToolOutcome
 from schemas.models import Agent, AgentTool, OutputField, Tool
 from schemas.templates import to_text
@@ -76,6 +77,7 @@ async def run_agent(
     extra_tools: dict[str, Tool] | None = None,
     descriptions: dict[str, str] | None = None,
     max_tool_calls: int | None = None,
+    max_delegations: int | None = None,
 ) -> Any:
     """The agent's answer: text, or a validated dict when it declares `output` fields."""
     agent = ctx.workflow.agents[agent_name]
@@ -87,6 +89,7 @@ async def run_agent(
         return to_text(answer)
 
     box.run_agent = as_tool
+    box.delegation_limit = max_delegations
     limit = agent.max_tool_calls if max_tool_calls is None else max_tool_calls
     messages: list[dict[str, Any]] = [
         {"role": "system", "content": system_prompt(agent)},
@@ -100,7 +103,7 @@ async def run_agent(
         if not (result.tool_calls and offer):
             break
         messages.append(_assistant_with_calls(result))
-        outcomes = await _run_tools(ctx, box, result.tool_calls, step_id, limit - used)
+        outcomes = await _run_tools(ctx, box, result.tool_calls, step_id, limit - used, usage)
         used += min(len(result.tool_calls), limit - used)
         for call, outcome in zip(result.tool_calls, outcomes, strict=True):
             messages.append({"role": "tool", "tool_call_id": call.id, "content": outcome.text[:TOOL_RESULT_CHARS]})
@@ -121,7 +124,7 @@ def _assistant_with_calls(result: LLMResult) -> dict[str, Any]:
 
 
 async def _run_tools(ctx: RunContext, box: ToolBox, calls: list[ToolCallRequest], step_id: str,
-                     allowed: int) -> list[ToolOutcome]:
+                     allowed: int, usage: Usage) -> list[ToolOutcome]:
     """Run this turn's tool calls concurrently; calls beyond the step's allowance are refused."""
 
     async def one(index: int, call: ToolCallRequest) -> ToolOutcome:
@@ -130,12 +133,29 @@ async def _run_tools(ctx: RunContext, box: ToolBox, calls: list[ToolCallRequest]
         if index >= allowed:
             outcome = ToolOutcome(False, "error: the tool-call limit of this step is reached; answer now")
         else:
-            outcome = await box.call(call.name, call.arguments)
+            outcome = await _journaled(ctx, box, call, step_id, usage)
         ctx.emit(ev.ToolResult(run_id=ctx.run_id, step_id=step_id, tool=call.name, call_id=call.id,
                                ok=outcome.ok, result=outcome.text[:TOOL_RESULT_CHARS]))
         return outcome
 
     return list(await asyncio.gather(*(one(i, c) for i, c in enumerate(calls))))
+
+
+async def _journaled(ctx: RunContext, box: ToolBox, call: ToolCallRequest, step_id: str,
+                     usage: Usage) -> ToolOutcome:
+    """Run a tool call at most once per step execution, even across a crash (see `tool_journal`)."""
+    journal = CURRENT_JOURNAL.get()
+    if journal is None:
+        return await box.call(call.name, call.arguments)
+    key = journal.key(step_id, call.name, call.arguments)
+    usage.tool_keys.append(key)
+    recorded = journal.replay(ctx.run_id, key)
+    if recorded is not None:
+        return ToolOutcome(*recorded)
+    journal.begin(ctx.run_id, key)
+    outcome = await box.call(call.name, call.arguments)
+    journal.end(ctx.run_id, key, outcome.ok, outcome.text)
+    return outcome
 
 
 async def _structured(ctx: RunContext, params: ModelParams, messages: list[dict[str, Any]],

@@ -21,6 +21,7 @@ def supervisor_node(ctx: RunContext, step: SupervisorStep, scope: Scope) -> Node
             return await run_agent(
                 ctx, step.manager, task, step_id=step.id, usage=usage, extra_tools=tools,
                 descriptions=descriptions, max_tool_calls=step.max_delegations + manager.max_tool_calls,
+                max_delegations=step.max_delegations,
             )
 
         return await run_step(ctx, state, step.id, "supervisor", scope, body, agent=step.manager)

@@ -32,6 +32,8 @@ class ToolBox:
     run_agent: AgentRunner | None = None
     depth: int = 0
     descriptions: dict[str, str] = field(default_factory=dict)
+    delegation_limit: int | None = None  # a supervisor's `max_delegations`
+    delegations: int = 0
 
     def specs(self) -> list[dict[str, Any]]:
         return [tool_spec(name, tool, self.descriptions.get(name)) for name, tool in self.tools.items()]
@@ -86,6 +88,9 @@ class ToolBox:
                     return ToolOutcome(False, "error: pass the sub-task as `task`")
                 if self.run_agent is None or self.depth >= self.policy.max_agent_depth:
                     return ToolOutcome(False, "error: agents are nested too deeply; answer yourself")
+                if self.delegation_limit is not None and self.delegations >= self.delegation_limit:
+                    return ToolOutcome(False, "error: no delegations left; answer with what you have")
+                self.delegations += 1
                 return ToolOutcome(True, await self.run_agent(tool.agent, task, self.depth + 1))
         return ToolOutcome(False, "error: unsupported tool")
 

@@ -49,6 +49,17 @@ def test_supervisor_delegations_are_bounded(make_engine) -> None:
     assert client.requests[-1].tools is None  # out of delegations: no tools offered any more
 
 
+def test_delegations_stay_bounded_when_the_manager_also_has_tool_calls(make_engine) -> None:
+    wf = workflow(SUPERVISOR.replace("lead: {role: Lead editor, max_tool_calls: 0}", "lead: {role: Lead editor}"))
+    three_at_once = Say(tool_calls=[("researcher", {"task": "a"}), ("writer", {"task": "b"}), ("researcher", {"task": "c"})])
+    client = ScriptedClient(three_at_once, Say("r1"), Say("w1"), Say("final"))
+    events = collect(make_engine(client).run(wf, {}))
+    results = sorted(of_type(events, "tool_result"), key=lambda r: r.call_id)
+    assert [r.ok for r in results].count(True) == 2  # max_delegations: 2
+    assert "no delegations left" in next(r.result for r in results if not r.ok)
+    assert events[-1].output == "final"
+
+
 def test_tool_errors_go_back_to_the_model_as_results(make_engine) -> None:
     wf = workflow("""
         version: 1
