@@ -32,6 +32,7 @@ from orchestrator.errors import BudgetExhausted, ModelCallError, RunError, RunNo
 from orchestrator.llm_types import ModelClient
 from orchestrator.policy import Policy
 from orchestrator.state import InputsError
+from orchestrator.tool_journal import CURRENT_JOURNAL, ToolJournal
 
 log = logging.getLogger(__name__)
 _DONE = object()
@@ -60,6 +61,7 @@ class Engine:
         self._fallback_model: str | None = None
         self._graphs: OrderedDict[str, Any] = OrderedDict()  # workflow JSON digest -> compiled graph
         self.store = RunStore(self.data_dir)
+        self.journal = ToolJournal(self.store.path)  # tool calls of steps in flight (at-most-once)
 
     def compiled(self, workflow: Any) -> Any:
         """The compiled graph of `workflow`, built once per distinct config (LRU of `GRAPH_CACHE`)."""
@@ -147,7 +149,10 @@ class Engine:
         from orchestrator.drive import RunDriver
 
         driver = RunDriver(self, stored, stamp, resume=resume, approval=approval)
+        self.journal.start_segment(stored.run_id)
+        token = CURRENT_JOURNAL.set(self.journal)  # copied into the driver task and its node tasks
         task = asyncio.create_task(driver.drive())
+        CURRENT_JOURNAL.reset(token)
         task.add_done_callback(lambda _t: queue.put_nowait(_DONE))
         try:
             while True:

@@ -26,6 +26,7 @@ from orchestrator.errors import StepFailed
 from orchestrator.llm_types import LLMResult, ModelClient, ModelParams
 from orchestrator.policy import Policy
 from orchestrator.state import RunState, template_context
+from orchestrator.tool_journal import CURRENT_JOURNAL
 from schemas.errors import SchemaError
 from schemas.models import Workflow
 from schemas.templates import render, resolve, to_text
@@ -116,6 +117,7 @@ class Usage:
     attempts: int = 0
     model: str | None = None
     synthetic: bool = False
+    tool_keys: list[str] = field(default_factory=list)  # tool-journal entries of this execution
 
     def add(self, result: LLMResult) -> None:
         self.tokens_in += result.tokens_in
@@ -172,6 +174,9 @@ async def run_step(
                            error=str(exc)))
         raise
     ctx.emit(_finished(ctx, step_id, step_type, usage, started, item_index, output=output))
+    journal = CURRENT_JOURNAL.get()
+    if journal is not None:  # finished: its tool calls will never be replayed
+        journal.forget(ctx.run_id, usage.tool_keys)
     if slot is None:
         ctx.finished[step_id] = output
         delta: dict[str, Any] = {"outputs": {step_id: output}}

@@ -258,3 +258,42 @@ def test_a_run_killed_before_its_history_record_is_recorded_and_resumable_at_the
         status = store.read_cursor().execute("SELECT status FROM runs WHERE run_id = 'orphan'").fetchone()[0]
     assert status == "finished"
     report.add("run_without_history_record", recovered=1)
+
+
+@pytest.mark.slow
+def test_a_tool_call_is_not_repeated_when_a_crash_resume_re_runs_its_step(tmp_path, llm_server, counter,
+                                                                          report) -> None:
+    """Killed after the tool ran but before its step finished: the re-run step must not call it again."""
+    answer = durable_model(counter.url)
+    stalled = {"on": True}
+
+    def model(req: Any) -> Reply:
+        reply = answer(req)
+        waiting = any(m.get("role") == "tool" for m in req.messages) and stalled["on"]
+        return Reply(text=reply.text, usage=USAGE, latency=60) if waiting else reply
+
+    llm_server.set_default(model)
+    data_dir = tmp_path / "data"
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "GRAPHWRIGHT_OLLAMA_API_BASE": "http://127.0.0.1:9",
+           "LITELLM_LOCAL_MODEL_COST_MAP": "True"}
+    base = {"data_dir": str(data_dir), "base_url": llm_server.base_url, "workflow": DURABLE % counter.url}
+    zygote = Zygote(env)
+    try:
+        pid = zygote.start({**base, "resume": [], "start": ["ktool"], "out": str(tmp_path / "a.jsonl")})
+        deadline = time.monotonic() + 60
+        while counter.hits["/hit/ktool"] < 1 or len(llm_server.requests) < 2:
+            assert time.monotonic() < deadline, "the tool was never called"
+            time.sleep(0.01)
+        os.kill(pid, signal.SIGKILL)
+        zygote.wait()
+        stalled["on"] = False
+        statuses, _rows, _totals = _history(data_dir)
+        assert statuses["ktool"] == "interrupted"
+        zygote.start({**base, "resume": ["ktool"], "start": [], "out": str(tmp_path / "b.jsonl")})
+        assert zygote.wait() == 0
+    finally:
+        zygote.close()
+    finished = [x["full"] for x in _lines(tmp_path / "b.jsonl") if x.get("event") == "run_finished"]
+    assert finished and finished[0]["outputs"]["fetch"].startswith("record(")
+    report.add("tool_once_across_crash_resume", kills=1, tool_hits=counter.hits["/hit/ktool"])
+    assert counter.hits["/hit/ktool"] == 1, "the crash-resume ran the tool's side effect again"
