@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pytest
@@ -149,3 +150,20 @@ def test_a_paused_run_is_listed_resumed_and_exported(ui_app: RunningApp, tmp_pat
     assert run_id in Path(path).read_text()
     with pytest.raises(Exception, match="not one of yours"):
         _client(ui_app).predict(run_id, api_name="/resume")
+
+
+def test_one_sessions_long_run_does_not_block_another(ui_app: RunningApp, llm_server) -> None:
+    llm_server.script(Reply(text=" ".join(["slow"] * 40), tokens_per_second=10), model="slow-model")
+    llm_server.script(Reply(text="quick answer"), model="fast-model")
+    slow_config = WORKFLOW.replace("openai/test-model", "openai/slow-model")
+    fast_config = WORKFLOW.replace("openai/test-model", "openai/fast-model")
+    slow_client, fast_client = _client(ui_app), _client(ui_app)
+    slow_job = slow_client.submit(slow_config, "", False, "", "a", *[""] * 7, *[False] * 8, api_name="/run")
+    for _ in range(100):  # wait until the slow run is streaming
+        if llm_server.requests:
+            break
+        time.sleep(0.1)
+    status, *_ = _run(fast_client, fast_config)
+    assert "finished" in status
+    assert not slow_job.done(), "the quick run had to wait for the slow one"
+    assert "finished" in slow_job.result()[0]
