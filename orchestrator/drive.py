@@ -9,6 +9,8 @@ stream mode (`get_stream_writer()`); run-level events are emitted here.
 from __future__ import annotations
 
 import asyncio
+import logging
+import sqlite3
 import time
 from collections.abc import Callable
 from contextlib import aclosing
@@ -28,6 +30,7 @@ if TYPE_CHECKING:
     from orchestrator.runner import ApprovalDecision, Engine
 
 Stamp = Callable[..., Any]
+log = logging.getLogger(__name__)
 
 
 class RunDriver:
@@ -51,7 +54,10 @@ class RunDriver:
         return time.monotonic() - self.started
 
     def _end(self, status: str, pending: dict[str, Any] | None = None) -> None:
-        self.engine.store.set_status(self.run_id, status, pending=pending, add_elapsed=self._elapsed())
+        try:
+            self.engine.store.set_status(self.run_id, status, pending=pending, add_elapsed=self._elapsed())
+        except (sqlite3.Error, OSError) as exc:  # e.g. a full disk: the terminal event already said why
+            log.error("could not save the status '%s' of run %s: %s", status, self.run_id, exc)
 
     async def drive(self) -> None:
         from orchestrator.runner import failure_events

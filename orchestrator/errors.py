@@ -13,6 +13,7 @@
         ├── StepFailed            a step could not finish (bad structured output, missing value...)
         ├── BudgetExhausted       a limit under `limits` would be exceeded
         ├── RunRejected           a person rejected an approval whose `on_reject` is `stop`
+        ├── DiskFull              the data directory's disk is full: the run cannot be saved
         └── RunNotResumable       no such run, or it has already ended
 
 Messages never contain API keys: they are built from scrubbed provider messages (`secrets.redact`).
@@ -102,6 +103,10 @@ class BudgetExhausted(RunError):
 
 class RunRejected(RunError):
     reason = "rejected"
+
+
+class DiskFull(RunError):
+    reason = "disk_full"
 
 
 class RunNotResumable(RunError):

@@ -16,8 +16,10 @@ run (`run` or `resume`), so time spent waiting for a person does not count.
 from __future__ import annotations
 
 import asyncio
+import errno
 import hashlib
 import logging
+import sqlite3
 import uuid
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable, Sequence
@@ -28,7 +30,14 @@ from typing import Any
 from orchestrator import events as ev
 from orchestrator.checkpoints import RunStore, SeqCounter, StoredRun
 from orchestrator.credentials import Credentials
-from orchestrator.errors import BudgetExhausted, ModelCallError, RunError, RunNotResumable, RunRejected
+from orchestrator.errors import (
+    BudgetExhausted,
+    DiskFull,
+    ModelCallError,
+    RunError,
+    RunNotResumable,
+    RunRejected,
+)
 from orchestrator.llm_types import ModelClient
 from orchestrator.policy import Policy
 from orchestrator.state import InputsError
@@ -97,7 +106,13 @@ class Engine:
         run_id = run_id or uuid.uuid4().hex
         if self.store.get(run_id) is not None:
             raise ValueError(f"run id `{run_id}` is already used; continue that run with `resume` or pick a new id")
-        self.store.create(run_id, workflow, inputs, owner, model_override)
+        try:
+            self.store.create(run_id, workflow, inputs, owner, model_override)
+        except (sqlite3.Error, OSError) as exc:
+            full = disk_full(exc, self.data_dir)
+            if full is None:
+                raise
+            raise full from exc
         stored = self.store.get(run_id)
         assert stored is not None
         async for event in self._stream(stored, resume=False, approval=None):
@@ -191,7 +206,22 @@ def failure_events(run_id: str, exc: BaseException, step_id: str | None, outputs
                              outputs=outputs)], "failed"
     if isinstance(exc, InputsError):
         return [ev.RunFailed(run_id=run_id, reason="config", message=str(exc), outputs=outputs)], "failed"
+    full = disk_full(exc)
+    if full is not None:
+        return [ev.RunFailed(run_id=run_id, reason=full.reason, message=str(full), step_id=step_id,
+                             outputs=outputs)], "failed"
     log.error("run %s failed unexpectedly", run_id, exc_info=exc)
     return [ev.RunFailed(run_id=run_id, reason="internal", message=f"{type(exc).__name__}: {exc}",
                          step_id=step_id, outputs=outputs)], "failed"
 
+
+
+def disk_full(exc: BaseException, data_dir: Path | None = None) -> DiskFull | None:
+    """A clear `DiskFull` when `exc` is the disk (or quota) running out while saving, else None."""
+    text = str(exc).lower()
+    if not ((isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT))
+            or "disk is full" in text or "no space left" in text):
+        return None
+    where = f" '{data_dir}'" if data_dir is not None else ""
+    return DiskFull(f"the disk holding the data directory{where} is full, so the run cannot be saved; free "
+                    "some disk space (or set GRAPHWRIGHT_DATA_DIR to another disk), then start or resume it again")
