@@ -70,7 +70,14 @@ def run_config(page: Any, config: str, topic: str, until: str = "finished|failed
 
     set_editor(page, config)
     tab(page, "Run")
+    name = re.search(r"^name: (.+)$", config, re.M)
+    if name:  # the form is rebuilt when the config arrives: fill it in only after that
+        expect(page.locator("#run-preflight")).to_contain_text(name.group(1).strip("'\""), timeout=SLOW)
     expect(page.locator("#run-input-0")).to_be_visible()
     page.locator("#run-input-0 textarea").fill(topic)
     page.locator("#run-start").click()
-    expect(page.locator("#run-status")).to_contain_text(re.compile(until), timeout=SLOW)
+    try:
+        expect(page.locator("#run-status")).to_contain_text(re.compile(until), timeout=SLOW)
+    except AssertionError as exc:
+        toasts = page.locator(".toast-body, .toast-wrap").all_inner_texts()
+        raise AssertionError(f"the run did not end ({toasts}): {exc}") from None
