@@ -32,7 +32,7 @@ FAULT_KINDS = ("rate_limit", "server_error", "unavailable", "disconnect", "hang"
 FAULTY = """
     version: 1
     name: faulty
-    models: {m: {model: openai/gpt-4o-mini, timeout: 3, retries: %d}}
+    models: {m: {model: openai/gpt-4o-mini, timeout: 5, retries: %d}}
     default_model: m
     inputs: {tag: {}}
     tools:
