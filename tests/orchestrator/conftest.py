@@ -1,44 +1,28 @@
-"""Engine fixtures: a workflow from YAML text, an engine on a temp data dir, and a run collector."""
+"""Engine fixtures: an engine on a temp data dir, and the sandbox image for the python-tool test.
+
+Helpers (`workflow`, `collect`, `of_type`) live in `engine_testing`; they are re-exported here for
+older imports, but import them from `engine_testing` (`conftest` names a different module per dir).
+"""
 
 from __future__ import annotations
 
-import asyncio
 import sys
-import textwrap
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from orchestrator.credentials import Credentials
-from orchestrator.events import Event
-from orchestrator.llm_types import ModelClient
-from orchestrator.policy import Policy
-from orchestrator.runner import Engine
-from schemas import load_workflow
-from schemas.models import Workflow
+sys.path.insert(0, str(Path(__file__).parent))  # `engine_testing` and `scripted` for the tests
 
-sys.path.insert(0, str(Path(__file__).parent))  # `from scripted import ...` in the tests
+from engine_testing import FAKE_KEYS, TEST_API_KEY_ENV, collect, of_type, workflow  # noqa: E402
 
-FAKE_KEYS = Credentials(keys={"openai": "sk-test-not-used"})
-TEST_API_KEY_ENV = "sk-test-loopback-cli-0123456789"
+from orchestrator.credentials import Credentials  # noqa: E402
+from orchestrator.llm_types import ModelClient  # noqa: E402
+from orchestrator.policy import Policy  # noqa: E402
+from orchestrator.runner import Engine  # noqa: E402
 
-
-def workflow(text: str) -> Workflow:
-    """A validated workflow from (dedented) YAML, as the app would load it."""
-    return load_workflow(textwrap.dedent(text), "test.yaml")
-
-
-def collect(stream: AsyncIterator[Event]) -> list[Event]:
-    async def drain() -> list[Event]:
-        return [event async for event in stream]
-
-    return asyncio.run(drain())
-
-
-def of_type(events: list[Event], kind: str) -> list[Any]:
-    return [e for e in events if e.type == kind]
+__all__ = ["FAKE_KEYS", "TEST_API_KEY_ENV", "collect", "of_type", "workflow"]
 
 
 @pytest.fixture

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from conftest import collect, of_type, workflow
+from engine_testing import collect, of_type, workflow
 from scripted import Say, ScriptedClient
 
 SUPERVISOR = """

@@ -11,7 +11,7 @@ import textwrap
 import time
 from pathlib import Path
 
-from conftest import TEST_API_KEY_ENV
+from engine_testing import TEST_API_KEY_ENV
 
 from testkit.replies import Reply
 

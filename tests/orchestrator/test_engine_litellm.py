@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import collect, of_type, workflow
+from engine_testing import collect, of_type, workflow
 
 from orchestrator.offline_synth import synthesize
 from orchestrator.policy import Policy

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from conftest import collect, of_type, workflow
+from engine_testing import collect, of_type, workflow
 from scripted import Say, ScriptedClient
 
 PARALLEL = """

@@ -8,7 +8,10 @@ from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
+from engine_testing import collect, of_type, workflow
+from scripted import Say, ScriptedClient
 
+from orchestrator.policy import Policy
 from orchestrator.tools.http_tool import HttpRefused, fetch, is_public, numeric_host, url_allowed
 from schemas.models import HttpTool
 
@@ -116,11 +119,6 @@ def test_methods_are_limited_to_the_configured_ones(site: str) -> None:
 
 
 def test_an_agent_reads_a_fetched_page_through_the_engine(site: str, make_engine) -> None:
-    from conftest import collect, of_type, workflow
-    from scripted import Say, ScriptedClient
-
-    from orchestrator.policy import Policy
-
     wf = workflow(f"""
         version: 1
         name: reader

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from conftest import collect, of_type, workflow
+from engine_testing import collect, of_type, workflow
 from scripted import Say, ScriptedClient
 
 from orchestrator.credentials import Credentials
