@@ -7,6 +7,7 @@ another's runs, whatever they type in the SQL box (`history.sql_box` copies only
 
 from __future__ import annotations
 
+import os
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -128,9 +129,12 @@ def build(services: AppServices, session_state: gr.State) -> gr.Button:
             raise UserFacingError("Run history is not available in this process.")
         if fmt_v not in ("csv", "parquet"):
             raise UserFacingError("Choose csv or parquet.")
-        folder = Path(tempfile.mkdtemp(prefix="graphwright-export-"))
+        # One folder per process, one file per session and kind, overwritten: pressing Export in a
+        # loop cannot fill the disk (Gradio copies the result into its own, expiring, cache).
+        folder = Path(tempfile.gettempdir()) / f"graphwright-exports-{os.getpid()}"
+        folder.mkdir(mode=0o700, exist_ok=True)
         name = "runs" if what_v == "runs" else "llm_calls"
-        dest = folder / f"{name}.{fmt_v}"
+        dest = folder / f"{session.owner_id.replace(':', '_').replace('/', '_')}-{name}.{fmt_v}"
         writer = export_runs if what_v == "runs" else export_calls
         return str(writer(services.history.read_cursor(), dest, _filters(session, span_v, wf, mdl, st), fmt_v))
 

@@ -41,7 +41,8 @@ CSS = """
 
 def build_app(services: AppServices) -> gr.Blocks:
     """The whole UI; every session gets its own `Session` through `gr.State`."""
-    with gr.Blocks(title="graphwright", analytics_enabled=False) as demo:
+    # delete_cache: Gradio's copies of outputs (exports, downloads) expire after an hour.
+    with gr.Blocks(title="graphwright", analytics_enabled=False, delete_cache=(3600, 3600)) as demo:
         session_state = gr.State(new_session)
         gr.Markdown("## graphwright · describe an agent workflow, run it, review its cost")
         with gr.Tabs(elem_id="tabs"):

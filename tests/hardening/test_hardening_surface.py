@@ -159,3 +159,21 @@ def test_cors_does_not_let_a_foreign_origin_read_the_api(hardened_app: RunningAp
                                  content=json.dumps({}) if method == "POST" else None)
             allowed = reply.headers.get("access-control-allow-origin")
             assert allowed in (None, "null") or allowed not in ("*", evil), f"{method} {path}: {allowed}"
+
+
+def test_repeated_exports_do_not_pile_up_files(hardened_app: RunningApp, planted: dict[str, object]) -> None:
+    """Anyone may press Export in a loop: the files it leaves behind must stay bounded."""
+    import tempfile
+
+    def export_dirs() -> set[Path]:
+        return set(Path(tempfile.gettempdir()).glob("graphwright-export*"))
+
+    import time
+
+    started = time.time() - 1
+    for i in range(12):
+        planted["client"].predict("csv" if i % 2 else "parquet", "runs", "All time", "(any)", "(any)",  # type: ignore[attr-defined]
+                                  "(any)", api_name="/export")
+    files = [p for d in export_dirs() for p in d.rglob("*") if p.is_file() and p.stat().st_mtime >= started]
+    assert len(files) <= 4, f"{len(files)} export files left behind by one session"
+    assert hardened_app.demo.delete_cache is not None, "Gradio's copies of outputs are never cleaned up"
