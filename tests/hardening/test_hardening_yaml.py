@@ -17,8 +17,8 @@ import pytest
 from tests.hardening.yaml_bomb_child import EXPECTED_WORDS
 
 ROOT = Path(__file__).resolve().parents[2]
-FAST_DOCUMENTS = 400
-SLOW_DOCUMENTS = 4000
+FAST_DOCUMENTS = 250
+SLOW_DOCUMENTS = 3000
 
 
 def _child(module: str, *args: str, timeout: float = 240) -> dict[str, Any]:
