@@ -177,3 +177,37 @@ def test_repeated_exports_do_not_pile_up_files(hardened_app: RunningApp, planted
     files = [p for d in export_dirs() for p in d.rglob("*") if p.is_file() and p.stat().st_mtime >= started]
     assert len(files) <= 4, f"{len(files)} export files left behind by one session"
     assert hardened_app.demo.delete_cache is not None, "Gradio's copies of outputs are never cleaned up"
+
+
+def _raw_call(base: str, fn_index: int, data: list[object], trigger: int | None, session: str) -> str:
+    """Call an event the way the page does (queue/join + the SSE stream), bypassing gradio_client."""
+    with httpx.Client(timeout=30) as http:
+        joined = http.post(base + "/gradio_api/queue/join", json={"data": data, "fn_index": fn_index,
+                           "session_hash": session, "event_data": None, "trigger_id": trigger})
+        if joined.status_code != 200:
+            return joined.text
+        out = []
+        with http.stream("GET", base + f"/gradio_api/queue/data?session_hash={session}") as stream:
+            for line in stream.iter_lines():
+                out.append(line)
+                if "process_completed" in line:
+                    break
+        return "\n".join(out)
+
+
+def test_upload_handlers_called_raw_cannot_read_server_files(hardened_app: RunningApp,
+                                                              planted: dict[str, Path]) -> None:
+    """The file-opening handlers are private, but the page calls them by `fn_index`; so can anyone."""
+    base = hardened_app.url.rstrip("/")
+    handlers = [(i, fn) for i, fn in hardened_app.demo.fns.items() if getattr(fn.fn, "__name__", "") == "open_file"]
+    assert len(handlers) == 2, "the Design and Run tabs each open uploaded files"
+    targets = ["/etc/passwd", str(planted["canary"].resolve()), str(planted["env"].resolve()),
+               str(planted["history"].resolve())]
+    for n, (index, fn) in enumerate(handlers):
+        for k, target in enumerate(targets):
+            data: list[object] = [{"path": target, "meta": {"_type": "gradio.FileData"}, "orig_name": "x.yaml"}]
+            data += [None] * (len(fn.inputs) - 1)
+            trigger = fn.targets[0][0] if fn.targets else None
+            answer = _raw_call(base, index, data, trigger, f"raw-{n}-{k}")
+            assert "not uploaded by a user" in answer or '"success":false' in answer, answer[-300:]
+            assert not any(m in answer for m in SECRET_MARKERS), answer[-300:]
