@@ -15,7 +15,8 @@ only difference between the two sides of a ratio is the code under test.
 (b) A `parallel` step of 32 agent branches whose calls each take `--fanout-latency` s. Reported:
     the parallel step's wall time divided by one such call's latency measured alone (target
     <= 1.5; 32 sequential calls would be 32), and, as a second baseline, the same 32 calls made
-    with a bare `asyncio.gather` on the client: what the client itself allows on this machine.
+    with a bare `asyncio.gather` on the client: what the client itself allows on this machine; and
+    the engine with a client that only sleeps, which isolates the engine's own scheduling.
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 
 from orchestrator.credentials import Credentials  # noqa: E402
 from orchestrator.llm import LiteLLMClient  # noqa: E402
-from orchestrator.llm_types import LLMRequest, ModelParams  # noqa: E402
+from orchestrator.llm_types import LLMRequest, LLMResult, ModelParams  # noqa: E402
 from orchestrator.policy import Policy  # noqa: E402
 from orchestrator.runner import Engine  # noqa: E402
 from schemas.models import Workflow  # noqa: E402
@@ -108,6 +109,17 @@ async def run_baseline(client: LiteLLMClient, steps: int, db: Path, thread: str)
                                              version="v2"):
             pass
     return time.perf_counter() - started
+
+
+class SleepClient:
+    """A model client that only waits (no HTTP, no LiteLLM): isolates the engine's own scheduling."""
+
+    def __init__(self, latency: float) -> None:
+        self.latency = latency
+
+    async def complete(self, request: LLMRequest, on_token: Any = None, on_attempt: Any = None) -> LLMResult:
+        await asyncio.sleep(self.latency)
+        return LLMResult(text=ANSWER, model=request.params.model, tokens_in=10, tokens_out=20)
 
 
 async def single_call(client: LiteLLMClient) -> float:
@@ -187,6 +199,15 @@ async def main(args: argparse.Namespace) -> None:
               f"whole run = {run_wall:.3f} s -> {run_wall / one:.2f}; sequential would be {args.branches}")
         print(f"    the same {args.branches} calls with asyncio.gather and no engine: {gathered:.3f} s -> "
               f"{gathered / one:.2f} (the client's own ceiling); engine fan-out / gather = {step_wall / gathered:.2f}")
+        sleeper = Engine(data_dir=tmp, client=SleepClient(args.fanout_latency), credentials=client.credentials,
+                         policy=Policy(), sinks=[lambda e: None])
+        await run_engine(sleeper, fan)
+        sleeps = []
+        for _ in range(args.repeats):
+            _wall, events = await run_engine(sleeper, fan)
+            sleeps.append(next(ev.duration_s for ev in events if ev.type == "step_finished" and ev.step_id == "fan"))
+        print(f"    the engine alone (a client that only sleeps {args.fanout_latency * 1000:.0f} ms): parallel step "
+              f"{statistics.median(sleeps):.3f} s -> {statistics.median(sleeps) / args.fanout_latency:.2f}")
     finally:
         server.kill()
 
