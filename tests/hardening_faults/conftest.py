@@ -7,42 +7,22 @@ Each test adds its figures (runs attempted, faults injected, kills, failures fou
 
 from __future__ import annotations
 
-import asyncio
 import json
 import sys
-import textwrap
 import threading
 from collections import Counter
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from orchestrator.events import Event
-from schemas import load_workflow
-from schemas.models import Workflow
-
-ROOT = Path(__file__).resolve().parents[2]
-ARTIFACT = ROOT / "test-artifacts" / "faults.json"
 sys.path.insert(0, str(Path(__file__).parent))  # `from fault_child import ...`
 
+from faults_testing import ROOT  # noqa: E402
 
-def workflow(text: str) -> Workflow:
-    """A validated workflow from (dedented) YAML, as the app would load it."""
-    return load_workflow(textwrap.dedent(text), "faults.yaml")
-
-
-def collect(stream: AsyncIterator[Event]) -> list[Event]:
-    async def drain() -> list[Event]:
-        return [event async for event in stream]
-
-    return asyncio.run(drain())
-
-
-def of_type(events: list[Event], kind: str) -> list[Any]:
-    return [e for e in events if e.type == kind]
+ARTIFACT = ROOT / "test-artifacts" / "faults.json"
 
 
 class FaultReport:

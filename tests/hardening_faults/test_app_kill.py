@@ -11,7 +11,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from conftest import ROOT, collect
+from faults_testing import ROOT, collect
 from test_disk_and_lock import _app_env, _free_port
 
 from history.recovery import record_unrecorded_runs

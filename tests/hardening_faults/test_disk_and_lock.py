@@ -12,7 +12,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from conftest import ROOT, collect, workflow
+from faults_testing import ROOT, collect, workflow
 
 from history.store import HistoryStore
 from orchestrator.policy import Policy

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import ROOT
+from faults_testing import ROOT
 
 from history.recovery import record_unrecorded_runs
 from history.store import HistoryStore
@@ -227,7 +227,7 @@ def test_twenty_kills_lose_nothing_and_resume_to_the_same_result(tmp_path, llm_s
 def test_a_run_killed_before_its_history_record_is_recorded_and_resumable_at_the_next_start(
         data_dir, llm_server, llm_client, report) -> None:
     """The engine creates the run a moment before `RunStarted` reaches the history: die in between."""
-    from conftest import collect, workflow
+    from faults_testing import collect, workflow
 
     from history.queries import resumable_runs
     from orchestrator.checkpoints import RunStore

@@ -13,7 +13,7 @@ from collections import Counter
 from typing import Any
 
 import pytest
-from conftest import collect, of_type, workflow
+from faults_testing import collect, of_type, workflow
 
 from orchestrator.circuit import CircuitBreaker
 from orchestrator.credentials import Credentials

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import collect, of_type, workflow
+from faults_testing import collect, of_type, workflow
 
 from history.store import HistoryStore
 from orchestrator.circuit import CircuitBreaker
