@@ -139,6 +139,7 @@ class AppServices:
                 except Exception as exc:  # a missing optional part must not kill the app
                     log.warning("warm-up could not import %s: %s", name, exc)
             log.info("warm-up done in %.1fs", time.perf_counter() - started)
+            _sweep_sandbox_containers()
 
         thread = threading.Thread(target=_work, name="graphwright-warm-up", daemon=True)
         thread.start()
@@ -150,3 +151,16 @@ class AppServices:
         tracer = self._tracer
         if tracer:
             tracer.close()
+
+
+def _sweep_sandbox_containers() -> None:
+    """Remove sandbox containers a previous, killed app process left running (none when no daemon)."""
+    from orchestrator.sandbox import docker_available, remove_stale_containers
+
+    try:
+        if docker_available():
+            removed = remove_stale_containers()
+            if removed:
+                log.info("removed %d stale sandbox container(s)", removed)
+    except Exception as exc:  # housekeeping must never take the app down
+        log.warning("could not sweep stale sandbox containers: %s", exc)
