@@ -143,3 +143,17 @@ def llm_client(credentials: Credentials) -> LiteLLMClient:
     from orchestrator.llm import LiteLLMClient
 
     return LiteLLMClient(credentials, breaker=CircuitBreaker(), backoff_base=0.01, backoff_cap=0.5)
+
+
+@pytest.fixture(scope="session")
+def docker_client() -> Iterator[Any]:
+    """A client of the real daemon (sandbox and deploy tests); they skip with the reason only when none answers."""
+    from orchestrator.sandbox import docker_available
+
+    if not docker_available(timeout=3.0):
+        pytest.skip("no Docker daemon reachable (scripts/system-deps.sh starts one in CI)")
+    import docker
+
+    client = docker.from_env(timeout=120)
+    yield client
+    client.close()

@@ -14,14 +14,12 @@ import os
 import subprocess
 import time
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
-
-from orchestrator.sandbox import docker_available
 
 if TYPE_CHECKING:
     from docker import DockerClient
@@ -42,18 +40,7 @@ class BuiltImage:
 
 
 @pytest.fixture(scope="session")
-def docker_daemon() -> Iterator[DockerClient]:
-    if not docker_available(timeout=3.0):
-        pytest.skip("no Docker daemon reachable (scripts/system-deps.sh starts one in CI)")
-    import docker
-
-    client = docker.from_env(timeout=120)
-    yield client
-    client.close()
-
-
-@pytest.fixture(scope="session")
-def base_image(docker_daemon: DockerClient) -> str:
+def base_image(docker_client: DockerClient) -> str:
     """Debian bookworm + Python 3.11, standing in for python:3.11-slim (built once, then reused)."""
     done = subprocess.run(
         ["bash", str(ROOT / "scripts/build-base-image.sh"), BASE_IMAGE],
@@ -98,21 +85,21 @@ def _remove_quietly(client: DockerClient, image_id: str) -> None:
 
 
 @pytest.fixture(scope="session")
-def app_image(docker_daemon: DockerClient, base_image: str, request: pytest.FixtureRequest) -> BuiltImage:
+def app_image(docker_client: DockerClient, base_image: str, request: pytest.FixtureRequest) -> BuiltImage:
     """The Dockerfile built on the local base; the build time and image size are reported."""
-    previous = _image_id(docker_daemon, APP_IMAGE)
+    previous = _image_id(docker_client, APP_IMAGE)
     started = time.monotonic()
     log: list[str] = []
-    for chunk in docker_daemon.api.build(
+    for chunk in docker_client.api.build(
         path=str(ROOT), tag=APP_IMAGE, buildargs=_build_args(base_image), rm=True, forcerm=True, decode=True
     ):
         log.append(chunk.get("stream", "") or json.dumps(chunk))
         if "error" in chunk:
             pytest.fail(f"docker build failed: {chunk['error']}\n{''.join(log)[-4000:]}")
     build_s = time.monotonic() - started
-    image = docker_daemon.images.get(APP_IMAGE)
+    image = docker_client.images.get(APP_IMAGE)
     if previous and previous != image.id:
-        _remove_quietly(docker_daemon, previous)  # an outdated ~900 MB image per change adds up
+        _remove_quietly(docker_client, previous)  # an outdated ~900 MB image per change adds up
     built = BuiltImage(APP_IMAGE, round(build_s, 1), round(image.attrs["Size"] / 1e6, 1), image.attrs)
     ARTIFACTS.mkdir(exist_ok=True)
     report = {"image": APP_IMAGE, "base": base_image, "build_s": built.build_s, "size_mb": built.size_mb}

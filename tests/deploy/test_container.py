@@ -34,10 +34,10 @@ def test_the_image_runs_as_uid_1000_with_a_data_volume_and_a_health_check(app_im
 
 
 @pytest.fixture
-def app_container(docker_daemon: DockerClient, app_image: Any) -> Iterator[tuple[Any, str]]:
+def app_container(docker_client: DockerClient, app_image: Any) -> Iterator[tuple[Any, str]]:
     """The image started as `docker run` would, on a fresh named volume; removed afterwards."""
-    volume = docker_daemon.volumes.create(f"graphwright-test-{uuid.uuid4().hex[:8]}")
-    container = docker_daemon.containers.run(
+    volume = docker_client.volumes.create(f"graphwright-test-{uuid.uuid4().hex[:8]}")
+    container = docker_client.containers.run(
         app_image.tag,
         detach=True,
         ports={"7860/tcp": ("127.0.0.1", None)},
@@ -95,9 +95,9 @@ def _get_json(url: str) -> Any:
 
 
 def test_the_health_check_fails_when_the_app_is_not_serving(
-    docker_daemon: DockerClient, app_image: Any
+    docker_client: DockerClient, app_image: Any
 ) -> None:
-    container = docker_daemon.containers.run(
+    container = docker_client.containers.run(
         app_image.tag, ["python", "-c", "import time; time.sleep(60)"], detach=True
     )
     try:

@@ -13,7 +13,6 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from orchestrator.sandbox import docker_available
 from orchestrator.sandbox_limits import SANDBOX_LABEL
 from schemas.models import PythonTool
 
@@ -22,18 +21,6 @@ if TYPE_CHECKING:
 
 ROOT = Path(__file__).resolve().parents[2]
 TEST_IMAGE = "graphwright-sandbox-test:py3"
-
-
-@pytest.fixture(scope="session")
-def docker_client() -> Iterator[DockerClient]:
-    """A client of the real daemon; the docker tests skip (with the reason) only when none answers."""
-    if not docker_available(timeout=3.0):
-        pytest.skip("no Docker daemon reachable (scripts/system-deps.sh starts one in CI)")
-    import docker
-
-    client = docker.from_env(timeout=60)
-    yield client
-    client.close()
 
 
 @pytest.fixture(scope="session")
