@@ -4,10 +4,12 @@ A data directory written by an older graphwright opens with newer code: `migrate
 order, every migration above the version recorded in `schema_version`, each in its own
 transaction. Never edit a released migration; append a new one.
 
-Why `superseded` columns instead of unique keys: a run resumed after a crash re-runs the step
-that was in flight. Every attempt stays recorded (it cost real money and is worth seeing), but
-totals must count each step once. The writer flags the earlier copies `superseded` when the
-re-run arrives, so every query just says `NOT superseded` -- and appends stay index-free and fast.
+Why `superseded` columns instead of unique keys: a run resumed after a crash re-runs the work its
+checkpoint lost (the step in flight, and any step whose result was not saved yet). Every attempt
+stays recorded (it cost real money and is worth seeing), but totals must count each step once. A
+resume names the events its checkpoint holds (`RunStarted.accounted`) and the writer flags the
+other rows of earlier segments `superseded`, so every query just says `NOT superseded` -- and
+appends stay index-free and fast.
 """
 
 from __future__ import annotations

@@ -3,9 +3,9 @@
 No UI code here: the dashboards map these frames to charts. Every user value travels as a bound
 parameter; the only SQL assembled at run time is a fixed set of filter fragments.
 
-Cost semantics: run totals come from the final step results (`runs` is updated by the writer),
-and call-level figures skip `superseded` rows (attempts of a step that was re-run after a crash),
-so a resumed run is never counted twice. Success rate = finished / (finished + failed + cancelled).
+Cost semantics: a finished run's totals are the engine's (its `RunFinished`); other runs total
+their model calls so far; call-level figures skip `superseded` rows (work a crash lost, which a
+resume ran again), so a resumed run is never counted twice. Success rate = finished / (finished + failed + cancelled).
 """
 
 from __future__ import annotations

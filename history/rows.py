@@ -54,7 +54,6 @@ class _Run:
     segment: int
     in_db: bool = False
     iterations: dict[str, int | None] = field(default_factory=dict)
-    finished_keys: set[tuple[str, int | None]] = field(default_factory=set)
 
 
 @dataclass(frozen=True)
@@ -99,27 +98,11 @@ def columns(rows: list[tuple[Any, ...]] | Any) -> list[list[Any]]:
     """Row tuples to one list per column (the parameters of the bulk statements above)."""
     return [list(c) for c in zip(*rows, strict=True)]
 
-# A re-run after a crash duplicates at most the step that finished last before it: flag that one.
-_SUPERSEDE_STEP_SQL = """
-UPDATE steps SET superseded = true
-WHERE run_id = ? AND segment = ? AND step_id = ? AND iteration IS NOT DISTINCT FROM ? AND NOT superseded
-  AND seq = (SELECT max(seq) FROM steps WHERE run_id = ? AND segment = ?)
-"""
-
-# ...and the calls of that copy (those of the step after its previous finish in the same segment).
-_SUPERSEDE_STEP_CALLS_SQL = """
-UPDATE llm_calls SET superseded = true
-WHERE run_id = ? AND segment = ? AND step_id = ? AND NOT superseded
-  AND EXISTS (SELECT 1 FROM steps WHERE run_id = ? AND segment = ? AND step_id = ? AND superseded)
-  AND seq > coalesce((SELECT max(seq) FROM steps WHERE run_id = ? AND segment = ? AND step_id = ? AND NOT superseded), -1)
-"""
-
-# Calls of an attempt that never finished (the step in flight when the process died).
-_SUPERSEDE_CALLS_SQL = """
-UPDATE llm_calls SET superseded = true
-WHERE run_id = ? AND segment < ? AND NOT superseded AND NOT EXISTS (
-    SELECT 1 FROM steps s WHERE s.run_id = llm_calls.run_id AND s.segment = llm_calls.segment
-      AND s.step_id = llm_calls.step_id AND s.seq > llm_calls.seq)
+# A resume flags the rows of earlier segments whose results its checkpoint does not hold: work the
+# crash lost, which runs again (`RunStarted.accounted`, exact even when parallel branches were lost).
+_SUPERSEDE_SQL = """
+UPDATE {table} SET superseded = true
+WHERE run_id = ? AND segment < ? AND NOT superseded AND seq NOT IN (SELECT unnest(?::BIGINT[]))
 """
 
 
@@ -198,7 +181,6 @@ class Tracker:
         else:  # a resume: a new segment of the same run; the owner stays the original one
             run.segment += 1
             run.iterations.clear()
-            run.finished_keys.clear()
             batch.ends.pop(item.run_id, None)  # a pause earlier in this batch is over
             batch.done.discard(item.run_id)
             batch.ops.append(RunOp(
@@ -206,18 +188,13 @@ class Tracker:
                 " message = NULL, failed_step = NULL WHERE run_id = ?",
                 [run.segment + 1, item.run_id],
             ))  # fmt: skip
-            batch.ops.append(RunOp(_SUPERSEDE_CALLS_SQL, [item.run_id, run.segment]))
+            if item.accounted is not None:
+                for table in ("steps", "llm_calls"):
+                    batch.ops.append(RunOp(_SUPERSEDE_SQL.format(table=table),
+                                           [item.run_id, run.segment, item.accounted]))
 
     def _step_finished(self, item: ev.StepFinished, run: _Run, ts: float, batch: Batch) -> None:
         iteration = run.iterations.get(item.step_id)
-        key = (item.step_id, iteration)
-        if run.segment > 0 and key not in run.finished_keys:
-            prev = run.segment - 1
-            batch.ops.append(RunOp(
-                _SUPERSEDE_STEP_SQL, [item.run_id, prev, item.step_id, iteration, item.run_id, prev]
-            ))  # fmt: skip
-            batch.ops.append(RunOp(_SUPERSEDE_STEP_CALLS_SQL, [item.run_id, prev, item.step_id] * 3))
-        run.finished_keys.add(key)
         batch.steps.append((
             item.run_id, item.seq, ts, item.step_id, item.step_type, item.status, item.duration_s,
             item.tokens_in, item.tokens_out, item.cost_usd, item.model, item.attempts, item.error,
@@ -248,13 +225,14 @@ def _json(value: Any) -> str:
     return json.dumps(value, default=str)
 
 
-# Run totals come from the final step results (never from summing attempts), so a resumed run's
-# re-run step is counted once. Runs without step rows keep the totals their RunFinished reported.
+# A finished run's totals are the ones its `RunFinished` reported (the engine's checkpointed
+# counters). A run that ended otherwise (failed, cancelled, interrupted) has spent what its model
+# calls cost so far, superseded attempts (work a resume re-ran) left out.
 TOTALS_SQL = """
 UPDATE runs SET tokens_in = t.tin, tokens_out = t.tout, cost_usd = t.cost
 FROM (
     SELECT run_id, sum(tokens_in) AS tin, sum(tokens_out) AS tout, sum(cost_usd) AS cost
-    FROM steps WHERE NOT superseded AND run_id IN (SELECT unnest(?::VARCHAR[]))
+    FROM llm_calls WHERE NOT superseded AND run_id IN (SELECT unnest(?::VARCHAR[]))
     GROUP BY run_id
 ) AS t
 WHERE runs.run_id = t.run_id

@@ -143,7 +143,7 @@ class Writer:
                 con.execute(op.sql, op.params)
             if batch.ends:
                 con.execute(END_RUNS_SQL, columns(batch.ends.values()))
-                con.execute(TOTALS_SQL, [sorted(batch.ends)])
+                con.execute(TOTALS_SQL, [sorted(r for r, end in batch.ends.items() if end[1] != "finished")])
             con.execute("COMMIT")
         except BaseException:
             try:

@@ -4,11 +4,15 @@ Two SQLite files in the data dir: `checkpoints.sqlite`, LangGraph's `AsyncSqlite
 (thread id = run id), and `runs.sqlite`, a small `graphwright_runs` table holding each run's
 workflow (as JSON), inputs, owner, status, the approval it waits for, and a reserved block of event
 sequence numbers; `resume(run_id)` therefore needs nothing but the id. They are separate files so a
-status write never waits behind a checkpoint transaction that a cancellation cut short. Sequence numbers are reserved in blocks of `SEQ_BLOCK`, so a
-run resumed after kill -9 continues strictly above any `seq` it ever emitted, at one write per block.
+status write never waits behind a checkpoint transaction that a cancellation cut short.
+Sequence numbers are reserved in blocks of `SEQ_BLOCK`, so a run resumed after kill -9 continues
+strictly above any `seq` it ever emitted, at one write per block.
 
 What a crash costs: the step in flight when the process died runs again on resume (its model calls
-are repeated and billed again); finished supersteps are not.
+are repeated and billed again). With `async` durability (the default) a step that finished just
+before the kill can run again too, when its result had not reached the disk yet. The state's
+`accounted` ledger says exactly which recorded work the checkpoint holds, so history flags the rest
+superseded and counts every step once.
 """
 
 from __future__ import annotations

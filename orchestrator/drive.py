@@ -74,19 +74,23 @@ class RunDriver:
             fallback = await self.engine._embedded_default()
             default = (self.stored.model_override or wf.default_model or self.engine.policy.default_model
                        or fallback)
-            self.emit(ev.RunStarted(run_id=self.run_id, workflow=wf.name, inputs=inputs, default_model=default,
-                                    owner=self.stored.owner, resumed=self.resume))
-            if inputs_error is not None:
-                raise inputs_error
-            models = build_model_table(wf, default, self.engine.credentials, fallback,
-                                       lambda msg: self.emit(ev.Warning(run_id=self.run_id, message=msg)))
+            if not self.resume:  # first, whatever happens next (a resume first reads its checkpoint)
+                self._announce(inputs, default, None)
+                if inputs_error is not None:
+                    raise inputs_error
             async with open_saver(store.checkpoints) as saver:
+                graph = with_checkpointer(self.engine.compiled(wf), saver)
+                config = {"configurable": {"thread_id": self.run_id}, "recursion_limit": recursion_limit(wf)}
+                snapshot = None
+                if self.resume:
+                    snapshot = await graph.aget_state(config)
+                    self._announce(inputs, default, snapshot)
+                models = build_model_table(wf, default, self.engine.credentials, fallback,
+                                           lambda msg: self.emit(ev.Warning(run_id=self.run_id, message=msg)))
                 self.ctx = RunContext(run_id=self.run_id, workflow=wf, client=self.engine.client,
                                       budget=Budget(wf.limits), policy=self.engine.policy, models=models,
                                       stamp=lambda e: self.stamp(e, enqueue=False))
-                graph = with_checkpointer(self.engine.compiled(wf), saver)
-                config = {"configurable": {"thread_id": self.run_id}, "recursion_limit": recursion_limit(wf)}
-                command = await self._starting_point(graph, config, inputs)
+                command = await self._starting_point(graph, config, snapshot, inputs)
                 if command is _ALREADY_REPORTED:
                     return
                 store.set_status(self.run_id, "running")
@@ -112,12 +116,17 @@ class RunDriver:
                 self.emit(event)
             self._end(status)
 
-    async def _starting_point(self, graph: Any, config: dict[str, Any], inputs: dict[str, Any]) -> Any:
+    def _announce(self, inputs: dict[str, Any], default: str, snapshot: Any) -> None:
+        self.emit(ev.RunStarted(run_id=self.run_id, workflow=self.workflow.name, inputs=inputs,
+                                default_model=default, owner=self.stored.owner, resumed=self.resume,
+                                accounted=_accounted(snapshot)))
+
+    async def _starting_point(self, graph: Any, config: dict[str, Any], snapshot: Any,
+                              inputs: dict[str, Any]) -> Any:
         """The graph input of this segment: fresh state, `None` (continue) or `Command(resume=...)`."""
         assert self.ctx is not None
-        if not self.resume:
+        if snapshot is None:
             return initial_state(inputs)
-        snapshot = await graph.aget_state(config)
         values = snapshot.values or {}
         if not values:  # the process died before the first checkpoint: start over
             return initial_state(prepare_inputs(self.workflow, self.stored.inputs))
@@ -132,9 +141,11 @@ class RunDriver:
             decision = {"approved": self.approval.approved, "feedback": self.approval.feedback}
             target = self._asked(list(snapshot.interrupts))  # the approval the person was shown
             return Command(resume={target.id: decision})  # one approval at a time
-        if not snapshot.next:  # finished before the status could be written
+        if not snapshot.next and not snapshot.tasks:  # finished before the status could be written
             await self._finish(graph, config, [])
             return _ALREADY_REPORTED
+        # (No `next` but `tasks`: every task of the last checkpoint finished, but the checkpoint that
+        # applies their writes was not saved before the crash. Continuing applies them and goes on.)
         return None
 
     async def _stream_graph(self, graph: Any, command: Any, config: dict[str, Any]) -> list[Any]:
@@ -180,6 +191,16 @@ class RunDriver:
             duration_s=round(self.stored.elapsed_s + self._elapsed(), 6),
         ))
         self._end("finished")
+
+
+def _accounted(snapshot: Any) -> list[int] | None:
+    """What the restored checkpoint holds of the run's recorded work (see `RunStarted.accounted`)."""
+    if snapshot is None:
+        return None
+    values = snapshot.values or {}
+    if values and "accounted" not in values:  # a checkpoint from before the ledger existed
+        return None
+    return sorted(values.get("accounted") or [])
 
 
 class _Timeout(Exception):

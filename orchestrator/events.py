@@ -27,6 +27,10 @@ class RunStarted(_Event):
     default_model: str = ""
     owner: str = ""
     resumed: bool = False
+    # On a resume: the seqs of the earlier `StepFinished` and `LLMCall` events whose results the
+    # restored checkpoint holds. The others belong to work the crash lost (it runs again), so
+    # history flags them superseded. None when unknown (a checkpoint written before this field).
+    accounted: list[int] | None = None
 
 
 class RunFinished(_Event):

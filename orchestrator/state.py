@@ -30,6 +30,9 @@ class RunState(TypedDict, total=False):
     tokens_in: Annotated[int, operator.add]
     tokens_out: Annotated[int, operator.add]
     cost_usd: Annotated[float, operator.add]
+    # The seqs of the `StepFinished`/`LLMCall` events whose usage the counters above include: after
+    # a crash it tells exactly which recorded work survived in the checkpoint (see `RunStarted`).
+    accounted: Annotated[list[int], operator.add]
     # Only in the payload a map item receives through `Send`:
     item: Any
     item_index: int
@@ -37,7 +40,7 @@ class RunState(TypedDict, total=False):
 
 def initial_state(inputs: dict[str, Any]) -> RunState:
     return RunState(inputs=inputs, outputs={}, map_slots={}, map_items={}, loops={}, routes={},
-                    steps_done=0, tokens_in=0, tokens_out=0, cost_usd=0.0)
+                    steps_done=0, tokens_in=0, tokens_out=0, cost_usd=0.0, accounted=[])
 
 
 def template_context(state: RunState, *, loop_id: str | None = None,

@@ -50,7 +50,7 @@ async def call_model(ctx: RunContext, request: LLMRequest, usage: Usage) -> LLMR
             ctx.emit(ev.Token(run_id=ctx.run_id, step_id=step_id, text=text))
 
     def on_attempt(call: Any) -> None:
-        ctx.emit(call.model_copy(update={"run_id": ctx.run_id, "step_id": step_id}))
+        usage.calls.append(ctx.emit(call.model_copy(update={"run_id": ctx.run_id, "step_id": step_id})).seq)
 
     result = await ctx.client.complete(request, on_token, on_attempt)
     ctx.budget.add_usage(result.tokens_in, result.tokens_out, result.cost_usd)

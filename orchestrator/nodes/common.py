@@ -58,13 +58,15 @@ class RunContext:
     started_at: dict[str, float] = field(default_factory=dict)
     failed_step: str | None = None  # the step whose failure ended the run
 
-    def emit(self, event: Any) -> None:
+    def emit(self, event: Any) -> Any:
+        """Stamp `event` (seq, sinks), write it to the live stream, and return it stamped."""
         stamped = self.stamp(event)
         try:
             writer = get_stream_writer()
         except RuntimeError:  # outside a graph (should not happen in nodes)
-            return
+            return stamped
         writer(stamped)
+        return stamped
 
 
 _RUN: ContextVar[RunContext] = ContextVar("graphwright_run")
@@ -118,6 +120,7 @@ class Usage:
     model: str | None = None
     synthetic: bool = False
     tool_keys: list[str] = field(default_factory=list)  # tool-journal entries of this execution
+    calls: list[int] = field(default_factory=list)  # seqs of this execution's `LLMCall` events
 
     def add(self, result: LLMResult) -> None:
         self.tokens_in += result.tokens_in
@@ -127,8 +130,10 @@ class Usage:
         self.model = result.model
         self.synthetic = self.synthetic or result.synthetic
 
-    def delta(self) -> dict[str, Any]:
-        return {"tokens_in": self.tokens_in, "tokens_out": self.tokens_out, "cost_usd": self.cost_usd}
+    def delta(self, *finished: int) -> dict[str, Any]:
+        """The counters' state delta; `finished`: the seq of the step's `StepFinished`, if any."""
+        return {"tokens_in": self.tokens_in, "tokens_out": self.tokens_out, "cost_usd": self.cost_usd,
+                "accounted": [*self.calls, *finished]}
 
 
 def fill(text: str, context: dict[str, Any], step_id: str, *, raw: bool = False) -> Any:
@@ -173,7 +178,7 @@ async def run_step(
         ctx.emit(_finished(ctx, step_id, step_type, usage, started, item_index, status="failed",
                            error=str(exc)))
         raise
-    ctx.emit(_finished(ctx, step_id, step_type, usage, started, item_index, output=output))
+    done = ctx.emit(_finished(ctx, step_id, step_type, usage, started, item_index, output=output))
     journal = CURRENT_JOURNAL.get()
     if journal is not None:  # finished: its tool calls will never be replayed
         journal.forget(ctx.run_id, usage.tool_keys)
@@ -182,7 +187,7 @@ async def run_step(
         delta: dict[str, Any] = {"outputs": {step_id: output}}
     else:
         delta = {"map_slots": {slot: output}}
-    return {**delta, "steps_done": 1, **usage.delta()}
+    return {**delta, "steps_done": 1, **usage.delta(done.seq)}
 
 
 def _finished(ctx: RunContext, step_id: str, step_type: str, usage: Usage, started: float,
@@ -208,8 +213,8 @@ def begin_composite(ctx: RunContext, state: RunState, step_id: str, step_type: s
 def end_composite(ctx: RunContext, step_id: str, step_type: str, output: Any, **detail: Any) -> dict[str, Any]:
     """The closing of a composite step; `detail` fills `branch` (route) or `iterations` (loop)."""
     started = ctx.started_at.pop(step_id, time.monotonic())
-    ctx.emit(ev.StepFinished(run_id=ctx.run_id, step_id=step_id, step_type=step_type,
-                             duration_s=round(time.monotonic() - started, 6), output_preview=preview(output),
-                             **detail))
+    done = ctx.emit(ev.StepFinished(run_id=ctx.run_id, step_id=step_id, step_type=step_type,
+                                    duration_s=round(time.monotonic() - started, 6),
+                                    output_preview=preview(output), **detail))
     ctx.finished[step_id] = output
-    return {"outputs": {step_id: output}}
+    return {"outputs": {step_id: output}, "accounted": [done.seq]}

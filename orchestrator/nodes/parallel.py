@@ -55,6 +55,7 @@ def branch_node(subgraph: Any) -> Any:
                 delta[channel] = changed
         for counter in _COUNTERS:
             delta[counter] = (final.get(counter) or 0) - (state.get(counter) or 0)
+        delta["accounted"] = (final.get("accounted") or [])[len(state.get("accounted") or []):]
         return delta
 
     return node

@@ -59,7 +59,10 @@ def run_events(
         ))  # fmt: skip
     end_ts = start + duration
     if end == "finished":
-        out.append(ev.RunFinished(run_id=run_id, ts=end_ts, duration_s=duration))
+        calls = [c for s in steps for c in s.calls]
+        out.append(ev.RunFinished(run_id=run_id, ts=end_ts, duration_s=duration,
+                                  tokens_in=sum(c.tokens_in for c in calls), tokens_out=sum(c.tokens_out for c in calls),
+                                  cost_usd=sum(c.cost for c in calls)))
     elif end == "failed":
         out.append(ev.RunFailed(run_id=run_id, ts=end_ts, reason=reason, message="it broke"))
     elif end == "cancelled":

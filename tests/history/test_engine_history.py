@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 from pathlib import Path
 from typing import Any
+
+import pytest
 
 from history import queries as q
 from history.queries import Filters
@@ -14,7 +17,7 @@ from orchestrator.events import Event
 from orchestrator.offline_synth import synthesize
 from orchestrator.policy import Policy
 from orchestrator.runner import ApprovalDecision, Engine
-from schemas import load_workflow_file
+from schemas import load_workflow, load_workflow_file
 from testkit.replies import Reply
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "human_approval.yaml"
@@ -62,3 +65,78 @@ def test_a_paused_and_resumed_run_is_recorded_once_with_both_segments(
         assert [(e.type, e.seq) for e in replayed] == [(e.type, e.seq) for e in first + second]
     finally:
         store.close()
+
+
+FAN = """
+version: 1
+name: fan
+default_model: openai/gpt-4o-mini
+agents: {w: {role: Writer}}
+steps:
+  - {id: first, type: agent, agent: w, prompt: first}
+  - id: both
+    type: parallel
+    branches:
+      - {id: left, type: agent, agent: w, prompt: left}
+      - {id: right, type: agent, agent: w, prompt: right}
+  - {id: last, type: agent, agent: w, prompt: last}
+"""
+
+
+def _as_if_killed_after_branches(checkpoints: Path, run_id: str, lost: list[str]) -> None:
+    """Leave the checkpoint file as a kill -9 under async durability can: the branches' superstep
+    ran, but the checkpoint after it never reached the disk, nor the saved results of `lost`."""
+    db = sqlite3.connect(checkpoints)
+    with db:
+        (at,) = db.execute("SELECT checkpoint_id FROM writes WHERE thread_id = ? AND task_path LIKE '%, left'",
+                           (run_id,)).fetchone()
+        db.execute("DELETE FROM checkpoints WHERE thread_id = ? AND checkpoint_id > ?", (run_id, at))
+        db.execute("DELETE FROM writes WHERE thread_id = ? AND checkpoint_id > ?", (run_id, at))
+        for node in lost:
+            db.execute("DELETE FROM writes WHERE thread_id = ? AND checkpoint_id = ? AND task_path LIKE ?",
+                       (run_id, at, f"%, {node}"))
+    db.close()
+
+
+@pytest.mark.parametrize("lost", [[], ["left"], ["left", "right"]])
+def test_a_crash_that_loses_finished_branches_counts_each_step_once(
+    data_dir: Path, llm_server: Any, credentials: Credentials, llm_client: Any, lost: list[str]
+) -> None:
+    llm_server.set_default(lambda req: Reply(text=f"done {req.messages[-1]['content']}",
+                                             usage={"prompt_tokens": 100, "completion_tokens": 10}))
+    workflow = load_workflow(FAN, "fan.yaml")
+    seen: list[Event] = []
+    engine = Engine(data_dir=data_dir, client=llm_client, credentials=credentials, policy=Policy(),
+                    sinks=[seen.append])
+    first = _collect(engine.run(workflow, {}, owner="alice", run_id="r"))
+    assert first[-1].type == "run_finished" and first[-1].tokens_in == 400
+    # What history had acknowledged when the process died: everything up to both branches' results.
+    crash_at = next(e.seq for e in seen if e.type == "step_finished" and e.step_id == "both")
+    store = HistoryStore.open(data_dir)
+    for event in seen:
+        if event.seq < crash_at:
+            store.record(event)
+    store.close()
+    engine.store.set_status("r", "running")
+    _as_if_killed_after_branches(data_dir / "checkpoints.sqlite", "r", lost)
+    before = len(llm_server.requests)
+
+    store = HistoryStore.open(data_dir)  # the next start: marks the run interrupted
+    try:
+        engine = Engine(data_dir=data_dir, client=llm_client, credentials=credentials, policy=Policy(),
+                        sinks=[store.sink])
+        second = _collect(engine.resume("r", owner="alice"))
+        store.flush(10)
+        cur = store.read_cursor()
+        run = q.list_runs(cur, Filters(owner="alice")).iloc[0]
+        calls = cur.execute("SELECT sum(tokens_in) FROM llm_calls WHERE run_id = 'r' AND NOT superseded").fetchone()[0]
+        superseded = cur.execute("SELECT step_id FROM steps WHERE superseded ORDER BY step_id").fetchall()
+    finally:
+        store.close()
+
+    assert second[-1].type == "run_finished" and second[-1].outputs == first[-1].outputs
+    assert len(llm_server.requests) - before == len(lost) + 1  # the lost branches again, then `last`
+    kept = second[0].accounted
+    assert kept is not None and {e.step_id for e in seen if e.seq in kept} == {"first", *{"left", "right"} - set(lost)}
+    assert [s for (s,) in superseded] == lost
+    assert second[-1].tokens_in == run.tokens_in == calls == 400  # each model call counted once

@@ -96,12 +96,15 @@ def test_a_resumed_run_counts_the_re_run_step_once(data_dir: Path, crash_after_s
     record_all(first, _segment0(crash_after_step_finished))
     first.close()
     second = HistoryStore.open(data_dir)
+    # The checkpoint holds step a (its call, seq 2, and its finish, seq 3) but not b: whether b was in
+    # flight or had finished a moment before the kill, its result was lost and b runs again.
     resume = [
-        ev.RunStarted(run_id="r", workflow="triage", owner="alice", resumed=True),
-        ev.StepStarted(run_id="r", seq=1, step_id="b", step_type="llm"),
-        ev.LLMCall(run_id="r", seq=2, step_id="b", model="m", cost_usd=0.2, tokens_in=100, tokens_out=50),
-        ev.StepFinished(run_id="r", seq=3, step_id="b", step_type="llm", cost_usd=0.2, tokens_in=100, tokens_out=50),
-        ev.RunFinished(run_id="r", seq=4, duration_s=3.0),
+        ev.RunStarted(run_id="r", seq=1000, workflow="triage", owner="alice", resumed=True, accounted=[2, 3]),
+        ev.StepStarted(run_id="r", seq=1001, step_id="b", step_type="llm"),
+        ev.LLMCall(run_id="r", seq=1002, step_id="b", model="m", cost_usd=0.2, tokens_in=100, tokens_out=50),
+        ev.StepFinished(run_id="r", seq=1003, step_id="b", step_type="llm", cost_usd=0.2, tokens_in=100,
+                        tokens_out=50),
+        ev.RunFinished(run_id="r", seq=1004, duration_s=3.0, tokens_in=200, tokens_out=100, cost_usd=0.3),
     ]
     record_all(second, resume)
     second.flush(10)
@@ -112,6 +115,8 @@ def test_a_resumed_run_counts_the_re_run_step_once(data_dir: Path, crash_after_s
     assert len(calls) == 3 and calls["superseded"].tolist() == [False, True, False]  # kept, but flagged
     assert q.cost_by_day(cur, Filters(owner="alice"))["cost_usd"].sum() == pytest.approx(0.3)
     assert q.latency_by_step(cur, Filters(owner="alice"))["runs"].sum() == 2
+    steps = cur.execute("SELECT step_id, superseded FROM steps WHERE run_id = 'r' ORDER BY seq").fetchall()
+    assert steps == [("a", False), *([("b", True)] if crash_after_step_finished else []), ("b", False)]
     assert [e.type for e in q.replay(cur, "r", "alice")].count("run_started") == 2
     second.close()
 
