@@ -17,8 +17,11 @@ from starlette.routing import Route
 
 from ui import analytics_tab, design_tab, run_tab, settings_tab
 from ui.services import AppServices
-from ui.session import Session, adopt_user, new_session
+from ui.session import Session, adopt_browser_owner, adopt_user, new_session
 
+# BrowserState encrypts in the page with this key, so it is no secret (the page receives it); it
+# only has to stay the same across restarts for the browser to read back what it stored.
+OWNER_STORAGE = ("graphwright-owner", "graphwright-owner-v1")
 MAX_FILE_SIZE = "1mb"
 QUEUE_MAX_SIZE = 64
 CSS = """
@@ -44,28 +47,32 @@ def build_app(services: AppServices) -> gr.Blocks:
     # delete_cache: Gradio's copies of outputs (exports, downloads) expire after an hour.
     with gr.Blocks(title="graphwright", analytics_enabled=False, delete_cache=(3600, 3600)) as demo:
         session_state = gr.State(new_session)
+        kept_owner = gr.BrowserState("", storage_key=OWNER_STORAGE[0], secret=OWNER_STORAGE[1])
         gr.Markdown("## graphwright · describe an agent workflow, run it, review its cost")
         with gr.Tabs(elem_id="tabs"):
             with gr.Tab("Design", id="design", elem_id="tab-design"):
                 design = design_tab.build(services, session_state)
             with gr.Tab("Run", id="run", elem_id="tab-run"):
-                run_tab.build(services, session_state, design.editor)
+                run = run_tab.build(services, session_state, design.editor)
             with gr.Tab("Analytics", id="analytics", elem_id="tab-analytics") as analytics:
                 refresh = analytics_tab.build(services, session_state)
             with gr.Tab("Settings", id="settings", elem_id="tab-settings"):
                 settings_outputs = settings_tab.build(services, session_state)
         analytics.select(lambda: None, None, None, js=_click(refresh), api_visibility="private", queue=False)
 
-        def on_load(session: Session, request: gr.Request) -> tuple[Any, ...]:
+        def on_load(session: Session, stored_owner: Any, request: gr.Request) -> tuple[Any, ...]:
+            owner = adopt_browser_owner(session, stored_owner)
             adopt_user(session, request)
             if services.mlflow_default and not session.chat.messages:
                 session.settings.mlflow = True
             return (settings_tab.keys_markdown(services, session), session.settings.mlflow,
-                    design_tab.greet(session), session)
+                    design_tab.greet(session), session, owner)
 
         keys_md, _model, mlflow_box = settings_outputs
-        demo.load(on_load, [session_state], [keys_md, mlflow_box, design.chatbot, session_state],
-                  api_visibility="private", queue=False)
+        demo.load(on_load, [session_state, kept_owner],
+                  [keys_md, mlflow_box, design.chatbot, session_state, kept_owner],
+                  api_visibility="private", queue=False
+                  ).then(run.list_resumable, [session_state], [run.resumable], api_visibility="private")
     _hide_state_factories(demo)
     demo.queue(default_concurrency_limit=4, max_size=QUEUE_MAX_SIZE)
     return demo

@@ -8,7 +8,7 @@ inputs. Events are batched (`ui.streaming.batched`) so a fast model means a few 
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,6 +30,8 @@ UPDATE_INTERVAL = 0.2
 class RunTab:
     config: gr.Code
     status: gr.Markdown
+    resumable: gr.Dropdown
+    list_resumable: Callable[[Session], Any]  # this session's interrupted runs, for `resumable`
 
 
 def powers_of(workflow: Any) -> list[str]:
@@ -138,7 +140,7 @@ def build(services: AppServices, session_state: gr.State, design_editor: gr.Code
                 resumable = gr.Dropdown([], label="Interrupted runs", elem_id="run-resumable",
                                         allow_custom_value=True)  # the handler checks ownership
                 with gr.Row():
-                    refresh_btn = gr.Button("Refresh list", size="sm")
+                    refresh_btn = gr.Button("Refresh list", size="sm", elem_id="run-refresh")
                     resume_btn = gr.Button("Resume", size="sm", elem_id="run-resume")
         with gr.Column(scale=6):
             status = gr.Markdown("Ready.", elem_id="run-status")
@@ -298,4 +300,4 @@ def build(services: AppServices, session_state: gr.State, design_editor: gr.Code
                    cancels=[run_event, approve_event, reject_event, resume_event], queue=False)
     for event in (run_event, approve_event, reject_event, resume_event):
         event.then(resumable_choices, [session_state], [resumable], api_visibility="private")
-    return RunTab(config=config, status=status)
+    return RunTab(config=config, status=status, resumable=resumable, list_resumable=resumable_choices)

@@ -2,10 +2,15 @@
 
 One `Session` per browser tab: its owner id, chat, keys and runs. Keys live only here, in server
 memory for the session's lifetime; `__repr__` masks them so a log line or traceback cannot leak one.
+
+An anonymous person's owner id is a 128-bit random token that their browser keeps (localStorage),
+so their runs stay theirs across a page reload or an app restart; whoever holds the token sees
+those runs, like a session cookie. A signed-in user's runs follow the user name instead.
 """
 
 from __future__ import annotations
 
+import re
 import secrets
 from dataclasses import dataclass, field
 from typing import Any
@@ -36,11 +41,18 @@ class SessionSettings:
                 f"default_model={self.default_model!r}, mlflow={self.mlflow})")
 
 
+_ANONYMOUS = re.compile(r"anon-[0-9a-f]{32}")
+
+
+def new_owner() -> str:
+    return "anon-" + secrets.token_hex(16)
+
+
 @dataclass
 class Session:
     """Everything one browser session owns: chat, draft, settings, its current trace."""
 
-    owner: str = field(default_factory=lambda: "anon-" + secrets.token_hex(8))
+    owner: str = field(default_factory=new_owner)
     chat: ChatState = field(default_factory=ChatState)
     settings: SessionSettings = field(default_factory=SessionSettings)
     trace: TraceView = field(default_factory=TraceView)
@@ -69,6 +81,14 @@ def signed_in_user(request: Any) -> str | None:
             info = {}
         name = (info.get("userinfo") or {}).get("preferred_username")
     return str(name) if name else None
+
+
+def adopt_browser_owner(session: Session, stored: Any) -> str:
+    """Take the anonymous owner id this browser kept, when it has a well-formed one; return the id
+    the browser should keep (anything else it sends, e.g. `user:...`, is ignored)."""
+    if isinstance(stored, str) and _ANONYMOUS.fullmatch(stored):
+        session.owner = stored
+    return session.owner
 
 
 def adopt_user(session: Session, request: Any) -> Session:

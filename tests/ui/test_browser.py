@@ -193,6 +193,33 @@ def test_approval_step_is_approved_inline(page: object) -> None:
     expect(page.locator("#run-timeline")).to_contain_text("final")
 
 
+def test_a_paused_run_is_still_yours_after_a_reload(page: object, browser: object, ui_app: RunningApp) -> None:
+    """Anonymous, no sign-in: the browser keeps the owner id, so a reload loses no run."""
+    _prepare_run(page, example="human_approval")
+    page.locator("#run-start").click()
+    expect(page.locator("#approval-box").first).to_contain_text("sign_off", timeout=SLOW)
+    ui_app.services.history.flush()
+    page.reload()
+    expect(page.locator("#design-chat")).to_contain_text("Guided mode")
+    tab(page, "Run")
+    page.get_by_text("Resume an interrupted run").click()
+    expect(page.locator("#run-resumable input")).to_have_value(re.compile("human-approval"))  # filled on load
+    page.locator("#run-resume").click()  # resuming shows the pending approval again
+    expect(page.locator("#approval-box").first).to_contain_text("sign_off", timeout=SLOW)
+    page.locator("#approve").click()
+    expect(run_status(page)).to_contain_text("finished", timeout=SLOW)
+
+    other = browser.new_context(viewport={"width": 1400, "height": 1000})  # another person
+    theirs = other.new_page()
+    theirs.goto(ui_app.url)
+    theirs.get_by_role("tab", name="Run").click()
+    theirs.get_by_text("Resume an interrupted run").click()
+    theirs.locator("#run-refresh").click()
+    theirs.wait_for_timeout(500)
+    assert "human-approval" not in theirs.locator("#run-resumable").inner_text()
+    other.close()
+
+
 def test_stop_cancels_a_streaming_run(page: object, llm_server) -> None:
     llm_server.script(Reply(text=" ".join(["slow"] * 400), tokens_per_second=20))
     _prepare_run(page, config=_yaml(CONFIG))
