@@ -16,11 +16,12 @@ from schemas.models import RouteStep, Step, Workflow
 
 
 def used_model_names(workflow: Workflow, default: str) -> list[str]:
-    names = [default]
-    names += [agent.model for agent in workflow.agents.values() if agent.model]
-    names += [step.classify.model for step in _walk(workflow.steps)
-              if isinstance(step, RouteStep) and step.classify and step.classify.model]
-    return list(dict.fromkeys(names))
+    """The model names a run may call: the agents' and classifiers' own, and `default` when one of
+    them names none."""
+    classifiers = [step.classify for step in _walk(workflow.steps) if isinstance(step, RouteStep) and step.classify]
+    named = [agent.model for agent in workflow.agents.values()] + [c.model for c in classifiers]
+    names = [default] if None in named else []
+    return list(dict.fromkeys([*names, *(n for n in named if n)]))
 
 
 def _walk(steps: list[Step]) -> list[Step]:
@@ -44,12 +45,13 @@ def build_model_table(workflow: Workflow, default: str, credentials: Credentials
 
     resolved: dict[str, str] = {}
     substituted_to: set[str] = set()  # models already announced by a substitution warning
+    announce = [True]  # off for models resolved for completeness only (no step calls them)
 
     def real(model: str) -> str:
         if model not in resolved:
             resolution = resolve_model(model, credentials, default=fallback_model)
             resolved[model] = resolution.model
-            if resolution.substituted:
+            if resolution.substituted and announce[0]:
                 substituted_to.add(resolution.model)
                 warn(resolution.reason)
         return resolved[model]
@@ -68,4 +70,7 @@ def build_model_table(workflow: Workflow, default: str, credentials: Credentials
     if offline:
         warn(f"`{offline[0]}` is the offline model: its answers are synthetic placeholders, not a real "
              "model's; add a provider key in Settings (or pick a model) for real answers")
+    if default not in table.params:  # every agent names its model: keep `get(None)` working, silently
+        announce[0] = False
+        table.params[default] = params(default)
     return table

@@ -75,6 +75,30 @@ def test_never_substitutes_a_configured_provider() -> None:
     assert resolve_model("offline/synthetic", Credentials()) == Resolution("offline/synthetic")
 
 
+def _warnings_of(agents: dict[str, object], default: str) -> list[str]:
+    from orchestrator.models_table import build_model_table
+    from schemas.models import Workflow
+
+    workflow = Workflow.model_validate({
+        "version": 1, "name": "w", "agents": agents,
+        "steps": [{"id": name, "type": "agent", "agent": name, "prompt": "hi"} for name in agents],
+    })
+    warnings: list[str] = []
+    table = build_model_table(workflow, default, Credentials(keys={"openai": "sk-real"}), "offline/synthetic",
+                              warnings.append)
+    assert table.get(None).model  # the default always resolves, used or not
+    return warnings
+
+
+def test_the_offline_default_is_announced_only_when_a_step_would_call_it() -> None:
+    own = {"writer": {"role": "Writer", "model": "openai/test-model"}}
+    assert _warnings_of(own, "offline/synthetic") == []
+    assert _warnings_of(own, "anthropic/claude-3-5-haiku") == []  # an unused default is not substituted aloud
+    uses_default = {**own, "editor": {"role": "Editor"}}
+    (warning,) = _warnings_of(uses_default, "offline/synthetic")
+    assert warning.startswith("`offline/synthetic` is the offline model")
+
+
 def test_substitutes_a_local_ollama_model_when_given() -> None:
     resolution = resolve_model("anthropic/claude-3-5-haiku", Credentials(), default="ollama_chat/llama3.2")
     assert resolution.model == "ollama_chat/llama3.2" and "no ANTHROPIC_API_KEY" in resolution.reason
