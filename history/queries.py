@@ -5,7 +5,8 @@ parameter; the only SQL assembled at run time is a fixed set of filter fragments
 
 Cost semantics: a finished run's totals are the engine's (its `RunFinished`); other runs total
 their model calls so far; call-level figures skip `superseded` rows (work a crash lost, which a
-resume ran again), so a resumed run is never counted twice. Success rate = finished / (finished + failed + cancelled).
+resume ran again), so a resumed run is never counted twice.
+Success rate = finished / (finished + failed + cancelled).
 """
 
 from __future__ import annotations
