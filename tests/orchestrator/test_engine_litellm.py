@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import sqlite3
 import time
 from pathlib import Path
 
@@ -36,6 +37,15 @@ def run_to_the_end(engine, wf) -> list:
     return events
 
 
+def ledger(engine, run_id: str) -> list[int]:
+    """The run's final `accounted` ledger, read from its last checkpoint."""
+    from langgraph.checkpoint.sqlite import SqliteSaver
+
+    with sqlite3.connect(engine.store.checkpoints) as db:
+        saved = SqliteSaver(db).get_tuple({"configurable": {"thread_id": run_id, "checkpoint_ns": ""}})
+    return saved.checkpoint["channel_values"]["accounted"]
+
+
 @pytest.mark.parametrize("path", EXAMPLES, ids=[p.stem for p in EXAMPLES])
 def test_every_example_runs_through_litellm(path: Path, llm_server, llm_client, make_engine) -> None:
     llm_server.set_default(plausible)
@@ -55,6 +65,9 @@ def test_every_example_runs_through_litellm(path: Path, llm_server, llm_client, 
     assert sorted(started, key=str) == sorted(done, key=str)
     tokens = "".join(t.text for t in of_type(events, "token"))
     assert tokens and all(t.step_id for t in of_type(events, "token"))
+    # Every model call and finished step is in the ledger once (maps, loops, routes, branches...)
+    recorded = [e.seq for e in events if e.type == "llm_call" or (e.type == "step_finished" and e.status == "ok")]
+    assert sorted(ledger(engine, finished.run_id)) == sorted(recorded)
 
 
 def test_retries_then_fallback_are_each_visible(llm_server, llm_client, make_engine) -> None:
@@ -202,3 +215,38 @@ def test_every_example_runs_offline_without_any_key(path: Path, make_engine) -> 
     assert agent_steps and all(e.synthetic for e in agent_steps)
     warnings = " ".join(w.message for w in of_type(events, "warning"))
     assert "offline" in warnings
+
+
+def test_the_ledger_holds_the_work_of_composite_branches(llm_server, llm_client, make_engine) -> None:
+    """A loop and a map run as parallel branches (each a subgraph): their calls reach the ledger once."""
+    wf = workflow("""
+        version: 1
+        name: nested
+        default_model: openai/gpt-4o-mini
+        agents: {w: {role: Writer}}
+        steps:
+          - id: both
+            type: parallel
+            branches:
+              - id: rounds
+                type: loop
+                max_iterations: 2
+                until: 'false'
+                steps: [{id: draft, type: agent, agent: w, prompt: 'round {{ loop.iteration }}'}]
+              - id: each
+                type: map
+                over: '{{ inputs.items }}'
+                as: item
+                step: {id: one, type: agent, agent: w, prompt: 'about {{ item }}'}
+          - {id: last, type: agent, agent: w, prompt: done}
+        inputs: {items: {type: list, default: [a, b, c]}}
+    """)
+    llm_server.set_default(plausible)
+    engine = make_engine(llm_client)
+    events = collect(engine.run(wf, {}))
+    assert events[-1].type == "run_finished"
+    calls = of_type(events, "llm_call")
+    assert len(calls) == 2 + 3 + 1
+    recorded = [e.seq for e in events if e.type == "llm_call" or (e.type == "step_finished" and e.status == "ok")]
+    assert sorted(ledger(engine, events[-1].run_id)) == sorted(recorded)
+    assert events[-1].tokens_in == sum(c.tokens_in for c in calls)
