@@ -17,12 +17,18 @@ only difference between the two sides of a ratio is the code under test.
     <= 1.5; 32 sequential calls would be 32), and, as a second baseline, the same 32 calls made
     with a bare `asyncio.gather` on the client: what the client itself allows on this machine; and
     the engine with a client that only sleeps, which isolates the engine's own scheduling.
+    Then the CPU this process spends (all of it on one core at a time: the GIL): per call in the
+    gather, per branch in the engine, and LiteLLM's streaming cost split into a fixed part per call
+    and a part per SSE chunk (sequential calls with 1 and 81 words, no server latency). A fan-out of
+    N calls takes about latency + N x CPU per branch (some set-up overlaps the wait): that estimate
+    is printed as a ratio, with the CPU per branch that 1.5 would need.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import multiprocessing
 import os
 import socket
@@ -128,9 +134,31 @@ async def single_call(client: LiteLLMClient) -> float:
     return time.perf_counter() - started
 
 
+PROBE = "cpu-probe"
+PROBE_WORDS = (1, 81)
+
+
+def _reply(req: Any, latency: float) -> Reply:
+    """ANSWER after `latency`; the prompt "cpu-probe N" gets N words at once (for the CPU probe)."""
+    words = str(req.messages[-1].get("content") or "").split() if req.messages else []
+    if len(words) == 2 and words[0] == PROBE:
+        return Reply(text=" ".join(["tide"] * int(words[1])))
+    return Reply(text=ANSWER, latency=latency)
+
+
+async def cpu_per_call(client: LiteLLMClient, words: int, calls: int = 60) -> float:
+    """CPU seconds of this process per streamed call whose reply has `words` content chunks."""
+    request = LLMRequest(ModelParams(MODEL), [{"role": "user", "content": f"{PROBE} {words}"}])
+    await client.complete(request)
+    started = time.process_time()
+    for _ in range(calls):
+        await client.complete(request)
+    return (time.process_time() - started) / calls
+
+
 def _serve(port: int, latency: float, ready: Any) -> None:
     """The loopback server in its own process, so its work does not share our GIL."""
-    server = LLMServer(port=port, default=lambda req: Reply(text=ANSWER, latency=latency)).start()
+    server = LLMServer(port=port, default=functools.partial(_reply, latency=latency)).start()
     ready.set()
     threading.Event().wait()
     server.stop()
@@ -181,16 +209,20 @@ async def main(args: argparse.Namespace) -> None:
         fan = fanout_workflow(args.branches)
         await run_engine(engine, fan)  # warm-up: 32 pooled connections
         walls, steps = [], []
+        cpu = time.process_time()
         for _ in range(args.repeats):
             wall, events = await run_engine(engine, fan)
             walls.append(wall)
             steps.append(next(ev.duration_s for ev in events if ev.type == "step_finished" and ev.step_id == "fan"))
+        engine_cpu = (time.process_time() - cpu) / args.repeats / args.branches
         gathers = []
+        cpu = time.process_time()
         for _ in range(args.repeats):  # the client alone, no engine: 32 calls in one asyncio.gather
             started = time.perf_counter()
             await asyncio.gather(*(client.complete(LLMRequest(ModelParams(MODEL), [
                 {"role": "user", "content": f"branch {i}"}])) for i in range(args.branches)))
             gathers.append(time.perf_counter() - started)
+        gather_cpu = (time.process_time() - cpu) / args.repeats / args.branches
         gathered = statistics.median(gathers)
         step_wall, run_wall = statistics.median(steps), statistics.median(walls)
         print(f"(b) {args.branches} parallel branches, one call alone = {one:.3f} s "
@@ -203,11 +235,26 @@ async def main(args: argparse.Namespace) -> None:
                          policy=Policy(), sinks=[lambda e: None])
         await run_engine(sleeper, fan)
         sleeps = []
+        cpu = time.process_time()
         for _ in range(args.repeats):
             _wall, events = await run_engine(sleeper, fan)
             sleeps.append(next(ev.duration_s for ev in events if ev.type == "step_finished" and ev.step_id == "fan"))
+        sleeper_cpu = (time.process_time() - cpu) / args.repeats / args.branches
         print(f"    the engine alone (a client that only sleeps {args.fanout_latency * 1000:.0f} ms): parallel step "
               f"{statistics.median(sleeps):.3f} s -> {statistics.median(sleeps) / args.fanout_latency:.2f}")
+        short, long = [await cpu_per_call(client, words) for words in PROBE_WORDS]
+        per_chunk = (long - short) / (PROBE_WORDS[1] - PROBE_WORDS[0])
+        chunks = len(Reply(text=ANSWER).pieces()) + 3  # + the role, finish and usage chunks
+        fixed = short - (PROBE_WORDS[0] + 3) * per_chunk
+        floor = args.fanout_latency + args.branches * engine_cpu
+        budget = (1.5 * one - args.fanout_latency) / args.branches
+        print(f"    CPU of this process (one core at a time: the GIL): {gather_cpu * 1000:.1f} ms per call in the "
+              f"gather; per branch {engine_cpu * 1000:.1f} ms with LiteLLM, {sleeper_cpu * 1000:.1f} ms with the "
+              "sleeping client")
+        print(f"    one call at a time through LiteLLM: {fixed * 1000:.1f} ms per call + {per_chunk * 1000:.2f} ms per SSE "
+              f"chunk; {chunks} chunks per reply here -> {(fixed + chunks * per_chunk) * 1000:.1f} ms per call")
+        print(f"    CPU-bound estimate: {args.fanout_latency * 1000:.0f} ms + {args.branches} x {engine_cpu * 1000:.1f} ms "
+              f"= {floor:.3f} s -> ratio ~{floor / one:.2f}; 1.5 needs <= {budget * 1000:.1f} ms CPU per branch")
     finally:
         server.kill()
 

@@ -7,6 +7,7 @@ else (dropped sockets, our own total timeout) is mapped here too, so `llm.py` se
 from __future__ import annotations
 
 import asyncio
+import json
 import random
 import re
 from dataclasses import dataclass
@@ -73,10 +74,25 @@ def retry_after_of(exc: BaseException) -> float | None:
     return None
 
 
+def _body_message(text: str) -> str | None:
+    """The message of an OpenAI-style JSON error body (`{"error": {"message": ...}}`) at the start of `text`."""
+    try:
+        body, _end = json.JSONDecoder().raw_decode(text)
+    except ValueError:
+        return None
+    error = body.get("error", body) if isinstance(body, dict) else None
+    message = error.get("message") if isinstance(error, dict) else error
+    if not isinstance(message, str) or not message.strip():
+        return None
+    return " ".join(message.split())
+
+
 def clean_message(exc: BaseException, known: tuple[str, ...] = ()) -> str:
     """The provider's message without LiteLLM's class-name prefixes and without any secret."""
-    text = str(exc).split("\n")[0].strip() or type(exc).__name__
-    text = _NOISE.sub("", text).strip(" -:")
+    full = str(exc).strip()
+    text = _NOISE.sub("", full.split("\n")[0].strip() or type(exc).__name__).strip(" -:")
+    if text.startswith("{"):  # LiteLLM's HTTP handler passes the error body on as it came
+        text = _body_message(full[full.find("{"):]) or text
     text = redact(text, known)
     return text if len(text) <= 300 else text[:299] + "…"
 

@@ -118,6 +118,23 @@ def test_bad_request_is_not_retried(llm_client: LiteLLMClient, llm_server: LLMSe
     assert len(llm_server.requests) == 1
 
 
+def test_the_error_quotes_the_providers_message_not_its_json_body(llm_client: LiteLLMClient,
+                                                                  llm_server: LLMServer) -> None:
+    llm_server.script(Reply(fault="bad_request", message="Invalid request: 'messages' is malformed."))
+    error, calls = _fail(llm_client, ModelParams("openai/test-model", retries=0), BadRequest)
+    assert "rejected the request: Invalid request: 'messages' is malformed." in str(error)
+    assert "{" not in str(error) and "{" not in (calls[0].error or "")
+
+
+def test_a_json_error_body_is_reduced_to_its_message_and_scrubbed() -> None:
+    from orchestrator.llm_retry import clean_message
+
+    body = '{"error": {\n  "message": "Incorrect API key: sk-abcdefghijklmnop0123",\n  "type": "auth"}}'
+    assert clean_message(Exception(body), ("sk-abcdefghijklmnop0123",)) == "Incorrect API key: [REDACTED]"
+    assert clean_message(Exception('litellm.BadRequestError: {"error": "too long"}')) == "too long"
+    assert clean_message(Exception('{"detail": 1} trailing')) == '{"detail": 1} trailing'
+
+
 def test_every_model_failing_names_them_all(llm_client: LiteLLMClient, llm_server: LLMServer) -> None:
     llm_server.script(Reply(fault="auth"), model="primary")
     llm_server.script(Reply(fault="unavailable"), model="backup")
