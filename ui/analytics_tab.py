@@ -80,17 +80,20 @@ def build(services: AppServices, session_state: gr.State) -> gr.Button:
             raise UserFacingError("Run history is not available in this process.")
         cur = services.history.read_cursor()
         f = _filters(session, span_v, wf, mdl, st)
-        steps = q.latency_by_step(cur, f)
+        by_day = view.cost_chart(q.cost_by_day(cur, f))
+        over_time = view.tokens_chart(q.tokens_over_time(cur, f, "hour" if span_v == view.RANGES[0] else "day"))
+        by_model = view.latency_chart(q.latency_by_model(cur, f), "model")
+        by_step = view.latency_chart(q.latency_by_step(cur, f), "step_id")
+        with services.chart_lock:
+            charts = (
+                view.figure(by_day, "stack", "day", "cost_usd", "model", "Cost by day and model (USD)"),
+                view.figure(over_time, "line", "bucket", "tokens", "kind", "Tokens over time"),
+                view.figure(by_model, "bars", "model", "seconds", "stat", "Call latency p50 / p95 by model (s)"),
+                view.figure(by_step, "bars", "step_id", "seconds", "stat", "Step latency p50 / p95 (s)"),
+            )
         return (
             view.kpi_html(q.kpis(cur, f)),
-            view.figure(view.cost_chart(q.cost_by_day(cur, f)), "stack", "day", "cost_usd", "model",
-                        "Cost by day and model (USD)"),
-            view.figure(view.tokens_chart(q.tokens_over_time(cur, f, "hour" if span_v == view.RANGES[0] else "day")),
-                        "line", "bucket", "tokens", "kind", "Tokens over time"),
-            view.figure(view.latency_chart(q.latency_by_model(cur, f), "model"), "bars", "model", "seconds", "stat",
-                        "Call latency p50 / p95 by model (s)"),
-            view.figure(view.latency_chart(steps, "step_id"), "bars", "step_id", "seconds", "stat",
-                        "Step latency p50 / p95 (s)"),
+            *charts,
             q.failures_by_reason(cur, f),
             view.runs_table(q.list_runs(cur, f, limit=200)),
             gr.update(choices=[ANY, *q.workflows(cur, session.owner_id)]),

@@ -39,6 +39,9 @@ class AppServices:
     _breaker: Any = None
     _tracer: Any = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    # Plotly builds figures with shared, lazily filled caches that break when threads build at once
+    # ("ValueError: Invalid value", plotly/plotly.py#3441): the dashboards take turns (ms each).
+    chart_lock: threading.Lock = field(default_factory=threading.Lock)
     _sandbox: tuple[float, bool] | None = None
 
     @classmethod
