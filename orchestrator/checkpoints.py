@@ -17,11 +17,13 @@ superseded and counts every step once.
 
 from __future__ import annotations
 
+import asyncio
 import json
+import logging
 import sqlite3
 import threading
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,6 +35,7 @@ SEQ_BLOCK = 1000
 FILE_NAME = "checkpoints.sqlite"
 RUNS_FILE_NAME = "runs.sqlite"
 BUSY_TIMEOUT_S = 60.0
+log = logging.getLogger(__name__)
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS graphwright_runs (
@@ -158,5 +161,50 @@ async def open_saver(path: Path) -> AsyncIterator[Any]:
     import aiosqlite
     from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
 
-    async with aiosqlite.connect(str(path), timeout=BUSY_TIMEOUT_S) as conn:
-        yield AsyncSqliteSaver(conn)
+    conn = await aiosqlite.connect(str(path), timeout=BUSY_TIMEOUT_S)
+    saver = AsyncSqliteSaver(conn)
+    try:
+        yield saver
+    finally:
+        await _run_to_completion(_close_saver(saver))
+
+
+async def _close_saver(saver: Any) -> None:
+    """Close the saver's connection once no write of it is half done.
+
+    A cancelled run can leave one of LangGraph's background writes (`aput_writes`) between its
+    INSERT and its COMMIT. Closing the connection under it made the COMMIT and the cursor's close
+    fail, and sqlite's `close_v2` then kept the connection alive as a "zombie" (its cursor still
+    held a statement) with the write transaction open: a resume of the run waited `BUSY_TIMEOUT_S`
+    and failed with "database is locked". Every write of the saver holds `saver.lock` from INSERT to
+    COMMIT, so taking the lock lets the write in flight (and those already queued for the lock)
+    finish, and their pending writes are kept; a write that asks later finds the connection closed
+    and opens nothing.
+    """
+    acquired = False
+    try:
+        async with asyncio.timeout(BUSY_TIMEOUT_S + 5.0):
+            acquired = await saver.lock.acquire()
+    except TimeoutError:  # a write stuck for longer than sqlite's own wait: close under it anyway
+        log.error("closing the checkpointer with a write still in flight")
+    try:
+        if acquired and saver.conn.in_transaction:  # left open by something: undo it now, not at GC
+            await saver.conn.rollback()
+    finally:
+        await saver.conn.close()
+        if acquired:
+            saver.lock.release()
+
+
+async def _run_to_completion(work: Awaitable[Any]) -> None:
+    """Await `work` to its end even when this task is cancelled meanwhile (then re-raise the cancellation)."""
+    task = asyncio.ensure_future(work)
+    cancelled = False
+    while not task.done():
+        try:
+            await asyncio.shield(task)
+        except asyncio.CancelledError:
+            cancelled = cancelled or not task.done()
+    task.result()
+    if cancelled:
+        raise asyncio.CancelledError
