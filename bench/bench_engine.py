@@ -12,7 +12,10 @@ only difference between the two sides of a ratio is the code under test.
     `StateGraph` with one node per step making the same calls (same prompts, streaming tokens
     through `get_stream_writer`, same AsyncSqliteSaver). Reported: median wall time of each, the
     ratio (target <= 1.15) and the engine's extra milliseconds per step.
-(b) A `parallel` step of 32 agent branches whose calls each take `--fanout-latency` s. Reported:
+(b) A `parallel` step of 32 agent branches whose calls each take `--fanout-latency` s, measured
+    twice: with every chunk sent at the end of the call (no waiting left to overlap the client's
+    CPU work with: the worst case) and with the last `--streaming` share of the call spent
+    streaming, as providers do (the first token comes early, the rest trickles). Reported:
     the parallel step's wall time divided by one such call's latency measured alone (target
     <= 1.5; 32 sequential calls would be 32), and, as a second baseline, the same 32 calls made
     with a bare `asyncio.gather` on the client: what the client itself allows on this machine; and
@@ -138,12 +141,14 @@ PROBE = "cpu-probe"
 PROBE_WORDS = (1, 81)
 
 
-def _reply(req: Any, latency: float) -> Reply:
-    """ANSWER after `latency`; the prompt "cpu-probe N" gets N words at once (for the CPU probe)."""
+def _reply(req: Any, latency: float, streaming: float) -> Reply:
+    """ANSWER in `latency` s, the last `streaming` share of it spent streaming the chunks; the prompt
+    "cpu-probe N" gets N words at once (for the CPU probe)."""
     words = str(req.messages[-1].get("content") or "").split() if req.messages else []
     if len(words) == 2 and words[0] == PROBE:
         return Reply(text=" ".join(["tide"] * int(words[1])))
-    return Reply(text=ANSWER, latency=latency)
+    chunks = len(Reply(text=ANSWER).pieces())
+    return Reply(text=ANSWER, latency=latency * (1 - streaming), chunk_delay=latency * streaming / chunks)
 
 
 async def cpu_per_call(client: LiteLLMClient, words: int, calls: int = 60) -> float:
@@ -156,21 +161,21 @@ async def cpu_per_call(client: LiteLLMClient, words: int, calls: int = 60) -> fl
     return (time.process_time() - started) / calls
 
 
-def _serve(port: int, latency: float, ready: Any) -> None:
+def _serve(port: int, latency: float, streaming: float, ready: Any) -> None:
     """The loopback server in its own process, so its work does not share our GIL."""
-    server = LLMServer(port=port, default=functools.partial(_reply, latency=latency)).start()
+    server = LLMServer(port=port, default=functools.partial(_reply, latency=latency, streaming=streaming)).start()
     ready.set()
     threading.Event().wait()
     server.stop()
 
 
-def start_server(latency: float) -> tuple[Any, str]:
+def start_server(latency: float, streaming: float = 0.0) -> tuple[Any, str]:
     ctx = multiprocessing.get_context("spawn")
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     ready = ctx.Event()
-    process = ctx.Process(target=_serve, args=(port, latency, ready), daemon=True)
+    process = ctx.Process(target=_serve, args=(port, latency, streaming, ready), daemon=True)
     process.start()
     if not ready.wait(120):
         raise RuntimeError("the loopback LLM server did not start")
@@ -184,26 +189,10 @@ def make_engine(base_url: str, data_dir: Path) -> tuple[Engine, LiteLLMClient]:
                   sinks=[lambda e: None]), client
 
 
-async def main(args: argparse.Namespace) -> None:
-    tmp = Path(tempfile.mkdtemp(prefix="bench-engine-"))
-    server, base_url = start_server(args.latency)
+async def fanout(args: argparse.Namespace, tmp: Path, streaming: float) -> None:
+    """(b) for one stream shape: `streaming` = the share of each call spent streaming its chunks."""
+    server, base_url = start_server(args.fanout_latency, streaming)
     try:
-        engine, client = make_engine(base_url, tmp)
-        seq = sequential_workflow(args.steps)
-        await run_engine(engine, seq)  # warm-up: imports, LiteLLM's lazy modules, the connection pool
-        await run_baseline(client, args.steps, tmp / "baseline.sqlite", "warm")
-        engine_times, baseline_times = [], []
-        for r in range(args.repeats):
-            baseline_times.append(await run_baseline(client, args.steps, tmp / "baseline.sqlite", f"b{r}"))
-            engine_times.append((await run_engine(engine, seq))[0])
-        e, b = statistics.median(engine_times), statistics.median(baseline_times)
-        print(f"(a) {args.steps} sequential steps, {args.latency * 1000:.0f} ms per call, median of {args.repeats}:")
-        print(f"    hand-written LangGraph graph: {b:.3f} s   engine: {e:.3f} s")
-        print(f"    ratio engine/baseline = {e / b:.3f} (target <= 1.15); "
-              f"engine overhead = {(e - b) / args.steps * 1000:.1f} ms per step")
-
-        server.kill()
-        server, base_url = start_server(args.fanout_latency)
         engine, client = make_engine(base_url, tmp)
         one = statistics.median([await single_call(client) for _ in range(3)])
         fan = fanout_workflow(args.branches)
@@ -225,8 +214,10 @@ async def main(args: argparse.Namespace) -> None:
         gather_cpu = (time.process_time() - cpu) / args.repeats / args.branches
         gathered = statistics.median(gathers)
         step_wall, run_wall = statistics.median(steps), statistics.median(walls)
+        shape = (f"first chunk after {(1 - streaming) * args.fanout_latency * 1000:.0f} ms, the rest over "
+                 f"{streaming * args.fanout_latency * 1000:.0f} ms" if streaming else "every chunk at the end")
         print(f"(b) {args.branches} parallel branches, one call alone = {one:.3f} s "
-              f"({args.fanout_latency * 1000:.0f} ms server latency):")
+              f"({args.fanout_latency * 1000:.0f} ms server latency, {shape}):")
         print(f"    parallel step wall = {step_wall:.3f} s -> ratio {step_wall / one:.2f} (target <= 1.5); "
               f"whole run = {run_wall:.3f} s -> {run_wall / one:.2f}; sequential would be {args.branches}")
         print(f"    the same {args.branches} calls with asyncio.gather and no engine: {gathered:.3f} s -> "
@@ -259,6 +250,31 @@ async def main(args: argparse.Namespace) -> None:
         server.kill()
 
 
+async def main(args: argparse.Namespace) -> None:
+    tmp = Path(tempfile.mkdtemp(prefix="bench-engine-"))
+    server, base_url = start_server(args.latency)
+    try:
+        engine, client = make_engine(base_url, tmp)
+        seq = sequential_workflow(args.steps)
+        await run_engine(engine, seq)  # warm-up: imports, LiteLLM's lazy modules, the connection pool
+        await run_baseline(client, args.steps, tmp / "baseline.sqlite", "warm")
+        engine_times, baseline_times = [], []
+        for r in range(args.repeats):
+            baseline_times.append(await run_baseline(client, args.steps, tmp / "baseline.sqlite", f"b{r}"))
+            engine_times.append((await run_engine(engine, seq))[0])
+        e, b = statistics.median(engine_times), statistics.median(baseline_times)
+        print(f"(a) {args.steps} sequential steps, {args.latency * 1000:.0f} ms per call, median of {args.repeats}:")
+        print(f"    hand-written LangGraph graph: {b:.3f} s   engine: {e:.3f} s")
+        print(f"    ratio engine/baseline = {e / b:.3f} (target <= 1.15); "
+              f"engine overhead = {(e - b) / args.steps * 1000:.1f} ms per step")
+
+        server.kill()
+        for streaming in (0.0, args.streaming):
+            await fanout(args, tmp, streaming)
+    finally:
+        server.kill()
+
+
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--steps", type=int, default=10)
@@ -266,4 +282,7 @@ if __name__ == "__main__":
     parser.add_argument("--branches", type=int, default=32)
     parser.add_argument("--fanout-latency", type=float, default=0.2)
     parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--streaming", type=float, default=0.5,
+                        help="(b) is run twice: every chunk at the end of the call, then the last STREAMING share of "
+                             "each call spent streaming its chunks, as a provider does")
     asyncio.run(main(parser.parse_args()))
