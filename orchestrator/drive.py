@@ -56,6 +56,8 @@ class RunDriver:
     def _end(self, status: str, pending: dict[str, Any] | None = None) -> None:
         try:
             self.engine.store.set_status(self.run_id, status, pending=pending, add_elapsed=self._elapsed())
+            if status in ("finished", "rejected"):  # never resumed: no tool call will be replayed
+                self.engine.journal.forget_run(self.run_id)
         except (sqlite3.Error, OSError) as exc:  # e.g. a full disk: the terminal event already said why
             log.error("could not save the status '%s' of run %s: %s", status, self.run_id, exc)
 

@@ -2,11 +2,13 @@
 
 After kill -9 the step that was in flight runs again on resume, and its model asks for the same
 tool calls again; an `http` POST or a `python` tool must not run twice. Before a tool runs, its call
-is written (durably, in `runs.sqlite`) under a key made of the run, the step, the tool and its
-arguments; the outcome is written when it returns. When a resumed step asks for a call the journal
-already holds from an earlier process, the recorded outcome is replayed instead of running the tool
-again — or, if that process died while the tool was running, an error says the outcome is unknown.
-Entries are dropped when their step finishes, so a later loop iteration making the same call runs it.
+is written (durably, in `runs.sqlite`) under a key made of the run, the step execution (its loop
+iterations and map item), the tool and its arguments; the outcome is written when it returns. When a
+resumed step asks for a call the journal already holds from an earlier process, the recorded outcome
+is replayed instead of running the tool again — or, if that process died while the tool was running,
+an error says the outcome is unknown. Entries stay until the run ends for good: with async
+checkpoints a step that finished just before a kill can run again too (its result had not reached
+the disk), and its calls must still be replayed then.
 """
 
 from __future__ import annotations
@@ -73,14 +75,11 @@ class ToolJournal:
             self._db.execute("UPDATE graphwright_tool_calls SET done = 1, ok = ?, result = ? WHERE run_id = ? AND key = ?",
                              (int(ok), text, run_id, key))
 
-    def forget(self, run_id: str, keys: list[str]) -> None:
-        """Drop the entries of a finished step (its output is checkpointed; it never re-runs)."""
-        if not keys:
-            return
+    def forget_run(self, run_id: str) -> None:
+        """Drop a run's entries once it has ended for good (finished or rejected: never resumed)."""
         with self._lock:
-            self._db.executemany("DELETE FROM graphwright_tool_calls WHERE run_id = ? AND key = ?",
-                                 [(run_id, k) for k in keys])
-            self._seen.difference_update((run_id, k) for k in keys)
+            self._db.execute("DELETE FROM graphwright_tool_calls WHERE run_id = ?", (run_id,))
+            self._seen = {seen for seen in self._seen if seen[0] != run_id}
 
     def close(self) -> None:
         with self._lock:

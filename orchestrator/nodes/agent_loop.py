@@ -143,12 +143,15 @@ async def _run_tools(ctx: RunContext, box: ToolBox, calls: list[ToolCallRequest]
 
 async def _journaled(ctx: RunContext, box: ToolBox, call: ToolCallRequest, step_id: str,
                      usage: Usage) -> ToolOutcome:
-    """Run a tool call at most once per step execution, even across a crash (see `tool_journal`)."""
+    """Run a tool call at most once per step execution, even across a crash (see `tool_journal`).
+
+    The key names the execution (loop iterations, map item), not just the step: a later iteration
+    making the same call runs it, while the same execution re-run after a crash replays it.
+    """
     journal = CURRENT_JOURNAL.get()
     if journal is None:
         return await box.call(call.name, call.arguments)
-    key = journal.key(step_id, call.name, call.arguments)
-    usage.tool_keys.append(key)
+    key = journal.key(f"{step_id}\0{usage.execution}", call.name, call.arguments)
     recorded = journal.replay(ctx.run_id, key)
     if recorded is not None:
         return ToolOutcome(*recorded)

@@ -10,6 +10,7 @@ the consumer stops), then written to LangGraph's `custom` stream for the live co
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
@@ -26,7 +27,6 @@ from orchestrator.errors import StepFailed
 from orchestrator.llm_types import LLMResult, ModelClient, ModelParams
 from orchestrator.policy import Policy
 from orchestrator.state import RunState, template_context
-from orchestrator.tool_journal import CURRENT_JOURNAL
 from schemas.errors import SchemaError
 from schemas.models import Workflow
 from schemas.templates import render, resolve, to_text
@@ -119,7 +119,7 @@ class Usage:
     attempts: int = 0
     model: str | None = None
     synthetic: bool = False
-    tool_keys: list[str] = field(default_factory=list)  # tool-journal entries of this execution
+    execution: str = ""  # which execution of the step: its loop iterations and map item (tool journal)
     calls: list[int] = field(default_factory=list)  # seqs of this execution's `LLMCall` events
 
     def add(self, result: LLMResult) -> None:
@@ -168,7 +168,7 @@ async def run_step(
     ctx.budget.start_step(step_id)
     ctx.emit(ev.StepStarted(run_id=ctx.run_id, step_id=step_id, step_type=step_type, agent=agent,
                             iteration=scope.iteration(state), item_index=item_index))
-    usage, started = Usage(), time.monotonic()
+    usage, started = Usage(execution=json.dumps([state.get("loops") or {}, item_index], sort_keys=True)), time.monotonic()
     try:
         output = await body(usage)
     except (GraphBubbleUp, asyncio.CancelledError):
@@ -179,9 +179,6 @@ async def run_step(
                            error=str(exc)))
         raise
     done = ctx.emit(_finished(ctx, step_id, step_type, usage, started, item_index, output=output))
-    journal = CURRENT_JOURNAL.get()
-    if journal is not None:  # finished: its tool calls will never be replayed
-        journal.forget(ctx.run_id, usage.tool_keys)
     if slot is None:
         ctx.finished[step_id] = output
         delta: dict[str, Any] = {"outputs": {step_id: output}}
