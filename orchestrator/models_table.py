@@ -45,13 +45,13 @@ def build_model_table(workflow: Workflow, default: str, credentials: Credentials
 
     resolved: dict[str, str] = {}
     substituted_to: set[str] = set()  # models already announced by a substitution warning
-    announce = [True]  # off for models resolved for completeness only (no step calls them)
+    announce = True  # off for models resolved for completeness only (no step calls them)
 
     def real(model: str) -> str:
         if model not in resolved:
             resolution = resolve_model(model, credentials, default=fallback_model)
             resolved[model] = resolution.model
-            if resolution.substituted and announce[0]:
+            if resolution.substituted and announce:
                 substituted_to.add(resolution.model)
                 warn(resolution.reason)
         return resolved[model]
@@ -71,6 +71,6 @@ def build_model_table(workflow: Workflow, default: str, credentials: Credentials
         warn(f"`{offline[0]}` is the offline model: its answers are synthetic placeholders, not a real "
              "model's; add a provider key in Settings (or pick a model) for real answers")
     if default not in table.params:  # every agent names its model: keep `get(None)` working, silently
-        announce[0] = False
+        announce = False
         table.params[default] = params(default)
     return table

@@ -50,8 +50,9 @@ class ToolJournal:
             self._seen = {seen for seen in self._seen if seen[0] != run_id}
 
     @staticmethod
-    def key(step_id: str, name: str, arguments: str) -> str:
-        return hashlib.sha256(f"{step_id}\0{name}\0{arguments}".encode()).hexdigest()
+    def key(step_id: str, name: str, arguments: str, execution: str = "") -> str:
+        """`execution` tells apart runs of one step (loop iterations, map items)."""
+        return hashlib.sha256(f"{step_id}\0{execution}\0{name}\0{arguments}".encode()).hexdigest()
 
     def replay(self, run_id: str, key: str) -> tuple[bool, str] | None:
         """The recorded `(ok, text)` of a call an earlier process made, else None (then `begin` it)."""

@@ -151,7 +151,7 @@ async def _journaled(ctx: RunContext, box: ToolBox, call: ToolCallRequest, step_
     journal = CURRENT_JOURNAL.get()
     if journal is None:
         return await box.call(call.name, call.arguments)
-    key = journal.key(f"{step_id}\0{usage.execution}", call.name, call.arguments)
+    key = journal.key(step_id, call.name, call.arguments, usage.execution)
     recorded = journal.replay(ctx.run_id, key)
     if recorded is not None:
         return ToolOutcome(*recorded)

@@ -168,7 +168,8 @@ async def run_step(
     ctx.budget.start_step(step_id)
     ctx.emit(ev.StepStarted(run_id=ctx.run_id, step_id=step_id, step_type=step_type, agent=agent,
                             iteration=scope.iteration(state), item_index=item_index))
-    usage, started = Usage(execution=json.dumps([state.get("loops") or {}, item_index], sort_keys=True)), time.monotonic()
+    execution = json.dumps([state.get("loops") or {}, item_index], sort_keys=True)
+    usage, started = Usage(execution=execution), time.monotonic()
     try:
         output = await body(usage)
     except (GraphBubbleUp, asyncio.CancelledError):

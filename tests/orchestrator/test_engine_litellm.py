@@ -37,13 +37,15 @@ def run_to_the_end(engine, wf) -> list:
     return events
 
 
-def ledger(engine, run_id: str) -> list[int]:
-    """The run's final `accounted` ledger, read from its last checkpoint."""
+def assert_ledger_holds_every_call_and_step(engine, events) -> None:
+    """The run's final `accounted` ledger (from its last checkpoint) lists each model call and
+    finished step once."""
     from langgraph.checkpoint.sqlite import SqliteSaver
 
     with sqlite3.connect(engine.store.checkpoints) as db:
-        saved = SqliteSaver(db).get_tuple({"configurable": {"thread_id": run_id, "checkpoint_ns": ""}})
-    return saved.checkpoint["channel_values"]["accounted"]
+        saved = SqliteSaver(db).get_tuple({"configurable": {"thread_id": events[-1].run_id, "checkpoint_ns": ""}})
+    recorded = [e.seq for e in events if e.type == "llm_call" or (e.type == "step_finished" and e.status == "ok")]
+    assert sorted(saved.checkpoint["channel_values"]["accounted"]) == sorted(recorded)
 
 
 @pytest.mark.parametrize("path", EXAMPLES, ids=[p.stem for p in EXAMPLES])
@@ -65,9 +67,7 @@ def test_every_example_runs_through_litellm(path: Path, llm_server, llm_client, 
     assert sorted(started, key=str) == sorted(done, key=str)
     tokens = "".join(t.text for t in of_type(events, "token"))
     assert tokens and all(t.step_id for t in of_type(events, "token"))
-    # Every model call and finished step is in the ledger once (maps, loops, routes, branches...)
-    recorded = [e.seq for e in events if e.type == "llm_call" or (e.type == "step_finished" and e.status == "ok")]
-    assert sorted(ledger(engine, finished.run_id)) == sorted(recorded)
+    assert_ledger_holds_every_call_and_step(engine, events)  # maps, loops, routes, branches...
 
 
 def test_retries_then_fallback_are_each_visible(llm_server, llm_client, make_engine) -> None:
@@ -247,6 +247,5 @@ def test_the_ledger_holds_the_work_of_composite_branches(llm_server, llm_client,
     assert events[-1].type == "run_finished"
     calls = of_type(events, "llm_call")
     assert len(calls) == 2 + 3 + 1
-    recorded = [e.seq for e in events if e.type == "llm_call" or (e.type == "step_finished" and e.status == "ok")]
-    assert sorted(ledger(engine, events[-1].run_id)) == sorted(recorded)
+    assert_ledger_holds_every_call_and_step(engine, events)
     assert events[-1].tokens_in == sum(c.tokens_in for c in calls)
