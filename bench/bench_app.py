@@ -43,7 +43,7 @@ HELLO = textwrap.dedent("""\
     demo.launch()
 """)
 WORKFLOW = textwrap.dedent("""\
-    version: 1
+    version: 2
     name: stream-bench
     agents:
       writer: {role: Writer, model: openai/bench-model}

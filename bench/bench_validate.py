@@ -30,7 +30,7 @@ from schemas.walk import all_steps  # noqa: E402
 
 HEADER = """\
 # yaml-language-server: $schema=../schemas/workflow.schema.json
-version: 1
+version: 2
 name: bench-{steps}
 limits: {{max_steps: 1000}}
 inputs:

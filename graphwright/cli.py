@@ -14,38 +14,41 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from schemas import Issue, validate_text, workflow_schema
+from schemas import validate_text, workflow_schema
 from schemas.errors import ConfigError
+from schemas.issues import ValidationReport
 from schemas.loader import read_config_file
 
 
-def _validate_one(path: str, sandbox_available: bool | None) -> tuple[list[Issue], list[Issue]]:
+def _validate_one(path: str, sandbox_available: bool | None) -> ValidationReport:
     try:
         text = read_config_file(path)
     except ConfigError as exc:
-        return exc.issues, []
-    report = validate_text(text, path, sandbox_available=sandbox_available)
-    return report.errors, report.warnings
+        return ValidationReport(None, exc.issues)
+    return validate_text(text, path, sandbox_available=sandbox_available)
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
     results = {path: _validate_one(path, args.sandbox) for path in args.files}
-    failed = any(errors for errors, _ in results.values())
+    failed = any(report.errors for report in results.values())
     if args.format == "json":
         payload = [
             {
                 "file": path,
-                "ok": not errors,
-                "errors": [i.to_dict() for i in errors],
-                "warnings": [i.to_dict() for i in warnings],
+                "ok": not report.errors,
+                "errors": [i.to_dict() for i in report.errors],
+                "warnings": [i.to_dict() for i in report.warnings],
+                "upgraded": report.upgraded,
             }
-            for path, (errors, warnings) in results.items()
+            for path, report in results.items()
         ]
         print(json.dumps(payload, indent=2, ensure_ascii=False))
         return 1 if failed else 0
-    for path, (errors, warnings) in results.items():
-        issues = sorted(errors + warnings, key=lambda i: (i.line, i.column))
-        for issue in issues:
+    for path, report in results.items():
+        errors, warnings = report.errors, report.warnings
+        for note in report.upgraded:
+            print(f"{path}: {note}", file=sys.stderr)
+        for issue in report.issues:
             print(issue, file=sys.stdout)
         if not errors:
             suffix = f" ({len(warnings)} warning{'s' * (len(warnings) != 1)})" if warnings else ""

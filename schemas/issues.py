@@ -55,6 +55,7 @@ class ValidationReport:
     workflow: Workflow | None
     errors: list[Issue] = field(default_factory=list)
     warnings: list[Issue] = field(default_factory=list)
+    upgraded: list[str] = field(default_factory=list)  # what migrating an older version changed
 
     @property
     def ok(self) -> bool:

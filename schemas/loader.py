@@ -15,7 +15,7 @@ from pydantic import ValidationError
 from schemas.errors import ConfigError
 from schemas.issues import Issue, ValidationReport
 from schemas.locate import Locator
-from schemas.migrations import MigrationProblem, migrate
+from schemas.migrations import MigrationProblem, migrate_with_notes
 from schemas.models import Workflow
 from schemas.pydantic_issues import pydantic_issues
 from schemas.recovery import recover
@@ -23,7 +23,7 @@ from schemas.safe_yaml import MAX_BYTES, MAX_DEPTH, read_untrusted
 from schemas.security import security_issues
 from schemas.semantic import semantic_issues
 
-_TOP_LEVEL_HINT = "start with `version: 1`, `name`, `agents` and `steps`"
+_TOP_LEVEL_HINT = "start with `version: 2`, `name`, `agents` and `steps`"
 
 
 def validate_text(
@@ -58,7 +58,7 @@ def _validate(
             None, [locator.issue((), f"config is {shown}, not a mapping", _TOP_LEVEL_HINT)]
         )
     try:
-        data = migrate(doc.data)
+        data, upgraded = migrate_with_notes(doc.data)
     except MigrationProblem as exc:
         return ValidationReport(None, [locator.issue(("version",), str(exc))])
     errors = security_issues(data, locator)
@@ -72,11 +72,11 @@ def _validate(
         if recovered is not None:
             found = semantic_issues(recovered.workflow, locator, sandbox_available=sandbox_available)
             errors += [i for i in found if recovered.keeps(i)]
-        return ValidationReport(None, _sorted(errors))
+        return ValidationReport(None, _sorted(errors), upgraded=upgraded)
     found = semantic_issues(workflow, locator, sandbox_available=sandbox_available)
     errors += [i for i in found if i.severity == "error"]
     warnings = [i for i in found if i.severity == "warning"]
-    return ValidationReport(None if errors else workflow, _sorted(errors), _sorted(warnings))
+    return ValidationReport(None if errors else workflow, _sorted(errors), _sorted(warnings), upgraded)
 
 
 def _sorted(issues: list[Issue]) -> list[Issue]:

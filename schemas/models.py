@@ -9,11 +9,11 @@ user's session, never from YAML.
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
-CURRENT_VERSION = 1
+CURRENT_VERSION = 2
 
 Identifier = Annotated[
     str,
@@ -292,7 +292,9 @@ class Limits(_Strict):
 class Workflow(_Strict):
     """An agent workflow: who the agents are, what tools they have, and the steps they follow."""
 
-    version: Literal[1] = Field(description="Format version; older versions are migrated on load.")
+    version: Literal[2] = Field(
+        description="Format version (2); version 1 files are migrated on load and the changes reported."
+    )
     name: Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")] = Field(
         description="Short name used in run history, e.g. `brief-writer`."
     )
@@ -312,6 +314,19 @@ class Workflow(_Strict):
     tools: dict[Identifier, Tool] = Field(default_factory=dict, max_length=50, description="Tools, by name.")
     steps: list[Step] = Field(min_length=1, max_length=1000, description="What happens, in order.")
     limits: Limits = Field(default_factory=Limits, description="Per-run limits; defaults apply when absent.")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _upgrade_older_versions(cls, data: Any) -> Any:
+        """Migrate wherever a config comes from: files, and runs stored by an older graphwright."""
+        if not isinstance(data, dict) or data.get("version") == CURRENT_VERSION:
+            return data
+        from schemas.migrations import MigrationProblem, migrate
+
+        try:
+            return migrate(data)
+        except MigrationProblem:
+            return data  # the `version` field then reports the problem
 
 
 for _model in (ParallelStep, RouteCase, RouteStep, LoopStep, Workflow):

@@ -25,7 +25,7 @@ from schemas.models import Agent, Workflow
 _IDENTIFIER = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 _STEP_LISTS = frozenset({"steps", "branches", "default"})
 _NAMED = frozenset({"agents", "tools", "models", "inputs"})
-_TOP_DEFAULTS: Mapping[str, Any] = MappingProxyType({"name": "recovered", "version": 1})
+_TOP_DEFAULTS: Mapping[str, Any] = MappingProxyType({"name": "recovered", "version": 2})
 
 
 @dataclass

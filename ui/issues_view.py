@@ -29,10 +29,11 @@ def issues_markdown(report: Any, text: str) -> str:
         return "_Empty: describe your workflow in the chat, pick an example, or type YAML here._"
     lines = text.splitlines()
     issues = list(getattr(report, "issues", [])) or [*report.errors, *report.warnings]
+    upgraded = [f"- ↑ {_plain(note)}" for note in getattr(report, "upgraded", ())]
     if report.ok and not issues:
-        return "✓ **Valid.** Ready to run."
+        return "\n".join(["✓ **Valid.** Ready to run.", *upgraded])
     head = "✓ **Valid**, with warnings:" if report.ok else f"✗ **{len(report.errors)} problem(s)** to fix:"
-    out = [head]
+    out = [head, *upgraded]
     for issue in issues[:30]:
         icon = "⚠" if getattr(issue, "severity", "error") == "warning" else "✗"
         where = f"line {issue.line}, col {issue.column}"

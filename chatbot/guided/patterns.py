@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from chatbot.guided.questions import Question, names
+from schemas.models import CURRENT_VERSION
 
 Answers = dict[str, str]
 Config = dict[str, Any]
@@ -57,7 +58,7 @@ def _step(step_id: str, agent: str, prompt: str) -> Config:
 
 def _workflow(a: Answers, description: str, agents: Config, steps: list[Config], **extra: Any) -> Config:
     config: Config = {
-        "version": 1,
+        "version": CURRENT_VERSION,
         "name": a["name"],
         "description": description,
         "inputs": {a["input"]: {"type": "text", "description": f"The {a['input'].replace('_', ' ')} for this run."}},

@@ -9,7 +9,7 @@ from schemas import Workflow, load_workflow, to_yaml, validate_text
 EDITED = """\
 # yaml-language-server: $schema=../schemas/workflow.schema.json
 # My team's workflow — please keep this comment.
-version: 1
+version: 2
 name: demo
 agents:
   writer:
@@ -33,7 +33,7 @@ limits:
 def test_fresh_output_starts_with_the_modeline_and_omits_defaults() -> None:
     workflow = load_workflow(EDITED)
     text = to_yaml(workflow)
-    assert text.startswith("# yaml-language-server: $schema=schemas/workflow.schema.json\nversion: 1\n")
+    assert text.startswith("# yaml-language-server: $schema=schemas/workflow.schema.json\nversion: 2\n")
     assert "limits" not in text and "max_tool_calls" not in text and "description" not in text
     assert "- id: draft\n    type: agent\n" in text
     assert load_workflow(text) == workflow
@@ -97,3 +97,8 @@ def test_any_text_survives_a_dump(prompt: str, role: str) -> None:
         return  # e.g. longer than a field allows
     report = validate_text(to_yaml(workflow))
     assert report.workflow == workflow or any("API key" in i.message for i in report.errors)
+
+
+def test_a_version_1_base_is_written_back_as_version_2_and_otherwise_unchanged() -> None:
+    old = EDITED.replace("version: 2\n", "version: 1\n", 1)
+    assert to_yaml(load_workflow(old), base_text=old) == EDITED

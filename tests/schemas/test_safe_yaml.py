@@ -91,7 +91,7 @@ def test_syntax_errors_have_a_position(errors_of: Callable[..., list[str]]) -> N
 def test_the_top_level_must_be_a_mapping(
     errors_of: Callable[..., list[str]], text: str, message: str
 ) -> None:
-    assert errors_of(text) == [f"{message} (start with `version: 1`, `name`, `agents` and `steps`)"]
+    assert errors_of(text) == [f"{message} (start with `version: 2`, `name`, `agents` and `steps`)"]
 
 
 @pytest.mark.parametrize(

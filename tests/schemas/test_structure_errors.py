@@ -141,6 +141,6 @@ def test_every_loop_is_bounded_and_every_route_has_a_default(errors_of: Errors, 
 def test_messages_speak_yaml_not_python(errors_of: Errors, minimal: str) -> None:
     text = minimal.replace("agents:\n  writer:\n    role: Writer\n", "agents: [writer]\n")
     assert errors_of(text) == ["3:9: `agents`: input should be a mapping of `name: value` pairs"]
-    assert errors_of(minimal.replace("version: 1", 'version: "1"')) == [
-        "1:10: `version` cannot be '1': expected 1 (remove the quotes)"
+    assert errors_of(minimal.replace("version: 1", 'version: "2"')) == [
+        "1:10: `version` cannot be '2': expected 2 (remove the quotes)"
     ]

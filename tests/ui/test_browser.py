@@ -122,7 +122,7 @@ def test_guided_interview_builds_a_config(page: object) -> None:
         send(page, "skip" if "default: skip" in last else "yes")
     expect(page.locator("#design-chat")).to_contain_text("Done")
     expect(page.locator("#yaml-issues")).to_contain_text("Valid")
-    assert "version: 1" in editor_text(page)
+    assert "version: 2" in editor_text(page)
     expect(page.locator("#diagram svg")).to_be_visible()
     shot(page, "design")
 

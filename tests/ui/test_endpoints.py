@@ -73,7 +73,7 @@ def test_guided_interview_builds_a_valid_config(ui_app: RunningApp) -> None:
         out = client.predict(guided_answer(last), "Guided interview", api_name="/chat")
     chat, _msg, yaml_text, issues = out[:4]
     assert "Done" in _text(chat[-1]["content"])
-    assert "version: 1" in yaml_text and "Valid" in issues
+    assert "version: 2" in yaml_text and "Valid" in issues
 
 
 def test_run_endpoint_streams_the_model_text_and_records_history(ui_app: RunningApp, llm_server) -> None:

@@ -81,6 +81,13 @@ def test_valid_config_says_so() -> None:
     assert issues_markdown(validate_text(text, "workflow.yaml"), text).startswith("✓ **Valid.**")
 
 
+def test_a_version_1_config_says_what_the_upgrade_changed() -> None:
+    text = BROKEN.replace("stepz", "steps")
+    assert "version: 1\n" in text
+    md = issues_markdown(validate_text(text, "workflow.yaml"), text)
+    assert md.startswith("✓ **Valid.**\n- ↑ upgraded from version 1: ")
+
+
 # ---- error funnel ---------------------------------------------------------------------------------------
 def test_config_errors_list_every_issue_with_its_line() -> None:
     report = validate_text(BROKEN, "workflow.yaml")
