@@ -85,7 +85,7 @@ def test_a_version_1_config_says_what_the_upgrade_changed() -> None:
     text = BROKEN.replace("stepz", "steps")
     assert "version: 1\n" in text
     md = issues_markdown(validate_text(text, "workflow.yaml"), text)
-    assert md.startswith("✓ **Valid.**\n- ↑ upgraded from version 1: ")
+    assert md.startswith("✓ **Valid.** Ready to run.\n- ↑ upgraded from version 1: ")
 
 
 # ---- error funnel ---------------------------------------------------------------------------------------
