@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import urllib.error
 import urllib.request
+from collections.abc import Collection
 from dataclasses import dataclass
 
 from orchestrator.credentials import (
@@ -47,6 +49,31 @@ def provider_of(model: str) -> str:
         if lowered.startswith(prefix):
             return provider
     return ""
+
+
+_MODEL_SHAPE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:/@+-]{0,199}$")
+CHAT_PROVIDERS = frozenset(KEY_ENV) | KEYLESS_PROVIDERS
+"""Providers a model chosen in the app may name: those with a known key, local ones, the offline model."""
+
+
+def model_string_problem(name: str, aliases: Collection[str] = ()) -> str | None:
+    """Why `name` may not be chosen as a model in the app or the CLI, or None when it may.
+
+    Accepted: the config's aliases and `provider/model` strings of the providers above. A URL or
+    an unknown provider prefix is refused, so a model box can never point LiteLLM at a host.
+    """
+    if name in aliases:
+        return None
+    example = f"e.g. 'openai/gpt-4o-mini' or '{OFFLINE_MODEL}'"
+    if "//" in name or "\\" in name or not _MODEL_SHAPE.match(name):
+        return f"'{name[:80]}' is not a model name (never a URL); use {example}"
+    provider = provider_of(name)
+    if provider not in CHAT_PROVIDERS:
+        known = ", ".join(sorted(CHAT_PROVIDERS))
+        if not provider:
+            return f"'{name}' names no provider: write it as 'provider/model', {example}"
+        return f"'{provider}' is not a provider graphwright calls (known: {known}); use {example}"
+    return None
 
 
 def detect_ollama(timeout: float = 0.3, base_url: str | None = None) -> list[str]:

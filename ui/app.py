@@ -102,6 +102,8 @@ def launch_kwargs(services: AppServices) -> dict[str, Any]:
         "blocked_paths": [str(services.data_dir.resolve())],
         "max_file_size": MAX_FILE_SIZE,
         "run_history": False,
+        # Gradio's /monitoring shows every visitor's events and logs its secret URL: operators opt in.
+        "enable_monitoring": os.environ.get("GRAPHWRIGHT_MONITORING", "").strip().lower() in {"1", "true", "yes"},
         "footer_links": ["api"],
         "show_error": True,
         "app_kwargs": {"routes": [Route("/healthz", _healthz)]},

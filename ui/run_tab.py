@@ -7,22 +7,21 @@ inputs. Events are batched (`ui.streaming.batched`) so a fast model means a few 
 
 from __future__ import annotations
 
-import re
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Any
 
 import gradio as gr
 
+from orchestrator.providers import model_string_problem
 from ui import forms
 from ui.funnel import UserFacingError, funnel
 from ui.safe_text import safe_markdown
-from ui.services import OFFLINE_MODEL, AppServices
+from ui.services import AppServices
 from ui.session import Session
 from ui.streaming import batched
 from ui.trace_view import TraceView
 
-_MODEL_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:/@+-]{0,199}$")
 UPDATE_INTERVAL = 0.2
 
 
@@ -211,9 +210,9 @@ def build(services: AppServices, session_state: gr.State, design_editor: gr.Code
                                   "'Allow this config's raised powers' to run it, or load it in Design first.")
         inputs = forms.collect(workflow, texts, flags, json_inputs or "")
         override = (model_override or "").strip() or None
-        if override is not None and not _MODEL_RE.match(override):
-            raise UserFacingError(f"'{override}' is not a model name; use e.g. 'openai/gpt-4o-mini' or "
-                                  f"'{OFFLINE_MODEL}'.")
+        problem = model_string_problem(override, workflow.models) if override is not None else None
+        if problem:
+            raise UserFacingError(problem + ".")
         session.trace = TraceView(budget_usd=workflow.limits.max_cost_usd, status="running",
                                   message="Starting…")
         yield views(session)

@@ -7,17 +7,16 @@ when present and are never shown at all. Every handler here is private: no API c
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 import gradio as gr
 
 from orchestrator.credentials import KEY_ENV
+from orchestrator.providers import model_string_problem
 from ui.funnel import UserFacingError, funnel
 from ui.services import OFFLINE_MODEL, AppServices
 from ui.session import Session, mask
 
-_MODEL_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:/@+-]{0,199}$")
 PROVIDERS = tuple(KEY_ENV)
 
 
@@ -89,8 +88,9 @@ def build(services: AppServices, session_state: gr.State) -> list[Any]:
     @funnel
     def set_model(name: str, session: Session) -> Session:
         name = (name or "").strip()
-        if name and not _MODEL_RE.match(name):
-            raise UserFacingError(f"'{name}' is not a model name; use e.g. 'openai/gpt-4o-mini'.")
+        problem = model_string_problem(name) if name else None
+        if problem:
+            raise UserFacingError(problem + ".")
         session.settings.default_model = name
         return session
 

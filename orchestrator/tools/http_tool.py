@@ -68,11 +68,35 @@ def _netloc(parts: Any) -> tuple[str, int | None]:
 # ---- addresses ----------------------------------------------------------------------------------
 
 
+# IPv6 ranges that carry an IPv4 address in their last 32 bits: a gateway (NAT64, SIIT) or the OS
+# (IPv4-compatible) turns them into that IPv4 address, so they are judged by it.
+_LAST_32_EMBEDS = tuple(ipaddress.ip_network(n) for n in ("64:ff9b::/96", "::ffff:0:0:0/96", "::/96"))
+# Local-use NAT64 (RFC 8215) may embed the IPv4 address at several offsets: refused as a whole.
+_REFUSED_V6 = (ipaddress.ip_network("64:ff9b:1::/48"),)
+_6TO4 = ipaddress.ip_network("2002::/16")
+
+
+def _embedded_ipv4(ip: ipaddress.IPv6Address) -> list[ipaddress.IPv4Address]:
+    """The IPv4 addresses an IPv6 address reaches through a translation or tunnel mechanism."""
+    found = [ip.ipv4_mapped] if ip.ipv4_mapped is not None else []
+    if any(ip in net for net in _LAST_32_EMBEDS):
+        found.append(ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF))
+    if ip in _6TO4 and ip.sixtofour is not None:
+        found.append(ip.sixtofour)
+    if ip.teredo is not None:
+        found.extend(ip.teredo)
+    return found
+
+
 def is_public(address: str) -> bool:
-    """Whether an IP is globally routable (IPv4-mapped IPv6 is judged by its IPv4 address)."""
+    """Whether an IP is globally routable; IPv6 spellings of IPv4 addresses are judged by the IPv4."""
     ip = ipaddress.ip_address(address.split("%")[0])
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
+    if isinstance(ip, ipaddress.IPv6Address):
+        if any(ip in net for net in _REFUSED_V6):
+            return False
+        embedded = _embedded_ipv4(ip)
+        if embedded:
+            return all(v4.is_global and not v4.is_multicast for v4 in embedded)
     return ip.is_global and not ip.is_multicast
 
 

@@ -211,3 +211,27 @@ def test_upload_handlers_called_raw_cannot_read_server_files(hardened_app: Runni
             answer = _raw_call(base, index, data, trigger, f"raw-{n}-{k}")
             assert "not uploaded by a user" in answer or '"success":false' in answer, answer[-300:]
             assert not any(m in answer for m in SECRET_MARKERS), answer[-300:]
+
+
+def test_gradio_monitoring_is_off_unless_the_operator_asks(hardened_app: RunningApp,
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    """`/monitoring/summary` would show every visitor's events; `GET /monitoring` would log its secret URL."""
+    base = hardened_app.url.rstrip("/")
+    with httpx.Client(timeout=10) as http:
+        for path in ("/monitoring", "/monitoring/summary"):
+            reply = http.get(base + path)
+            assert reply.status_code in (403, 404), f"{path}: {reply.status_code} {reply.text[:120]}"
+    from ui.app import launch_kwargs
+
+    assert launch_kwargs(hardened_app.services)["enable_monitoring"] is False
+    monkeypatch.setenv("GRAPHWRIGHT_MONITORING", "1")
+    assert launch_kwargs(hardened_app.services)["enable_monitoring"] is True
+
+
+@pytest.mark.parametrize("model", ["http://169.254.169.254/v1", "custom_openai/gpt-4o", "openai/http://x.test/v1"])
+def test_the_run_tabs_model_override_accepts_only_known_providers(hardened_app: RunningApp, model: str) -> None:
+    client = Client(hardened_app.url, verbose=False)
+    args = list(run_args(WORKFLOW))
+    args[1] = model
+    with pytest.raises(Exception, match="not a model name|not a provider"):  # noqa: B017 - gradio's AppError
+        client.predict(*args, api_name="/run")

@@ -134,3 +134,26 @@ def test_an_agent_reads_a_fetched_page_through_the_engine(site: str, make_engine
     fed_back = [m for m in client.requests[1].messages if m["role"] == "tool"][0]["content"]
     assert "hello from /api/page" in fed_back
     assert events[-1].output == "It says hello."
+
+
+@pytest.mark.parametrize("address", [
+    "64:ff9b::a9fe:a9fe",        # NAT64 (RFC 6052) of the metadata address 169.254.169.254
+    "64:ff9b::7f00:1",           # NAT64 of 127.0.0.1
+    "64:ff9b:1::a00:7",          # local-use NAT64 (RFC 8215): any embedding, refused as a range
+    "2002:a9fe:a9fe::1",         # 6to4 of 169.254.169.254
+    "2002:c0a8:101::",           # 6to4 of 192.168.1.1
+    "::a9fe:a9fe",               # IPv4-compatible ::169.254.169.254
+    "::127.0.0.1",
+    "::ffff:0:a00:7",            # SIIT ::ffff:0:10.0.0.7
+    "2001:0:4136:e378:8000:63bf:f5ff:fffe",  # Teredo whose client is 10.0.0.1 (obfuscated)
+])
+def test_ipv6_spellings_of_private_ipv4_addresses_are_not_public(address: str) -> None:
+    assert not is_public(address)
+    with pytest.raises(HttpRefused, match="private or loopback"):
+        get(tool(f"http://[{address}]/*"), f"http://[{address}]/data", allow_private=False)
+
+
+def test_ipv6_embeddings_of_public_ipv4_addresses_stay_public() -> None:
+    assert is_public("64:ff9b::5db8:d822")  # NAT64 of 93.184.216.34
+    assert is_public("2002:5db8:d822::1")    # 6to4 of 93.184.216.34
+    assert is_public("2606:4700::6810:84e5")  # an ordinary global IPv6 address

@@ -10,7 +10,14 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 import pytest
 
 from orchestrator.credentials import PLACEHOLDER_KEY, Credentials
-from orchestrator.providers import Resolution, detect_ollama, embedded_default, provider_of, resolve_model
+from orchestrator.providers import (
+    Resolution,
+    detect_ollama,
+    embedded_default,
+    model_string_problem,
+    provider_of,
+    resolve_model,
+)
 
 
 def test_keys_come_from_the_environment_and_the_session() -> None:
@@ -142,3 +149,19 @@ def test_credentials_survive_copying_as_session_state_does() -> None:
     creds = Credentials(keys={"openai": "sk-a"}, api_bases={"openai": "http://127.0.0.1:1/v1"})
     assert copy.deepcopy(creds) is creds and copy.copy(creds) is creds
     assert pickle.loads(pickle.dumps(creds)) == creds
+
+
+@pytest.mark.parametrize("name", [
+    "http://169.254.169.254/v1", "openai/http://evil.test/v1", "hosted_vllm//evil.test", "custom_openai/x",
+    "openai\\\\evil", "ollama_chat/../../x//y", "gpt-4o-mini; rm", "x" * 300, "",
+])
+def test_model_strings_from_the_app_name_a_known_provider_never_a_url(name: str) -> None:
+    assert model_string_problem(name) is not None
+
+
+@pytest.mark.parametrize("name", ["openai/gpt-4o-mini", "anthropic/claude-3-5-haiku", "ollama_chat/llama3.2",
+                                  "offline/synthetic", "gpt-4o", "huggingface/meta-llama/Llama-3.2-1B"])
+def test_ordinary_model_strings_and_aliases_are_accepted(name: str) -> None:
+    assert model_string_problem(name) is None
+    assert model_string_problem("fast", aliases={"fast": object()}) is None
+    assert "names no provider" in (model_string_problem("fast") or "")
