@@ -10,20 +10,13 @@ unpriced models are named rather than silently counted as free.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from types import MappingProxyType
 
 from chatbot.prices import price_of
-from schemas.models import (
-    Agent,
-    AgentStep,
-    ApprovalStep,
-    LoopStep,
-    MapStep,
-    ParallelStep,
-    RouteStep,
-    SupervisorStep,
-    Workflow,
-)
+from schemas.models import Agent, Step, Workflow
+from schemas.steps import max_executions
 from schemas.templates import TEMPLATE_RE
 
 ANSWER_TOKENS = 400  # an agent's answer
@@ -126,14 +119,23 @@ def estimate_cost(workflow: Workflow, *, default_model: str) -> Estimate:
         warnings.append(f"the worst case exceeds `limits.max_tokens` ({limits.max_tokens:,}); such a run stops early")
     if worst.cost() > limits.max_cost_usd:
         warnings.append(f"the worst case exceeds `limits.max_cost_usd` (${limits.max_cost_usd}); such a run stops early")
-    steps = _worst_steps(workflow.steps)
+    steps = max_executions(workflow.steps)
     if steps > limits.max_steps:
         warnings.append(f"the worst case runs {steps} steps, above `limits.max_steps` ({limits.max_steps})")
     return Estimate(expected, worst, unpriced, list(ASSUMPTIONS), warnings)
 
 
 class _Walker:
-    """Walks the step tree once, adding each call to the expected and worst-case tallies."""
+    """Walks the step tree once, adding each call to the expected and worst-case tallies.
+
+    Each step kind states its own calls (`estimate` in `schemas/steps/<kind>.py`) through this
+    walker's methods (the `schemas.steps.base.Estimator` protocol).
+    """
+
+    answer_tokens = ANSWER_TOKENS
+    _EXPECTED = MappingProxyType(
+        {"iterations": EXPECTED_ITERATIONS, "items": EXPECTED_ITEMS, "delegations": EXPECTED_DELEGATIONS}
+    )
 
     def __init__(self, workflow: Workflow, default_model: str) -> None:
         self.wf = workflow
@@ -147,33 +149,48 @@ class _Walker:
             return name, ANSWER_TOKENS
         return spec.model, min(ANSWER_TOKENS, spec.max_tokens or ANSWER_TOKENS)
 
-    def steps(self, steps: list) -> tuple[Usage, Usage]:
+    def none(self) -> tuple[Usage, Usage]:
+        return Usage(), Usage()
+
+    def steps(self, steps: Sequence[Step]) -> tuple[Usage, Usage]:
         expected, worst = Usage(), Usage()
         for step in steps:
-            exp, wst = self.step(step)
+            exp, wst = step.estimate(self)
             expected.add(exp)
             worst.add(wst)
         return expected, worst
 
-    def step(self, step: object) -> tuple[Usage, Usage]:
-        match step:
-            case AgentStep():
-                return self.agent_call(self.wf.agents.get(step.agent), step.prompt)
-            case ParallelStep():
-                return self.steps(step.branches)
-            case MapStep():
-                exp, wst = self.agent_call(self.wf.agents.get(step.step.agent), step.step.prompt)
-                return _times(exp, min(EXPECTED_ITEMS, step.max_items)), _times(wst, step.max_items)
-            case LoopStep():
-                exp, wst = self.steps(step.steps)
-                return _times(exp, min(EXPECTED_ITERATIONS, step.max_iterations)), _times(wst, step.max_iterations)
-            case RouteStep():
-                return self.route(step)
-            case SupervisorStep():
-                return self.supervisor(step)
-            case ApprovalStep():
-                return Usage(), Usage()
-        return Usage(), Usage()
+    def expected(self, what: str, most: int) -> int:
+        return min(self._EXPECTED[what], most)
+
+    def repeat(self, usage: tuple[Usage, Usage], what: str, most: int) -> tuple[Usage, Usage]:
+        return _times(usage[0], self.expected(what, most)), _times(usage[1], most)
+
+    def one_of(self, branches: list[tuple[Usage, Usage]]) -> tuple[Usage, Usage]:
+        """One branch is taken: an average one expected, the largest in the worst case."""
+        expected, worst = Usage(), Usage()
+        for exp, _ in branches:
+            expected.add(exp, 1 / len(branches))
+        worst.add(max((w for _, w in branches), key=lambda u: u.tokens))
+        return expected, worst
+
+    def total(self, parts: list[Usage]) -> Usage:
+        out = Usage()
+        for part in parts:
+            out.add(part)
+        return out
+
+    def model_call(self, model: str | None, prompt: str, extra_tokens: int, answer_tokens: int) -> tuple[Usage, Usage]:
+        """One call of a model (not through an agent), e.g. a route's classifier."""
+        expected, worst = Usage(), Usage()
+        name, _ = self.model_of(model)
+        tokens_in = FRAMING_TOKENS + _prompt_tokens(prompt) + extra_tokens
+        expected.call(name, tokens_in, answer_tokens)
+        worst.call(name, tokens_in, answer_tokens)
+        return expected, worst
+
+    def agent(self, name: str | None, prompt: str) -> tuple[Usage, Usage]:
+        return self.agent_call(self.wf.agents.get(name) if name else None, prompt)
 
     def agent_call(self, agent: Agent | None, prompt: str) -> tuple[Usage, Usage]:
         expected, worst = Usage(), Usage()
@@ -190,53 +207,6 @@ class _Walker:
             for k in range(1, agent.max_tool_calls + 1):
                 worst.call(model, tokens_in + k * TOOL_RESULT_TOKENS, answer)
         return expected, worst
-
-    def route(self, step: RouteStep) -> tuple[Usage, Usage]:
-        expected, worst = Usage(), Usage()
-        if step.classify is not None:
-            model, _ = self.model_of(step.classify.model)
-            tokens_in = FRAMING_TOKENS + _prompt_tokens(step.classify.prompt) + 10 * len(step.cases)
-            expected.call(model, tokens_in, 5)
-            worst.call(model, tokens_in, 5)
-        branches = [self.steps(case.steps) for case in step.cases] + [self.steps(step.default)]
-        for exp, _ in branches:
-            expected.add(exp, 1 / len(branches))
-        worst.add(max((w for _, w in branches), key=lambda u: u.tokens))
-        return expected, worst
-
-    def supervisor(self, step: SupervisorStep) -> tuple[Usage, Usage]:
-        expected, worst = Usage(), Usage()
-        manager = self.wf.agents.get(step.manager)
-        workers = [self.wf.agents.get(w) for w in step.workers]
-        for usage, rounds in ((expected, min(EXPECTED_DELEGATIONS, step.max_delegations)),
-                              (worst, step.max_delegations)):
-            for k in range(rounds + 1):
-                exp, _ = self.agent_call(manager, step.task + "x" * (4 * ANSWER_TOKENS * k))
-                usage.add(exp)
-            for k in range(rounds):
-                exp, _ = self.agent_call(workers[k % len(workers)], step.task)
-                usage.add(exp)
-        return expected, worst
-
-
-def _worst_steps(steps: list) -> int:
-    """Step executions when every loop, map and delegation reaches its maximum."""
-    total = 0
-    for step in steps:
-        match step:
-            case ParallelStep():
-                total += 1 + _worst_steps(step.branches)
-            case MapStep():
-                total += 1 + step.max_items
-            case LoopStep():
-                total += 1 + step.max_iterations * _worst_steps(step.steps)
-            case RouteStep():
-                total += 1 + max(_worst_steps(s) for s in [c.steps for c in step.cases] + [step.default])
-            case SupervisorStep():
-                total += 1 + step.max_delegations
-            case _:
-                total += 1
-    return total
 
 
 def _times(usage: Usage, n: int) -> Usage:

@@ -12,29 +12,17 @@ from collections.abc import Callable
 from orchestrator.credentials import Credentials
 from orchestrator.llm_types import ModelParams
 from orchestrator.nodes.common import ModelTable
-from schemas.models import RouteStep, Step, Workflow
+from schemas.models import Workflow
+from schemas.walk import all_steps
 
 
 def used_model_names(workflow: Workflow, default: str) -> list[str]:
-    """The model names a run may call: the agents' and classifiers' own, and `default` when one of
-    them names none."""
-    classifiers = [step.classify for step in _walk(workflow.steps) if isinstance(step, RouteStep) and step.classify]
-    named = [agent.model for agent in workflow.agents.values()] + [c.model for c in classifiers]
+    """The model names a run may call: the agents' and steps' own (a route's classifier), and
+    `default` when one of them names none."""
+    named = [agent.model for agent in workflow.agents.values()]
+    named += [name for step in all_steps(workflow) for _, name in step.models_named()]
     names = [default] if None in named else []
     return list(dict.fromkeys([*names, *(n for n in named if n)]))
-
-
-def _walk(steps: list[Step]) -> list[Step]:
-    out: list[Step] = []
-    for step in steps:
-        out.append(step)
-        for attr in ("branches", "steps", "default"):
-            inner = getattr(step, attr, None)
-            if isinstance(inner, list):
-                out += _walk(inner)
-        for case in getattr(step, "cases", None) or []:
-            out += _walk(case.steps)
-    return out
 
 
 def build_model_table(workflow: Workflow, default: str, credentials: Credentials, fallback_model: str,

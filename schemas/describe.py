@@ -137,7 +137,7 @@ def _type_name(tp: Any) -> str:
         return f"{_type_name(base)} ({bounds})" if bounds else _type_name(base)
     tags = union_members(tp)
     if tags:
-        return "step" if "parallel" in tags else "tool"
+        return "step" if all(issubclass(m, _StepBase) for m in tags.values()) else "tool"
     if origin in (Union, types.UnionType):
         members = [a for a in get_args(tp) if a is not type(None)]
         return " or ".join(_type_name(m) for m in members)

@@ -11,43 +11,13 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import Field, StringConstraints, model_validator
+
+from schemas.fields import Expression, Identifier, ModelName, Template, _Strict  # noqa: F401 (re-exported)
+from schemas.steps import *  # noqa: F403  (re-exports every step kind; each lives in schemas/steps/)
+from schemas.steps import Step
 
 CURRENT_VERSION = 2
-
-Identifier = Annotated[
-    str,
-    StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,63}$"),
-    Field(description="A lowercase name: letters, digits and underscores, starting with a letter."),
-]
-ModelName = Annotated[
-    str,
-    StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:/@+-]{0,199}$", max_length=200),
-    Field(
-        description="A LiteLLM model string such as `openai/gpt-4o-mini` or `ollama_chat/llama3.2`, "
-        "or the name of an alias under `models`."
-    ),
-]
-Template = Annotated[
-    str,
-    StringConstraints(max_length=20_000),
-    Field(
-        description="Text with `{{ inputs.x }}`, `{{ steps.id.output }}` or `{{ steps.id.output.field }}`."
-    ),
-]
-Expression = Annotated[
-    str,
-    StringConstraints(min_length=1, max_length=500),
-    Field(
-        description="A condition such as `steps.review.output.approved == true` or "
-        "`steps.score.output.value >= 7 and inputs.strict`."
-    ),
-]
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
-
 
 # ---- inputs -----------------------------------------------------------------------------------
 
@@ -171,112 +141,6 @@ class AgentTool(_Strict):
 Tool = Annotated[HttpTool | PythonTool | AgentTool, Field(discriminator="type")]
 
 
-# ---- steps ------------------------------------------------------------------------------------
-
-
-class _StepBase(_Strict):
-    id: Identifier = Field(description="Unique step name; later steps read `{{ steps.<id>.output }}`.")
-    description: str = Field("", max_length=500, description="A note for people reading the workflow.")
-
-
-class AgentStep(_StepBase):
-    """One agent answers one prompt."""
-
-    type: Literal["agent"]
-    agent: Identifier = Field(description="The agent under `agents` that does this step.")
-    prompt: Template = Field(
-        description="What the agent is asked; templates fill in inputs and earlier outputs."
-    )
-
-
-class ParallelStep(_StepBase):
-    """Runs a fixed set of branches at the same time; the next step waits for all of them."""
-
-    type: Literal["parallel"]
-    branches: list[Step] = Field(min_length=2, max_length=32, description="Steps that run concurrently.")
-
-
-class MapStep(_StepBase):
-    """Runs one agent step for each item of a list produced earlier, concurrently."""
-
-    type: Literal["map"]
-    over: Template = Field(description="A template giving a list, e.g. `{{ steps.plan.output.topics }}`.")
-    as_: Identifier = Field("item", alias="as", description="Name of each item inside the step's prompt.")
-    step: AgentStep = Field(description="The step run for every item; its prompt may use `{{ item }}`.")
-    max_items: int = Field(20, ge=1, le=100, description="Items beyond this many are not processed.")
-
-
-class Classifier(_Strict):
-    """An LLM picks one of the route's `when` labels."""
-
-    prompt: Template = Field(description="What to classify; the labels are added for the model.")
-    model: ModelName | None = Field(None, description="Defaults to the workflow's default model.")
-
-
-class RouteCase(_Strict):
-    when: str = Field(
-        min_length=1,
-        max_length=500,
-        description="With `on`: the value to match. With `classify`: a label. Otherwise: an expression.",
-    )
-    steps: list[Step] = Field(min_length=1, max_length=200, description="Steps run when this case is taken.")
-
-
-class RouteStep(_StepBase):
-    """Chooses one branch: by a value (`on`), by an LLM (`classify`), or by expressions; else `default`."""
-
-    type: Literal["route"]
-    on: Template | None = Field(None, description="A template whose value is matched against each `when`.")
-    classify: Classifier | None = Field(None, description="Let a model choose among the `when` labels.")
-    cases: list[RouteCase] = Field(
-        min_length=1, max_length=20, description="Checked in order; the first match runs."
-    )
-    default: list[Step] = Field(
-        description="Steps run when no case matches; `[]` means carry on with the next step."
-    )
-
-
-class LoopStep(_StepBase):
-    """Repeats its steps until `until` holds or `max_iterations` is reached."""
-
-    type: Literal["loop"]
-    steps: list[Step] = Field(min_length=1, max_length=200, description="The body, run once per iteration.")
-    until: Expression = Field(description="Checked after each iteration; the loop ends when it is true.")
-    max_iterations: int = Field(ge=1, le=50, description="Mandatory upper bound on iterations.")
-
-
-class ApprovalStep(_StepBase):
-    """Pauses the run until a person approves or rejects, with optional feedback."""
-
-    type: Literal["approval"]
-    message: Template = Field(description="What the person is asked to approve.")
-    on_reject: Literal["stop", "continue"] = Field(
-        "stop",
-        description="`stop` ends the run as rejected; `continue` goes on and later steps can read "
-        "`steps.<id>.output.approved` and `.feedback`.",
-    )
-
-
-class SupervisorStep(_StepBase):
-    """A manager agent delegates sub-tasks to worker agents until it has an answer."""
-
-    type: Literal["supervisor"]
-    manager: Identifier = Field(description="The agent that plans and delegates.")
-    workers: list[Identifier] = Field(
-        min_length=1, max_length=10, description="Agents the manager may delegate to."
-    )
-    task: Template = Field(description="The overall task given to the manager.")
-    max_delegations: int = Field(
-        5, ge=1, le=20, description="Upper bound on delegations before it must answer."
-    )
-
-
-Step = Annotated[
-    AgentStep | ParallelStep | MapStep | RouteStep | LoopStep | ApprovalStep | SupervisorStep,
-    Field(discriminator="type"),
-]
-
-
 # ---- workflow ---------------------------------------------------------------------------------
 
 
@@ -327,7 +191,3 @@ class Workflow(_Strict):
             return migrate(data)
         except MigrationProblem:
             return data  # the `version` field then reports the problem
-
-
-for _model in (ParallelStep, RouteCase, RouteStep, LoopStep, Workflow):
-    _model.model_rebuild()

@@ -2,29 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass, field
-from types import MappingProxyType
 from typing import Literal
 
 from schemas.issues import Issue, Path
 from schemas.locate import Locator
-from schemas.models import (
-    AgentStep,
-    ApprovalStep,
-    LoopStep,
-    OutputField,
-    ParallelStep,
-    Step,
-    SupervisorStep,
-    Workflow,
-)
+from schemas.models import OutputField, Step, Workflow
 from schemas.suggest import did_you_mean
 
 FieldType = Literal["string", "integer", "number", "boolean", "list", "any"]
 # What a step's output looks like to a reader: declared fields, plain text, or not checked.
 OutputShape = dict[str, FieldType] | Literal["text", "any"]
-_APPROVAL_FIELDS: Mapping[str, FieldType] = MappingProxyType({"approved": "boolean", "feedback": "string"})
 
 
 @dataclass
@@ -63,27 +51,11 @@ class Reader:
     def output_shape(self, step_id: str) -> OutputShape:
         """What `steps.<id>.output` holds, as the engine builds it."""
         step = self.steps.get(step_id)
-        if isinstance(step, ApprovalStep):
-            return dict(_APPROVAL_FIELDS)
-        if isinstance(step, LoopStep):  # the last body step's output, from the last iteration
-            return self.output_shape(step.steps[-1].id)
-        if isinstance(step, ParallelStep):  # one entry per branch id
-            return dict.fromkeys((b.id for b in step.branches), "any")
-        agent_name = step.agent if isinstance(step, AgentStep) else None
-        if isinstance(step, SupervisorStep):
-            agent_name = step.manager
-        agent = self.workflow.agents.get(agent_name) if agent_name else None
-        if agent is None:
-            return "any"
-        return {k: v.type for k, v in agent.output.items()} if agent.output else "text"
+        return "any" if step is None else step.output_shape(self)
 
     def field_spec(self, step_id: str, name: str) -> OutputField | None:
         step = self.steps.get(step_id)
-        while isinstance(step, LoopStep):
-            step = step.steps[-1]
-        agent_name = step.agent if isinstance(step, AgentStep) else getattr(step, "manager", None)
-        agent = self.workflow.agents.get(agent_name) if agent_name else None
-        return (agent.output or {}).get(name) if agent is not None else None
+        return None if step is None else step.field_spec(self, name)
 
     def check(self, ref: tuple[str, ...], scope: Scope, where: Path, snippet: tuple[str, int]) -> None:
         """Record an issue when `ref` cannot be read at this point."""
@@ -173,7 +145,7 @@ class Reader:
         if ref[0] == "steps" and len(ref) >= 3 and ref[1] in self.steps:
             step = self.steps[ref[1]]
             if len(ref) == 3:
-                return "list" if step.type == "map" else None
+                return step.output_type()
             shape = self.output_shape(ref[1])
             if isinstance(shape, dict) and len(ref) == 4:
                 return shape.get(ref[3])

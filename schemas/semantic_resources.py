@@ -8,7 +8,7 @@ from types import MappingProxyType
 from schemas.issues import Issue, Path
 from schemas.locate import Locator
 from schemas.model_catalog import is_known_model, model_hint
-from schemas.models import AgentTool, PythonTool, RouteStep, Workflow
+from schemas.models import AgentTool, PythonTool, Workflow
 from schemas.suggest import did_you_mean
 from schemas.walk import iter_steps, min_executions
 
@@ -121,8 +121,7 @@ def _model_refs(wf: Workflow) -> list[tuple[str, Path, bool]]:
         refs += [(f, ("models", alias, "fallbacks", i), True) for i, f in enumerate(spec.fallbacks)]
     refs += [(a.model, ("agents", n, "model"), True) for n, a in wf.agents.items() if a.model]
     for step, path in iter_steps(wf.steps):
-        if isinstance(step, RouteStep) and step.classify is not None and step.classify.model:
-            refs.append((step.classify.model, (*path, "classify", "model"), True))
+        refs += [(name, (*path, *where), True) for where, name in step.models_named() if name]
     return refs
 
 

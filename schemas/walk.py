@@ -2,49 +2,34 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 
 from schemas.issues import Path
-from schemas.models import LoopStep, MapStep, ParallelStep, RouteStep, Step, Workflow
+from schemas.models import Step, Workflow
+from schemas.steps import min_executions
+
+__all__ = ["all_steps", "iter_steps", "min_executions"]
 
 
-def iter_steps(steps: list[Step], path: Path = ("steps",)) -> Iterator[tuple[Step, Path]]:
+def iter_steps(steps: Sequence[Step], path: Path = ("steps",)) -> Iterator[tuple[Step, Path]]:
     """Every step of the tree with its YAML path, depth first, in document order."""
     for index, step in enumerate(steps):
         here = (*path, index)
         yield step, here
-        match step:
-            case ParallelStep(branches=branches):
-                yield from iter_steps(branches, (*here, "branches"))
-            case MapStep(step=inner):
-                yield inner, (*here, "step")
-            case RouteStep(cases=cases, default=default):
-                for ci, case in enumerate(cases):
-                    yield from iter_steps(case.steps, (*here, "cases", ci, "steps"))
-                yield from iter_steps(default, (*here, "default"))
-            case LoopStep(steps=body):
-                yield from iter_steps(body, (*here, "steps"))
+        for child in step.children():
+            if child.single:
+                yield from _nested(child.steps[0], (*here, *child.path))
+            else:
+                yield from iter_steps(child.steps, (*here, *child.path))
+
+
+def _nested(step: Step, here: Path) -> Iterator[tuple[Step, Path]]:
+    """A step held directly by a field (not in a list), and its own children."""
+    yield step, here
+    for child in step.children():
+        yield from iter_steps(child.steps, (*here, *child.path))
 
 
 def all_steps(workflow: Workflow) -> list[Step]:
     """Every step of a workflow, nested ones included."""
     return [step for step, _ in iter_steps(workflow.steps)]
-
-
-def min_executions(steps: list[Step]) -> int:
-    """The fewest step executions a run of `steps` counts against `limits.max_steps`.
-
-    Every step counts once when it starts (composites too); a loop runs its body at least once,
-    a route takes its cheapest branch, a map may get no items.
-    """
-    total = 0
-    for step in steps:
-        total += 1
-        match step:
-            case ParallelStep(branches=branches):
-                total += sum(min_executions([branch]) for branch in branches)
-            case LoopStep(steps=body):
-                total += min_executions(body)
-            case RouteStep(cases=cases, default=default):
-                total += min(min_executions(branch) for branch in [default, *(c.steps for c in cases)])
-    return total

@@ -8,18 +8,11 @@ the diagram.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from schemas.models import (
-    AgentStep,
-    ApprovalStep,
-    LoopStep,
-    MapStep,
-    ParallelStep,
-    RouteStep,
-    SupervisorStep,
-    Workflow,
-)
+from schemas.models import Step, Workflow
+from schemas.steps.base import Tails
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9 _.,:/()=<>!-]")
 
@@ -55,60 +48,19 @@ class _Builder:
         else:
             self.lines.append(f"  {src} --> {dst}")
 
-    def steps(self, steps: list, entry: list[tuple[str, str | None]]) -> list[tuple[str, str | None]]:
+    def steps(self, steps: Sequence[Step], entry: Tails) -> Tails:
         """Chain `steps` after the `entry` tails; return the new tails (node id, edge label)."""
         tails = entry
         for step in steps:
             tails = self.step(step, tails)
         return tails
 
-    def connect(self, tails: list[tuple[str, str | None]], dst: str) -> None:
+    def connect(self, tails: Tails, dst: str) -> None:
         for src, label in tails:
             self.edge(src, dst, label)
 
-    def step(self, step: object, tails: list[tuple[str, str | None]]) -> list[tuple[str, str | None]]:
-        match step:
-            case AgentStep():
-                nid = self.node(f"{step.id}: {step.agent}")
-                self.connect(tails, nid)
-                return [(nid, None)]
-            case ApprovalStep():
-                nid = self.node(f"{step.id}: approval", "hex")
-                self.connect(tails, nid)
-                return [(nid, "approved")]
-            case MapStep():
-                nid = self.node(f"{step.id}: map {step.step.agent} over items", "stadium")
-                self.connect(tails, nid)
-                return [(nid, None)]
-            case SupervisorStep():
-                nid = self.node(f"{step.id}: {step.manager} supervises {', '.join(step.workers)}", "round")
-                self.connect(tails, nid)
-                return [(nid, None)]
-            case ParallelStep():
-                fork = self.node(f"{step.id}: parallel", "circle")
-                self.connect(tails, fork)
-                out: list[tuple[str, str | None]] = []
-                for branch in step.branches:
-                    out.extend(self.step(branch, [(fork, None)]))
-                return out
-            case RouteStep():
-                nid = self.node(f"{step.id}: route", "diamond")
-                self.connect(tails, nid)
-                out = []
-                for case in step.cases:
-                    out.extend(self.steps(case.steps, [(nid, case.when)]))
-                out.extend(self.steps(step.default, [(nid, "default")]) if step.default else [(nid, "default")])
-                return out
-            case LoopStep():
-                head = self.node(f"{step.id}: loop up to {step.max_iterations}x", "stadium")
-                self.connect(tails, head)
-                body_tails = self.steps(step.steps, [(head, None)])
-                for src, _ in body_tails:
-                    self.edge(src, head, "again")
-                return [(head, "done")]
-        nid = self.node(str(getattr(step, "id", "step")))
-        self.connect(tails, nid)
-        return [(nid, None)]
+    def step(self, step: Step, tails: Tails) -> Tails:
+        return step.diagram(self, tails)  # each kind draws itself (`schemas/steps/<kind>.py`)
 
 
 def to_mermaid(workflow: Workflow) -> str:

@@ -7,6 +7,7 @@ from typing import Any
 
 from orchestrator.nodes.agent_loop import run_agent
 from orchestrator.nodes.common import RunContext, Scope, Usage, fill, run_step
+from orchestrator.nodes.graph import Builder, Piece
 from orchestrator.state import RunState
 from schemas.models import AgentStep
 
@@ -22,3 +23,8 @@ def agent_node(ctx: RunContext, step: AgentStep, scope: Scope) -> Node:
         return await run_step(ctx, state, step.id, "agent", scope, body, agent=step.agent)
 
     return node
+
+
+def compile_step(b: Builder, step: AgentStep, scope: Scope) -> Piece:
+    b.graph.add_node(step.id, agent_node(b.ctx, step, scope))
+    return Piece(step.id, step.id)

@@ -14,6 +14,7 @@ from orchestrator import events as ev
 from orchestrator.errors import RunRejected
 from orchestrator.nodes.agent import Node
 from orchestrator.nodes.common import RunContext, Scope, Usage, fill, run_step
+from orchestrator.nodes.graph import Builder, Piece
 from orchestrator.state import RunState
 from schemas.models import ApprovalStep
 
@@ -35,3 +36,8 @@ def approval_node(ctx: RunContext, step: ApprovalStep, scope: Scope) -> Node:
         return await run_step(ctx, state, step.id, "approval", scope, body)
 
     return node
+
+
+def compile_step(b: Builder, step: ApprovalStep, scope: Scope) -> Piece:
+    b.graph.add_node(step.id, approval_node(b.ctx, step, scope))
+    return Piece(step.id, step.id)

@@ -12,6 +12,7 @@ from typing import Any
 from orchestrator import events as ev
 from orchestrator.nodes.agent import Node
 from orchestrator.nodes.common import RunContext, Scope, begin_composite, end_composite
+from orchestrator.nodes.graph import Builder, Piece, add_composite
 from orchestrator.state import RunState, template_context
 from schemas.expressions import evaluate
 from schemas.models import LoopStep
@@ -60,3 +61,16 @@ def loop_end(ctx: RunContext, step: LoopStep) -> Node:
         return end_composite(ctx, step.id, "loop", output, iterations=iterations)
 
     return node
+
+
+def compile_step(b: Builder, step: LoopStep, scope: Scope) -> Piece:
+    """`<id>` sets iteration 1; after the body `until` decides: `<id>#next` (again) or `<id>#end`."""
+    end = add_composite(b, step.id, loop_start(b.ctx, step, scope), loop_end(b.ctx, step))
+    nxt = f"{step.id}#next"
+    b.graph.add_node(nxt, loop_next(step))
+    body = b.sequence(step.steps, Scope(loop_id=step.id, item_name=scope.item_name))
+    assert body is not None  # a loop has at least one step
+    b.graph.add_edge(step.id, body.entry)
+    b.graph.add_edge(nxt, body.entry)
+    b.graph.add_conditional_edges(body.exit, loop_edge(step, nxt, end), [nxt, end])
+    return Piece(step.id, end)

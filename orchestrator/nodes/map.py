@@ -16,6 +16,7 @@ from orchestrator.errors import StepFailed
 from orchestrator.nodes.agent import Node
 from orchestrator.nodes.agent_loop import run_agent
 from orchestrator.nodes.common import RunContext, Scope, Usage, begin_composite, end_composite, fill, run_step
+from orchestrator.nodes.graph import Builder, Piece, add_composite
 from orchestrator.state import RunState
 from schemas.models import MapStep
 
@@ -93,3 +94,13 @@ def _as_items(value: Any, step_id: str) -> list[Any]:
         return value
     raise StepFailed(f"map `{step_id}`: `over` gave {type(value).__name__}, not a list; point it at a list "
                      "such as `{{ steps.plan.output.topics }}`", step_id=step_id)
+
+
+def compile_step(b: Builder, step: MapStep, scope: Scope) -> Piece:
+    """`<id>` resolves the list and `Send`s one `<id>#item` per element; `<id>#end` gathers them."""
+    end = add_composite(b, step.id, map_start(b.ctx, step, scope), map_end(b.ctx, step))
+    item = item_node_name(step)
+    b.graph.add_node(item, map_item(b.ctx, step, scope))
+    b.graph.add_conditional_edges(step.id, map_fanout(step, end), [item, end])
+    b.graph.add_edge(item, end)
+    return Piece(step.id, end)

@@ -12,6 +12,7 @@ from langchain_core.runnables import RunnableConfig
 
 from orchestrator.nodes.agent import Node
 from orchestrator.nodes.common import RunContext, Scope, begin_composite, end_composite
+from orchestrator.nodes.graph import Builder, Piece, add_composite
 from orchestrator.state import RunState
 from schemas.models import ParallelStep
 
@@ -59,3 +60,15 @@ def branch_node(subgraph: Any) -> Any:
         return delta
 
     return node
+
+
+def compile_step(b: Builder, step: ParallelStep, scope: Scope) -> Piece:
+    """`<id>` fans out by edges to each branch; the branches' exits meet at `<id>#end` (a barrier)."""
+    end = add_composite(b, step.id, parallel_start(b.ctx, step, scope), parallel_end(b.ctx, step))
+    exits = []
+    for branch in step.branches:
+        piece = b.branch(branch, scope)
+        b.graph.add_edge(step.id, piece.entry)
+        exits.append(piece.exit)
+    b.graph.add_edge(exits, end)
+    return Piece(step.id, end)

@@ -13,6 +13,7 @@ from orchestrator.llm_types import LLMRequest
 from orchestrator.nodes.agent import Node
 from orchestrator.nodes.agent_loop import call_model
 from orchestrator.nodes.common import RunContext, Scope, Usage, begin_composite, end_composite, fill
+from orchestrator.nodes.graph import Builder, Piece, add_composite
 from orchestrator.state import RunState
 from orchestrator.structured import OutputInvalid, parse_output
 from schemas.expressions import evaluate
@@ -90,3 +91,20 @@ async def _classify(ctx: RunContext, step: RouteStep, context: dict[str, Any], u
                             message=f"route `{step.id}`: the classifier answered {label!r}, not one of "
                             f"{labels}; taking `default`"))
     return chosen
+
+
+def compile_step(b: Builder, step: RouteStep, scope: Scope) -> Piece:
+    """`<id>` decides; a conditional edge picks a case (or `<id>#end`); every case ends at `<id>#end`."""
+    end = add_composite(b, step.id, route_start(b.ctx, step, scope), route_end(b.ctx, step))
+    entries = []
+    for case in step.cases:
+        piece = b.sequence(case.steps, scope)
+        assert piece is not None  # a case has at least one step
+        b.graph.add_edge(piece.exit, end)
+        entries.append(piece.entry)
+    default = b.sequence(step.default, scope)
+    if default is not None:
+        b.graph.add_edge(default.exit, end)
+    target = default.entry if default is not None else end
+    b.graph.add_conditional_edges(step.id, route_edge(step, entries, target), sorted({*entries, target}))
+    return Piece(step.id, end)

@@ -7,6 +7,7 @@ from typing import Any
 from orchestrator.nodes.agent import Node
 from orchestrator.nodes.agent_loop import run_agent, worker_tools
 from orchestrator.nodes.common import RunContext, Scope, Usage, fill, run_step
+from orchestrator.nodes.graph import Builder, Piece
 from orchestrator.state import RunState
 from schemas.models import SupervisorStep
 
@@ -27,3 +28,8 @@ def supervisor_node(ctx: RunContext, step: SupervisorStep, scope: Scope) -> Node
         return await run_step(ctx, state, step.id, "supervisor", scope, body, agent=step.manager)
 
     return node
+
+
+def compile_step(b: Builder, step: SupervisorStep, scope: Scope) -> Piece:
+    b.graph.add_node(step.id, supervisor_node(b.ctx, step, scope))
+    return Piece(step.id, step.id)

@@ -1,0 +1,34 @@
+"""The step kinds: one module each; registering a kind is one line in the `Step` union below.
+
+A kind's module holds its pydantic model (the source of truth for the format) and the hooks the
+generic code dispatches through (see `schemas.steps.base`); its engine side lives in
+`orchestrator/nodes/<kind>.py` and is registered in `orchestrator.compiler`.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import Field
+
+from schemas.steps.agent import AgentStep
+from schemas.steps.approval import ApprovalStep
+from schemas.steps.base import Children, Read, _StepBase, max_executions, min_executions
+from schemas.steps.loop import LoopStep
+from schemas.steps.map import MapStep
+from schemas.steps.parallel import ParallelStep
+from schemas.steps.route import Classifier, RouteCase, RouteStep
+from schemas.steps.supervisor import SupervisorStep
+
+Step = Annotated[
+    AgentStep | ParallelStep | MapStep | RouteStep | LoopStep | ApprovalStep | SupervisorStep,
+    Field(discriminator="type"),
+]
+
+for _model in (_StepBase, *_StepBase.__subclasses__(), RouteCase):
+    _model.model_rebuild(_types_namespace={"Step": Step})
+
+__all__ = [
+    "AgentStep", "ApprovalStep", "Children", "Classifier", "LoopStep", "MapStep", "ParallelStep", "Read",
+    "RouteCase", "RouteStep", "Step", "SupervisorStep", "_StepBase", "max_executions", "min_executions",
+]

@@ -1,0 +1,68 @@
+"""The `loop` step: repeat a body until a condition holds, at most `max_iterations` times."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Literal
+
+from pydantic import Field
+
+from schemas.fields import Expression
+from schemas.steps.base import (
+    Checker,
+    Children,
+    Diagram,
+    Estimator,
+    Pair,
+    Read,
+    Tails,
+    _StepBase,
+    max_executions,
+)
+
+if TYPE_CHECKING:
+    from schemas.issues import Path
+    from schemas.semantic_refs import OutputShape, Reader, Scope
+    from schemas.steps import Step
+
+
+class LoopStep(_StepBase):
+    """Repeats its steps until `until` holds or `max_iterations` is reached."""
+
+    type: Literal["loop"]
+    steps: list[Step] = Field(min_length=1, max_length=200, description="The body, run once per iteration.")
+    until: Expression = Field(description="Checked after each iteration; the loop ends when it is true.")
+    max_iterations: int = Field(ge=1, le=50, description="Mandatory upper bound on iterations.")
+
+    leaf = False
+
+    def children(self) -> list[Children]:
+        return [Children(("steps",), self.steps)]
+
+    def reads(self) -> list[Read]:
+        return [Read(("until",), self.until, "expression")]
+
+    def max_runs(self) -> int:
+        return 1 + self.max_iterations * max_executions(self.steps)
+
+    def output_agent(self) -> str | None:
+        return self.steps[-1].output_agent()
+
+    def output_shape(self, reader: Reader) -> OutputShape:
+        return reader.output_shape(self.steps[-1].id)  # the last body step's, from the last iteration
+
+    def check(self, ck: Checker, path: Path, scope: Scope) -> None:
+        body = scope.branch(in_loop=True)
+        ck.walk(self.steps, (*path, "steps"), body)
+        ck.expression(self.until, (*path, "until"), body)
+        scope.visible |= body.visible
+        scope.hidden_by.update(body.hidden_by)
+
+    def estimate(self, est: Estimator[Any]) -> Pair[Any]:
+        return est.repeat(est.steps(self.steps), "iterations", self.max_iterations)
+
+    def diagram(self, d: Diagram, tails: Tails) -> Tails:
+        head = d.node(f"{self.id}: loop up to {self.max_iterations}x", "stadium")
+        d.connect(tails, head)
+        for src, _ in d.steps(self.steps, [(head, None)]):
+            d.edge(src, head, "again")
+        return [(head, "done")]

@@ -1,0 +1,47 @@
+"""The `parallel` step: fixed branches run at the same time."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Literal
+
+from pydantic import Field
+
+from schemas.steps.base import Checker, Children, Diagram, Tails, _StepBase
+
+if TYPE_CHECKING:
+    from schemas.issues import Path
+    from schemas.semantic_refs import OutputShape, Reader, Scope
+    from schemas.steps import Step
+
+
+class ParallelStep(_StepBase):
+    """Runs a fixed set of branches at the same time; the next step waits for all of them."""
+
+    type: Literal["parallel"]
+    branches: list[Step] = Field(min_length=2, max_length=32, description="Steps that run concurrently.")
+
+    leaf = False
+
+    def children(self) -> list[Children]:
+        return [Children(("branches",), self.branches)]
+
+    def output_shape(self, reader: Reader) -> OutputShape:
+        return dict.fromkeys((b.id for b in self.branches), "any")  # one entry per branch id
+
+    def check(self, ck: Checker, path: Path, scope: Scope) -> None:
+        seen: list[Scope] = []
+        for index, branch in enumerate(self.branches):
+            inner = scope.branch()  # branches do not see each other
+            ck.step(branch, (*path, "branches", index), inner)
+            seen.append(inner)
+        for inner in seen:
+            scope.visible |= inner.visible
+            scope.hidden_by.update(inner.hidden_by)
+
+    def diagram(self, d: Diagram, tails: Tails) -> Tails:
+        fork = d.node(f"{self.id}: parallel", "circle")
+        d.connect(tails, fork)
+        out: Tails = []
+        for branch in self.branches:
+            out.extend(d.step(branch, [(fork, None)]))
+        return out
