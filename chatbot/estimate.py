@@ -156,6 +156,8 @@ class _Walker:
         expected, worst = Usage(), Usage()
         for step in steps:
             exp, wst = step.estimate(self)
+            if step.retry is not None:  # the worst case pays for every attempt
+                wst = _times(wst, step.retry.attempts)
             expected.add(exp)
             worst.add(wst)
         return expected, worst

@@ -68,6 +68,8 @@ def describe_format() -> str:
     ]
     seen: set[type[BaseModel]] = set()
     queue: list[tuple[type[BaseModel], str]] = [(Workflow, "the top level")]
+    for key, info in _fields(_StepBase):  # models inside the common step fields (e.g. `retry`)
+        queue += [(child, f"`{key}` of any step") for child, _ in _children(info.annotation, _StepBase, key)]
     while queue:
         model, where = queue.pop(0)
         if model in seen:

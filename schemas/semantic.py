@@ -63,6 +63,8 @@ class _Checker:
             self.step(step, (*path, index), scope)
 
     def step(self, step: Step, path: Path, scope: Scope) -> None:
+        for name, message, fix in step.guard_problems():
+            self.error((*path, name), message, fix)
         step.check(self, path, scope)  # each kind checks its own fields and children
         scope.visible.add(step.id)
 

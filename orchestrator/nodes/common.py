@@ -23,13 +23,22 @@ from langgraph.errors import GraphBubbleUp
 
 from orchestrator import events as ev
 from orchestrator.budget import Budget
-from orchestrator.errors import StepFailed
+from orchestrator.errors import (
+    AuthenticationFailed,
+    BudgetExhausted,
+    CircuitOpen,
+    DiskFull,
+    ModelNotFound,
+    RunRejected,
+    StepFailed,
+)
 from orchestrator.llm_types import LLMResult, ModelClient, ModelParams
 from orchestrator.policy import Policy
 from orchestrator.state import RunState, template_context
 from schemas.errors import SchemaError
 from schemas.models import Workflow
 from schemas.templates import render, resolve, to_text
+from schemas.walk import all_steps
 
 PREVIEW_CHARS = 300
 
@@ -57,6 +66,10 @@ class RunContext:
     finished: dict[str, Any] = field(default_factory=dict)  # step outputs so far (partial results)
     started_at: dict[str, float] = field(default_factory=dict)
     failed_step: str | None = None  # the step whose failure ended the run
+    steps: dict[str, Any] = field(init=False, repr=False)  # step id -> its model (ids are unique)
+
+    def __post_init__(self) -> None:
+        self.steps = {step.id: step for step in all_steps(self.workflow)}
 
     def emit(self, event: Any) -> Any:
         """Stamp `event` (seq, sinks), write it to the live stream, and return it stamped."""
@@ -171,7 +184,7 @@ async def run_step(
     execution = json.dumps([state.get("loops") or {}, item_index], sort_keys=True)
     usage, started = Usage(execution=execution), time.monotonic()
     try:
-        output = await body(usage)
+        output = await _attempts(ctx, step_id, body, usage)
     except (GraphBubbleUp, asyncio.CancelledError):
         raise
     except Exception as exc:
@@ -186,6 +199,37 @@ async def run_step(
     else:
         delta = {"map_slots": {slot: output}}
     return {**delta, "steps_done": 1, **usage.delta(done.seq)}
+
+
+# Failures another attempt cannot fix: limits, a person's decision, a full disk, a key or model name.
+_FINAL = (BudgetExhausted, RunRejected, DiskFull, AuthenticationFailed, ModelNotFound, CircuitOpen)
+
+
+async def _attempts(ctx: RunContext, step_id: str, body: Callable[[Usage], Awaitable[Any]], usage: Usage) -> Any:
+    """Run `body` under the step's `timeout_seconds` and `retry`; failed attempts' usage still counts."""
+    step = ctx.steps.get(step_id)
+    retry, timeout = getattr(step, "retry", None), getattr(step, "timeout_seconds", None)
+    attempts, delay = (retry.attempts, retry.backoff_seconds) if retry is not None else (1, 0.0)
+    for attempt in range(1, attempts + 1):
+        try:
+            if timeout is None:
+                return await body(usage)
+            try:
+                return await asyncio.wait_for(body(usage), timeout)
+            except TimeoutError:
+                raise StepFailed(f"step `{step_id}` did not finish within its timeout_seconds={timeout:g}; "
+                                 "raise it or add `retry`", step_id=step_id) from None
+        except (GraphBubbleUp, asyncio.CancelledError, *_FINAL):
+            raise
+        except Exception as exc:
+            if attempt == attempts:
+                raise
+            ctx.emit(ev.Warning(run_id=ctx.run_id, step_id=step_id,
+                                message=f"step `{step_id}` failed on attempt {attempt} of {attempts} "
+                                f"({exc}); trying again in {delay:g} s"))
+        await asyncio.sleep(delay)
+        delay *= 2
+    raise AssertionError("unreachable: the last attempt returns or raises")
 
 
 def _finished(ctx: RunContext, step_id: str, step_type: str, usage: Usage, started: float,

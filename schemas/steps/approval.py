@@ -25,6 +25,7 @@ class ApprovalStep(_StepBase):
     )
 
     diagram_shape = "hex"
+    guardable = False  # waiting for a person is neither retried nor timed out
     diagram_exit = "approved"
 
     def reads(self) -> list[Read]:

@@ -87,11 +87,30 @@ class Diagram(Protocol):
     def step(self, step: Step, tails: Tails) -> Tails: ...
 
 
+class Retry(_Strict):
+    """Run a failed step again, a bounded number of times, waiting longer before each attempt."""
+
+    attempts: int = Field(2, ge=2, le=5, description="Attempts in all, the first one included.")
+    backoff_seconds: float = Field(
+        1.0, ge=0, le=60, description="Wait before the second attempt; it doubles before each later one."
+    )
+
+
 class _StepBase(_Strict):
     id: Identifier = Field(description="Unique step name; later steps read `{{ steps.<id>.output }}`.")
     description: str = Field("", max_length=500, description="A note for people reading the workflow.")
+    retry: Retry | None = Field(
+        None,
+        description="Run the step again when it fails: a model or tool error, an answer that does not "
+        "fit its `output`, its `timeout_seconds`. Never for budget limits, rejections or Stop. "
+        "Steps that contain steps (loop, map, parallel, route) take it on the steps inside.",
+    )
+    timeout_seconds: float | None = Field(
+        None, gt=0, le=3600, description="Deadline for one attempt of this step (the run's own timeout still applies)."
+    )
 
     leaf: ClassVar[bool] = True  # compiles to one graph node (a parallel branch runs it inline)
+    guardable: ClassVar[bool] = True  # accepts `retry` and `timeout_seconds` (a step that does work)
     diagram_shape: ClassVar[str] = "rect"
     diagram_exit: ClassVar[str | None] = None  # label of the edge leaving a leaf's diagram node
 
@@ -148,6 +167,15 @@ class _StepBase(_Strict):
 
     # ---- generic walks --------------------------------------------------------------------------
 
+    def guard_problems(self) -> list[tuple[str, str, str]]:
+        """(field, message, fix) for `retry`/`timeout_seconds` set on a kind that cannot take them."""
+        if self.guardable and self.leaf:
+            return []
+        kind = getattr(self, "type", "step")
+        inside = "on the steps inside it" if not self.leaf else "on the steps that do the work"
+        return [(name, f"`{kind}` steps cannot take `{name}`", f"remove it, or put `{name}` {inside}")
+                for name in ("retry", "timeout_seconds") if getattr(self, name) is not None]
+
     def check(self, ck: Checker, path: Path, scope: Scope) -> None:
         """Semantic checks: named agents exist, reads are visible, children in order."""
         for where, name in self.agents_named():
@@ -170,9 +198,15 @@ class _StepBase(_Strict):
 
     def diagram(self, d: Diagram, tails: Tails) -> Tails:
         """Draw this step after `tails`; returns the new tails."""
-        nid = d.node(self.diagram_label(), self.diagram_shape)
+        nid = d.node(self.diagram_label() + self.guard_note(), self.diagram_shape)
         d.connect(tails, nid)
         return [(nid, self.diagram_exit)]
+
+    def guard_note(self) -> str:
+        """How the diagram shows `retry` and `timeout_seconds`, e.g. ` (3 tries, 90 s limit)`."""
+        notes = [f"{self.retry.attempts} tries"] if self.retry is not None else []
+        notes += [f"{self.timeout_seconds:g} s limit"] if self.timeout_seconds is not None else []
+        return f" ({', '.join(notes)})" if notes else ""
 
 
 def min_executions(steps: Sequence[Any]) -> int:

@@ -30,6 +30,15 @@ def test_loops_give_a_worst_case_at_their_maximum() -> None:
     assert estimate.worst_cost_usd > 4 * estimate.cost_usd
 
 
+def test_retried_steps_pay_for_every_attempt_in_the_worst_case() -> None:
+    config = brief_config()
+    plain = estimate_cost(_workflow(config), default_model="openai/gpt-4o-mini")
+    config["steps"][0]["retry"] = {"attempts": 3}
+    retried = estimate_cost(_workflow(config), default_model="openai/gpt-4o-mini")
+    assert retried.expected.calls == plain.expected.calls
+    assert retried.worst.calls == plain.worst.calls + 2
+
+
 def test_unpriced_models_are_named_and_aliases_resolved() -> None:
     config = brief_config()
     config["models"] = {"cheap": {"model": "openai/gpt-4o-mini", "max_tokens": 100}}

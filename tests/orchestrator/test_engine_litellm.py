@@ -249,3 +249,23 @@ def test_the_ledger_holds_the_work_of_composite_branches(llm_server, llm_client,
     assert len(calls) == 2 + 3 + 1
     assert_ledger_holds_every_call_and_step(engine, events)
     assert events[-1].tokens_in == sum(c.tokens_in for c in calls)
+
+
+def test_a_step_retry_through_litellm_reaches_the_provider_again(llm_server, llm_client, make_engine) -> None:
+    wf = workflow("""
+        version: 2
+        name: step-retry
+        default_model: once
+        models: {once: {model: openai/gpt-4o-mini, retries: 0}}
+        agents: {w: {role: W}}
+        steps:
+          - {id: s, type: agent, agent: w, prompt: hello, retry: {attempts: 2, backoff_seconds: 0}}
+    """)
+    llm_server.script(Reply(fault="unavailable"), Reply(text="second time lucky"))
+    events = collect(make_engine(llm_client).run(wf, {}))
+
+    assert events[-1].type == "run_finished" and events[-1].output == "second time lucky"
+    assert [c.error is not None for c in of_type(events, "llm_call")] == [True, False]
+    [warning] = of_type(events, "warning")
+    assert warning.step_id == "s" and "attempt 1 of 2" in warning.message
+    llm_server.assert_all_used()
