@@ -6,7 +6,8 @@
     ├── HistoryWriteError         a batch could not be written (disk full, I/O error); the app keeps serving
     ├── MigrationError            the file's schema is newer than this code, or a migration failed
     └── SqlBoxError               a power-user query was refused or failed
-        └── SqlBoxTimeout         it ran longer than its time limit and was interrupted
+        ├── SqlBoxTimeout         it ran longer than its time limit and was stopped
+        └── SqlBoxBusy            this visitor's previous query is still running
 """
 
 from __future__ import annotations
@@ -50,4 +51,8 @@ class SqlBoxError(HistoryError):
 
 
 class SqlBoxTimeout(SqlBoxError):
+    pass
+
+
+class SqlBoxBusy(SqlBoxError):
     pass

@@ -150,8 +150,7 @@ def build(services: AppServices, session_state: gr.State) -> gr.Button:
         if services.history is None:
             raise UserFacingError("Run history is not available in this process.")
         result = run_sql(services.history.read_cursor(), text or "", session.owner_id)
-        note = f"{len(result.frame)} rows in {result.elapsed_s:.2f}s" + (" (truncated)" if result.truncated else "")
-        return note, result.frame
+        return f"{result.note} · {result.elapsed_s:.2f}s", result.frame
 
     sql_btn.click(run_query, [sql, session_state], [sql_note, sql_out], api_name="sql", concurrency_limit=4,
                   concurrency_id="sql")

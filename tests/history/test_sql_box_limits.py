@@ -1,0 +1,103 @@
+"""The SQL box cannot hurt other visitors: bounded text, a hard deadline, bounded results.
+
+Each attack here froze or bloated the whole app before (issue 14, items 1-3); another visitor's
+query runs alongside to show it is not slowed down.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+
+from history.errors import SqlBoxBusy, SqlBoxError, SqlBoxTimeout
+from history.sql_box import MAX_SQL_CHARS, run_sql
+from history.store import HistoryStore
+from tests.history.helpers import Call, Step, record_all, run_events
+
+
+@pytest.fixture
+def box_store(store: HistoryStore) -> HistoryStore:
+    record_all(store, run_events("a1", steps=[Step("s", 1.0, [Call("m1", 0.1, 1.0)])]))
+    record_all(store, run_events("b1", owner="bob", steps=[Step("s", 1.0, [Call("m1", 5.0, 1.0)])]))
+    store.flush(10)
+    return store
+
+
+def _bobs_latency(store: HistoryStore, stop: threading.Event) -> list[float]:
+    """Bob's small queries, timed, until `stop` (in a thread of its own, like another visitor)."""
+    timings: list[float] = []
+
+    def loop() -> None:
+        while not stop.is_set():
+            started = time.perf_counter()
+            run_sql(store.read_cursor(), "SELECT count(*) AS n FROM runs", "bob")
+            timings.append(time.perf_counter() - started)
+
+    thread = threading.Thread(target=loop, daemon=True)
+    thread.start()
+    stop.wait()
+    thread.join(30)
+    return timings
+
+
+def test_a_huge_nested_query_is_refused_before_it_is_parsed(box_store: HistoryStore) -> None:
+    attack = "SELECT " + "(" * 600_000 + "1" + ")" * 600_000  # 1.2 MB: parsing it froze the app for 9 s
+    started = time.perf_counter()
+    with pytest.raises(SqlBoxError, match=f"1,200,008 characters; the limit is {MAX_SQL_CHARS:,}"):
+        run_sql(box_store.read_cursor(), attack, "alice")
+    assert time.perf_counter() - started < 0.1
+
+
+def test_another_visitor_is_not_slowed_by_a_flood_of_huge_queries(box_store: HistoryStore) -> None:
+    stop = threading.Event()
+    result: list[list[float]] = []
+    bob = threading.Thread(target=lambda: result.append(_bobs_latency(box_store, stop)))
+    bob.start()
+    time.sleep(1.0)
+    attack = "SELECT " + "(" * 600_000 + "1" + ")" * 600_000
+    for _ in range(20):
+        with pytest.raises(SqlBoxError, match="characters"):
+            run_sql(box_store.read_cursor(), attack, "alice")
+    stop.set()
+    bob.join(30)
+    assert result and max(result[0]) < 10.0  # a 9 s freeze per attack before; one child start each now
+
+
+def test_the_deadline_holds_when_duckdb_does_not_check_for_interrupts(box_store: HistoryStore) -> None:
+    # One scalar call that runs ~5 s on one core and never checks for an interrupt.
+    slow = "SELECT levenshtein(repeat('a', 50000), repeat('b', 50000)) AS d"
+    started = time.perf_counter()
+    with pytest.raises(SqlBoxTimeout, match="longer than 0.5s"):
+        run_sql(box_store.read_cursor(), slow, "alice", timeout_s=0.5)
+    assert time.perf_counter() - started < 3.0  # child start-up + kill; ~5 s when merely interrupted
+
+
+def test_one_query_at_a_time_per_visitor(box_store: HistoryStore) -> None:
+    slow = "SELECT levenshtein(repeat('a', 50000), repeat('b', 50000)) AS d"
+    first = threading.Thread(target=lambda: pytest.raises(SqlBoxTimeout, run_sql, box_store.read_cursor(),
+                                                          slow, "alice", timeout_s=2.0))
+    first.start()
+    time.sleep(0.5)
+    with pytest.raises(SqlBoxBusy, match="your previous query is still running"):
+        run_sql(box_store.read_cursor(), "SELECT 1 AS x", "alice")
+    assert run_sql(box_store.read_cursor(), "SELECT 1 AS x", "bob").frame["x"].tolist() == [1]  # others go on
+    first.join(30)
+    assert run_sql(box_store.read_cursor(), "SELECT 1 AS x", "alice").frame["x"].tolist() == [1]
+
+
+def test_a_huge_result_is_cut_before_it_reaches_the_app(box_store: HistoryStore) -> None:
+    # 4 rows of 40 MB each made a 160 MB response before.
+    huge = "SELECT i, repeat('x', 40000000) AS blob FROM range(4) t(i)"
+    result = run_sql(box_store.read_cursor(), huge, "alice", max_bytes=1_000_000, timeout_s=30)
+    assert len(result.frame) == 0 and result.truncated
+    assert result.note == "first 0 rows shown: the result is limited to 1 MB"
+    medium = "SELECT i, repeat('x', 300000) AS blob FROM range(10) t(i)"
+    result = run_sql(box_store.read_cursor(), medium, "alice", max_bytes=1_000_000, timeout_s=30)
+    assert result.frame["i"].tolist() == [0, 1, 2] and result.truncated
+    assert result.note == "first 3 rows shown: the result is limited to 1 MB"
+    many = run_sql(box_store.read_cursor(), "SELECT * FROM range(100) t(i)", "alice", row_limit=10)
+    assert many.note == "first 10 rows shown: the result is limited to 10 rows"
+    whole = run_sql(box_store.read_cursor(), "SELECT * FROM range(3) t(i)", "alice")
+    assert not whole.truncated and whole.note == "3 rows"
