@@ -2,7 +2,7 @@
 
 `build_app(services)` lays out the tabs and wires them; `launch_kwargs(services)` is everything
 `launch()` needs to be safe on a public Space: the data directory blocked, uploads and the queue
-bounded, Gradio's browser-side run history off, theme/CSS given to `launch()` as Gradio 6 wants.
+bounded (and metered per visitor, `ui.uploads`), Gradio's browser-side run history off, theme/CSS given to `launch()` as Gradio 6 wants.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ import os
 from typing import Any
 
 import gradio as gr
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
@@ -18,6 +19,7 @@ from starlette.routing import Route
 from ui import analytics_tab, design_tab, run_tab, settings_tab
 from ui.services import AppServices
 from ui.session import Session, adopt_browser_owner, adopt_user, new_session
+from ui.uploads import UploadBudget
 
 # BrowserState encrypts in the page with this key, so it is no secret (the page receives it); it
 # only has to stay the same across restarts for the browser to read back what it stored.
@@ -106,7 +108,7 @@ def launch_kwargs(services: AppServices) -> dict[str, Any]:
         "enable_monitoring": os.environ.get("GRAPHWRIGHT_MONITORING", "").strip().lower() in {"1", "true", "yes"},
         "footer_links": ["api"],
         "show_error": True,
-        "app_kwargs": {"routes": [Route("/healthz", _healthz)]},
+        "app_kwargs": {"routes": [Route("/healthz", _healthz)], "middleware": [Middleware(UploadBudget)]},
         "theme": gr.themes.Soft(),
         "css": CSS,
         "ssr_mode": False,

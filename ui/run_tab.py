@@ -190,9 +190,9 @@ def build(services: AppServices, session_state: gr.State, design_editor: gr.Code
                   trigger_mode="always_last", show_progress="hidden")
 
     def open_file(path: str | None) -> str:
-        from pathlib import Path
+        from ui.uploads import read_upload
 
-        return Path(path).read_text(encoding="utf-8")[:200_000] if path else ""
+        return read_upload(path, 200_000)[:200_000] if path else ""
 
     upload.upload(funnel(open_file), [upload], [config], api_visibility="private")
 
