@@ -26,6 +26,7 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from types import MappingProxyType
 
 from history.errors import QuotaExceeded
 from history.slots import OwnerSlots, SlotsFull
@@ -54,7 +55,8 @@ class QuotaLimits:
 
 ANONYMOUS = QuotaLimits(concurrent_runs=2, runs_per_hour=10, tokens_per_day=200_000, cost_per_day_usd=0.50)
 SIGNED_IN = QuotaLimits(concurrent_runs=4, runs_per_hour=60, tokens_per_day=2_000_000, cost_per_day_usd=5.00)
-_FIELDS = {"concurrent_runs": int, "runs_per_hour": int, "tokens_per_day": int, "cost_per_day_usd": float}
+_FIELDS = MappingProxyType({"concurrent_runs": int, "runs_per_hour": int, "tokens_per_day": int,
+                           "cost_per_day_usd": float})
 
 
 def env_name(tier: str, name: str) -> str:

@@ -43,7 +43,6 @@ TIMEOUT_S = 5.0
 START_GRACE_S = 10.0  # the child's start-up (Python + DuckDB imports, loading the rows): not query time
 KILL_MARGIN_S = 0.25  # past the deadline, for the child's own interrupt to answer before the kill
 _ROOT = Path(__file__).resolve().parents[1]
-_RUNNING = OwnerSlots()  # one query at a time per visitor, for the whole process
 
 TABLES = MappingProxyType({
     "runs": "SELECT * FROM runs WHERE ? IS NULL OR owner = ?",
@@ -134,13 +133,17 @@ def _note(rows: int, cut: str, row_limit: int, max_bytes: int) -> str:
 
 def run_sql(
     cur: Cursor, sql: str, owner: str | None, *, row_limit: int = ROW_LIMIT, timeout_s: float = TIMEOUT_S,
-    max_bytes: int = MAX_RESULT_BYTES,
+    max_bytes: int = MAX_RESULT_BYTES, gate: OwnerSlots | None = None,
 ) -> SqlResult:
-    """Run one SELECT over `runs`, `steps`, `llm_calls` and `events` restricted to `owner`'s rows."""
+    """Run one SELECT over `runs`, `steps`, `llm_calls` and `events` restricted to `owner`'s rows.
+
+    `gate` (the app's, one for the process) lets each owner run one query at a time.
+    """
     statement = check_statement(sql)
     started = time.perf_counter()
+    gate = gate or OwnerSlots()
     try:
-        _RUNNING.take(owner or "", 1)
+        gate.take(owner or "", 1)
     except SlotsFull:
         raise SqlBoxBusy("your previous query is still running: wait for it to finish") from None
     folder = Path(tempfile.mkdtemp(prefix="graphwright-sql-"))  # 0700, removed below
@@ -151,7 +154,7 @@ def run_sql(
         (folder / "request.json").write_text(json.dumps(request))
         outcome = _child(folder, timeout_s)
     finally:
-        _RUNNING.release(owner or "")
+        gate.release(owner or "")
         shutil.rmtree(folder, ignore_errors=True)
     error = outcome.get("error")
     if error in ("timeout", "killed"):

@@ -145,7 +145,7 @@ def build(services: AppServices, session_state: gr.State) -> gr.Button:
 
         if services.history is None:
             raise UserFacingError("Run history is not available in this process.")
-        result = run_sql(services.history.read_cursor(), text or "", session.owner_id)
+        result = run_sql(services.history.read_cursor(), text or "", session.owner_id, gate=services.sql_gate)
         return f"{result.note} · {result.elapsed_s:.2f}s", result.frame
 
     sql_btn.click(run_query, [sql, session_state], [sql_note, sql_out], api_name="sql", concurrency_limit=4,

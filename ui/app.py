@@ -17,6 +17,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from ui import analytics_tab, design_tab, run_tab, settings_tab
+from ui.fairness import share_queue_fairly
 from ui.services import AppServices
 from ui.session import Session, adopt_browser_owner, adopt_user, new_session
 from ui.uploads import UploadBudget
@@ -67,16 +68,17 @@ def build_app(services: AppServices) -> gr.Blocks:
             adopt_user(session, request)
             if services.mlflow_default and not session.chat.messages:
                 session.settings.mlflow = True
-            return (settings_tab.keys_markdown(services, session), session.settings.mlflow,
-                    design_tab.greet(session), session, owner)
+            return (settings_tab.keys_markdown(services, session), settings_tab.quotas_markdown(services, session),
+                    session.settings.mlflow, design_tab.greet(session), session, owner)
 
-        keys_md, _model, mlflow_box = settings_outputs
+        keys_md, quota_md, _model, mlflow_box = settings_outputs
         demo.load(on_load, [session_state, kept_owner],
-                  [keys_md, mlflow_box, design.chatbot, session_state, kept_owner],
+                  [keys_md, quota_md, mlflow_box, design.chatbot, session_state, kept_owner],
                   api_visibility="private", queue=False
                   ).then(run.list_resumable, [session_state], [run.resumable], api_visibility="private")
     _hide_state_factories(demo)
     demo.queue(default_concurrency_limit=4, max_size=QUEUE_MAX_SIZE)
+    share_queue_fairly(demo)
     return demo
 
 

@@ -12,6 +12,7 @@ import time
 import pytest
 
 from history.errors import SqlBoxBusy, SqlBoxError, SqlBoxTimeout
+from history.slots import OwnerSlots
 from history.sql_box import MAX_SQL_CHARS, run_sql
 from history.store import HistoryStore
 
@@ -66,16 +67,17 @@ def test_the_deadline_holds_when_duckdb_does_not_check_for_interrupts(box_store:
 
 
 def test_one_query_at_a_time_per_visitor(box_store: HistoryStore) -> None:
+    gate = OwnerSlots()  # the app's, shared by all its handlers
     slow = "SELECT levenshtein(repeat('a', 50000), repeat('b', 50000)) AS d"
     first = threading.Thread(target=lambda: pytest.raises(SqlBoxTimeout, run_sql, box_store.read_cursor(),
-                                                          slow, "alice", timeout_s=2.0))
+                                                          slow, "alice", timeout_s=2.0, gate=gate))
     first.start()
     time.sleep(0.5)
     with pytest.raises(SqlBoxBusy, match="your previous query is still running"):
-        run_sql(box_store.read_cursor(), "SELECT 1 AS x", "alice")
-    assert run_sql(box_store.read_cursor(), "SELECT 1 AS x", "bob").frame["x"].tolist() == [1]  # others go on
+        run_sql(box_store.read_cursor(), "SELECT 1 AS x", "alice", gate=gate)
+    assert run_sql(box_store.read_cursor(), "SELECT 1 AS x", "bob", gate=gate).frame["x"].tolist() == [1]
     first.join(30)
-    assert run_sql(box_store.read_cursor(), "SELECT 1 AS x", "alice").frame["x"].tolist() == [1]
+    assert run_sql(box_store.read_cursor(), "SELECT 1 AS x", "alice", gate=gate).frame["x"].tolist() == [1]
 
 
 def test_a_huge_result_is_cut_before_it_reaches_the_app(box_store: HistoryStore) -> None:
