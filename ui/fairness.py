@@ -3,16 +3,14 @@
 Gradio's queue is first-come for everyone: one session filled all 64 places and another visitor's
 run did not finish within 30 s (issue 14, item 15). Run *slots* are capped per visitor by
 `history.quotas` (a refused run leaves its slot at once); this caps the *waiting* events, so one
-visitor's volume never decides how long another waits. A visitor is a client address here
-(`ui.uploads.client_address`): the queue sees requests before any event knows its session.
+visitor's volume never decides how long another waits. A visitor is a Gradio session here (one
+browser tab or one API client), the same unit that owns runs.
 """
 
 from __future__ import annotations
 
 import os
 from typing import Any
-
-from ui.uploads import client_address
 
 QUEUED_PER_VISITOR = 8
 
@@ -21,9 +19,9 @@ def queued_per_visitor() -> int:
     return int(os.environ.get("GRAPHWRIGHT_QUEUE_PER_VISITOR", str(QUEUED_PER_VISITOR)))
 
 
-def _waiting_from(queue: Any, visitor: str) -> int:
+def _waiting_from(queue: Any, session_hash: str) -> int:
     return sum(1 for events in queue.event_queue_per_concurrency_id.values() for event in events.queue
-               if event.request is not None and client_address(event.request.scope) == visitor)
+               if event.session_hash == session_hash)
 
 
 def share_queue_fairly(demo: Any, per_visitor: int | None = None) -> None:
@@ -33,8 +31,7 @@ def share_queue_fairly(demo: Any, per_visitor: int | None = None) -> None:
     push = queue.push
 
     async def fair_push(body: Any, request: Any, username: str | None) -> tuple[bool, Any, str]:
-        visitor = client_address(request.scope)
-        if _waiting_from(queue, visitor) >= cap:
+        if body.session_hash and _waiting_from(queue, body.session_hash) >= cap:
             return (False, f"You already have {cap} requests waiting; wait for them to finish before "
                            "sending more.", "queue_full")
         return await push(body=body, request=request, username=username)
