@@ -196,7 +196,7 @@ def build(services: AppServices, session_state: gr.State) -> DesignTab:
         from chatbot.editor import user_edited_yaml
 
         if len(text) > MAX_UPLOAD_CHARS:
-            raise UserFacingError(f"That file has {len(text):,} characters; the limit is {MAX_UPLOAD_CHARS:,}.")
+            raise UserFacingError(f"That file has more than {MAX_UPLOAD_CHARS:,} characters, the limit.")
         user_edited_yaml(session.chat, text, default_model=services.default_model(session))
         issues_md, diagram_md = validation_view(session.chat.draft_yaml)
         return session.chat.draft_yaml, issues_md, diagram_md, _download_update(session), session
