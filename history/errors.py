@@ -5,8 +5,10 @@
     ├── QueueFull                 the writer is behind; the event was NOT queued (the caller decides)
     ├── HistoryWriteError         a batch could not be written (disk full, I/O error); the app keeps serving
     ├── MigrationError            the file's schema is newer than this code, or a migration failed
+    ├── QuotaExceeded             a run was refused before it started: a visitor's quota is used up
     └── SqlBoxError               a power-user query was refused or failed
-        └── SqlBoxTimeout         it ran longer than its time limit and was interrupted
+        ├── SqlBoxTimeout         it ran longer than its time limit and was stopped
+        └── SqlBoxBusy            this visitor's previous query is still running
 """
 
 from __future__ import annotations
@@ -45,9 +47,21 @@ class MigrationError(HistoryError):
     pass
 
 
+class QuotaExceeded(HistoryError):
+    """Says which quota, how much is left and when it resets (`history.quotas` words it)."""
+
+    def __init__(self, quota: str, message: str) -> None:
+        self.quota = quota
+        super().__init__(message)
+
+
 class SqlBoxError(HistoryError):
     pass
 
 
 class SqlBoxTimeout(SqlBoxError):
+    pass
+
+
+class SqlBoxBusy(SqlBoxError):
     pass

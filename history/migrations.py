@@ -111,7 +111,18 @@ WHERE e.type = 'llm_call' AND e.run_id = llm_calls.run_id AND e.segment = llm_ca
 DELETE FROM events WHERE type = 'llm_call';
 """
 
-MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3)
+# v4: the quota ledger -- one row per admitted run, so quotas survive a restart (`history.quotas`).
+# `billed`: the run may use the operator's keys (false when the visitor brought their own).
+_V4 = """
+CREATE TABLE quota_ledger (
+    owner VARCHAR NOT NULL,
+    run_id VARCHAR NOT NULL,
+    admitted_at TIMESTAMP NOT NULL,
+    billed BOOLEAN NOT NULL
+);
+"""
+
+MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3, _V4)
 CURRENT_VERSION = len(MIGRATIONS)
 
 # Column order of the appended tables (the writer builds rows in exactly this order).

@@ -87,6 +87,8 @@ class HistoryStore:
             os.close(self._lock_fd)
             raise
         self._local = threading.local()
+        self._now_lock = threading.Lock()
+        self._now_cursor: duckdb.DuckDBPyConnection | None = None
         self._closed = False
         self.tracer: MlflowTracer | None = None
         if mlflow if mlflow is not None else mlflow_enabled():
@@ -132,6 +134,14 @@ class HistoryStore:
                 log.warning("history did not record '%s' of run '%s': %s", event.type, event.run_id, exc)
 
         return _sink
+
+    def execute_now(self, sql: str, params: list[Any]) -> None:
+        """Run one small write at once and commit it (the quota ledger: it must count before a run starts)."""
+        with self._now_lock:
+            if self._now_cursor is None:
+                self._now_cursor = self._con.cursor()
+                self._cursors.append(self._now_cursor)
+            self._now_cursor.execute(sql, params)
 
     def set_trace_id(self, run_id: str, trace_id: str) -> None:
         self._writer.put(SetTraceId(run_id, trace_id))

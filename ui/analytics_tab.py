@@ -7,15 +7,13 @@ another's runs, whatever they type in the SQL box (`history.sql_box` copies only
 
 from __future__ import annotations
 
-import os
-import tempfile
-from pathlib import Path
 from typing import Any
 
 import gradio as gr
 import pandas as pd
 
 from ui import analytics_view as view
+from ui.downloads import owner_folder
 from ui.funnel import UserFacingError, funnel
 from ui.services import AppServices
 from ui.session import Session
@@ -132,12 +130,10 @@ def build(services: AppServices, session_state: gr.State) -> gr.Button:
             raise UserFacingError("Run history is not available in this process.")
         if fmt_v not in ("csv", "parquet"):
             raise UserFacingError("Choose csv or parquet.")
-        # One folder per process, one file per session and kind, overwritten: pressing Export in a
-        # loop cannot fill the disk (Gradio copies the result into its own, expiring, cache).
-        folder = Path(tempfile.gettempdir()) / f"graphwright-exports-{os.getpid()}"
-        folder.mkdir(mode=0o700, exist_ok=True)
+        # One file per visitor and kind, overwritten: pressing Export in a loop cannot fill the disk
+        # (Gradio copies the result into its own, expiring, cache).
         name = "runs" if what_v == "runs" else "llm_calls"
-        dest = folder / f"{session.owner_id.replace(':', '_').replace('/', '_')}-{name}.{fmt_v}"
+        dest = owner_folder(session.owner_id) / f"{name}.{fmt_v}"
         writer = export_runs if what_v == "runs" else export_calls
         return str(writer(services.history.read_cursor(), dest, _filters(session, span_v, wf, mdl, st), fmt_v))
 
@@ -149,9 +145,8 @@ def build(services: AppServices, session_state: gr.State) -> gr.Button:
 
         if services.history is None:
             raise UserFacingError("Run history is not available in this process.")
-        result = run_sql(services.history.read_cursor(), text or "", session.owner_id)
-        note = f"{len(result.frame)} rows in {result.elapsed_s:.2f}s" + (" (truncated)" if result.truncated else "")
-        return note, result.frame
+        result = run_sql(services.history.read_cursor(), text or "", session.owner_id, gate=services.sql_gate)
+        return f"{result.note} · {result.elapsed_s:.2f}s", result.frame
 
     sql_btn.click(run_query, [sql, session_state], [sql_note, sql_out], api_name="sql", concurrency_limit=4,
                   concurrency_id="sql")

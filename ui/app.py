@@ -2,7 +2,7 @@
 
 `build_app(services)` lays out the tabs and wires them; `launch_kwargs(services)` is everything
 `launch()` needs to be safe on a public Space: the data directory blocked, uploads and the queue
-bounded, Gradio's browser-side run history off, theme/CSS given to `launch()` as Gradio 6 wants.
+bounded (and metered per visitor, `ui.uploads`), Gradio's browser-side run history off, theme/CSS given to `launch()` as Gradio 6 wants.
 """
 
 from __future__ import annotations
@@ -11,13 +11,16 @@ import os
 from typing import Any
 
 import gradio as gr
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from ui import analytics_tab, design_tab, run_tab, settings_tab
+from ui.fairness import share_queue_fairly
 from ui.services import AppServices
 from ui.session import Session, adopt_browser_owner, adopt_user, new_session
+from ui.uploads import UploadBudget
 
 # BrowserState encrypts in the page with this key, so it is no secret (the page receives it); it
 # only has to stay the same across restarts for the browser to read back what it stored.
@@ -65,16 +68,17 @@ def build_app(services: AppServices) -> gr.Blocks:
             adopt_user(session, request)
             if services.mlflow_default and not session.chat.messages:
                 session.settings.mlflow = True
-            return (settings_tab.keys_markdown(services, session), session.settings.mlflow,
-                    design_tab.greet(session), session, owner)
+            return (settings_tab.keys_markdown(services, session), settings_tab.quotas_markdown(services, session),
+                    session.settings.mlflow, design_tab.greet(session), session, owner)
 
-        keys_md, _model, mlflow_box = settings_outputs
+        keys_md, quota_md, _model, mlflow_box = settings_outputs
         demo.load(on_load, [session_state, kept_owner],
-                  [keys_md, mlflow_box, design.chatbot, session_state, kept_owner],
+                  [keys_md, quota_md, mlflow_box, design.chatbot, session_state, kept_owner],
                   api_visibility="private", queue=False
                   ).then(run.list_resumable, [session_state], [run.resumable], api_visibility="private")
     _hide_state_factories(demo)
     demo.queue(default_concurrency_limit=4, max_size=QUEUE_MAX_SIZE)
+    share_queue_fairly(demo)
     return demo
 
 
@@ -106,7 +110,7 @@ def launch_kwargs(services: AppServices) -> dict[str, Any]:
         "enable_monitoring": os.environ.get("GRAPHWRIGHT_MONITORING", "").strip().lower() in {"1", "true", "yes"},
         "footer_links": ["api"],
         "show_error": True,
-        "app_kwargs": {"routes": [Route("/healthz", _healthz)]},
+        "app_kwargs": {"routes": [Route("/healthz", _healthz)], "middleware": [Middleware(UploadBudget)]},
         "theme": gr.themes.Soft(),
         "css": CSS,
         "ssr_mode": False,

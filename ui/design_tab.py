@@ -8,7 +8,6 @@ new host, higher budget) is held until the user clicks Confirm.
 from __future__ import annotations
 
 import asyncio
-import tempfile
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,12 +17,14 @@ import gradio as gr
 
 from chatbot.state import TurnResult
 from orchestrator.llm_types import ModelParams
+from ui.downloads import owner_folder
 from ui.funnel import UserFacingError, funnel
 from ui.issues_view import issues_markdown
 from ui.mermaid import mermaid_markdown
 from ui.safe_text import safe_markdown
 from ui.services import AppServices
 from ui.session import Session
+from ui.uploads import read_upload
 
 EXAMPLES_DIR = Path(__file__).resolve().parents[1] / "examples"
 MAX_UPLOAD_CHARS = 200_000
@@ -195,7 +196,7 @@ def build(services: AppServices, session_state: gr.State) -> DesignTab:
         from chatbot.editor import user_edited_yaml
 
         if len(text) > MAX_UPLOAD_CHARS:
-            raise UserFacingError(f"That file has {len(text):,} characters; the limit is {MAX_UPLOAD_CHARS:,}.")
+            raise UserFacingError(f"That file has more than {MAX_UPLOAD_CHARS:,} characters, the limit.")
         user_edited_yaml(session.chat, text, default_model=services.default_model(session))
         issues_md, diagram_md = validation_view(session.chat.draft_yaml)
         return session.chat.draft_yaml, issues_md, diagram_md, _download_update(session), session
@@ -215,7 +216,7 @@ def build(services: AppServices, session_state: gr.State) -> DesignTab:
         if not path:
             raise UserFacingError("No file received.")
         try:
-            text = Path(path).read_text(encoding="utf-8")
+            text = read_upload(path, MAX_UPLOAD_CHARS)
         except UnicodeDecodeError:
             raise UserFacingError("That file is not UTF-8 text; open a .yaml config.") from None
         return load_text(text, session)
@@ -229,8 +230,6 @@ def _download_update(session: Session) -> Any:
     text = session.chat.draft_yaml
     if not text.strip():
         return gr.update(visible=False)
-    folder = Path(tempfile.gettempdir()) / "graphwright-downloads" / session.owner
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / "workflow.yaml"
+    path = owner_folder(session.owner_id) / "workflow.yaml"
     path.write_text(text, encoding="utf-8")
     return gr.update(value=str(path), visible=True)

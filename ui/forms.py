@@ -14,6 +14,9 @@ from typing import Any
 from schemas.models import InputSpec, Workflow
 
 SLOTS = 8
+# Every input is stored with the run (history, checkpoints): a public app caps what one run may add.
+MAX_INPUT_CHARS = 20_000
+MAX_INPUTS_CHARS = 100_000  # all inputs together, and the JSON box's text before it is parsed
 
 
 @dataclass(frozen=True)
@@ -91,6 +94,25 @@ def _coerce(name: str, spec: InputSpec, raw: Any) -> Any:
     return str(raw)
 
 
+def _chars(raw: Any) -> int:
+    if isinstance(raw, list):
+        return sum(len(str(item)) for item in raw)
+    return len(str(raw))
+
+
+def _check_sizes(raw: dict[str, Any]) -> None:
+    """Refuse an oversized input by name, then an oversized total, before any value is converted."""
+    sizes = {name: _chars(value) for name, value in raw.items() if value is not None}
+    problems = [f"input '{name}' has {n:,} characters; the limit is {MAX_INPUT_CHARS:,}: shorten it"
+                for name, n in sizes.items() if n > MAX_INPUT_CHARS]
+    total = sum(sizes.values())
+    if not problems and total > MAX_INPUTS_CHARS:
+        problems.append(f"the inputs together have {total:,} characters; the limit is {MAX_INPUTS_CHARS:,}: "
+                        "shorten the longest ones")
+    if problems:
+        raise FormError(problems)
+
+
 def collect(
     workflow: Workflow, texts: list[str], flags: list[bool], extra_json: str = ""
 ) -> dict[str, Any]:
@@ -103,6 +125,9 @@ def collect(
         elif i < len(texts) and texts[i] not in (None, ""):
             raw[name] = texts[i]
     problems: list[str] = []
+    if extra_json and len(extra_json) > MAX_INPUTS_CHARS:
+        raise FormError([f"the inputs JSON has {len(extra_json):,} characters; the limit is "
+                         f"{MAX_INPUTS_CHARS:,}: shorten it"])
     if extra_json and extra_json.strip():
         try:
             extra = json.loads(extra_json)
@@ -114,6 +139,7 @@ def collect(
         if unknown:
             problems.append(f"unknown inputs {unknown}; this workflow takes {sorted(workflow.inputs)}")
         raw.update({k: v for k, v in extra.items() if k in workflow.inputs})
+    _check_sizes(raw)
     values: dict[str, Any] = {}
     for name, spec in workflow.inputs.items():
         if name not in raw or raw[name] in (None, ""):

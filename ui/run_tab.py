@@ -1,12 +1,13 @@
 """The Run tab: a form from the config's inputs, Run/Stop, and the live trace as it happens.
 
 The run handler is a public endpoint, so it trusts nothing from the page: it validates the config
-itself, refuses raised powers the user has not allowed (the same rule as the chat), and checks the
-inputs. Events are batched (`ui.streaming.batched`) so a fast model means a few redraws a second.
+itself, refuses raised powers the user has not allowed (the same rule as the chat), checks the
+inputs, and admits the run through the visitor's quotas (`history.quotas`). Events are batched (`ui.streaming.batched`) so a fast model means a few redraws a second.
 """
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -190,9 +191,9 @@ def build(services: AppServices, session_state: gr.State, design_editor: gr.Code
                   trigger_mode="always_last", show_progress="hidden")
 
     def open_file(path: str | None) -> str:
-        from pathlib import Path
+        from ui.uploads import read_upload
 
-        return Path(path).read_text(encoding="utf-8")[:200_000] if path else ""
+        return read_upload(path, 200_000)[:200_000] if path else ""
 
     upload.upload(funnel(open_file), [upload], [config], api_visibility="private")
 
@@ -213,13 +214,15 @@ def build(services: AppServices, session_state: gr.State, design_editor: gr.Code
         problem = model_string_problem(override, workflow.models) if override is not None else None
         if problem:
             raise UserFacingError(problem + ".")
-        session.trace = TraceView(budget_usd=workflow.limits.max_cost_usd, status="running",
-                                  message="Starting…")
-        yield views(session)
-        engine = services.engine_for(session)
-        async for update in _stream(session, engine.run(workflow, inputs, owner=session.owner_id,
-                                                        model_override=override)):
-            yield update
+        run_id = uuid.uuid4().hex
+        with services.quotas.admit(services.visitor_for(session), run_id):  # refused here, before it starts
+            session.trace = TraceView(budget_usd=workflow.limits.max_cost_usd, status="running",
+                                      message="Starting…")
+            yield views(session)
+            engine = services.engine_for(session)
+            async for update in _stream(session, engine.run(workflow, inputs, owner=session.owner_id,
+                                                            run_id=run_id, model_override=override)):
+                yield update
 
     run_inputs = [config, model, allow, extra_json, *slot_texts, *slot_flags, session_state]
     run_event = run_btn.click(run, run_inputs, trace_outputs, api_name="run", concurrency_limit=
@@ -231,14 +234,15 @@ def build(services: AppServices, session_state: gr.State, design_editor: gr.Code
         trace = session.trace
         if not trace.run_id or trace.approval_step is None:
             raise UserFacingError("No run of yours is waiting for approval.")
-        trace.status, trace.message = "running", "Approved." if approved else "Rejected."
-        trace.approval_step = None
-        yield views(session)
-        engine = services.engine_for(session)
-        decision = ApprovalDecision(approved=approved, feedback=(note or "")[:4000])
-        async for update in _stream(session, engine.resume(trace.run_id, approval=decision,
-                                                           owner=session.owner_id)):
-            yield update
+        with services.quotas.admit(services.visitor_for(session)):  # a run slot, no new run
+            trace.status, trace.message = "running", "Approved." if approved else "Rejected."
+            trace.approval_step = None
+            yield views(session)
+            engine = services.engine_for(session)
+            decision = ApprovalDecision(approved=approved, feedback=(note or "")[:4000])
+            async for update in _stream(session, engine.resume(trace.run_id, approval=decision,
+                                                               owner=session.owner_id)):
+                yield update
 
     @funnel
     async def approve(note: str, session: Session) -> AsyncIterator[tuple[Any, ...]]:
@@ -280,11 +284,12 @@ def build(services: AppServices, session_state: gr.State, design_editor: gr.Code
         if session.trace.status == "waiting":  # paused for approval: the buttons resume it
             yield views(session)
             return
-        session.trace.status, session.trace.message = "running", "Resuming…"
-        yield views(session)
-        engine = services.engine_for(session)
-        async for update in _stream(session, engine.resume(run_id, approval=None, owner=session.owner_id)):
-            yield update
+        with services.quotas.admit(services.visitor_for(session)):
+            session.trace.status, session.trace.message = "running", "Resuming…"
+            yield views(session)
+            engine = services.engine_for(session)
+            async for update in _stream(session, engine.resume(run_id, approval=None, owner=session.owner_id)):
+                yield update
 
     refresh_btn.click(resumable_choices, [session_state], [resumable], api_visibility="private")
     resume_event = resume_btn.click(resume, [resumable, session_state], trace_outputs, api_name="resume",

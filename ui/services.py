@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from history.quotas import Quotas, Visitor
+from history.slots import OwnerSlots
 from orchestrator.credentials import Credentials
 from orchestrator.policy import Policy
 
@@ -43,6 +45,8 @@ class AppServices:
     # ("ValueError: Invalid value", plotly/plotly.py#3441): the dashboards take turns (ms each).
     chart_lock: threading.Lock = field(default_factory=threading.Lock)
     _sandbox: tuple[float, bool] | None = None
+    sql_gate: OwnerSlots = field(default_factory=OwnerSlots)  # one SQL-box query at a time per visitor
+    quotas: Quotas = field(default_factory=lambda: Quotas(None))  # `create` binds them to the history
 
     @classmethod
     def create(cls, data_dir: Path | None = None, **kwargs: Any) -> AppServices:
@@ -55,9 +59,17 @@ class AppServices:
         store = HistoryStore.open(directory, mlflow=False)
         record_unrecorded_runs(store, directory)  # runs killed before their first history record
         kwargs.setdefault("mlflow_default", mlflow_enabled())  # tracing itself is per session: `sinks_for`
+        kwargs.setdefault("quotas", Quotas(store))
         return cls(data_dir=directory, history=store, **kwargs)
 
     # ---- per session -------------------------------------------------------------------------
+    def visitor_for(self, session: Session) -> Visitor:
+        """Who the quotas see: the owner id, whether signed in, and whether the operator's keys are
+        out of reach (the session's own keys replace every key the server has)."""
+        own = set(Credentials(keys=session.settings.keys).keys)
+        return Visitor(session.owner_id, signed_in=session.user is not None,
+                       own_key=bool(own) and set(self.base_credentials.keys) <= own)
+
     def credentials_for(self, session: Session) -> Credentials:
         return self.base_credentials.with_keys(session.settings.keys)
 

@@ -1,4 +1,5 @@
-"""The Settings tab: provider keys for this browser session only, the default model, Ollama, MLflow.
+"""The Settings tab: provider keys for this browser session only, the visitor's quotas, the default
+model, Ollama, MLflow.
 
 Keys typed here live in the session's `gr.State` in server memory — never on disk, in logs, in
 history or in traces — and are shown masked. Keys from the environment (Space secrets) are used
@@ -37,6 +38,20 @@ def keys_markdown(services: AppServices, session: Session) -> str:
     return "\n".join(lines)
 
 
+def quotas_markdown(services: AppServices, session: Session) -> str:
+    """This visitor's quotas, what is used and when each resets (refreshed on load and on demand)."""
+    visitor = services.visitor_for(session)
+    tier = "signed-in" if visitor.signed_in else "anonymous"
+    lines = [f"**Your quotas** ({tier} visitor):"]
+    for line in services.quotas.report(visitor):
+        lines.append(f"- {line.text()}")
+    if visitor.own_key:
+        lines.append("\nYour runs use your own keys: only *concurrent runs* applies to them.")
+    else:
+        lines.append("\nRuns on the server's keys count against these; add your own key above to run beyond them.")
+    return "\n".join(lines)
+
+
 def model_choices(services: AppServices, session: Session, ollama: list[str] | None = None) -> list[str]:
     choices = [OFFLINE_MODEL, *(f"ollama_chat/{m}" for m in ollama or [])]
     if session.settings.default_model and session.settings.default_model not in choices:
@@ -57,6 +72,8 @@ def build(services: AppServices, session_state: gr.State) -> list[Any]:
                 save_key = gr.Button("Use this key for my session", variant="primary", elem_id="key-save")
                 forget = gr.Button("Forget my keys", elem_id="key-forget")
             keys_md = gr.Markdown(elem_id="key-status")
+            quota_md = gr.Markdown(elem_id="quota-status")
+            refresh_quotas = gr.Button("Refresh quotas", size="sm", elem_id="quota-refresh")
         with gr.Column():
             model = gr.Dropdown([OFFLINE_MODEL], value=OFFLINE_MODEL, label="Default model",
                                 allow_custom_value=True, elem_id="default-model",
@@ -75,15 +92,18 @@ def build(services: AppServices, session_state: gr.State) -> list[Any]:
             raise UserFacingError("Paste the key itself: one word, no spaces.")
         session.settings.keys[name] = value
         gr.Info(f"{name} key set for this session ({mask(value)}).")
-        return "", keys_markdown(services, session), session
+        return "", keys_markdown(services, session), quotas_markdown(services, session), session
 
-    save_key.click(save, [provider, key, session_state], [key, keys_md, session_state], api_visibility="private")
+    save_key.click(save, [provider, key, session_state], [key, keys_md, quota_md, session_state],
+                   api_visibility="private")
 
     def forget_keys(session: Session) -> tuple[Any, ...]:
         session.settings.keys.clear()
-        return keys_markdown(services, session), session
+        return keys_markdown(services, session), quotas_markdown(services, session), session
 
-    forget.click(forget_keys, [session_state], [keys_md, session_state], api_visibility="private")
+    forget.click(forget_keys, [session_state], [keys_md, quota_md, session_state], api_visibility="private")
+    refresh_quotas.click(funnel(lambda session: quotas_markdown(services, session)), [session_state], [quota_md],
+                         api_visibility="private")
 
     @funnel
     def set_model(name: str, session: Session) -> Session:
@@ -114,4 +134,4 @@ def build(services: AppServices, session_state: gr.State) -> list[Any]:
         return session
 
     mlflow.change(set_mlflow, [mlflow, session_state], [session_state], api_visibility="private")
-    return [keys_md, model, mlflow]
+    return [keys_md, quota_md, model, mlflow]

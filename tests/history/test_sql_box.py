@@ -8,15 +8,6 @@ import pytest
 from history.errors import SqlBoxError, SqlBoxTimeout
 from history.sql_box import run_sql
 from history.store import HistoryStore
-from tests.history.helpers import Call, Step, record_all, run_events
-
-
-@pytest.fixture
-def box_store(store: HistoryStore) -> HistoryStore:
-    record_all(store, run_events("a1", steps=[Step("s", 1.0, [Call("m1", 0.1, 1.0)])]))
-    record_all(store, run_events("b1", owner="bob", steps=[Step("s", 1.0, [Call("m1", 5.0, 1.0)])]))
-    store.flush(10)
-    return store
 
 
 def test_a_select_sees_only_the_users_rows(box_store: HistoryStore) -> None:

@@ -273,6 +273,9 @@ def test_settings_keys_stay_in_their_session(page: object, browser: object, ui_a
     expect(status).to_contain_text("anthropic")
     expect(status).to_contain_text("sk-…WXYZ")
     assert key not in page.content()
+    quotas = page.locator("#quota-status")
+    expect(quotas).to_contain_text("Your quotas (anonymous visitor)")
+    expect(quotas).to_contain_text("runs per hour: 0 of 10 used, 10 left")
     shot(page, "settings")
 
     other = browser.new_context()

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import json
 
 import pytest
 
 from orchestrator import events as ev
 from schemas.models import Workflow
-from ui.forms import SLOTS, FormError, collect, layout
+from ui.forms import MAX_INPUT_CHARS, MAX_INPUTS_CHARS, SLOTS, FormError, collect, layout
 from ui.mermaid import mermaid_markdown, to_mermaid
 from ui.safe_text import esc, safe_markdown
 from ui.session import Session, SessionSettings, mask
@@ -96,6 +97,24 @@ def test_json_box_sets_inputs_beyond_the_slots() -> None:
     assert len(slots) == SLOTS and overflow == [f"i{SLOTS}", f"i{SLOTS + 1}"]
     values = collect(wf, [""] * SLOTS, [False] * SLOTS, f'{{"i{SLOTS + 1}": "late"}}')
     assert values[f"i{SLOTS + 1}"] == "late" and values["i0"] == "d"
+
+
+def test_an_oversized_input_is_refused_by_name() -> None:
+    # One 5 MB input once added 30-43 MB to the data directory (issue 14, item 13).
+    with pytest.raises(FormError, match=f"input 'topic' has 5,000,000 characters; the limit is {MAX_INPUT_CHARS:,}"):
+        collect(_workflow(), ["x" * 5_000_000], [False] * 4)
+    with pytest.raises(FormError, match="input 'sources' has"):
+        collect(_workflow(), ["cats", "", "", "y\n" * MAX_INPUT_CHARS], [False] * 4)
+
+
+def test_inputs_together_are_capped_and_the_json_box_before_it_is_parsed() -> None:
+    inputs = {f"i{n}": {"type": "string"} for n in range(SLOTS + 2)}
+    each = MAX_INPUT_CHARS - 1
+    with pytest.raises(FormError, match=f"the inputs together have [0-9,]+ characters; the limit is {MAX_INPUTS_CHARS:,}"):
+        collect(_workflow(inputs=inputs), ["x" * each] * SLOTS, [False] * SLOTS,
+                json.dumps({f"i{SLOTS}": "x" * each, f"i{SLOTS + 1}": "x"}))
+    with pytest.raises(FormError, match="the inputs JSON has 5,000,002 characters"):
+        collect(_workflow(), ["cats"], [False] * 4, json.dumps("x" * 5_000_000))
 
 
 # ---- trace view ---------------------------------------------------------------------------------
