@@ -43,6 +43,20 @@ def test_each_pattern_builds_a_valid_commented_config(number: int) -> None:
     assert workflow.limits.max_cost_usd == 0.5
 
 
+@pytest.mark.parametrize("number", range(1, len(PATTERNS) + 1), ids=[p.key for p in PATTERNS])
+def test_every_input_gets_a_default_so_the_first_run_needs_no_typing(number: int) -> None:
+    state = ChatState()
+    reply = guided_turn(state, str(number)).reply
+    for _ in range(3):
+        if "leaves it empty" in reply:
+            break
+        reply = guided_turn(state, "yes").reply
+    assert f"default: **{PATTERNS[number - 1].sample}**" in reply, "the form proposes a sample value"
+    _answer_all_with_defaults(state, "yes")
+    workflow = load_workflow(state.draft_yaml)
+    assert [spec.default for spec in workflow.inputs.values()] == [PATTERNS[number - 1].sample]
+
+
 def test_patterns_use_the_step_kinds_they_promise() -> None:
     kinds = {}
     for number, pattern in enumerate(PATTERNS, start=1):
@@ -62,7 +76,7 @@ def test_patterns_use_the_step_kinds_they_promise() -> None:
 def test_answers_shape_the_config() -> None:
     state = ChatState()
     guided_turn(state, "review loop")
-    for answer in ("essay-checker", "Essay Title", "Author", "Critic", "short and polite", "4",
+    for answer in ("essay-checker", "Essay Title", "Sleep", "Author", "Critic", "short and polite", "4",
                    "openai/gpt-4o-mini", "$2"):
         result = guided_turn(state, answer)
         assert result.errors == [], result.errors
@@ -72,6 +86,7 @@ def test_answers_shape_the_config() -> None:
     assert isinstance(loop, LoopStep) and loop.max_iterations == 4
     assert set(workflow.agents) == {"author", "critic"}
     assert set(workflow.inputs) == {"essay_title"}
+    assert workflow.inputs["essay_title"].default == "Sleep"
     assert workflow.default_model == "openai/gpt-4o-mini"
     assert workflow.limits.max_cost_usd == 2
 
@@ -124,7 +139,7 @@ def test_skip_keeps_the_default_and_leaves_optional_values_unset() -> None:
 def test_bad_answers_are_explained_and_asked_again() -> None:
     state = ChatState()
     guided_turn(state, "review loop")
-    for _ in range(5):
+    for _ in range(6):
         guided_turn(state, "yes")
     position = state.guided.position
     result = guided_turn(state, "lots")
