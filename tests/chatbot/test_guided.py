@@ -151,8 +151,8 @@ def test_bad_answers_are_explained_and_asked_again() -> None:
 def test_an_http_tool_needs_a_real_url_pattern() -> None:
     state = ChatState()
     guided_turn(state, "http")
-    guided_turn(state, "yes")
-    guided_turn(state, "yes")
+    for _ in range(3):  # name, input, its sample value
+        guided_turn(state, "yes")
     guided_turn(state, "docs")
     assert "URL pattern" in guided_turn(state, "the docs site").reply
     guided_turn(state, "https://docs.python.org/3/*")
