@@ -7,6 +7,7 @@ pattern's own questions, then `COMMON_LAST`, and validates what `build` returns 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -225,6 +226,32 @@ PATTERNS: tuple[Pattern, ...] = (
                       "Look this up and explain it in three sentences")),
             _http_tool),
 )
+
+
+# Words that point at a pattern in a free-text description (the key and title count too).
+_CUES = {
+    "sequential": "sequential sequence then after pipeline chain steps brief",
+    "parallel": "parallel angles same time simultaneously several perspectives compare",
+    "router": "router route routes classify classifies triage category categories kind kinds support ticket",
+    "review_loop": "review reviewer revise revision feedback critic critique until loop iterate",
+    "approval": "approval approve approves human person sign-off signoff confirm publish",
+    "supervisor": "supervisor manager delegate delegates team lead coordinator",
+    "map": "map each every item items list sub-topics subtopics split",
+    "code_tool": "code python calculate calculation compute data sandbox math",
+    "http_tool": "http fetch url urls api web wikipedia lookup download",
+}
+
+
+def match_pattern(text: str) -> Pattern | None:
+    """The pattern a free-text description points at most clearly (None on no cue or a tie)."""
+    words = set(re.findall(r"[a-z][a-z-]*", text.lower()))
+    scores = sorted(((len(words & set(f"{p.key} {p.title.lower()} {_CUES[p.key]}".split()) - _COMMON), i)
+                     for i, p in enumerate(PATTERNS)), reverse=True)
+    (best, index), (second, _) = scores[0], scores[1]
+    return PATTERNS[index] if best > second else None
+
+
+_COMMON = frozenset({"a", "an", "the", "over", "tool"})
 
 
 def find_pattern(key: str | None) -> Pattern | None:
