@@ -16,7 +16,7 @@ import gradio as gr
 import pandas as pd
 
 from ui import analytics_view as view
-from ui.funnel import UserFacingError, funnel
+from ui.funnel import UserFacingError, friendly_message, funnel
 from ui.services import AppServices
 from ui.session import Session
 from ui.trace_view import TraceView
@@ -68,7 +68,7 @@ def build(services: AppServices, session_state: gr.State) -> gr.Button:
         sql = gr.Code(language="sql", value="SELECT workflow, count(*) AS runs, sum(cost_usd) AS cost\n"
                       "FROM runs GROUP BY workflow ORDER BY cost DESC", lines=4, elem_id="an-sql")
         sql_btn = gr.Button("Run query", elem_id="an-sql-run")
-        sql_note = gr.Markdown()
+        sql_note = gr.Markdown(elem_id="an-sql-note")
         sql_out = gr.Dataframe(interactive=False, elem_id="an-sql-out")
 
     filter_inputs = [span, workflow, model, status, session_state]
@@ -147,13 +147,16 @@ def build(services: AppServices, session_state: gr.State) -> gr.Button:
 
     @funnel
     def run_query(text: str, session: Session) -> tuple[Any, ...]:
+        from history.errors import HistoryError
         from history.sql_box import run_sql
 
         if services.history is None:
             raise UserFacingError("Run history is not available in this process.")
-        result = run_sql(services.history.read_cursor(), text or "", session.owner_id)
-        note = f"{len(result.frame)} rows in {result.elapsed_s:.2f}s" + (" (truncated)" if result.truncated else "")
-        return note, result.frame
+        try:
+            result = run_sql(services.history.read_cursor(), text or "", session.owner_id)
+        except HistoryError as exc:  # shown where the results were: the old rows and note go away
+            return view.sql_error_note(friendly_message(exc)), pd.DataFrame()
+        return view.sql_note(len(result.frame), result.elapsed_s, result.truncated), result.frame
 
     sql_btn.click(run_query, [sql, session_state], [sql_note, sql_out], api_name="sql", concurrency_limit=4,
                   concurrency_id="sql")

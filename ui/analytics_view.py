@@ -11,7 +11,7 @@ from typing import Literal
 
 import pandas as pd
 
-from ui.safe_text import esc
+from ui.safe_text import esc, safe_markdown
 
 RANGES = ("Last 24 hours", "Last 7 days", "Last 30 days", "All time")
 _RANGE_DAYS = (1, 7, 30, None)
@@ -125,6 +125,16 @@ def latency_chart(frame: pd.DataFrame, label: str) -> pd.DataFrame:
         long[key] = long[key].astype(str)
     long["seconds"] = long["seconds"].astype(float).fillna(0.0)
     return long
+
+
+def sql_note(rows: int, seconds: float, truncated: bool) -> str:
+    """What the SQL box says above its results."""
+    return f"{rows} rows in {seconds:.2f}s" + (" (truncated)" if truncated else "")
+
+
+def sql_error_note(message: str) -> str:
+    """A refused or failed query, shown in place of the results (it stays until the next query)."""
+    return f"**The query did not run.** {safe_markdown(message)}"
 
 
 def runs_table(frame: pd.DataFrame) -> pd.DataFrame:

@@ -16,6 +16,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from ui import analytics_tab, design_tab, run_tab, settings_tab
+from ui.page_script import CHAT_TO_TOP_JS, KEEP_DRAFT_JS, PAGE_JS
 from ui.services import AppServices
 from ui.session import Session, adopt_browser_owner, adopt_user, new_session
 
@@ -60,19 +61,21 @@ def build_app(services: AppServices) -> gr.Blocks:
                 settings_outputs = settings_tab.build(services, session_state)
         analytics.select(lambda: None, None, None, js=_click(refresh), api_visibility="private", queue=False)
 
-        def on_load(session: Session, stored_owner: Any, request: gr.Request) -> tuple[Any, ...]:
+        def on_load(session: Session, stored_owner: Any, stored_design: Any, request: gr.Request) -> tuple[Any, ...]:
             owner = adopt_browser_owner(session, stored_owner)
             adopt_user(session, request)
             if services.mlflow_default and not session.chat.messages:
                 session.settings.mlflow = True
             return (settings_tab.keys_markdown(services, session), session.settings.mlflow,
-                    design_tab.greet(session), session, owner)
+                    *design_tab.greet(session, stored_design), session, owner)
 
         keys_md, _model, mlflow_box = settings_outputs
-        demo.load(on_load, [session_state, kept_owner],
-                  [keys_md, mlflow_box, design.chatbot, session_state, kept_owner],
-                  api_visibility="private", queue=False
-                  ).then(run.list_resumable, [session_state], [run.resumable], api_visibility="private")
+        loaded = demo.load(on_load, [session_state, kept_owner, design.kept],
+                           [keys_md, mlflow_box, design.chatbot, design.editor, design.issues, design.diagram,
+                            design.download, session_state, kept_owner], api_visibility="private", queue=False)
+        loaded.then(run.list_resumable, [session_state], [run.resumable], api_visibility="private")
+        loaded.then(None, [design.editor], None, js=KEEP_DRAFT_JS, api_visibility="private", queue=False)
+        loaded.then(None, None, None, js=CHAT_TO_TOP_JS, api_visibility="private", queue=False)
     _hide_state_factories(demo)
     demo.queue(default_concurrency_limit=4, max_size=QUEUE_MAX_SIZE)
     return demo
@@ -109,5 +112,6 @@ def launch_kwargs(services: AppServices) -> dict[str, Any]:
         "app_kwargs": {"routes": [Route("/healthz", _healthz)]},
         "theme": gr.themes.Soft(),
         "css": CSS,
+        "js": PAGE_JS,
         "ssr_mode": False,
     }
