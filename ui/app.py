@@ -16,7 +16,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from ui import analytics_tab, design_tab, run_tab, settings_tab
-from ui.page_script import CHAT_TO_TOP_JS, KEEP_DRAFT_JS, PAGE_JS
+from ui.page_assets import CHAT_TO_TOP_JS, KEEP_DRAFT_JS, LAYOUT_CSS, PAGE_JS, TITLE_HTML
 from ui.services import AppServices
 from ui.session import Session, adopt_browser_owner, adopt_user, new_session
 
@@ -49,7 +49,7 @@ def build_app(services: AppServices) -> gr.Blocks:
     with gr.Blocks(title="graphwright", analytics_enabled=False, delete_cache=(3600, 3600)) as demo:
         session_state = gr.State(new_session)
         kept_owner = gr.BrowserState("", storage_key=OWNER_STORAGE[0], secret=OWNER_STORAGE[1])
-        gr.Markdown("## graphwright · describe an agent workflow, run it, review its cost")
+        gr.HTML(TITLE_HTML, elem_id="gw-header")
         with gr.Tabs(elem_id="tabs"):
             with gr.Tab("Design", id="design", elem_id="tab-design"):
                 design = design_tab.build(services, session_state)
@@ -111,7 +111,7 @@ def launch_kwargs(services: AppServices) -> dict[str, Any]:
         "show_error": True,
         "app_kwargs": {"routes": [Route("/healthz", _healthz)]},
         "theme": gr.themes.Soft(),
-        "css": CSS,
+        "css": CSS + LAYOUT_CSS,
         "js": PAGE_JS,
         "ssr_mode": False,
     }

@@ -22,7 +22,7 @@ from ui import kept_design
 from ui.funnel import UserFacingError, funnel
 from ui.issues_view import issues_markdown
 from ui.mermaid import mermaid_markdown
-from ui.page_script import KEEP_DRAFT_JS
+from ui.page_assets import KEEP_DRAFT_JS
 from ui.safe_text import safe_markdown
 from ui.services import AppServices
 from ui.session import Session
@@ -113,12 +113,12 @@ def build(services: AppServices, session_state: gr.State) -> DesignTab:
             chatbot = gr.Chatbot(label="Design chat", height=460, allow_tags=False, sanitize_html=True,
                                  placeholder="Describe the workflow you want, or answer the guided questions.",
                                  elem_id="design-chat")
-            mode = gr.Radio(list(MODES), value=MODES[0], label="Chat mode", elem_id="chat-mode",
-                            info="The guided interview works offline; the assistant uses your model.")
             with gr.Row():
                 message = gr.Textbox(placeholder="e.g. Research a topic, then write a short brief",
                                      show_label=False, scale=5, elem_id="chat-input", max_length=8000)
                 send = gr.Button("Send", variant="primary", scale=1, elem_id="chat-send")
+            mode = gr.Radio(list(MODES), value=MODES[0], label="Chat mode", elem_id="chat-mode",
+                            info="The guided interview works offline; the assistant uses your model.")
             with gr.Group(visible=False, elem_id="confirm-box") as confirm_box:
                 pending_md = gr.Markdown()
                 with gr.Row():

@@ -1,4 +1,4 @@
-"""The page's own JavaScript (run once on load), for what Gradio's components do not offer.
+"""The page's own JavaScript and layout rules, for what Gradio's components do not offer.
 
 - Undo stops at a generated draft: the editor's undo history holds the step from empty to the
   draft the chat wrote, so one Ctrl+Z too many wiped it. `gwKeepDraft(text)` marks the text the
@@ -48,5 +48,25 @@ CHAT_TO_TOP_JS = """
     if (el.scrollHeight > el.clientHeight + 4 && getComputedStyle(el).overflowY !== "visible") el.scrollTop = 0;
   });
   [50, 300, 800].forEach((ms) => setTimeout(top, ms));
+}
+"""
+
+TITLE_HTML = ("<h1 class='gw-title'>graphwright <span class='gw-tagline'>· describe an agent workflow, run it, "
+              "review its cost</span></h1>")
+
+# Layout: the title on one line, long trace cells wrap. On a phone (390 px wide): the four tabs fit
+# (Gradio moves tabs that do not fit behind "…"), the message box sits above the fold.
+LAYOUT_CSS = """
+.gw-title {margin: 0; font-size: 1.5em; font-weight: 700; white-space: nowrap; overflow: hidden;
+  text-overflow: ellipsis}
+.gw-tagline {font-weight: 400; font-size: 0.75em; opacity: 0.75}
+.gw-trace td {overflow-wrap: anywhere}
+#design-chat .message-wrap {padding-top: 2.2em}
+@media (max-width: 640px) {
+  .gw-tagline {display: none}
+  #tabs .tab-container button {padding: 4px 8px; font-size: 0.95em; min-width: 0}
+  #design-chat {height: 46vh !important}
+  .gw-trace table {table-layout: fixed}
+  .gw-trace td, .gw-trace th {padding: 3px; word-break: break-word}
 }
 """
