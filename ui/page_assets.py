@@ -60,13 +60,12 @@ LAYOUT_CSS = """
 .gw-title {margin: 0; font-size: 1.5em; font-weight: 700; white-space: nowrap; overflow: hidden;
   text-overflow: ellipsis}
 .gw-tagline {font-weight: 400; font-size: 0.75em; opacity: 0.75}
-.gw-trace td {overflow-wrap: anywhere}
+.gw-trace td:last-child {overflow-wrap: anywhere}
 #design-chat .message-wrap {padding-top: 2.2em}
 @media (max-width: 640px) {
   .gw-tagline {display: none}
   #tabs .tab-container button {padding: 4px 8px; font-size: 0.95em; min-width: 0}
   #design-chat {height: 46vh !important}
-  .gw-trace table {table-layout: fixed}
-  .gw-trace td, .gw-trace th {padding: 3px; word-break: break-word}
+  .gw-trace td, .gw-trace th {padding: 3px; font-size: 0.92em}
 }
 """
