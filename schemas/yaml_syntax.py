@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import Any
 
 _BLOCK_SCALAR = re.compile(r"(?::|^-)\s*[|>][-+0-9]*\s*(?:#.*)?$")
@@ -19,7 +20,7 @@ _OPENS_BLOCK = re.compile(r":\s*(?:#.*)?$")
 _INDENTATION_WORDS = ("mapping values are not allowed", "did not find expected key",
                       "did not find expected '-' indicator", "did not find expected <document start>",
                       "could not find expected ':'")
-_CLOSERS = {"flow sequence": ("[", "]"), "flow mapping": ("{", "}")}
+_CLOSERS = MappingProxyType({"flow sequence": ("[", "]"), "flow mapping": ("{", "}")})
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@ plain columns (strings for categories, datetimes for time), and never an empty f
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from types import MappingProxyType
 from typing import Literal
 
 import pandas as pd
@@ -19,7 +20,7 @@ TimeBucket = Literal["hour", "day"]
 _HOURLY_UP_TO = timedelta(days=2)
 _MAX_BUCKETS = 400  # gaps are filled with zeros up to this many buckets
 _MAX_BARS = 20
-_LABEL = {"hour": "%b %d %H:00", "day": "%Y-%m-%d"}
+_LABEL = MappingProxyType({"hour": "%b %d %H:00", "day": "%Y-%m-%d"})
 RUN_TABLE_COLUMNS = ("run_id", "workflow", "status", "started_at", "duration_s", "tokens_in", "tokens_out",
                      "cost_usd", "reason")
 

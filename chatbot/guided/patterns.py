@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import Any
 
 from chatbot.guided.questions import Question, names
@@ -229,7 +230,7 @@ PATTERNS: tuple[Pattern, ...] = (
 
 
 # Words that point at a pattern in a free-text description (the key and title count too).
-_CUES = {
+_CUES = MappingProxyType({
     "sequential": "sequential sequence then after pipeline chain steps brief",
     "parallel": "parallel angles same time simultaneously several perspectives compare",
     "router": "router route routes classify classifies triage category categories kind kinds support ticket",
@@ -239,7 +240,7 @@ _CUES = {
     "map": "map each every item items list sub-topics subtopics split",
     "code_tool": "code python calculate calculation compute data sandbox math",
     "http_tool": "http fetch url urls api web wikipedia lookup download",
-}
+})
 
 
 def match_pattern(text: str) -> Pattern | None:
