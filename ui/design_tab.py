@@ -144,8 +144,8 @@ def build(services: AppServices, session_state: gr.State) -> DesignTab:
 
     def keep(event: Any, wrote_editor: bool = True) -> None:
         """After `event`: store the draft and chat in the browser, and mark the text the server wrote."""
-        event = event.then(kept_design.snapshot, [session_state], [kept], api_visibility="private", queue=False)
-        if wrote_editor:
+        event.then(kept_design.snapshot, [session_state], [kept], api_visibility="private", queue=False)
+        if wrote_editor:  # at once, in the page: the visitor may press Ctrl+Z right away
             event.then(None, [editor], None, js=KEEP_DRAFT_JS, api_visibility="private", queue=False)
 
     @funnel

@@ -16,7 +16,7 @@ PAGE_JS = """
 () => {
   let kept = null;
   const norm = (text) => (text || "").replace(/\\s+$/, "");
-  window.gwKeepDraft = (text) => { kept = norm(text) ? norm(text) : null; };
+  window.gwKeepDraft = (text) => { kept = norm(text) ? norm(text) : null; window.gwKept = kept; };
   const editorText = (box) => {
     const content = box.querySelector(".cm-content");
     const view = content && content.cmView && content.cmView.view;
@@ -44,12 +44,18 @@ PAGE_JS = """
 # The chat opens on its first message (the guided form's introduction), not scrolled to the bottom.
 CHAT_TO_TOP_JS = """
 () => {
+  let touched = false;
+  ["wheel", "touchstart", "keydown", "mousedown"].forEach((kind) =>
+    document.addEventListener(kind, () => { touched = true; }, {capture: true, once: true}));
   const top = () => document.querySelectorAll("#design-chat *").forEach((el) => {
     if (el.scrollHeight > el.clientHeight + 4 && getComputedStyle(el).overflowY !== "visible") el.scrollTop = 0;
   });
-  [50, 300, 800].forEach((ms) => setTimeout(top, ms));
+  // Gradio scrolls the chat to its end whenever it renders; hold it at the top until the visitor acts.
+  const timer = setInterval(() => { if (touched) clearInterval(timer); else top(); }, 100);
+  setTimeout(() => clearInterval(timer), 10000);
 }
 """
+
 
 TITLE_HTML = ("<h1 class='gw-title'>graphwright <span class='gw-tagline'>· describe an agent workflow, run it, "
               "review its cost</span></h1>")

@@ -113,6 +113,7 @@ def test_the_chat_opens_on_its_introduction(page: object) -> None:
 
 def test_undo_stops_at_a_generated_draft_and_long_lines_wrap(page: object) -> None:
     load_example(page, "brief_writer")
+    page.wait_for_function("() => (window.gwKept || '').includes('name: brief-writer')")
     editor = page.locator("#yaml-editor .cm-content")
     editor.click()
     page.keyboard.press("Control+End")
