@@ -148,14 +148,26 @@ def ttft_by_model(cur: Cursor, f: Filters) -> pd.DataFrame:
 _BUCKETS = MappingProxyType({"day": "CAST(ts AS DATE)", "hour": "date_trunc('hour', ts)"})  # a cast is 2x faster than date_trunc
 
 
-def tokens_over_time(cur: Cursor, f: Filters, bucket: Literal["hour", "day"] = "day") -> pd.DataFrame:
+def _bucket_sql(bucket: str) -> str:
     if bucket not in _BUCKETS:
         raise ValueError(f"bucket must be 'hour' or 'day', not {bucket!r}")
+    return _BUCKETS[bucket]
+
+
+def tokens_over_time(cur: Cursor, f: Filters, bucket: Literal["hour", "day"] = "day") -> pd.DataFrame:
     where, params = _where(f, "calls")
     return _df(cur, f"""
-        SELECT {_BUCKETS[bucket]} AS bucket, CAST(sum(tokens_in) AS BIGINT) AS tokens_in,
+        SELECT {_bucket_sql(bucket)} AS bucket, CAST(sum(tokens_in) AS BIGINT) AS tokens_in,
                CAST(sum(tokens_out) AS BIGINT) AS tokens_out
         FROM llm_calls t {where} GROUP BY bucket ORDER BY bucket""", params)
+
+
+def cost_over_time(cur: Cursor, f: Filters, bucket: Literal["hour", "day"] = "hour") -> pd.DataFrame:
+    """bucket, model, cost_usd, calls: cost per model per hour (or day); the chart picks its own scale."""
+    where, params = _where(f, "calls")
+    return _df(cur, f"""
+        SELECT {_bucket_sql(bucket)} AS bucket, model, sum(cost_usd) AS cost_usd, count(*) AS calls
+        FROM llm_calls t {where} GROUP BY ALL ORDER BY bucket, model""", params)
 
 
 def failures_by_reason(cur: Cursor, f: Filters) -> pd.DataFrame:
@@ -257,6 +269,7 @@ DASHBOARDS = MappingProxyType({
     "latency_by_model": latency_by_model,
     "ttft_by_model": ttft_by_model,
     "tokens_over_time": tokens_over_time,
+    "cost_over_time": cost_over_time,
     "failures_by_reason": failures_by_reason,
     "most_expensive_runs": most_expensive_runs,
 })

@@ -30,6 +30,7 @@ except ImportError:  # pragma: no cover - PyYAML is pinned in requirements.txt
     _LIBYAML = False
 
 from schemas.issues import Path
+from schemas.yaml_syntax import explain
 
 MAX_BYTES = 64 * 1024
 MAX_DEPTH = 64
@@ -98,10 +99,8 @@ def read_untrusted(text: str, *, max_bytes: int = MAX_BYTES, max_depth: int = MA
     try:
         _build(text, doc, max_depth)
     except _MARKED_ERRORS as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line, column = (mark.line + 1, mark.column + 1) if mark is not None else (1, 1)
-        what = " ".join(part for part in (exc.context, exc.problem) if part) or "invalid YAML"
-        doc.problems.append(Problem(line, column, f"YAML syntax error: {what}"))
+        said = explain(text, exc)
+        doc.problems.append(Problem(said.line, said.column, said.message, said.fix))
     except _Stop:
         pass
     except Exception as exc:  # noqa: BLE001 - untrusted input: every failure becomes a problem

@@ -14,12 +14,13 @@ import pandas as pd
 
 from ui import analytics_view as view
 from ui.downloads import owner_folder
-from ui.funnel import UserFacingError, funnel
+from ui.funnel import UserFacingError, friendly_message, funnel
 from ui.services import AppServices
 from ui.session import Session
 from ui.trace_view import TraceView
 
 ANY = "(any)"
+NO_COST = "No cost yet: these runs used models with no known price"
 STATUSES = (ANY, "finished", "failed", "cancelled", "interrupted", "running")
 
 
@@ -43,7 +44,7 @@ def build(services: AppServices, session_state: gr.State) -> gr.Button:
         refresh = gr.Button("Refresh", variant="primary", elem_id="an-refresh")
     kpis = gr.HTML(view.kpi_html(pd.DataFrame()), elem_id="an-kpis", js_on_load=None)
     with gr.Row():
-        cost = gr.Plot(label="Cost by day and model", elem_id="an-cost", show_label=False)
+        cost = gr.Plot(label="Cost by time and model", elem_id="an-cost", show_label=False)
         tokens = gr.Plot(label="Tokens over time", elem_id="an-tokens", show_label=False)
     with gr.Row():
         lat_model = gr.Plot(label="Call latency by model", elem_id="an-lat-model", show_label=False)
@@ -65,7 +66,7 @@ def build(services: AppServices, session_state: gr.State) -> gr.Button:
         sql = gr.Code(language="sql", value="SELECT workflow, count(*) AS runs, sum(cost_usd) AS cost\n"
                       "FROM runs GROUP BY workflow ORDER BY cost DESC", lines=4, elem_id="an-sql")
         sql_btn = gr.Button("Run query", elem_id="an-sql-run")
-        sql_note = gr.Markdown()
+        sql_note = gr.Markdown(elem_id="an-sql-note")
         sql_out = gr.Dataframe(interactive=False, elem_id="an-sql-out")
 
     filter_inputs = [span, workflow, model, status, session_state]
@@ -78,16 +79,17 @@ def build(services: AppServices, session_state: gr.State) -> gr.Button:
             raise UserFacingError("Run history is not available in this process.")
         cur = services.history.read_cursor()
         f = _filters(session, span_v, wf, mdl, st)
-        by_day = view.cost_chart(q.cost_by_day(cur, f))
-        over_time = view.tokens_chart(q.tokens_over_time(cur, f, "hour" if span_v == view.RANGES[0] else "day"))
+        cost_frame = view.cost_chart(q.cost_over_time(cur, f, "hour"))
+        tokens_frame = view.tokens_chart(q.tokens_over_time(cur, f, "hour"))
         by_model = view.latency_chart(q.latency_by_model(cur, f), "model")
         by_step = view.latency_chart(q.latency_by_step(cur, f), "step_id")
         with services.chart_lock:
             charts = (
-                view.figure(by_day, "stack", "day", "cost_usd", "model", "Cost by day and model (USD)"),
-                view.figure(over_time, "line", "bucket", "tokens", "kind", "Tokens over time"),
+                view.figure(cost_frame, "stack", "bucket", "cost_usd", "model", "Cost by {bucket} and model (USD)",
+                            zero_note=NO_COST),
+                view.figure(tokens_frame, "bars", "bucket", "tokens", "kind", "Tokens by {bucket}"),
                 view.figure(by_model, "bars", "model", "seconds", "stat", "Call latency p50 / p95 by model (s)"),
-                view.figure(by_step, "bars", "step_id", "seconds", "stat", "Step latency p50 / p95 (s)"),
+                view.figure(by_step, "bars", "step_id", "seconds", "stat", "Step latency p50 / p95 by workflow (s)"),
             )
         return (
             view.kpi_html(q.kpis(cur, f)),
@@ -141,12 +143,16 @@ def build(services: AppServices, session_state: gr.State) -> gr.Button:
 
     @funnel
     def run_query(text: str, session: Session) -> tuple[Any, ...]:
+        from history.errors import HistoryError
         from history.sql_box import run_sql
 
         if services.history is None:
             raise UserFacingError("Run history is not available in this process.")
-        result = run_sql(services.history.read_cursor(), text or "", session.owner_id, gate=services.sql_gate)
-        return f"{result.note} · {result.elapsed_s:.2f}s", result.frame
+        try:
+            result = run_sql(services.history.read_cursor(), text or "", session.owner_id, gate=services.sql_gate)
+        except HistoryError as exc:  # shown where the results were: the old rows and note go away
+            return view.sql_error_note(friendly_message(exc)), pd.DataFrame()
+        return view.sql_note(result.note, result.elapsed_s), result.frame
 
     sql_btn.click(run_query, [sql, session_state], [sql_note, sql_out], api_name="sql", concurrency_limit=4,
                   concurrency_id="sql")

@@ -18,6 +18,7 @@ from starlette.routing import Route
 
 from ui import analytics_tab, design_tab, run_tab, settings_tab
 from ui.fairness import share_queue_fairly
+from ui.page_assets import CHAT_TO_TOP_JS, KEEP_DRAFT_JS, LAYOUT_CSS, PAGE_JS, TITLE_HTML
 from ui.services import AppServices
 from ui.session import Session, adopt_browser_owner, adopt_user, new_session
 from ui.uploads import UploadBudget
@@ -51,7 +52,7 @@ def build_app(services: AppServices) -> gr.Blocks:
     with gr.Blocks(title="graphwright", analytics_enabled=False, delete_cache=(3600, 3600)) as demo:
         session_state = gr.State(new_session)
         kept_owner = gr.BrowserState("", storage_key=OWNER_STORAGE[0], secret=OWNER_STORAGE[1])
-        gr.Markdown("## graphwright · describe an agent workflow, run it, review its cost")
+        gr.HTML(TITLE_HTML, elem_id="gw-header")
         with gr.Tabs(elem_id="tabs"):
             with gr.Tab("Design", id="design", elem_id="tab-design"):
                 design = design_tab.build(services, session_state)
@@ -63,19 +64,22 @@ def build_app(services: AppServices) -> gr.Blocks:
                 settings_outputs = settings_tab.build(services, session_state)
         analytics.select(lambda: None, None, None, js=_click(refresh), api_visibility="private", queue=False)
 
-        def on_load(session: Session, stored_owner: Any, request: gr.Request) -> tuple[Any, ...]:
+        def on_load(session: Session, stored_owner: Any, stored_design: Any, request: gr.Request) -> tuple[Any, ...]:
             owner = adopt_browser_owner(session, stored_owner)
             adopt_user(session, request)
             if services.mlflow_default and not session.chat.messages:
                 session.settings.mlflow = True
             return (settings_tab.keys_markdown(services, session), settings_tab.quotas_markdown(services, session),
-                    session.settings.mlflow, design_tab.greet(session), session, owner)
+                    session.settings.mlflow, *design_tab.greet(session, stored_design), session, owner)
 
         keys_md, quota_md, _model, mlflow_box = settings_outputs
-        demo.load(on_load, [session_state, kept_owner],
-                  [keys_md, quota_md, mlflow_box, design.chatbot, session_state, kept_owner],
-                  api_visibility="private", queue=False
-                  ).then(run.list_resumable, [session_state], [run.resumable], api_visibility="private")
+        loaded = demo.load(on_load, [session_state, kept_owner, design.kept],
+                           [keys_md, quota_md, mlflow_box, design.chatbot, design.editor, design.issues,
+                            design.diagram, design.download, session_state, kept_owner],
+                           api_visibility="private", queue=False)
+        loaded.then(run.list_resumable, [session_state], [run.resumable], api_visibility="private")
+        loaded.then(None, [design.editor], None, js=KEEP_DRAFT_JS, api_visibility="private", queue=False)
+        loaded.then(None, None, None, js=CHAT_TO_TOP_JS, api_visibility="private", queue=False)
     _hide_state_factories(demo)
     demo.queue(default_concurrency_limit=4, max_size=QUEUE_MAX_SIZE)
     share_queue_fairly(demo)
@@ -112,6 +116,7 @@ def launch_kwargs(services: AppServices) -> dict[str, Any]:
         "show_error": True,
         "app_kwargs": {"routes": [Route("/healthz", _healthz)], "middleware": [Middleware(UploadBudget)]},
         "theme": gr.themes.Soft(),
-        "css": CSS,
+        "css": CSS + LAYOUT_CSS,
+        "js": PAGE_JS,
         "ssr_mode": False,
     }

@@ -17,10 +17,12 @@ import gradio as gr
 
 from chatbot.state import TurnResult
 from orchestrator.llm_types import ModelParams
+from ui import kept_design
 from ui.downloads import owner_folder
 from ui.funnel import UserFacingError, funnel
 from ui.issues_view import issues_markdown
 from ui.mermaid import mermaid_markdown
+from ui.page_assets import KEEP_DRAFT_JS
 from ui.safe_text import safe_markdown
 from ui.services import AppServices
 from ui.session import Session
@@ -40,6 +42,8 @@ class DesignTab:
     issues: gr.Markdown
     diagram: gr.Markdown
     chatbot: gr.Chatbot
+    kept: gr.BrowserState  # the draft and chat, kept in the browser across reloads
+    download: gr.DownloadButton
 
 
 def example_names() -> list[str]:
@@ -55,13 +59,16 @@ def normalise_message(message: Any) -> str:
     return "" if message is None else str(message)
 
 
-def greet(session: Session) -> list[dict[str, str]]:
-    """A new session opens on the guided interview's first question (it needs no model)."""
+def greet(session: Session, stored: Any = None) -> tuple[Any, ...]:
+    """A new session opens on what this browser kept (draft and chat), else on the guided interview's
+    first question (it needs no model). Returns the chat, editor, issues, diagram and download."""
+    kept_design.restore(session, stored)
     if not session.chat.messages:
         from chatbot.guided import start_guided
 
         start_guided(session.chat)
-    return chat_messages(session)
+    issues, diagram = validation_view(session.chat.draft_yaml)
+    return chat_messages(session), session.chat.draft_yaml, issues, diagram, _download_update(session)
 
 
 def chat_messages(session: Session) -> list[dict[str, str]]:
@@ -107,12 +114,12 @@ def build(services: AppServices, session_state: gr.State) -> DesignTab:
             chatbot = gr.Chatbot(label="Design chat", height=460, allow_tags=False, sanitize_html=True,
                                  placeholder="Describe the workflow you want, or answer the guided questions.",
                                  elem_id="design-chat")
-            mode = gr.Radio(list(MODES), value=MODES[0], label="Chat mode", elem_id="chat-mode",
-                            info="The guided interview works offline; the assistant uses your model.")
             with gr.Row():
                 message = gr.Textbox(placeholder="e.g. Research a topic, then write a short brief",
                                      show_label=False, scale=5, elem_id="chat-input", max_length=8000)
                 send = gr.Button("Send", variant="primary", scale=1, elem_id="chat-send")
+            mode = gr.Radio(list(MODES), value=MODES[0], label="Chat mode", elem_id="chat-mode",
+                            info="The guided interview works offline; the assistant uses your model.")
             with gr.Group(visible=False, elem_id="confirm-box") as confirm_box:
                 pending_md = gr.Markdown()
                 with gr.Row():
@@ -127,13 +134,20 @@ def build(services: AppServices, session_state: gr.State) -> DesignTab:
                                          elem_id="open-file")
                 download = gr.DownloadButton("Download", scale=1, elem_id="download-yaml", visible=False)
             editor = gr.Code(language="yaml", label="workflow.yaml", lines=22, max_lines=40,
-                             interactive=True, elem_id="yaml-editor")
+                             interactive=True, elem_id="yaml-editor", wrap_lines=True)
             issues = gr.Markdown(issues_markdown(_Empty(), ""), elem_id="yaml-issues")
             with gr.Accordion("Diagram", open=True):
                 diagram = gr.Markdown(mermaid_markdown(None), elem_id="diagram")
 
+    kept = gr.BrowserState(None, storage_key=kept_design.STORAGE_KEY, secret=kept_design.STORAGE_SECRET)
     turn_outputs = [chatbot, message, editor, issues, diagram, confirm_box, pending_md, estimate, download,
                     session_state]
+
+    def keep(event: Any, wrote_editor: bool = True) -> None:
+        """After `event`: store the draft and chat in the browser, and mark the text the server wrote."""
+        event.then(kept_design.snapshot, [session_state], [kept], api_visibility="private", queue=False)
+        if wrote_editor:  # at once, in the page: the visitor may press Ctrl+Z right away
+            event.then(None, [editor], None, js=KEEP_DRAFT_JS, api_visibility="private", queue=False)
 
     @funnel
     async def chat(text: Any, chat_mode: str, session: Session) -> AsyncIterator[tuple[Any, ...]]:
@@ -164,8 +178,8 @@ def build(services: AppServices, session_state: gr.State) -> DesignTab:
             turn.cancel()
 
     chat_inputs = [message, mode, session_state]
-    send.click(chat, chat_inputs, turn_outputs, api_name="chat", concurrency_limit=16, concurrency_id="chat")
-    message.submit(chat, chat_inputs, turn_outputs, api_visibility="private", concurrency_id="chat")
+    keep(send.click(chat, chat_inputs, turn_outputs, api_name="chat", concurrency_limit=16, concurrency_id="chat"))
+    keep(message.submit(chat, chat_inputs, turn_outputs, api_visibility="private", concurrency_id="chat"))
 
     @funnel
     def edited(text: str, session: Session) -> tuple[Any, ...]:
@@ -177,8 +191,9 @@ def build(services: AppServices, session_state: gr.State) -> DesignTab:
             gr.Warning(result.reply)
         return issues_md, diagram_md, _download_update(session), session
 
-    editor.input(edited, [editor, session_state], [issues, diagram, download, session_state],
-                 trigger_mode="always_last", api_visibility="private", show_progress="hidden")
+    keep(editor.input(edited, [editor, session_state], [issues, diagram, download, session_state],
+                      trigger_mode="always_last", api_visibility="private", show_progress="hidden"),
+         wrote_editor=False)
 
     @funnel
     def settle(accept: bool, session: Session) -> tuple[Any, ...]:
@@ -188,8 +203,8 @@ def build(services: AppServices, session_state: gr.State) -> DesignTab:
         result = confirm(session.chat, default_model=model) if accept else reject(session.chat, default_model=model)
         return _turn_outputs(session, result)
 
-    confirm_btn.click(lambda s: settle(True, s), [session_state], turn_outputs, api_name="confirm_change")
-    reject_btn.click(lambda s: settle(False, s), [session_state], turn_outputs, api_name="reject_change")
+    keep(confirm_btn.click(lambda s: settle(True, s), [session_state], turn_outputs, api_name="confirm_change"))
+    keep(reject_btn.click(lambda s: settle(False, s), [session_state], turn_outputs, api_name="reject_change"))
 
     @funnel
     def load_text(text: str, session: Session) -> tuple[Any, ...]:
@@ -209,7 +224,7 @@ def build(services: AppServices, session_state: gr.State) -> DesignTab:
             raise UserFacingError("Pick one of the listed examples first.")
         return load_text((EXAMPLES_DIR / f"{name}.yaml").read_text(), session)
 
-    load_example.click(pick_example, [example, session_state], load_outputs, api_name="load_example")
+    keep(load_example.click(pick_example, [example, session_state], load_outputs, api_name="load_example"))
 
     @funnel
     def open_file(path: str | None, session: Session) -> tuple[Any, ...]:
@@ -221,8 +236,8 @@ def build(services: AppServices, session_state: gr.State) -> DesignTab:
             raise UserFacingError("That file is not UTF-8 text; open a .yaml config.") from None
         return load_text(text, session)
 
-    upload.upload(open_file, [upload, session_state], load_outputs, api_visibility="private")
-    return DesignTab(editor=editor, issues=issues, diagram=diagram, chatbot=chatbot)
+    keep(upload.upload(open_file, [upload, session_state], load_outputs, api_visibility="private"))
+    return DesignTab(editor=editor, issues=issues, diagram=diagram, chatbot=chatbot, kept=kept, download=download)
 
 
 def _download_update(session: Session) -> Any:

@@ -8,13 +8,11 @@ the final "yes" hands over a validated, commented config.
 
 from __future__ import annotations
 
-import re
-
 from chatbot import draft as drafts
 from chatbot.errors import DraftError, InputRejected
 from chatbot.guard import screen
-from chatbot.guided.patterns import PATTERNS, Pattern, find_pattern, questions_for
-from chatbot.guided.questions import ACCEPT, BACK, RESTART, AnswerError
+from chatbot.guided.patterns import PATTERNS, Pattern, find_pattern, match_pattern, questions_for
+from chatbot.guided.questions import BACK, RESTART, AnswerError, accepts
 from chatbot.state import KEY_REMOVED, ChatState, GuidedState, TurnResult
 from chatbot.turns import OFFLINE_MODEL, finish
 
@@ -69,7 +67,7 @@ def guided_turn(state: ChatState, user_text: str, *, default_model: str = OFFLIN
     if word in BACK:
         return _back(state, form, pattern, before, default_model)
     question = questions_for(pattern)[form.position]
-    if question.kind == "confirm" and word in ACCEPT:
+    if question.kind == "confirm" and accepts(user_text):
         return _complete(state, form, pattern, before, default_model)
     try:
         form.answers[question.key] = question.read(user_text)
@@ -82,17 +80,17 @@ def guided_turn(state: ChatState, user_text: str, *, default_model: str = OFFLIN
 
 
 def _choose_pattern(state: ChatState, form: GuidedState, text: str, before: str, default_model: str) -> TurnResult:
-    word = text.strip().lower()
+    number = text.strip().rstrip(".")
     choice: Pattern | None = None
-    if word in ACCEPT:
+    if accepts(text):
         choice = PATTERNS[0]
-    elif word.isdigit() and 1 <= int(word) <= len(PATTERNS):
-        choice = PATTERNS[int(word) - 1]
+    elif number.isdigit() and 1 <= int(number) <= len(PATTERNS):
+        choice = PATTERNS[int(number) - 1]
     else:
-        tokens = set(re.findall(r"[a-z]+", word))
-        choice = next((p for p in PATTERNS if tokens & set(re.findall(r"[a-z]+", f"{p.key} {p.title}".lower()))), None)
+        choice = match_pattern(text)
     if choice is None:
-        return finish(state, before, f"Please pick a number from 1 to {len(PATTERNS)}.\n\n{_pattern_menu()}",
+        return finish(state, before, "I could not tell which of these patterns that describes. Answer with a "
+                      f"number from 1 to {len(PATTERNS)} or a name such as “review loop”.\n\n{_pattern_menu()}",
                       default_model=default_model)
     form.pattern, form.position, form.answers, form.trail, form.done = choice.key, 0, {}, [], False
     errors = _rebuild(state, choice, form)

@@ -7,8 +7,10 @@ pattern's own questions, then `COMMON_LAST`, and validates what `build` returns 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import Any
 
 from chatbot.guided.questions import Question, names
@@ -25,6 +27,7 @@ class Pattern:
     summary: str
     name: str  # default workflow name
     input: str  # default input name
+    sample: str  # the input's proposed default: a run works on the first click
     questions: tuple[Question, ...]
     build: Callable[[Answers], Config]
 
@@ -33,6 +36,8 @@ def common_first(pattern: Pattern) -> tuple[Question, ...]:
     return (
         Question("name", "What should the workflow be called?", pattern.name, "slug"),
         Question("input", "What does each run start from? Name the run input.", pattern.input, "name"),
+        Question("sample", "What should a run use for that input when the Run form leaves it empty? "
+                 "A sample value lets you run the workflow on the first click.", pattern.sample),
     )
 
 
@@ -61,7 +66,8 @@ def _workflow(a: Answers, description: str, agents: Config, steps: list[Config],
         "version": CURRENT_VERSION,
         "name": a["name"],
         "description": description,
-        "inputs": {a["input"]: {"type": "text", "description": f"The {a['input'].replace('_', ' ')} for this run."}},
+        "inputs": {a["input"]: {"type": "text", "description": f"The {a['input'].replace('_', ' ')} for this run.",
+                                "default": a["sample"]}},
     }
     if a.get("model"):
         config["default_model"] = a["model"]
@@ -173,47 +179,47 @@ def _http_tool(a: Answers) -> Config:
 _GOAL = Question("goal", "What should the final result be?", "a short, well-structured brief")
 PATTERNS: tuple[Pattern, ...] = (
     Pattern("sequential", "Sequential", "agents work one after another, each building on the last",
-            "research-brief", "topic",
+            "research-brief", "topic", "How tides work",
             (Question("agents", "Which agents, in order? (comma-separated)", "researcher, writer", "names", 1, 8), _GOAL),
             _sequential),
     Pattern("parallel", "Parallel research", "several angles researched at the same time, then combined",
-            "parallel-research", "topic",
+            "parallel-research", "topic", "Home solar batteries",
             (Question("angles", "Which angles should be researched in parallel?", "market, technology, risks",
                       "names", 2, 8), _GOAL), _parallel),
     Pattern("router", "Router", "a classifier sends each request to the right specialist",
-            "request-router", "request",
+            "request-router", "request", "I was charged twice for my subscription this month.",
             (Question("routes", "Which kinds of request are there?", "billing, technical, general", "names", 2, 8),),
             _router),
     Pattern("review_loop", "Review loop", "a writer drafts and a reviewer sends it back until approved",
-            "reviewed-draft", "topic",
+            "reviewed-draft", "topic", "Why sleep matters",
             (Question("writer", "Name the agent that writes.", "writer", "name"),
              Question("reviewer", "Name the agent that reviews.", "reviewer", "name"),
              Question("criteria", "What must a draft be to pass review?", "clear, correct and under 300 words"),
              Question("max_iterations", "At most how many rounds of review?", "3", "int", 1, 50)),
             _review_loop),
     Pattern("approval", "Human approval", "a person approves the draft before the workflow goes on",
-            "approved-post", "topic",
+            "approved-post", "topic", "Our new opening hours",
             (Question("writer", "Name the agent that writes.", "writer", "name"),
              Question("message", "What should the approver be asked?", "Please approve this draft before it is finalised.")),
             _approval),
     Pattern("supervisor", "Supervisor", "a manager agent delegates sub-tasks to a team",
-            "team-lead", "task",
+            "team-lead", "task", "Plan a one-day team offsite for 12 people",
             (Question("workers", "Which agents are on the team?", "researcher, analyst, writer", "names", 1, 10),
              Question("task", "What is the manager's job?", "Solve the task below with the team's help"),
              Question("max_delegations", "At most how many delegations?", "5", "int", 1, 20)),
             _supervisor),
     Pattern("map", "Map over a list", "a list is planned, each item handled concurrently, then combined",
-            "map-topics", "subject",
+            "map-topics", "subject", "The history of the bicycle",
             (Question("item_job", "What should happen to each item?", "Write a short summary of this sub-topic"),
              Question("max_items", "At most how many items?", "5", "int", 1, 100)),
             _map),
     Pattern("code_tool", "Code tool", "an agent that can run Python in a Docker sandbox",
-            "python-analyst", "question",
+            "python-analyst", "question", "What is the sum of the squares of 1 to 100?",
             (Question("task", "What should the agent do?", "Answer the question, using Python for calculations"),
              Question("timeout", "Seconds a piece of code may run?", "10", "int", 1, 120)),
             _code_tool),
     Pattern("http_tool", "HTTP lookup", "an agent that may fetch only allow-listed URLs",
-            "http-lookup", "query",
+            "http-lookup", "query", "Alan Turing",
             (Question("tool", "Name the HTTP tool.", "wikipedia", "name"),
              Question("allow", "Which URLs may it fetch? (`*` matches within a path)",
                       "https://en.wikipedia.org/api/rest_v1/page/summary/*", "url"),
@@ -221,6 +227,32 @@ PATTERNS: tuple[Pattern, ...] = (
                       "Look this up and explain it in three sentences")),
             _http_tool),
 )
+
+
+# Words that point at a pattern in a free-text description (the key and title count too).
+_CUES = MappingProxyType({
+    "sequential": "sequential sequence then after pipeline chain steps brief",
+    "parallel": "parallel angles same time simultaneously several perspectives compare",
+    "router": "router route routes classify classifies triage category categories kind kinds support ticket",
+    "review_loop": "review reviewer revise revision feedback critic critique until loop iterate",
+    "approval": "approval approve approves human person sign-off signoff confirm publish",
+    "supervisor": "supervisor manager delegate delegates team lead coordinator",
+    "map": "map each every item items list sub-topics subtopics split",
+    "code_tool": "code python calculate calculation compute data sandbox math",
+    "http_tool": "http fetch url urls api web wikipedia lookup download",
+})
+
+
+def match_pattern(text: str) -> Pattern | None:
+    """The pattern a free-text description points at most clearly (None on no cue or a tie)."""
+    words = set(re.findall(r"[a-z][a-z-]*", text.lower()))
+    scores = sorted(((len(words & set(f"{p.key} {p.title.lower()} {_CUES[p.key]}".split()) - _COMMON), i)
+                     for i, p in enumerate(PATTERNS)), reverse=True)
+    (best, index), (second, _) = scores[0], scores[1]
+    return PATTERNS[index] if best > second else None
+
+
+_COMMON = frozenset({"a", "an", "the", "over", "tool"})
 
 
 def find_pattern(key: str | None) -> Pattern | None:

@@ -22,6 +22,13 @@ SKIP = frozenset({"skip", "none", "no model", "-"})
 BACK = frozenset({"back", "go back", "previous", "undo"})
 RESTART = frozenset({"restart", "start over", "reset", "new"})
 _MODEL = TypeAdapter(ModelName)
+_POLITE = frozenset({"please", "thanks", "thank", "you", "good", "great", "that", "that's", "is", "it", "the",
+                     "go", "ahead", "sounds", "works", "perfect", "keep", "use", "build", "do", "make", "one"})
+_NUMBER = re.compile(r"\$?\d+(?:[.,]\d+)?")
+_MODEL_WORD = re.compile(r"\b[a-z][\w.-]*/[\w.:/-]+", re.IGNORECASE)
+_URL = re.compile(r"https?://\S+")
+_FILLER = re.compile(r"^\s*(?:(?:an?|the|one|first|then|next|finally|and|agents?)\s+)+", re.IGNORECASE)
+_MAX_NAME_WORDS = 6
 
 
 class AnswerError(ValueError):
@@ -44,11 +51,16 @@ class Question:
         return f"{self.prompt}\n(default: **{shown}** — say “yes” to accept, “back” to go back)"
 
     def read(self, answer: str) -> str:
-        """The normalised answer (as text, as the state stores it); raises AnswerError."""
+        """The normalised answer (as text, as the state stores it); raises AnswerError.
+
+        Free text is read for what the question needs (the number in "at most 4 rounds", the model
+        in "use openai/gpt-4o-mini"); what cannot be read says what the question expects.
+        """
         text = answer.strip()
-        word = text.lower().rstrip(".!")
-        if word in ACCEPT or word in SKIP:
+        if accepts(text) or text.lower().rstrip(".!") in SKIP:
             text = self.default
+        else:
+            text = self._pick(text)
         if not text and self.kind == "model":
             return ""  # no model: the one chosen in Settings is used
         match self.kind:
@@ -87,6 +99,24 @@ class Question:
             raise AnswerError("Please type an answer, or say “yes” for the default.")
         return text[:2000]
 
+    def _pick(self, text: str) -> str:
+        """The part of a sentence that answers this question (the text itself when nothing narrower fits)."""
+        found: list[str] = []
+        match self.kind:
+            case "int" | "float":
+                found = _NUMBER.findall(text)
+            case "model":
+                found = _MODEL_WORD.findall(text)
+            case "url":
+                found = _URL.findall(text)
+            case "name" | "slug" if len(text.split()) > _MAX_NAME_WORDS:
+                raise AnswerError(f"Please give a short name of a few words, e.g. `{self.default}`, "
+                                  "or say “yes” to keep it.")
+            case "names":
+                parts = [p for p in re.split(r"[,;\n]| and | then ", text) if p.strip()]
+                found = [", ".join(_FILLER.sub("", p).strip() for p in parts)] if parts else []
+        return found[0].rstrip(".,;") if len(found) == 1 else text
+
     def _number(self, text: str) -> str:
         try:
             value = float(text.replace("$", "").replace(",", "").strip())
@@ -95,6 +125,12 @@ class Question:
         if not self.low <= value <= self.high:
             raise AnswerError(f"Please answer with a number between {self.low:g} and {self.high:g}.")
         return str(int(value)) if self.kind == "int" else f"{value:g}"
+
+
+def accepts(text: str) -> bool:
+    """“yes”, “ok”, “yes please”, “sounds good”: keep the proposed answer."""
+    words = re.findall(r"[\w']+|👍", text.lower())
+    return not words or words[0] in ACCEPT and all(w in ACCEPT or w in _POLITE for w in words)
 
 
 def to_identifier(text: str) -> str:

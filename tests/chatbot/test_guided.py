@@ -43,6 +43,20 @@ def test_each_pattern_builds_a_valid_commented_config(number: int) -> None:
     assert workflow.limits.max_cost_usd == 0.5
 
 
+@pytest.mark.parametrize("number", range(1, len(PATTERNS) + 1), ids=[p.key for p in PATTERNS])
+def test_every_input_gets_a_default_so_the_first_run_needs_no_typing(number: int) -> None:
+    state = ChatState()
+    reply = guided_turn(state, str(number)).reply
+    for _ in range(3):
+        if "leaves it empty" in reply:
+            break
+        reply = guided_turn(state, "yes").reply
+    assert f"default: **{PATTERNS[number - 1].sample}**" in reply, "the form proposes a sample value"
+    _answer_all_with_defaults(state, "yes")
+    workflow = load_workflow(state.draft_yaml)
+    assert [spec.default for spec in workflow.inputs.values()] == [PATTERNS[number - 1].sample]
+
+
 def test_patterns_use_the_step_kinds_they_promise() -> None:
     kinds = {}
     for number, pattern in enumerate(PATTERNS, start=1):
@@ -62,7 +76,7 @@ def test_patterns_use_the_step_kinds_they_promise() -> None:
 def test_answers_shape_the_config() -> None:
     state = ChatState()
     guided_turn(state, "review loop")
-    for answer in ("essay-checker", "Essay Title", "Author", "Critic", "short and polite", "4",
+    for answer in ("essay-checker", "Essay Title", "Sleep", "Author", "Critic", "short and polite", "4",
                    "openai/gpt-4o-mini", "$2"):
         result = guided_turn(state, answer)
         assert result.errors == [], result.errors
@@ -72,6 +86,7 @@ def test_answers_shape_the_config() -> None:
     assert isinstance(loop, LoopStep) and loop.max_iterations == 4
     assert set(workflow.agents) == {"author", "critic"}
     assert set(workflow.inputs) == {"essay_title"}
+    assert workflow.inputs["essay_title"].default == "Sleep"
     assert workflow.default_model == "openai/gpt-4o-mini"
     assert workflow.limits.max_cost_usd == 2
 
@@ -124,7 +139,7 @@ def test_skip_keeps_the_default_and_leaves_optional_values_unset() -> None:
 def test_bad_answers_are_explained_and_asked_again() -> None:
     state = ChatState()
     guided_turn(state, "review loop")
-    for _ in range(5):
+    for _ in range(6):
         guided_turn(state, "yes")
     position = state.guided.position
     result = guided_turn(state, "lots")
@@ -136,8 +151,8 @@ def test_bad_answers_are_explained_and_asked_again() -> None:
 def test_an_http_tool_needs_a_real_url_pattern() -> None:
     state = ChatState()
     guided_turn(state, "http")
-    guided_turn(state, "yes")
-    guided_turn(state, "yes")
+    for _ in range(3):  # name, input, its sample value
+        guided_turn(state, "yes")
     guided_turn(state, "docs")
     assert "URL pattern" in guided_turn(state, "the docs site").reply
     guided_turn(state, "https://docs.python.org/3/*")
@@ -148,7 +163,7 @@ def test_unknown_pattern_choice_shows_the_menu_again() -> None:
     state = ChatState()
     result = guided_turn(state, "42")
     assert result.reply.startswith("Guided mode (no AI model configured)")
-    assert "Please pick a number from 1 to 9" in result.reply
+    assert "number from 1 to 9 or a name" in result.reply
     assert "Guided mode" not in guided_turn(state, "43").reply
     assert state.draft_yaml == ""
 
@@ -207,3 +222,65 @@ def test_switching_modes_keeps_the_forms_progress() -> None:
     state.mode = "llm"  # the user tried the assistant, then came back
     guided_turn(state, "subject")
     assert state.mode == "guided" and state.guided.answers["input"] == "subject"
+
+
+# ---- free text: the placeholder invites a sentence, so the form reads one ---------------------------------
+@pytest.mark.parametrize(("text", "pattern"), [
+    ("Research a topic, then write a short brief", "sequential"),  # the message box's own example
+    ("A manager who delegates parts of the job to a small team", "supervisor"),
+    ("Classify support tickets and route them to the right person", "router"),
+    ("Write a draft, have a critic review it and revise until it is good", "review_loop"),
+    ("Fetch a Wikipedia page and summarise it", "http_tool"),
+])
+def test_a_description_picks_the_pattern_it_describes(text: str, pattern: str) -> None:
+    state = ChatState()
+    start_guided(state)
+    guided_turn(state, text)
+    assert state.guided.pattern == pattern
+
+
+def test_a_description_that_fits_no_pattern_says_what_is_expected() -> None:
+    state = ChatState()
+    start_guided(state)
+    reply = guided_turn(state, "Something nice for my grandmother").reply
+    assert state.guided.pattern is None
+    assert "number from 1 to 9 or a name" in reply and "Which pattern fits best?" in reply
+
+
+def _at(state: ChatState, pattern: str, question: str) -> None:
+    reply = guided_turn(state, pattern).reply
+    for _ in range(12):
+        if question in reply:
+            return
+        reply = guided_turn(state, "yes").reply
+    raise AssertionError(f"never asked {question!r}")
+
+
+def test_answers_are_read_from_sentences_when_they_fit() -> None:
+    state = ChatState()
+    _at(state, "review loop", "how many rounds")
+    guided_turn(state, "Let's allow at most 4 rounds please")
+    assert state.guided.answers["max_iterations"] == "4"
+    guided_turn(state, "we should use openai/gpt-4o-mini for everything")
+    assert state.guided.answers["model"] == "openai/gpt-4o-mini"
+    guided_turn(state, "yes please")
+    assert state.guided.answers["budget"] == "0.5"
+    assert "ready to run" in guided_turn(state, "yes, build it").reply
+
+
+def test_names_are_read_from_a_sentence() -> None:
+    state = ChatState()
+    _at(state, "sequential", "Which agents")
+    guided_turn(state, "a researcher, then a fact checker and finally an editor")
+    assert state.guided.answers["agents"] == "researcher, fact_checker, editor"
+
+
+def test_a_sentence_that_does_not_fit_says_what_the_question_expects() -> None:
+    state = ChatState()
+    _at(state, "review loop", "What should the workflow be called")
+    position = state.guided.position
+    reply = guided_turn(state, "I think it should be something about essays for my school class").reply
+    assert "short name of a few words" in reply and state.guided.position == position
+    _at(state, "", "how many rounds")
+    reply = guided_turn(state, "between 3 and 5 I guess").reply
+    assert "number between 1 and 50" in reply

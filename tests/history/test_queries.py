@@ -138,3 +138,12 @@ def test_a_run_without_steps_keeps_the_totals_it_reported(store: HistoryStore) -
     store.flush(10)
     row = q.list_runs(store.read_cursor(), Filters(owner="alice")).iloc[0]
     assert (row.tokens_in, row.tokens_out, row.cost_usd) == (7, 3, 0.5)
+
+
+def test_cost_over_time_by_hour_and_model(loaded: HistoryStore) -> None:
+    cur = loaded.read_cursor()
+    hours = q.cost_over_time(cur, Filters(owner="alice"))
+    assert hours["cost_usd"].sum() == pytest.approx(q.cost_by_day(cur, Filters(owner="alice"))["cost_usd"].sum())
+    assert {"bucket", "model", "cost_usd", "calls"} <= set(hours.columns)
+    with pytest.raises(ValueError, match="bucket"):
+        q.cost_over_time(cur, Filters(owner="alice"), bucket="week")  # type: ignore[arg-type]

@@ -76,7 +76,8 @@ def test_duplicate_keys_are_refused(errors_of: Callable[..., list[str]], minimal
 
 def test_syntax_errors_have_a_position(errors_of: Callable[..., list[str]]) -> None:
     assert errors_of("version: 1\nname: [demo\n") == [
-        "3:1: YAML syntax error: while parsing a flow sequence did not find expected ',' or ']'"
+        "2:7: the `[` opened here is never closed (or an item lacks a comma) "
+        "(add `]` after the last item, and commas between items)"
     ]
 
 

@@ -167,3 +167,13 @@ def test_one_sessions_long_run_does_not_block_another(ui_app: RunningApp, llm_se
     assert "finished" in status
     assert not slow_job.done(), "the quick run had to wait for the slow one"
     assert "finished" in slow_job.result()[0]
+
+
+def test_a_refused_query_replaces_the_results_with_its_reason(ui_app: RunningApp) -> None:
+    """No toast that fades: the note says why, where the rows were, and the old rows are gone."""
+    client = Client(ui_app.url, verbose=False)
+    note, table = client.predict("SELECT 1 AS one", api_name="/sql")
+    assert note.startswith("1 rows in") and table["data"] == [[1]]
+    note, table = client.predict("DELETE FROM runs", api_name="/sql")
+    assert note.startswith("**The query did not run.**") and "only SELECT queries" in note
+    assert "rows in" not in note and table["data"] in ([], [[]])

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import date, datetime
+from datetime import datetime
 
 import gradio as gr
 import pandas as pd
@@ -38,9 +38,9 @@ def test_kpis_render_as_cards_even_without_runs() -> None:
 
 
 def test_chart_frames_are_long_form_and_typed() -> None:
-    cost = view.cost_chart(pd.DataFrame({"day": [date(2026, 11, 23)], "model": ["m"], "cost_usd": [0.1],
+    cost = view.cost_chart(pd.DataFrame({"bucket": [datetime(2026, 11, 23, 14)], "model": ["m"], "cost_usd": [0.1],
                                          "calls": [2]}))
-    assert cost.to_dict("records") == [{"day": "2026-11-23", "model": "m", "cost_usd": 0.1}]
+    assert cost.to_dict("records") == [{"bucket": "Nov 23 14:00", "model": "m", "cost_usd": 0.1}]
     tokens = view.tokens_chart(pd.DataFrame({"bucket": [datetime(2026, 11, 23)], "tokens_in": [5],
                                              "tokens_out": [7]}))
     assert sorted(tokens["kind"]) == ["tokens_in", "tokens_out"] and tokens["tokens"].sum() == 12
@@ -143,7 +143,7 @@ def test_figures_group_latency_bars_and_say_when_there_is_no_data() -> None:
     lat = view.latency_chart(pd.DataFrame({"model": ["m"], "p50_s": [0.5], "p95_s": [0.9]}), "model")
     fig = view.figure(lat, "bars", "model", "seconds", "stat", "Latency")
     assert fig.layout.barmode == "group" and [t.name for t in fig.data] == ["p50", "p95"]
-    empty = view.figure(view.cost_chart(pd.DataFrame()), "stack", "day", "cost_usd", "model", "Cost")
+    empty = view.figure(view.cost_chart(pd.DataFrame()), "stack", "bucket", "cost_usd", "model", "Cost")
     assert not empty.data and "No data" in empty.layout.annotations[0].text
 
 

@@ -1,0 +1,162 @@
+"""The page in headless Chromium: nothing lost on reload, errors in place, a phone-sized layout.
+
+Same app and browser set-up as `test_browser.py` (its fixtures and helpers are reused); each test
+opens its own browser context, which is a separate visitor with their own localStorage.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from testkit.replies import Reply
+from tests.ui import test_browser as steps
+from tests.ui.conftest import RunningApp
+from tests.ui.test_browser import (
+    CONFIG,
+    SLOW,
+    TEST_MODEL,
+    _yaml,
+    editor_text,
+    expect,
+    load_example,
+    run_status,
+    send,
+    set_editor,
+    shot,
+    tab,
+    use_model,
+)
+
+pytestmark = pytest.mark.browser
+browser, page = steps.browser, steps.page  # the same fixtures: one Chromium, one context per test
+PHONE = {"width": 390, "height": 844}
+
+
+def _guided_to_the_end(page: object) -> None:
+    send(page, "1")
+    for _ in range(20):
+        last = page.locator("#design-chat .message").last.inner_text()
+        if "Done" in last:
+            return
+        send(page, "skip" if "default: skip" in last else "yes")
+    raise AssertionError("the guided form never finished")
+
+
+# ---- errors people can act on ----------------------------------------------------------------------------
+def test_a_guided_workflow_runs_on_the_first_click(page: object, llm_server) -> None:
+    llm_server.script(Reply(text="Notes on tides."), Reply(text="A short brief on tides."))
+    use_model(page, TEST_MODEL)
+    tab(page, "Design")
+    _guided_to_the_end(page)
+    tab(page, "Run")
+    page.locator("#run-start").click()
+    expect(run_status(page)).to_contain_text("finished", timeout=SLOW)
+    assert "How tides work" in str(llm_server.requests[0].messages), "the proposed sample input was used"
+
+
+def test_a_refused_query_replaces_the_results_in_place(page: object) -> None:
+    tab(page, "Analytics")
+    page.get_by_text("SQL (read-only, your rows only)").click()
+    page.locator("#an-sql-run").click()
+    note = page.locator("#an-sql-note")
+    expect(note).to_contain_text(re.compile(r"\d+ rows in"))
+    sql = page.locator("#an-sql .cm-content")
+    sql.click()
+    page.keyboard.press("Control+A")
+    page.keyboard.insert_text("DELETE FROM runs")
+    page.locator("#an-sql-run").click()
+    expect(note).to_contain_text("The query did not run")
+    expect(note).to_contain_text("only SELECT queries")
+    expect(note).not_to_contain_text("rows in")
+    page.wait_for_timeout(500)
+    assert page.locator(".toast-body").count() == 0, "no toast that fades away"
+    assert page.get_by_text("Error", exact=True).count() == 0, "no red badges over the panels"
+
+
+def test_yaml_indentation_mistakes_are_named_on_their_line(page: object) -> None:
+    set_editor(page, _yaml(CONFIG).replace("  writer:\n    role:", "  writer:\n  role:"))
+    issues = page.locator("#yaml-issues")
+    expect(issues).to_contain_text("wrong indentation")
+    assert "mapping values are not allowed" not in issues.inner_text()
+
+
+# ---- nothing lost on reload --------------------------------------------------------------------------------
+def test_the_draft_and_the_chat_survive_a_reload(page: object, browser: object, ui_app: RunningApp) -> None:
+    send(page, "review loop")
+    send(page, "essay-checker")
+    expect(page.locator("#yaml-editor")).to_contain_text("name: essay-checker")
+    page.reload()
+    expect(page.locator("#yaml-editor")).to_contain_text("name: essay-checker")
+    chat = page.locator("#design-chat")
+    expect(chat).to_contain_text("essay-checker")
+    expect(chat).to_contain_text("Question 2 of")
+    expect(page.locator("#yaml-issues")).to_contain_text("Valid")
+    send(page, "Essay title")  # the interview goes on where it was
+    expect(page.locator("#yaml-editor")).to_contain_text("essay_title")
+
+    other = browser.new_context(viewport={"width": 1400, "height": 1000})  # another visitor
+    theirs = other.new_page()
+    theirs.goto(ui_app.url)
+    expect(theirs.locator("#design-chat")).to_contain_text("Guided mode")
+    assert "essay-checker" not in theirs.locator("#yaml-editor").inner_text()
+    other.close()
+
+
+def test_the_chat_opens_on_its_introduction(page: object) -> None:
+    expect(page.get_by_text("Guided mode (no AI model configured)")).to_be_in_viewport()
+    label = page.locator("#design-chat [data-testid=block-label]").bounding_box()
+    first = page.locator("#design-chat .message").first.bounding_box()
+    assert label["y"] + label["height"] <= first["y"], "the chat's label covers no line of the first message"
+
+
+def test_undo_stops_at_a_generated_draft_and_long_lines_wrap(page: object) -> None:
+    load_example(page, "brief_writer")
+    page.wait_for_function("() => (window.gwKept || '').includes('name: brief-writer')")
+    editor = page.locator("#yaml-editor .cm-content")
+    editor.click()
+    page.keyboard.press("Control+End")
+    page.keyboard.type("\n# my note")
+    expect(page.locator("#yaml-editor")).to_contain_text("# my note")
+    for _ in range(4):  # past the own edit: the generated draft stays
+        page.keyboard.press("Control+Z")
+    page.wait_for_timeout(300)
+    assert "name: brief-writer" in editor_text(page)
+    assert "# my note" not in editor_text(page)
+
+    set_editor(page, editor_text(page).replace("prompt: ", "prompt: " + "very long words " * 30, 1))
+    assert page.locator("#yaml-editor .cm-content.cm-lineWrapping").count() == 1
+    scroller = page.locator("#yaml-editor .cm-scroller")
+    assert scroller.evaluate("el => el.scrollWidth <= el.clientWidth + 1"), "no sideways scrolling"
+
+
+# ---- phone --------------------------------------------------------------------------------------------------
+def test_phone_layout(browser: object, ui_app: RunningApp, llm_server) -> None:
+    context = browser.new_context(viewport=PHONE)
+    phone = context.new_page()
+    phone.goto(ui_app.url)
+    expect(phone.locator("#design-chat")).to_contain_text("Guided mode")
+    for name in ("Design", "Run", "Analytics", "Settings"):
+        expect(phone.get_by_role("tab", name=name)).to_be_in_viewport()
+    assert phone.get_by_role("button", name="More tabs").count() == 0 or not phone.get_by_role(
+        "button", name="More tabs").is_visible()
+    title = phone.locator(".gw-title").bounding_box()
+    assert title["height"] < 48, "the title takes one line"
+    box = phone.locator("#chat-input textarea").bounding_box()
+    assert box["y"] + box["height"] <= PHONE["height"], "the message box is above the fold"
+    shot(phone, "phone-design")
+
+    llm_server.script(Reply(text="Tides rise and fall twice a day."))
+    set_editor(phone, _yaml(CONFIG).replace(TEST_MODEL, "openai/test-model-with-a-rather-long-name"))
+    phone.get_by_role("tab", name="Run").click()
+    phone.locator("#run-start").click()
+    expect(run_status(phone)).to_contain_text("finished", timeout=SLOW)
+    expect(run_status(phone)).to_be_in_viewport()
+    table = phone.locator("#run-timeline table")
+    width = table.evaluate("t => [t.scrollWidth, t.parentElement.clientWidth]")
+    assert width[0] <= width[1] + 1, f"the trace table is cut off: {width}"
+    model = phone.locator("#run-timeline td").filter(has_text="rather-long-name").first.bounding_box()
+    assert model["x"] + model["width"] <= PHONE["width"], "the model column is visible"
+    shot(phone, "phone-run")
+    context.close()
