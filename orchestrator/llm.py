@@ -37,6 +37,7 @@ from orchestrator.offline_synth import SCHEMA_MARKER
 from orchestrator.pricing import cost_of, count_prompt_tokens, count_text_tokens
 from orchestrator.providers import provider_of
 from orchestrator.secrets import RedactingFilter
+from orchestrator.workers import run_in
 
 _LITELLM_LOGGERS = ("LiteLLM", "LiteLLM Router", "LiteLLM Proxy", "litellm")
 _JSON_MODE_PROVIDERS = frozenset({"openai", "azure", "groq", "mistral", "deepseek", "ollama_chat", "ollama",
@@ -271,7 +272,7 @@ class LiteLLMClient:
         if "litellm" in sys.modules:
             litellm = load_litellm()
         else:  # the first import takes seconds: keep the event loop (and cancellation) responsive
-            litellm = await asyncio.to_thread(load_litellm)
+            litellm = await run_in("blocking", load_litellm)
         if is_offline(params.model):
             register_offline_provider()
         kwargs = self._call_kwargs(params, provider, request)

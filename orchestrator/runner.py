@@ -42,6 +42,7 @@ from orchestrator.llm_types import ModelClient
 from orchestrator.policy import Policy
 from orchestrator.state import InputsError
 from orchestrator.tool_journal import CURRENT_JOURNAL, ToolJournal
+from orchestrator.workers import CURRENT_OWNER, run_in
 
 log = logging.getLogger(__name__)
 _DONE = object()
@@ -95,7 +96,7 @@ class Engine:
         if self._fallback_model is None:
             from orchestrator.providers import detect_ollama, embedded_default
 
-            self._fallback_model = embedded_default(await asyncio.to_thread(detect_ollama))
+            self._fallback_model = embedded_default(await run_in("detect", detect_ollama))
         return self._fallback_model
 
     # ---- public API -----------------------------------------------------------------------------
@@ -166,7 +167,9 @@ class Engine:
         driver = RunDriver(self, stored, stamp, resume=resume, approval=approval)
         self.journal.start_segment(stored.run_id)
         token = CURRENT_JOURNAL.set(self.journal)  # copied into the driver task and its node tasks
+        owner_token = CURRENT_OWNER.set(stored.owner)  # whose sandbox slots the run's tool calls use
         task = asyncio.create_task(driver.drive())
+        CURRENT_OWNER.reset(owner_token)
         CURRENT_JOURNAL.reset(token)
         task.add_done_callback(lambda _t: queue.put_nowait(_DONE))
         try:

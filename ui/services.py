@@ -9,6 +9,7 @@ in a background thread, so the first page is served without waiting for them.
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 from dataclasses import dataclass, field
@@ -142,7 +143,9 @@ class AppServices:
                 except Exception as exc:  # a missing optional part must not kill the app
                     log.warning("warm-up could not import %s: %s", name, exc)
             log.info("warm-up done in %.1fs", time.perf_counter() - started)
-            _sweep_sandbox_containers()
+            while True:  # containers whose owning app died (kill -9) are removed within one interval
+                _sweep_sandbox_containers()
+                time.sleep(sweep_interval())
 
         thread = threading.Thread(target=_work, name="graphwright-warm-up", daemon=True)
         thread.start()
@@ -156,8 +159,16 @@ class AppServices:
             tracer.close()
 
 
+def sweep_interval() -> float:
+    """Seconds between sweeps for orphaned sandbox containers (`GRAPHWRIGHT_SANDBOX_SWEEP_S`, default 30)."""
+    try:
+        return max(1.0, float(os.environ.get("GRAPHWRIGHT_SANDBOX_SWEEP_S", "30")))
+    except ValueError:
+        return 30.0
+
+
 def _sweep_sandbox_containers() -> None:
-    """Remove sandbox containers a previous, killed app process left running (none when no daemon)."""
+    """Remove sandbox containers whose owning app process is gone (none when no daemon)."""
     from orchestrator.sandbox import docker_available, remove_stale_containers
 
     try:
