@@ -26,7 +26,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from orchestrator.circuit import CircuitBreaker
+from orchestrator.circuit import CircuitBreaker, circuit_key
 from orchestrator.credentials import Credentials
 from orchestrator.errors import CircuitOpen, ModelCallError
 from orchestrator.events import LLMCall
@@ -184,10 +184,11 @@ class LiteLLMClient:
         started = time.perf_counter()
         for params in (request.params, *request.params.fallbacks):
             provider = provider_of(params.model)
+            circuit = circuit_key(params.model, self.credentials.key_for(provider))
             for retry in range(params.retries + 1):
                 attempt += 1
-                if self.breaker is not None and not self.breaker.allow(params.model):
-                    wait = self.breaker.retry_in(params.model)
+                if self.breaker is not None and not self.breaker.allow(circuit):
+                    wait = self.breaker.retry_in(circuit)
                     error: ModelCallError = CircuitOpen(
                         f"Model '{params.model}' failed repeatedly; not calling it for another {wait:.0f} s",
                         model=params.model, provider=provider)
@@ -203,7 +204,7 @@ class LiteLLMClient:
                     error = to_model_error(exc, params.model, provider, self.credentials.secrets())
                     errors.append(error)
                     if self.breaker is not None and error.retryable:
-                        self.breaker.record_failure(params.model)
+                        self.breaker.record_failure(circuit)
                     self._report(on_attempt, request, params, provider, attempt,
                                  latency=time.perf_counter() - t0, error=str(error))
                     if not error.retryable:
@@ -212,7 +213,7 @@ class LiteLLMClient:
                         await self._sleep(self.backoff.delay(retry, error.retry_after, self._rng))
                     continue
                 if self.breaker is not None:
-                    self.breaker.record_success(params.model)
+                    self.breaker.record_success(circuit)
                 return self._result(params, provider, request, outcome, attempt, t0, started, on_attempt)
         raise final_error(errors, attempt)
 

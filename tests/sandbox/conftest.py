@@ -7,6 +7,7 @@ No image registry is reachable, so the image is built once from Debian packages 
 from __future__ import annotations
 
 import subprocess
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -53,10 +54,16 @@ def own_containers(docker_client: DockerClient) -> Callable[[], list[Any]]:
 
 @pytest.fixture
 def no_leftovers(docker_client: DockerClient) -> Iterator[None]:
-    """Fails the test if a sandbox container it started is still there after it (running or not)."""
+    """Fails the test if a sandbox container it started is still there after it (running or not).
+
+    A stopped run's container is removed in the background, within a second: allow two.
+    """
     before = {c.id for c in _own_containers(docker_client)}
     yield
-    left = [c.name for c in _own_containers(docker_client) if c.id not in before]
+    deadline = time.monotonic() + 2.0
+    while (left := [c.attrs.get("Names") for c in _own_containers(docker_client) if c.id not in before]) and (
+            time.monotonic() < deadline):
+        time.sleep(0.05)
     assert not left, f"sandbox containers left behind: {left}"
 
 
