@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from orchestrator.credentials import Credentials
 from orchestrator.policy import Policy
+from orchestrator.workers import Workers
 
 if TYPE_CHECKING:
     from history.store import HistoryStore
@@ -37,6 +38,7 @@ class AppServices:
     policy: Policy = field(default_factory=Policy)
     max_concurrent_runs: int = 8
     mlflow_default: bool = False  # GRAPHWRIGHT_MLFLOW=1: every session starts with tracing on
+    workers: Workers = field(default_factory=Workers)  # pools and sandbox caps shared by all sessions
     _breaker: Any = None
     _tracer: Any = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -102,7 +104,7 @@ class AppServices:
         policy = replace(self.policy, default_model=session.settings.default_model or self.policy.default_model)
         credentials = self.credentials_for(session)
         return Engine(data_dir=self.data_dir, client=self.client_for(session), credentials=credentials,
-                      policy=policy, sinks=self.sinks_for(session))
+                      policy=policy, sinks=self.sinks_for(session), workers=self.workers)
 
     # ---- optional parts ----------------------------------------------------------------------
     def mlflow_tracer(self) -> Any:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 
 from orchestrator.policy import Policy
-from orchestrator.workers import pool, run_in, visitor_sandbox_slot
+from orchestrator.workers import CURRENT_OWNER, CURRENT_WORKERS, Workers
 from schemas.models import PythonTool
 
 
@@ -18,12 +18,14 @@ async def run_code(tool: PythonTool, code: str, policy: Policy) -> tuple[bool, s
     """(ok, text for the agent); sandbox failures become an explanatory result, not a crash."""
     from orchestrator.sandbox import SandboxCall, SandboxError, run_python
 
+    workers = CURRENT_WORKERS.get() or Workers()  # outside a run (a direct call): pools of its own
     call = SandboxCall()
     try:
-        async with visitor_sandbox_slot():
-            result = await run_in("sandbox", run_python, code, tool, default_image=policy.sandbox_image, call=call)
+        async with workers.visitor_sandbox_slot(CURRENT_OWNER.get()):
+            result = await workers.run_in("sandbox", run_python, code, tool, default_image=policy.sandbox_image,
+                                          call=call)
     except asyncio.CancelledError:
-        pool("sandbox_control").submit(call.cancel)  # not awaited: the cancellation goes on at once
+        workers.pool("sandbox_control").submit(call.cancel)  # not awaited: the cancellation goes on at once
         raise
     except SandboxError as exc:
         return False, f"error: the code could not be run: {exc}"

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from orchestrator.credentials import Credentials
-from orchestrator.workers import sandbox_visitor_cap
+from orchestrator.workers import Workers
 from schemas import load_workflow
 from testkit.replies import Reply, ToolCallSpec
 
@@ -56,13 +56,14 @@ def test_a_visitor_saturating_tool_calls_does_not_slow_another_visitors_run(
     llm_server.set_default(lambda req: Reply(text="done") if any(m.get("role") == "tool" for m in req.messages)
                            else Reply(tool_calls=[ToolCallSpec("py", {"code": "import time; time.sleep(40)"})]))
     plain, sleepy = load_workflow(PLAIN, "plain.yaml"), load_workflow(_sleepy(sandbox_image), "sleepy.yaml")
-    visitor_a = Engine(data_dir=data_dir, client=llm_client, credentials=llm_client.credentials)
-    allowance = sandbox_visitor_cap()
+    workers = Workers()  # one per process, as the app shares it between all sessions' engines
+    visitor_a = Engine(data_dir=data_dir, client=llm_client, credentials=llm_client.credentials, workers=workers)
+    allowance = workers.sandbox_per_visitor
     figures: dict[str, float] = {}
     calls = min(32, (os.cpu_count() or 1) + 4) + 2  # more than A's allowance and asyncio's default pool
 
     async def run_b() -> float:
-        engine = Engine(data_dir=data_dir, credentials=Credentials())  # a fresh session: detects Ollama again
+        engine = Engine(data_dir=data_dir, credentials=Credentials(), workers=workers)  # a fresh session
         started = time.perf_counter()
         events = [e async for e in engine.run(plain, {}, owner="visitor-b")]
         assert events[-1].type == "run_finished", events[-1]

@@ -165,7 +165,7 @@ def test_the_container_of_an_app_killed_mid_tool_call_is_gone_soon_after_restart
     try:
         Client(f"http://127.0.0.1:{port}", verbose=False).submit(
             _config(sandbox_image), "", True, "", *[""] * 8, *[False] * 8, api_name="/run")
-        _wait_for(lambda: any(c.status == "running" for c in app_containers()), 60,
+        _wait_for(lambda: any(c.status == "running" for c in app_containers()), 180,
                   "the app's tool container should be running")
         os.kill(app.pid, signal.SIGKILL)
         app.wait(10)
