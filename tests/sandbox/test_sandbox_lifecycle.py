@@ -94,6 +94,39 @@ def test_stopping_a_run_kills_its_container_within_a_second(
     assert figures["kill_s"] < 1.0
 
 
+def test_ctrl_c_in_the_cli_kills_the_runs_container_within_a_second(
+    docker_client: Any, sandbox_image: str, tmp_path: Path, llm_server: Any
+) -> None:
+    llm_server.set_default(_calls_the_sleeper)
+    (tmp_path / "wf.yaml").write_text(_config(sandbox_image))
+    env = {**os.environ, "OPENAI_API_KEY": "sk-test-cli-ctrl-c-0123456789abcdef",
+           "GRAPHWRIGHT_OPENAI_API_BASE": llm_server.base_url, "GRAPHWRIGHT_OLLAMA_API_BASE": "http://127.0.0.1:9",
+           "LITELLM_LOCAL_MODEL_COST_MAP": "True"}
+    cli = subprocess.Popen([sys.executable, "-m", "graphwright", "run", str(tmp_path / "wf.yaml"), "--data-dir",
+                            str(tmp_path / "d")], cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
+                           stderr=subprocess.PIPE, text=True)
+    host = current().host
+
+    def cli_containers() -> list[Any]:
+        listed = docker_client.containers.list(all=True, sparse=True, filters={"label": SANDBOX_LABEL})
+        return [c for c in listed if (o := Owner.parse((c.attrs.get("Labels") or {}).get(OWNER_LABEL)))
+                and o.pid == cli.pid and o.host == host]
+
+    try:
+        _wait_for(lambda: any(c.status == "running" for c in cli_containers()), 180,
+                  "the CLI run's tool container should be running")
+        cli.send_signal(signal.SIGINT)  # Ctrl-C
+        gone = _wait_for(lambda: not cli_containers(), 5, "the container should be gone")
+        assert cli.wait(30) == 130, cli.stderr.read()[-2000:] if cli.stderr else ""
+    finally:
+        if cli.poll() is None:
+            cli.kill()
+        for container in cli_containers():
+            container.remove(force=True)
+    print(f"\n[sandbox] CLI container gone {gone:.2f} s after Ctrl-C")
+    assert gone < 1.0
+
+
 def test_a_container_whose_owner_died_is_swept_at_once_and_live_owners_are_kept(
     docker_client: Any, sandbox_image: str
 ) -> None:
