@@ -17,7 +17,7 @@ from chatbot import draft as drafts
 from chatbot.context import DEFAULT_CONTEXT_TOKENS, build_messages
 from chatbot.edits import apply_edits
 from chatbot.errors import DraftError, InputRejected
-from chatbot.guard import screen
+from chatbot.guard import holds_key, screen
 from chatbot.prices import price_of
 from chatbot.prompting import draft_message, repair_message, system_prompt
 from chatbot.state import KEY_REMOVED, ChatState, PendingChange, TurnResult
@@ -25,7 +25,7 @@ from chatbot.tools import Action, ApplyEdits, AskUser, SetConfig, parse_call, pa
 from chatbot.turns import finish
 from orchestrator.errors import ModelCallError
 from orchestrator.llm_types import LLMRequest, LLMResult, ModelClient, ModelParams, OnToken
-from orchestrator.secrets import find_secrets, redact
+from orchestrator.secrets import redact
 
 MAX_REPAIRS = 2
 log = logging.getLogger(__name__)
@@ -50,17 +50,19 @@ async def assistant_turn(
     *,
     context_tokens: int = DEFAULT_CONTEXT_TOKENS,
     on_token: OnToken | None = None,
+    known: tuple[str, ...] = (),
 ) -> TurnResult:
     """Answer `user_text`: talk, change the draft through tools, validate, repair, report.
 
-    `on_token` receives the model's text as it streams (the UI shows it while the turn runs).
+    `on_token` receives the model's text as it streams (the UI shows it while the turn runs);
+    `known` are the key values the app holds (a message containing one is refused).
     """
     before = state.draft_yaml
     state.mode = "llm"
     try:
-        screen(user_text)
+        screen(user_text, known=known)
     except InputRejected as exc:
-        if find_secrets(user_text):
+        if holds_key(user_text, known):
             state.add("user", KEY_REMOVED)
             return finish(state, before, str(exc), default_model=params.model)
         return finish(state, before, str(exc), errors=[str(exc)], default_model=params.model, record=False)

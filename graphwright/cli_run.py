@@ -90,6 +90,7 @@ def _drive(args: argparse.Namespace, start: Any) -> int:
     from orchestrator.errors import RunNotResumable
     from orchestrator.policy import Policy
     from orchestrator.runner import ApprovalDecision, Engine
+    from orchestrator.state import InputsError
 
     view = LiveView(sys.stdout, as_json=args.json)
     policy = Policy(sandbox_image=os.environ.get("GRAPHWRIGHT_SANDBOX_IMAGE") or None)
@@ -118,7 +119,7 @@ def _drive(args: argparse.Namespace, start: Any) -> int:
         run_id = view.last.run_id if view.last else "?"
         print(f"\ninterrupted; continue with `graphwright resume {run_id}`", file=sys.stderr)
         return EXIT_INTERRUPTED
-    except RunNotResumable as exc:
+    except (RunNotResumable, InputsError) as exc:  # e.g. an input holding a key: refused, nothing stored
         print(f"graphwright: {exc}", file=sys.stderr)
         return EXIT_USAGE
     finally:

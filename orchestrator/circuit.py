@@ -1,12 +1,15 @@
-"""A per-model circuit breaker: after N consecutive failures, fail fast for a cooldown.
+"""A circuit breaker per model and credential: after N consecutive failures, fail fast for a cooldown.
 
 When a provider is down, every run would otherwise spend its whole retry budget waiting on it.
 The app owns one breaker and passes it to the client (no module-level state); it is thread-safe
-because Gradio serves sessions from a thread pool.
+because Gradio serves sessions from a thread pool. Circuits are keyed by `circuit_key(model, key)`:
+the model and a hash of the credential actually used, so one visitor's bad key (their own, typed in
+Settings) opens only their circuit, never the one of visitors on the environment's key.
 """
 
 from __future__ import annotations
 
+import hashlib
 import threading
 import time
 from collections.abc import Callable
@@ -14,6 +17,13 @@ from dataclasses import dataclass
 from typing import Literal
 
 State = Literal["closed", "open", "half_open"]
+
+
+def circuit_key(model: str, credential: str | None) -> str:
+    """`model` plus a short hash of the key used for it (never the key itself)."""
+    if not credential:
+        return f"{model}#no-key"
+    return f"{model}#{hashlib.sha256(credential.encode()).hexdigest()[:16]}"
 
 
 @dataclass

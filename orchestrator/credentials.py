@@ -102,6 +102,13 @@ class Credentials:
         """Every key value, for `secrets.redact(..., known=...)`."""
         return tuple(self.keys.values())
 
+    def known_secrets(self, environ: Mapping[str, str] | None = None) -> tuple[str, ...]:
+        """Every key this process knows: these credentials' (the session's own included) and the
+        environment's, even where a session key replaced one (it must still never be shown)."""
+        env = os.environ if environ is None else environ
+        from_env = (env[n].strip() for names in KEY_ENV.values() for n in names if env.get(n, "").strip())
+        return tuple(dict.fromkeys((*self.keys.values(), *from_env)))
+
     def __copy__(self) -> Credentials:
         return self
 

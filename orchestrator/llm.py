@@ -26,7 +26,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from orchestrator.circuit import CircuitBreaker
+from orchestrator.circuit import CircuitBreaker, circuit_key
 from orchestrator.credentials import Credentials
 from orchestrator.errors import CircuitOpen, ModelCallError
 from orchestrator.events import LLMCall
@@ -36,6 +36,7 @@ from orchestrator.offline_model import is_offline, register_offline_provider
 from orchestrator.offline_synth import SCHEMA_MARKER
 from orchestrator.pricing import cost_of, count_prompt_tokens, count_text_tokens
 from orchestrator.providers import provider_of
+from orchestrator.redaction import StreamRedactor, without_known
 from orchestrator.secrets import RedactingFilter
 
 _LITELLM_LOGGERS = ("LiteLLM", "LiteLLM Router", "LiteLLM Proxy", "litellm")
@@ -120,10 +121,26 @@ class _StreamState:
 
     started: float
     on_token: OnToken | None
+    known: tuple[str, ...] = ()  # key values the reply may echo: never passed on (see `redaction`)
     ttft: float | None = None
     text: list[str] = field(default_factory=list)
     tools: dict[int, _ToolAcc] = field(default_factory=dict)
     usage: Any = None
+    redactor: StreamRedactor = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.redactor = StreamRedactor(self.known)
+
+    def _show(self, text: str) -> None:
+        if self.on_token is not None and text:
+            try:
+                self.on_token(text)
+            except Exception as exc:  # the consumer's bug, not the provider's: never retried
+                raise _ConsumerFailed() from exc
+
+    def finish(self) -> None:
+        """Pass on the text held back in case it started a key."""
+        self._show(self.redactor.flush())
 
     def feed(self, chunk: Any) -> None:
         self.usage = getattr(chunk, "usage", None) or self.usage
@@ -134,11 +151,7 @@ class _StreamState:
             self.ttft = self.ttft if self.ttft is not None else time.perf_counter() - self.started
         if delta.content:
             self.text.append(delta.content)
-            if self.on_token is not None:
-                try:
-                    self.on_token(delta.content)
-                except Exception as exc:  # the consumer's bug, not the provider's: never retried
-                    raise _ConsumerFailed() from exc
+            self._show(self.redactor.feed(delta.content))
         for call in delta.tool_calls or []:
             acc = self.tools.setdefault(call.index or 0, _ToolAcc())
             acc.id = call.id or acc.id
@@ -147,8 +160,9 @@ class _StreamState:
                 acc.arguments.append(call.function.arguments or "")
 
     def outcome(self, model: str, messages: list[dict[str, Any]]) -> _Outcome:
-        full = "".join(self.text)
-        calls = [ToolCallRequest(id=a.id or f"call_{i}", name=a.name, arguments="".join(a.arguments))
+        full = without_known("".join(self.text), self.known)
+        calls = [ToolCallRequest(id=a.id or f"call_{i}", name=a.name,
+                                 arguments=without_known("".join(a.arguments), self.known))
                  for i, a in sorted(self.tools.items())]
         tokens_in = int(getattr(self.usage, "prompt_tokens", 0) or 0)
         tokens_out = int(getattr(self.usage, "completion_tokens", 0) or 0)
@@ -157,6 +171,17 @@ class _StreamState:
         if not tokens_out:
             tokens_out = count_text_tokens(model, full + "".join(c.arguments for c in calls))
         return _Outcome(full, calls, tokens_in, tokens_out, self.ttft)
+
+
+async def _in_own_thread(fn: Callable[[], Any]) -> Any:
+    """`fn()` in a thread of its own: never queued behind (or holding) a thread of a shared pool."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    executor = ThreadPoolExecutor(1, thread_name_prefix="graphwright-import")
+    try:
+        return await asyncio.get_running_loop().run_in_executor(executor, fn)
+    finally:
+        executor.shutdown(wait=False)
 
 
 class LiteLLMClient:
@@ -183,10 +208,11 @@ class LiteLLMClient:
         started = time.perf_counter()
         for params in (request.params, *request.params.fallbacks):
             provider = provider_of(params.model)
+            circuit = circuit_key(params.model, self.credentials.key_for(provider))
             for retry in range(params.retries + 1):
                 attempt += 1
-                if self.breaker is not None and not self.breaker.allow(params.model):
-                    wait = self.breaker.retry_in(params.model)
+                if self.breaker is not None and not self.breaker.allow(circuit):
+                    wait = self.breaker.retry_in(circuit)
                     error: ModelCallError = CircuitOpen(
                         f"Model '{params.model}' failed repeatedly; not calling it for another {wait:.0f} s",
                         model=params.model, provider=provider)
@@ -199,10 +225,10 @@ class LiteLLMClient:
                 except _ConsumerFailed as exc:
                     raise exc.__cause__ from None  # type: ignore[misc]
                 except Exception as exc:  # every provider failure becomes a ModelCallError below
-                    error = to_model_error(exc, params.model, provider, self.credentials.secrets())
+                    error = to_model_error(exc, params.model, provider, self.credentials.known_secrets())
                     errors.append(error)
                     if self.breaker is not None and error.retryable:
-                        self.breaker.record_failure(params.model)
+                        self.breaker.record_failure(circuit)
                     self._report(on_attempt, request, params, provider, attempt,
                                  latency=time.perf_counter() - t0, error=str(error))
                     if not error.retryable:
@@ -211,7 +237,7 @@ class LiteLLMClient:
                         await self._sleep(self.backoff.delay(retry, error.retry_after, self._rng))
                     continue
                 if self.breaker is not None:
-                    self.breaker.record_success(params.model)
+                    self.breaker.record_success(circuit)
                 return self._result(params, provider, request, outcome, attempt, t0, started, on_attempt)
         raise final_error(errors, attempt)
 
@@ -271,11 +297,11 @@ class LiteLLMClient:
         if "litellm" in sys.modules:
             litellm = load_litellm()
         else:  # the first import takes seconds: keep the event loop (and cancellation) responsive
-            litellm = await asyncio.to_thread(load_litellm)
+            litellm = await _in_own_thread(load_litellm)
         if is_offline(params.model):
             register_offline_provider()
         kwargs = self._call_kwargs(params, provider, request)
-        state = _StreamState(time.perf_counter(), on_token)
+        state = _StreamState(time.perf_counter(), on_token, self.credentials.known_secrets())
         loop = asyncio.get_running_loop()
         stream: Any = None
         try:
@@ -284,6 +310,7 @@ class LiteLLMClient:
                 async for chunk in stream:
                     deadline.reschedule(loop.time() + params.timeout)
                     state.feed(chunk)
+                state.finish()
         finally:
             if stream is not None and hasattr(stream, "aclose"):
                 with contextlib.suppress(Exception):

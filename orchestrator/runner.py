@@ -40,8 +40,10 @@ from orchestrator.errors import (
 )
 from orchestrator.llm_types import ModelClient
 from orchestrator.policy import Policy
+from orchestrator.redaction import KNOWN_SECRETS, event_without_known, input_holding_a_key, usable
 from orchestrator.state import InputsError
 from orchestrator.tool_journal import CURRENT_JOURNAL, ToolJournal
+from orchestrator.workers import CURRENT_OWNER, CURRENT_WORKERS, Workers
 
 log = logging.getLogger(__name__)
 _DONE = object()
@@ -59,13 +61,14 @@ class Engine:
 
     def __init__(self, *, data_dir: Path | None = None, client: ModelClient | None = None,
                  credentials: Credentials | None = None, policy: Policy | None = None,
-                 sinks: Sequence[Callable[[ev.Event], None]] = ()) -> None:
+                 sinks: Sequence[Callable[[ev.Event], None]] = (), workers: Workers | None = None) -> None:
         from orchestrator.paths import data_dir as default_data_dir
 
         self.data_dir = Path(data_dir) if data_dir is not None else default_data_dir()
         self.credentials = credentials if credentials is not None else Credentials.from_env()
         self.policy = policy or Policy()
         self.sinks = list(sinks)
+        self.workers = workers or Workers()  # the app passes its one: the sandbox caps are per process
         self._client = client
         self._fallback_model: str | None = None
         self._graphs: OrderedDict[str, Any] = OrderedDict()  # workflow JSON digest -> compiled graph
@@ -95,7 +98,7 @@ class Engine:
         if self._fallback_model is None:
             from orchestrator.providers import detect_ollama, embedded_default
 
-            self._fallback_model = embedded_default(await asyncio.to_thread(detect_ollama))
+            self._fallback_model = embedded_default(await self.workers.run_in("detect", detect_ollama))
         return self._fallback_model
 
     # ---- public API -----------------------------------------------------------------------------
@@ -104,6 +107,12 @@ class Engine:
                   model_override: str | None = None) -> AsyncIterator[ev.Event]:
         """Start a run; yields its events, ending with one terminal event (see the module doc)."""
         run_id = run_id or uuid.uuid4().hex
+        holding = input_holding_a_key(inputs, usable(self.credentials.known_secrets()))
+        if holding is not None:  # inputs are stored with the run: a key must never get there
+            raise InputsError(
+                f"The input `{holding}` contains an API key. Keys are never accepted as run inputs (inputs are "
+                "saved with the run); remove it — the run already uses your keys from Settings (in the CLI: "
+                "the provider's environment variable, e.g. OPENAI_API_KEY).")
         if self.store.get(run_id) is not None:
             raise ValueError(f"run id `{run_id}` is already used; continue that run with `resume` or pick a new id")
         try:
@@ -148,9 +157,12 @@ class Engine:
         queue: asyncio.Queue[Any] = asyncio.Queue()
         seq = SeqCounter(self.store, stored.run_id, stored.seq_reserved)
 
+        known = usable(self.credentials.known_secrets())
+
         def stamp(event: Any, *, enqueue: bool = True, stamped: bool = False) -> Any:
-            """Number the event and feed the sinks (once); queue it for the consumer if asked."""
+            """Number the event, clear it of known keys and feed the sinks (once); queue it if asked."""
             if not stamped:
+                event = event_without_known(event, known)
                 event.seq = seq.next()
                 for sink in self.sinks:
                     try:
@@ -166,7 +178,13 @@ class Engine:
         driver = RunDriver(self, stored, stamp, resume=resume, approval=approval)
         self.journal.start_segment(stored.run_id)
         token = CURRENT_JOURNAL.set(self.journal)  # copied into the driver task and its node tasks
+        owner_token = CURRENT_OWNER.set(stored.owner)  # whose sandbox slots the run's tool calls use
+        secrets_token = KNOWN_SECRETS.set(known)  # tool results are cleared of these keys
+        workers_token = CURRENT_WORKERS.set(self.workers)
         task = asyncio.create_task(driver.drive())
+        CURRENT_WORKERS.reset(workers_token)
+        KNOWN_SECRETS.reset(secrets_token)
+        CURRENT_OWNER.reset(owner_token)
         CURRENT_JOURNAL.reset(token)
         task.add_done_callback(lambda _t: queue.put_nowait(_DONE))
         try:

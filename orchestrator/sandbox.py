@@ -10,7 +10,8 @@ Errors::
     SandboxError                  the tool could not run the code at all (a tool error for the agent)
     ├── SandboxUnavailable        no Docker daemon reachable: python tools cannot run on this machine
     ├── SandboxImageMissing       the image is not present; it is never pulled at run time
-    └── SandboxCodeRejected       the code cannot be passed to a container (too large, NUL bytes)
+    ├── SandboxCodeRejected       the code cannot be passed to a container (too large, NUL bytes)
+    └── SandboxCancelled          the run was stopped before the container could start
 
 A program that fails, times out or runs out of memory is not an error: it is a `SandboxResult`.
 """
@@ -18,6 +19,7 @@ A program that fails, times out or runs out of memory is not an error: it is a `
 from __future__ import annotations
 
 import re
+import threading
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -35,6 +37,7 @@ from orchestrator.sandbox_limits import (
     resolve_image,
 )
 from orchestrator.sandbox_output import OutputCollector
+from orchestrator.sandbox_owner import OWNER_LABEL, Owner, current
 
 if TYPE_CHECKING:
     from docker import DockerClient
@@ -44,6 +47,8 @@ if TYPE_CHECKING:
 __all__ = [
     "DEFAULT_IMAGE",
     "IMAGE_ENV",
+    "SandboxCall",
+    "SandboxCancelled",
     "SandboxCodeRejected",
     "SandboxError",
     "SandboxImageMissing",
@@ -73,6 +78,38 @@ class SandboxImageMissing(SandboxError):
 
 class SandboxCodeRejected(SandboxError):
     """The code cannot be handed to a container."""
+
+
+class SandboxCancelled(SandboxError):
+    """The call was cancelled (its run was stopped) before or while its container ran."""
+
+
+class SandboxCall:
+    """One call's container, so that the thread stopping a run can kill it at once.
+
+    The call runs in a worker thread that may sit in `container.wait` for the tool's whole timeout;
+    `cancel()` (from any thread) removes the container, which ends that wait, and stops a container
+    that was not created yet from ever starting.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._container: Any = None
+        self.cancelled = False
+
+    def attach(self, container: Any) -> None:
+        with self._lock:
+            self._container = container
+            cancelled = self.cancelled
+        if cancelled:
+            raise SandboxCancelled("the run was stopped")
+
+    def cancel(self) -> None:
+        with self._lock:
+            self.cancelled = True
+            container = self._container
+        if container is not None:
+            _remove(container)
 
 
 @dataclass(frozen=True)
@@ -120,31 +157,43 @@ def docker_available(timeout: float = 1.0) -> bool:
 def remove_stale_containers(
     *, docker_client: DockerClient | None = None, max_age_s: float = STALE_AFTER_S, label: str | None = None
 ) -> int:
-    """Remove sandbox containers older than any run can last; returns how many were removed.
+    """Remove sandbox containers no live run can own; returns how many were removed.
 
-    A run removes its own container, but an app killed mid-run cannot: call this at startup. Only
-    age counts (not state), so a concurrent run's young container is never touched. `label`
-    narrows the sweep to containers that also carry that label (`key` or `key=value`).
+    A run removes its own container, but an app killed mid-run cannot: the app calls this at start
+    and then periodically. A container whose owner label names a process that is gone is removed at
+    once; one whose owner cannot be checked from here (another machine, no label) only once it is
+    older than any run can last, so a concurrent run's container is never touched. `label` narrows
+    the sweep to containers that also carry that label (`key` or `key=value`).
     """
     client = docker_client or _connect(timeout=3.0, api_timeout=_API_TIMEOUT_S)
     try:
         now = time.time()
         labels = [SANDBOX_LABEL] if label is None else [SANDBOX_LABEL, label]
-        stale = [
-            c
-            for c in client.containers.list(all=True, filters={"label": labels})
-            if now - _created_at(c.attrs.get("Created", "")) > max_age_s
+        orphans = [  # sparse: no inspect per container, which would race with runs removing theirs
+            c for c in client.containers.list(all=True, sparse=True, filters={"label": labels})
+            if _orphaned((c.attrs.get("Labels") or {}).get(OWNER_LABEL),
+                         now - _created_at(c.attrs.get("Created", "")), max_age_s)
         ]
-        for container in stale:
+        for container in orphans:
             _remove(container)
-        return len(stale)
+        return len(orphans)
     finally:
         if docker_client is None:
             client.close()
 
 
-def _created_at(created: str) -> float:
-    """Docker's RFC 3339 timestamp (nanoseconds, `Z`) as epoch seconds; unreadable counts as new."""
+def _orphaned(owner_label: str | None, age_s: float, max_age_s: float) -> bool:
+    owner = Owner.parse(owner_label)
+    alive = owner.alive() if owner is not None else None
+    if alive is None:
+        return age_s > max_age_s
+    return not alive
+
+
+def _created_at(created: str | int) -> float:
+    """Docker's creation time (epoch seconds in a listing, RFC 3339 when inspected); unreadable counts as new."""
+    if isinstance(created, int | float):
+        return float(created)
     match = re.match(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d", created)
     if not match:
         return time.time()
@@ -157,11 +206,13 @@ def run_python(
     *,
     docker_client: DockerClient | None = None,
     default_image: str | None = None,
+    call: SandboxCall | None = None,
 ) -> SandboxResult:
     """Run `code` with `python3 -c` in a fresh container under the tool's (clamped) limits.
 
-    Blocking: the engine runs it in a worker thread. Raises a `SandboxError` when the code could
-    not be run at all; everything the program itself did comes back in the `SandboxResult`.
+    Blocking: the engine runs it in a worker thread, and `call.cancel()` from another thread kills
+    it. Raises a `SandboxError` when the code could not be run at all; everything the program
+    itself did comes back in the `SandboxResult`.
     """
     _check_code(code)
     limits = SandboxLimits.from_tool(tool)
@@ -169,7 +220,7 @@ def run_python(
     client = docker_client or _connect(timeout=3.0, api_timeout=_API_TIMEOUT_S)
     try:
         _require_image(client, image)
-        return _run_container(client, image, code, limits)
+        return _run_container(client, image, code, limits, call or SandboxCall())
     finally:
         if docker_client is None:
             client.close()
@@ -224,12 +275,18 @@ def _missing_image_message(image: str) -> str:
     )
 
 
-def _run_container(client: DockerClient, image: str, code: str, limits: SandboxLimits) -> SandboxResult:
+def _run_container(client: DockerClient, image: str, code: str, limits: SandboxLimits,
+                   call: SandboxCall) -> SandboxResult:
     from docker.errors import DockerException, ImageNotFound
 
     container = None
+    options = container_options(limits)
+    options["labels"] = {**options["labels"], OWNER_LABEL: current().label}
     try:
-        container = client.containers.create(image, command(code), **container_options(limits))
+        if call.cancelled:
+            raise SandboxCancelled("the run was stopped")
+        container = client.containers.create(image, command(code), **options)
+        call.attach(container)
         stream = container.attach(stdout=True, stderr=True, stream=True, demux=True, logs=False)
         output = OutputCollector(stream, limits.max_output_bytes)
         output.start()
@@ -255,6 +312,8 @@ def _run_container(client: DockerClient, image: str, code: str, limits: SandboxL
     except ImageNotFound:
         raise SandboxImageMissing(_missing_image_message(image)) from None
     except DockerException as exc:
+        if call.cancelled:
+            raise SandboxCancelled("the run was stopped") from None
         raise SandboxError(f"Docker could not run the sandbox container: {str(exc)[:300]}") from exc
     finally:
         if container is not None:

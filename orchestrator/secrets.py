@@ -14,6 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 REDACTED = "[REDACTED]"
+MIN_KNOWN_CHARS = 4  # a known key of any plausible length is redacted; shorter would shred ordinary text
 
 _PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("anthropic", re.compile(r"\bsk-ant-[A-Za-z0-9_\-]{20,}")),
@@ -52,7 +53,7 @@ def _looks_random(value: str) -> bool:
 def find_secrets(text: str, known: Iterable[str] = ()) -> list[SecretMatch]:
     """Every secret-looking span in `text`, in order, without overlaps."""
     found: list[SecretMatch] = []
-    for secret in {k for k in known if k and len(k) >= 8}:
+    for secret in {k for k in known if k and len(k) >= MIN_KNOWN_CHARS}:
         for m in re.finditer(re.escape(secret), text):
             found.append(SecretMatch("known", m.start(), m.end(), secret))
     for kind, pattern in _PATTERNS:
@@ -77,6 +78,19 @@ def find_secrets(text: str, known: Iterable[str] = ()) -> list[SecretMatch]:
 def looks_like_secret(text: str) -> bool:
     """True when `text` contains anything that looks like an API key or token."""
     return bool(find_secrets(text))
+
+
+# Shorter shapes than redaction uses (a truncated or test key): for refusing what a person pastes,
+# where a false alarm costs a sentence, not for rewriting text that flows through a run.
+_SHORT_SHAPES = re.compile(
+    r"\bsk-(?=[A-Za-z0-9_\-]{4,})(?:[A-Za-z0-9_\-]*\d|[A-Za-z0-9_\-]{8,})"
+    r"|\b(?:hf|gsk|gh[pousr])_[A-Za-z0-9]{6,}|\bAIza[0-9A-Za-z_\-]{10,}"
+)
+
+
+def looks_like_pasted_key(text: str) -> bool:
+    """True when `text` holds a key of a known shape, however short (the chat's guard)."""
+    return looks_like_secret(text) or bool(_SHORT_SHAPES.search(text))
 
 
 def redact(text: str, known: Iterable[str] = ()) -> str:

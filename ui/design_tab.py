@@ -154,18 +154,19 @@ def build(services: AppServices, session_state: gr.State) -> DesignTab:
         text = normalise_message(text).strip()
         if not text:
             raise UserFacingError("Type a message first.")
+        known = services.credentials_for(session).known_secrets()  # a message holding one is refused
         if chat_mode == MODES[0]:
             from chatbot.guided import guided_turn
 
-            yield _turn_outputs(session, guided_turn(session.chat, text,
-                                                     default_model=services.default_model(session)))
+            yield _turn_outputs(session, guided_turn(session.chat, text, default_model=services.default_model(session),
+                                                     known=known))
             return
         from chatbot.assistant import assistant_turn
 
         params = ModelParams(model=services.default_model(session))
         streamed: list[str] = []
         turn = asyncio.ensure_future(assistant_turn(session.chat, text, services.client_for(session), params,
-                                                    on_token=streamed.append))
+                                                    on_token=streamed.append, known=known))
         try:
             while not turn.done():
                 await asyncio.wait({turn}, timeout=STREAM_INTERVAL)

@@ -9,6 +9,7 @@ in a background thread, so the first page is served without waiting for them.
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 from dataclasses import dataclass, field
@@ -19,6 +20,7 @@ from history.quotas import Quotas, Visitor
 from history.slots import OwnerSlots
 from orchestrator.credentials import Credentials
 from orchestrator.policy import Policy
+from orchestrator.workers import Workers
 
 if TYPE_CHECKING:
     from history.store import HistoryStore
@@ -38,6 +40,7 @@ class AppServices:
     policy: Policy = field(default_factory=Policy)
     max_concurrent_runs: int = 8
     mlflow_default: bool = False  # GRAPHWRIGHT_MLFLOW=1: every session starts with tracing on
+    workers: Workers = field(default_factory=Workers)  # pools and sandbox caps shared by all sessions
     _breaker: Any = None
     _tracer: Any = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -113,7 +116,7 @@ class AppServices:
         policy = replace(self.policy, default_model=session.settings.default_model or self.policy.default_model)
         credentials = self.credentials_for(session)
         return Engine(data_dir=self.data_dir, client=self.client_for(session), credentials=credentials,
-                      policy=policy, sinks=self.sinks_for(session))
+                      policy=policy, sinks=self.sinks_for(session), workers=self.workers)
 
     # ---- optional parts ----------------------------------------------------------------------
     def mlflow_tracer(self) -> Any:
@@ -154,7 +157,9 @@ class AppServices:
                 except Exception as exc:  # a missing optional part must not kill the app
                     log.warning("warm-up could not import %s: %s", name, exc)
             log.info("warm-up done in %.1fs", time.perf_counter() - started)
-            _sweep_sandbox_containers()
+            while True:  # containers whose owning app died (kill -9) are removed within one interval
+                _sweep_sandbox_containers()
+                time.sleep(sweep_interval())
 
         thread = threading.Thread(target=_work, name="graphwright-warm-up", daemon=True)
         thread.start()
@@ -168,8 +173,16 @@ class AppServices:
             tracer.close()
 
 
+def sweep_interval() -> float:
+    """Seconds between sweeps for orphaned sandbox containers (`GRAPHWRIGHT_SANDBOX_SWEEP_S`, default 30)."""
+    try:
+        return max(1.0, float(os.environ.get("GRAPHWRIGHT_SANDBOX_SWEEP_S", "30")))
+    except ValueError:
+        return 30.0
+
+
 def _sweep_sandbox_containers() -> None:
-    """Remove sandbox containers a previous, killed app process left running (none when no daemon)."""
+    """Remove sandbox containers whose owning app process is gone (none when no daemon)."""
     from orchestrator.sandbox import docker_available, remove_stale_containers
 
     try:

@@ -29,7 +29,8 @@ def start_guided(state: ChatState) -> TurnResult:
     return finish(state, state.draft_yaml, f"{INTRO}\n\n{_pattern_menu()}")
 
 
-def guided_turn(state: ChatState, user_text: str, *, default_model: str = OFFLINE_MODEL) -> TurnResult:
+def guided_turn(state: ChatState, user_text: str, *, default_model: str = OFFLINE_MODEL,
+                known: tuple[str, ...] = ()) -> TurnResult:
     """Read one answer, move the form on, and rebuild the draft from the answers so far."""
     before = state.draft_yaml
     fresh = state.guided is None
@@ -38,7 +39,7 @@ def guided_turn(state: ChatState, user_text: str, *, default_model: str = OFFLIN
     state.mode = "guided"
     form = state.guided
     try:
-        screen(user_text)
+        screen(user_text, known=known)
     except InputRejected as exc:
         keyed = exc.args[0].startswith("That looks like an API key")
         if keyed:

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from orchestrator.policy import Policy
+from orchestrator.redaction import KNOWN_SECRETS, without_known
 from schemas.models import AgentTool, HttpTool, PythonTool, Tool
 
 AgentRunner = Callable[[str, str, int], Awaitable[str]]
@@ -56,9 +57,11 @@ class ToolBox:
         if not isinstance(args, dict):
             return ToolOutcome(False, "error: the arguments must be a JSON object")
         try:
-            return await self._dispatch(tool, args)
+            outcome = await self._dispatch(tool, args)
         except Exception as exc:  # noqa: BLE001 - any tool failure goes back to the model
-            return ToolOutcome(False, f"error: {type(exc).__name__}: {exc}")
+            outcome = ToolOutcome(False, f"error: {type(exc).__name__}: {exc}")
+        known = KNOWN_SECRETS.get()  # a page or program may echo a key: never show or store it
+        return ToolOutcome(outcome.ok, without_known(outcome.text, known)) if known else outcome
 
     async def _dispatch(self, tool: Tool, args: dict[str, Any]) -> ToolOutcome:
         match tool:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from chatbot import MAX_REPAIRS, ChatState, confirm, reject, system_prompt, user_edited_yaml
 from chatbot.state import KEY_REMOVED
 from schemas import describe_format, load_workflow
@@ -163,6 +165,27 @@ def test_a_pasted_key_is_never_stored_or_sent(chat, llm_server, state) -> None:
     llm_server.script(Reply(text="What should the workflow do?"))
     chat(state, "ok, now help me build something")
     assert KEY not in json.dumps([r.messages for r in llm_server.requests])
+
+
+@pytest.mark.parametrize("pasted", ["sk-abc123", "sk-1234", "sk-shortkeyhere", "hf_a1b2c3d4", "gsk_Zx81kQ"])
+def test_a_short_key_shape_is_refused_too(chat, llm_server, state, pasted: str) -> None:
+    result = chat(state, f"use this: {pasted} please")
+    assert "Settings" in result.reply and llm_server.requests == []
+    assert pasted not in json.dumps(state.to_dict())
+
+
+def test_a_known_keys_value_is_refused_whatever_its_shape(chat, llm_server, state) -> None:
+    """The app's keys (environment and Settings) are refused by value: no pattern knows their shape."""
+    result = chat(state, "the key is plainSessionValue42 ok", known=("plainSessionValue42",))
+    assert "Settings" in result.reply and llm_server.requests == []
+    assert state.messages[0].content == KEY_REMOVED
+
+
+@pytest.mark.parametrize("text", ["reduce the risk-123 of errors", "use scikit-learn (sk-learn) for it"])
+def test_ordinary_text_near_the_short_shapes_is_not_refused(chat, llm_server, state, text: str) -> None:
+    llm_server.script(Reply(text="Sure."))
+    result = chat(state, text)
+    assert "Settings" not in result.reply and len(llm_server.requests) == 1
 
 
 def test_oversized_input_is_refused_without_any_model_call(chat, llm_server, state) -> None:

@@ -57,10 +57,47 @@ def test_the_mlflow_ui_is_optional_and_reads_the_apps_store(compose: dict[str, A
 
 
 def _compose_command() -> list[str] | None:
-    if shutil.which("docker-compose"):
-        return ["docker-compose"]
+    """`docker compose`, as the README says; None only when no Compose of any version is installed."""
     plugin = subprocess.run(["docker", "compose", "version"], capture_output=True)
-    return ["docker", "compose"] if plugin.returncode == 0 else None
+    if plugin.returncode == 0:
+        return ["docker", "compose"]
+    assert not shutil.which("docker-compose"), (
+        "`docker compose` (as the README says) fails although docker-compose is installed: "
+        "scripts/system-deps.sh adds the plugin that hands it over")
+    return None
+
+
+README = (ROOT / "README.md").read_text()
+DEPLOY = README[README.index("## Deploy"):].split("\n## ", 1)[0]
+
+
+@pytest.mark.docker
+def test_the_readmes_compose_command_runs(docker_client: Any) -> None:
+    if _compose_command() is None:
+        pytest.skip("no Compose installed (scripts/system-deps.sh installs it)")
+    assert "docker compose up --build" in DEPLOY
+    shown = subprocess.run(["docker", "compose", "version"], capture_output=True, text=True)
+    assert shown.returncode == 0 and "version" in shown.stdout.lower()
+
+
+def test_the_readme_documents_the_offline_build() -> None:
+    """Without a registry `python:3.11-slim` cannot be pulled: the README gives the local base instead."""
+    for step in ("scripts/build-base-image.sh", "export BASE_IMAGE=graphwright-base:bookworm-py311",
+                 "docker build --build-arg BASE_IMAGE --build-arg EXTRA_CA_CERTS -t graphwright .",
+                 "export EXTRA_CA_CERTS="):
+        assert step in DEPLOY, f"the README's Deploy section lacks {step!r}"
+
+
+@pytest.mark.docker
+def test_compose_takes_the_offline_base_and_the_proxy_ca_from_the_shell(docker_client: Any) -> None:
+    if _compose_command() is None:
+        pytest.skip("no Compose installed (scripts/system-deps.sh installs it)")
+    env = {**os.environ, "BASE_IMAGE": "graphwright-base:bookworm-py311", "EXTRA_CA_CERTS": "PEM-TEXT"}
+    done = subprocess.run(["docker", "compose", "-f", str(COMPOSE_FILE), "config"], env=env,
+                          capture_output=True, text=True, cwd=ROOT)
+    assert done.returncode == 0, done.stderr
+    args = YAML(typ="safe", pure=True).load(done.stdout)["services"]["app"]["build"]["args"]
+    assert args["BASE_IMAGE"] == "graphwright-base:bookworm-py311" and args["EXTRA_CA_CERTS"] == "PEM-TEXT"
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from faults_testing import collect, of_type, workflow
 
-from orchestrator.circuit import CircuitBreaker
+from orchestrator.circuit import CircuitBreaker, circuit_key
 from orchestrator.credentials import Credentials
 from orchestrator.llm import LiteLLMClient
 from orchestrator.llm_types import LLMRequest, ModelParams
@@ -175,7 +175,7 @@ def test_a_persistently_failing_model_trips_the_circuit_breaker(tmp_path, llm_se
     """)
     first = collect(engine.run(wf, {}))
     assert first[-1].reason == "provider_unavailable" and len(llm_server.requests) == 3
-    assert breaker.state("openai/gpt-4o-mini") == "open"
+    assert breaker.state(circuit_key("openai/gpt-4o-mini", credentials.keys["openai"])) == "open"
 
     started = time.monotonic()
     second = collect(engine.run(wf, {}))
@@ -192,7 +192,7 @@ def test_a_persistently_failing_model_trips_the_circuit_breaker(tmp_path, llm_se
     third = collect(engine.run(wf, {}))
     assert third[-1].reason in ("provider_unavailable", "circuit_open")
     assert len([r for r in llm_server.requests if r.model == "gpt-4o-mini"]) == 4
-    assert breaker.state("openai/gpt-4o-mini") == "open"
+    assert breaker.state(circuit_key("openai/gpt-4o-mini", credentials.keys["openai"])) == "open"
     report.add("circuit_breaker", runs=4, failed_fast_s=round(fast, 3), requests_while_open=0, threshold=3)
 
 

@@ -76,6 +76,16 @@ def test_run_reports_bad_input_and_a_failed_run_with_nonzero_status(tmp_path: Pa
     assert invalid.returncode == 2 and "broken.yaml:" in invalid.stderr
 
 
+def test_an_input_holding_the_key_is_refused_naming_the_input(tmp_path: Path, llm_server) -> None:
+    (tmp_path / "wf.yaml").write_text(TWO_STEPS)
+    done = subprocess.run(_cli("run", str(tmp_path / "wf.yaml"), "--input", f"topic=tides {TEST_API_KEY_ENV}",
+                               "--data-dir", str(tmp_path / "d")),
+                          env=_env(llm_server), capture_output=True, text=True, timeout=240, cwd=ROOT)
+    assert done.returncode == 2 and "input `topic` contains an API key" in done.stderr
+    assert "OPENAI_API_KEY" in done.stderr and TEST_API_KEY_ENV not in done.stderr + done.stdout
+    assert llm_server.requests == []
+
+
 def test_a_killed_run_resumes_from_its_checkpoint(tmp_path: Path, llm_server) -> None:
     """kill -9 during step two; `resume` runs step two again (the documented cost) but not step one."""
     (tmp_path / "wf.yaml").write_text(TWO_STEPS)

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from orchestrator.circuit import CircuitBreaker
+from orchestrator.circuit import CircuitBreaker, circuit_key
 from orchestrator.credentials import Credentials
 from orchestrator.errors import (
     AuthenticationFailed,
@@ -149,7 +149,7 @@ def test_circuit_opens_after_consecutive_failures_and_fails_fast(credentials: Cr
     client = LiteLLMClient(credentials, breaker=breaker, backoff_base=0.01)
     llm_server.script_many(Reply(fault="server_error") for _ in range(2))
     _fail(client, ModelParams("openai/test-model", retries=1), ProviderUnavailable)
-    assert breaker.state("openai/test-model") == "open"
+    assert breaker.state(circuit_key("openai/test-model", credentials.keys["openai"])) == "open"
     error, calls = _fail(client, ModelParams("openai/test-model", retries=3), CircuitOpen)
     assert len(llm_server.requests) == 2  # the second call never reached the server
     assert "failed repeatedly" in str(error) and calls[0].error
@@ -157,12 +157,32 @@ def test_circuit_opens_after_consecutive_failures_and_fails_fast(credentials: Cr
 
 def test_open_circuit_skips_to_the_fallback(credentials: Credentials, llm_server: LLMServer) -> None:
     breaker = CircuitBreaker(threshold=1, cooldown=60)
-    breaker.record_failure("openai/primary")
+    breaker.record_failure(circuit_key("openai/primary", credentials.keys["openai"]))
     llm_server.script(Reply(text="backup answers"), model="backup")
     client = LiteLLMClient(credentials, breaker=breaker)
     params = ModelParams("openai/primary", fallbacks=(ModelParams("openai/backup"),))
     result, _ = _call(client, params)
     assert result.text == "backup answers" and [r.model for r in llm_server.requests] == ["backup"]
+
+
+def test_one_visitors_bad_key_opens_only_their_own_circuit(credentials: Credentials,
+                                                           llm_server: LLMServer) -> None:
+    """Visitors share the app's breaker; a key typed in Settings that keeps failing must not
+    make the visitors on the environment's key fail fast with `circuit_open`."""
+    bad = "my-own-key-that-the-provider-rejects"
+    llm_server.set_default(lambda req: Reply(fault="server_error") if bad in req.headers.get("Authorization", "")
+                           else Reply(text="hello"))
+    breaker = CircuitBreaker(threshold=2, cooldown=60)
+    visitor = LiteLLMClient(credentials.with_keys({"openai": bad}), breaker=breaker, backoff_base=0.01)
+    others = LiteLLMClient(credentials, breaker=breaker, backoff_base=0.01)
+    _fail(visitor, ModelParams("openai/test-model", retries=1), ProviderUnavailable)
+    _fail(visitor, ModelParams("openai/test-model", retries=1), CircuitOpen)  # their circuit is open
+
+    result, _ = _call(others, ModelParams("openai/test-model", retries=0))
+    assert result.text == "hello"
+    assert breaker.state(circuit_key("openai/test-model", credentials.keys["openai"])) == "closed"
+    assert breaker.state(circuit_key("openai/test-model", bad)) == "open"
+    assert bad not in circuit_key("openai/test-model", bad)  # a hash names the credential, never the key
 
 
 def test_circuit_half_opens_after_the_cooldown() -> None:

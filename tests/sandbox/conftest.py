@@ -7,6 +7,7 @@ No image registry is reachable, so the image is built once from Debian packages 
 from __future__ import annotations
 
 import subprocess
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -14,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from orchestrator.sandbox_limits import SANDBOX_LABEL
+from orchestrator.sandbox_owner import OWNER_LABEL, current
 from schemas.models import PythonTool
 
 if TYPE_CHECKING:
@@ -38,16 +40,30 @@ def sandbox_image(docker_client: DockerClient) -> str:
     return TEST_IMAGE
 
 
-def _sandbox_containers(client: DockerClient) -> list[Any]:
-    return client.containers.list(all=True, filters={"label": SANDBOX_LABEL})
+def _own_containers(client: DockerClient) -> list[Any]:
+    """The sandbox containers this test process started: others share the daemon and run their own."""
+    mine = [SANDBOX_LABEL, f"{OWNER_LABEL}={current().label}"]
+    return client.containers.list(all=True, sparse=True, filters={"label": mine})  # sparse: no racy inspect
+
+
+@pytest.fixture
+def own_containers(docker_client: DockerClient) -> Callable[[], list[Any]]:
+    """Lists the sandbox containers this test process started (running or not)."""
+    return lambda: _own_containers(docker_client)
 
 
 @pytest.fixture
 def no_leftovers(docker_client: DockerClient) -> Iterator[None]:
-    """Fails the test if any sandbox container is still there after it (running or not)."""
-    before = {c.id for c in _sandbox_containers(docker_client)}
+    """Fails the test if a sandbox container it started is still there after it (running or not).
+
+    A stopped run's container is removed in the background, within a second: allow two.
+    """
+    before = {c.id for c in _own_containers(docker_client)}
     yield
-    left = [c.name for c in _sandbox_containers(docker_client) if c.id not in before]
+    deadline = time.monotonic() + 2.0
+    while (left := [c.attrs.get("Names") for c in _own_containers(docker_client) if c.id not in before]) and (
+            time.monotonic() < deadline):
+        time.sleep(0.05)
     assert not left, f"sandbox containers left behind: {left}"
 
 

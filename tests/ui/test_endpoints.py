@@ -9,7 +9,7 @@ import pytest
 from gradio_client import Client
 
 from testkit.replies import Reply
-from tests.ui.conftest import RunningApp
+from tests.ui.conftest import TEST_API_KEY, RunningApp
 
 EXPECTED_PUBLIC = {"/chat", "/confirm_change", "/reject_change", "/load_example", "/run", "/approve", "/reject",
                    "/resume", "/analytics", "/export", "/sql"}
@@ -103,6 +103,12 @@ def test_run_endpoint_refuses_raised_powers_without_consent(ui_app: RunningApp) 
 def test_run_endpoint_checks_the_inputs(ui_app: RunningApp) -> None:
     with pytest.raises(Exception, match="'topic' is required"):
         _run(_client(ui_app), WORKFLOW, topic="")
+
+
+def test_run_endpoint_refuses_an_input_holding_the_apps_key(ui_app: RunningApp, llm_server) -> None:
+    with pytest.raises(Exception, match="input `topic` contains an API key"):
+        _run(_client(ui_app), WORKFLOW, topic=f"tides {TEST_API_KEY}")
+    assert llm_server.requests == []
 
 
 def test_analytics_show_only_the_callers_runs(ui_app: RunningApp, llm_server) -> None:
