@@ -25,6 +25,9 @@ class RunState(TypedDict, total=False):
     map_slots: Annotated[dict[str, Any], merge_dicts]  # "<map id>/<index>" -> one item's output
     map_items: Annotated[dict[str, list[Any]], merge_dicts]  # map id -> the items of this execution
     loops: Annotated[dict[str, int], merge_dicts]  # loop id -> current iteration (1-based)
+    # loop id -> body step id -> that step's output at the end of each finished round, oldest first
+    # (what `loop.previous` and `loop.history` read; plain JSON, so it checkpoints like the rest).
+    loop_rounds: Annotated[dict[str, dict[str, list[Any]]], merge_dicts]
     routes: Annotated[dict[str, int], merge_dicts]  # route id -> chosen case (-1 = default)
     steps_done: Annotated[int, operator.add]
     tokens_in: Annotated[int, operator.add]
@@ -39,8 +42,8 @@ class RunState(TypedDict, total=False):
 
 
 def initial_state(inputs: dict[str, Any]) -> RunState:
-    return RunState(inputs=inputs, outputs={}, map_slots={}, map_items={}, loops={}, routes={},
-                    steps_done=0, tokens_in=0, tokens_out=0, cost_usd=0.0, accounted=[])
+    return RunState(inputs=inputs, outputs={}, map_slots={}, map_items={}, loops={}, loop_rounds={},
+                    routes={}, steps_done=0, tokens_in=0, tokens_out=0, cost_usd=0.0, accounted=[])
 
 
 def template_context(state: RunState, *, loop_id: str | None = None,
@@ -51,12 +54,22 @@ def template_context(state: RunState, *, loop_id: str | None = None,
         "steps": {sid: {"output": out} for sid, out in (state.get("outputs") or {}).items()},
     }
     if loop_id is not None:
-        context["loop"] = {"iteration": (state.get("loops") or {}).get(loop_id, 0)}
+        context["loop"] = loop_context(state, loop_id)
     if "item" in state:
         context["item"] = state["item"]
         if item_name and item_name not in context:
             context[item_name] = state["item"]
     return context
+
+
+def loop_context(state: RunState, loop_id: str) -> dict[str, Any]:
+    """`loop.iteration`, `loop.previous.<id>.output` (null in round 1) and `loop.history.<id>`."""
+    rounds = (state.get("loop_rounds") or {}).get(loop_id) or {}
+    return {
+        "iteration": (state.get("loops") or {}).get(loop_id, 0),
+        "previous": {sid: {"output": outs[-1] if outs else None} for sid, outs in rounds.items()},
+        "history": {sid: list(outs) for sid, outs in rounds.items()},
+    }
 
 
 # ---- run inputs ---------------------------------------------------------------------------------

@@ -25,20 +25,38 @@ JSON_SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
 _SYNTAX = """\
 ## Templates
 
-Prompts, messages, tasks, `on` and `over` are templates: plain text with `{{ dotted.name }}`
-references and nothing else (no filters, calls or brackets). A template may read
-`{{ inputs.<name> }}`, `{{ steps.<id>.output }}` and, for an agent with `output` fields,
-`{{ steps.<id>.output.<field> }}` — only from steps that always run before it. Steps inside a route
-branch are not visible after the route (read `steps.<route>.output`); steps inside a loop or a
-parallel step are. Inside a map step's prompt `{{ item }}` (or the map's `as` name) is the current
-item; inside a loop `{{ loop.iteration }}` counts from 1. Objects and lists render as JSON.
+Prompts, messages, tasks, `on` and `over` are templates: plain text with `{{ ... }}` blocks (no
+filters or statements). A block is a dotted name — `{{ inputs.<name> }}`, `{{ steps.<id>.output }}`
+and, for an agent with `output` fields, `{{ steps.<id>.output.<field> }}`, nested fields and list
+items included (`{{ steps.plan.output.sections.0.title }}`) — or an expression (below), e.g.
+`{{ join(pluck(steps.plan.output.sections, "title"), ", ") }}`. A template reads only steps that
+always run before it. Steps inside a route branch are not visible after the route (read
+`steps.<route>.output`); steps inside a loop or a parallel step are. Inside a map step's prompt
+`{{ item }}` (or the map's `as` name) is the current item. Inside a loop: `{{ loop.iteration }}`
+counts from 1; `{{ loop.previous.<id>.output }}` is what a body step produced in the previous round
+(empty in round 1) — a step that revises must read it, e.g. the reviewer's
+`loop.previous.review.output.feedback`; `loop.history.<id>` is the list of that step's outputs of
+every finished round. Objects and lists render as JSON.
+
+## Structured output
+
+`output` fields: `type` string (default), integer, number, boolean, `list` (with `items`: a scalar
+name or a field such as `{type: object, fields: {...}}`) or `object` (with `fields`); `enum` for
+strings; `optional: true` when the model may leave it out. Field names may use capitals
+(`nextStep`).
 
 ## Expressions
 
 `until:` and, in a route without `on`/`classify`, `when:` are conditions: dotted names
-(`steps.review.output.approved`, `inputs.strict`, `loop.iteration`), literals (numbers, quoted
-strings, `true`, `false`, `null`, `[...]`), `== != < <= > >=`, `in`, `not in`, `contains`, `and`,
-`or`, `not` and parentheses. A name without a value is `null`.
+(`steps.review.output.approved`, `inputs.strict`, `loop.iteration`, `sections.0` or `sections[-1]`),
+literals (numbers, quoted strings, `true`, `false`, `null`, `[...]`), `== != < <= > >=`, `in`,
+`not in`, `contains`, `and`, `or`, `not`, parentheses and list functions: `count(list[, cond])`,
+`any(list[, cond])`, `all(list[, cond])`, `filter(list, cond)`, `pluck(list, "field")`,
+`sort(list[, key][, "desc"])`, `take(list, k)`, `first(list)`, `last(list)`, `join(list[, sep])`,
+`sum/min/max(list[, key])`, where `cond`/`key` read the current item as `it`
+(`any(steps.review.output.issues, it.severity == "high")`). A name without a value is `null`.
+Expressions are type-checked against the declared outputs: to test a list of objects, test a field
+of its items with `any(...)`, not `contains`.
 
 ## Rules
 

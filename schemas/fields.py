@@ -23,15 +23,18 @@ Template = Annotated[
     str,
     StringConstraints(max_length=20_000),
     Field(
-        description="Text with `{{ inputs.x }}`, `{{ steps.id.output }}` or `{{ steps.id.output.field }}`."
+        description="Text with `{{ inputs.x }}`, `{{ steps.id.output }}`, `{{ steps.id.output.field }}` "
+        "(nested fields and list items: `{{ steps.plan.output.sections.0.title }}`) or an expression "
+        "such as `{{ join(pluck(steps.plan.output.sections, \"title\"), \", \") }}`."
     ),
 ]
 Expression = Annotated[
     str,
     StringConstraints(min_length=1, max_length=500),
     Field(
-        description="A condition such as `steps.review.output.approved == true` or "
-        "`steps.score.output.value >= 7 and inputs.strict`."
+        description="A condition such as `steps.review.output.approved == true`, "
+        "`steps.score.output.value >= 7 and inputs.strict` or "
+        "`any(steps.review.output.issues, it.severity == \"high\")`."
     ),
 ]
 

@@ -57,19 +57,62 @@ class ModelSpec(_Strict):
 # ---- agents -----------------------------------------------------------------------------------
 
 
-class OutputField(_Strict):
-    """One field of an agent's structured output; later steps and routes can read it."""
+FieldName = Annotated[
+    str,
+    StringConstraints(pattern=r"^[A-Za-z][A-Za-z0-9_]{0,63}$"),
+    Field(
+        description="An output field name as people write them: letters (any case), digits and "
+        "underscores, starting with a letter, e.g. `summary`, `nextStep`, `URL`."
+    ),
+]
+ScalarType = Literal["string", "integer", "number", "boolean"]
+MAX_OUTPUT_DEPTH = 5
 
-    type: Literal["string", "integer", "number", "boolean", "list"] = Field(
-        "string", description="`list` is a list of `items`."
+
+class OutputField(_Strict):
+    """One field of a structured output: a scalar, an enum, an object of fields, or a list of them.
+
+    Nested `fields` and `items` describe objects and lists of objects; the engine turns the tree
+    into the JSON Schema the model must answer with, and the validator checks every path that a
+    template or expression reads against it.
+    """
+
+    type: Literal["string", "integer", "number", "boolean", "list", "object"] = Field(
+        "string", description="`list` is a list of `items`; `object` has named `fields`."
     )
     description: str = Field("", max_length=500, description="Tells the model what to put here.")
     enum: list[str] | None = Field(
         None, max_length=50, description="For a string: the only values allowed (handy for routes)."
     )
-    items: Literal["string", "integer", "number", "boolean"] = Field(
-        "string", description="For a list: the type of each item."
+    items: ScalarType | OutputField = Field(
+        "string",
+        description="For a list: the type of each item, a scalar name such as `string` or a field "
+        "(e.g. `{type: object, fields: {...}}` for a list of objects).",
     )
+    fields: dict[FieldName, OutputField] | None = Field(
+        None, max_length=50, description="For an object: its fields, each declared like an output field."
+    )
+    optional: bool = Field(
+        False, description="The model may leave it out; readers then see `null` (empty text in prompts)."
+    )
+
+    @model_validator(mode="after")
+    def _fields_only_on_objects(self) -> OutputField:
+        if self.type == "object" and not self.fields:
+            raise ValueError("an `object` field needs `fields`, e.g. `fields: {title: {}, score: {type: integer}}`")
+        if self.fields is not None and self.type != "object":
+            raise ValueError(f"`fields` only applies to `type: object`, not `{self.type}`")
+        if _depth(self) > MAX_OUTPUT_DEPTH:
+            raise ValueError(f"output fields nest more than {MAX_OUTPUT_DEPTH} levels deep")
+        return self
+
+
+def _depth(spec: OutputField) -> int:
+    """How many object/list levels `spec` nests (a scalar is 1)."""
+    inner = [*(spec.fields or {}).values()]
+    if spec.type == "list" and isinstance(spec.items, OutputField):
+        inner.append(spec.items)
+    return 1 + max((_depth(f) for f in inner), default=0)
 
 
 class Agent(_Strict):
@@ -84,11 +127,11 @@ class Agent(_Strict):
     tools: list[Identifier] = Field(
         default_factory=list, max_length=20, description="Names of tools under `tools` this agent may call."
     )
-    output: dict[Identifier, OutputField] | None = Field(
+    output: dict[FieldName, OutputField] | None = Field(
         None,
         max_length=50,
         description="Declare fields to get JSON back instead of text; read them as "
-        "`{{ steps.<id>.output.<field> }}`.",
+        "`{{ steps.<id>.output.<field> }}`, nested ones as `{{ steps.<id>.output.sections.0.title }}`.",
     )
     max_tool_calls: int = Field(5, ge=0, le=50, description="Tool calls allowed in one step of this agent.")
 
@@ -191,3 +234,6 @@ class Workflow(_Strict):
             return migrate(data)
         except MigrationProblem:
             return data  # the `version` field then reports the problem
+
+
+OutputField.model_rebuild()

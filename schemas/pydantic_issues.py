@@ -42,9 +42,11 @@ def union_members(tp: Any) -> dict[str, type[BaseModel]]:
     if get_origin(tp) not in (Union, types.UnionType):
         return {}
     tags: dict[str, type[BaseModel]] = {}
-    for member in get_args(tp):
-        member = _unwrap(member)
-        if isinstance(member, type) and issubclass(member, BaseModel) and "type" in member.model_fields:
+    members = [_unwrap(m) for m in get_args(tp) if m is not type(None)]
+    if not all(isinstance(m, type) and issubclass(m, BaseModel) for m in members):
+        return {}  # e.g. `items: string | OutputField`: not a union of kinds
+    for member in members:
+        if "type" in member.model_fields:
             annotation = member.model_fields["type"].annotation
             if get_origin(annotation) is Literal:
                 for tag in get_args(annotation):
@@ -64,14 +66,15 @@ def yaml_keys(model: type[BaseModel]) -> list[str]:
     return [info.alias or name for name, info in model.model_fields.items()]
 
 
-def _walk(loc: tuple[Any, ...]) -> tuple[Path, Any, Any, bool, bool]:
+def _walk(loc: tuple[Any, ...]) -> tuple[Path, Any, Any, bool, bool | str]:
     """(YAML path, type owning the last element, type at the path, the last element is a dict key,
-    passed a plain union)."""
+    passed a plain union: True, or which branch of a scalar-or-model union: "literal"/"model")."""
     tp: Any = Workflow
     path: list[str | int] = []
     owner: Any = None
     plain_union = False
     is_key = False
+    union_branch = ""
     for el in loc:
         current = _unwrap(tp)
         owner = current
@@ -83,6 +86,15 @@ def _walk(loc: tuple[Any, ...]) -> tuple[Path, Any, Any, bool, bool]:
             tp = tags[el]
             continue
         if get_origin(current) in (Union, types.UnionType) and isinstance(el, str):
+            model = next((m for m in get_args(current) if _names(el, m)), None)
+            if isinstance(model, type) and issubclass(model, BaseModel):
+                tp = model  # e.g. `items: string | OutputField` given a mapping: report inside it
+                union_branch = "model"
+                continue
+            if el.startswith("literal["):
+                tp = next((m for m in get_args(current) if get_origin(m) is Literal), None)
+                union_branch = "literal"
+                continue
             plain_union = True  # e.g. `default: str | bool | ...` reports once per member
             continue
         if isinstance(current, type) and issubclass(current, BaseModel):
@@ -94,7 +106,13 @@ def _walk(loc: tuple[Any, ...]) -> tuple[Path, Any, Any, bool, bool]:
         else:
             tp = None
         path.append(el)
-    return tuple(path), owner, _unwrap(tp), is_key, plain_union
+    return tuple(path), owner, _unwrap(tp), is_key, plain_union or union_branch
+
+
+def _names(el: str, member: Any) -> bool:
+    """Whether a union's error location element `el` names model `member` (validators wrap it)."""
+    name = getattr(member, "__name__", None)
+    return name is not None and (el == name or el.endswith(f", {name}]"))
 
 
 def _dotted(path: Path) -> str:
@@ -113,8 +131,11 @@ def pydantic_issues(error: ValidationError, locator: Locator) -> list[Issue]:
     issues: list[Issue] = []
     seen: set[tuple[Path, str]] = set()
     for err in error.errors(include_url=False):
-        path, owner, final, is_key, plain_union = _walk(tuple(err["loc"]))
+        path, owner, final, is_key, union = _walk(tuple(err["loc"]))
         kind = err["type"]
+        if (union == "model" and kind == "model_type") or (union == "literal" and isinstance(err.get("input"), dict)):
+            continue  # the other branch of `name | {mapping}` explains what is wrong
+        plain_union = union is True
         dedupe = (path, "union" if plain_union else kind + err["msg"])
         if dedupe in seen:
             continue
@@ -148,9 +169,10 @@ def _one(
             (*path, "type"), f"unknown type `{tag}` in `{_dotted(path)}`", did_you_mean(tag, tags)
         )
     if is_key:
+        case = "" if any(p in ("output", "fields") for p in path[:-1]) else "lowercase "
         return locator.issue(
             path,
-            f"`{path[-1]}` is not a valid name {_where(path[:-1])}: use lowercase letters, digits and "
+            f"`{path[-1]}` is not a valid name {_where(path[:-1])}: use {case}letters, digits and "
             "underscores, starting with a letter",
             at="key",
         )
@@ -169,6 +191,8 @@ def _one(
         return locator.issue(path, f"`{_dotted(path)}` {_short(value)} is not allowed: {_pattern_hint(path)}")
     fix = "quote the value to make it a string" if kind == "string_type" and value is not None else None
     message = err["msg"][0].lower() + err["msg"][1:]
+    if kind == "value_error" and ctx.get("error") is not None:
+        message = str(ctx["error"])  # our own validators' messages, without pydantic's prefix
     for pydantic_word, yaml_word in _YAML_WORDS:
         message = message.replace(pydantic_word, yaml_word)
     return locator.issue(path, f"`{_dotted(path)}`: {message}", fix)

@@ -118,7 +118,10 @@ def _review_loop(a: Answers) -> Config:
                          output={"approved": {"type": "boolean", "description": "True when the draft meets the criteria."},
                                  "feedback": {"type": "string", "description": "What to change, if anything."}}),
     }
-    body = [_step("draft", writer, f"Write about {{{{ inputs.{a['input']} }}}}. This is attempt {{{{ loop.iteration }}}}."),
+    draft = (f"Write about {{{{ inputs.{a['input']} }}}}. This is attempt {{{{ loop.iteration }}}}.\n"
+             "Your previous draft (empty on the first attempt): {{ loop.previous.draft.output }}\n"
+             "The reviewer's feedback on it: {{ loop.previous.review.output.feedback }}")
+    body = [_step("draft", writer, draft),
             _step("review", reviewer, f"Review this draft against the criteria ({a['criteria']}):\n{{{{ steps.draft.output }}}}")]
     loop = {"id": "revise", "type": "loop", "steps": body, "until": "steps.review.output.approved == true",
             "max_iterations": int(a["max_iterations"])}

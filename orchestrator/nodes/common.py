@@ -36,6 +36,7 @@ from orchestrator.llm_types import LLMResult, ModelClient, ModelParams
 from orchestrator.policy import Policy
 from orchestrator.state import RunState, template_context
 from schemas.errors import SchemaError
+from schemas.expressions import evaluate
 from schemas.models import Workflow
 from schemas.templates import render, resolve, to_text
 from schemas.walk import all_steps
@@ -155,6 +156,14 @@ def fill(text: str, context: dict[str, Any], step_id: str, *, raw: bool = False)
         return resolve(text, context) if raw else render(text, context)
     except SchemaError as exc:
         raise StepFailed(f"step `{step_id}`: {exc}", step_id=step_id) from None
+
+
+def holds(condition: str, context: dict[str, Any], step_id: str) -> bool:
+    """Evaluate an `until`/`when` condition; a list function given a non-list fails the step clearly."""
+    try:
+        return evaluate(condition, context)
+    except SchemaError as exc:
+        raise StepFailed(f"step `{step_id}`: condition `{condition}`: {exc}", step_id=step_id) from None
 
 
 def preview(value: Any) -> str:

@@ -1,8 +1,9 @@
 """The `loop` step: run the body, check `until`, go round again at most `max_iterations` times.
 
 The start node sets iteration 1; after the body's last node a conditional edge evaluates `until`
-(with `loop.iteration` in its context) and goes either to the next-iteration node, which bumps the
-counter and re-enters the body, or to the end node.
+(with `loop.iteration` in its context) and goes either to the next-iteration node, which records
+the finished round's outputs (read as `loop.previous` and `loop.history`), bumps the counter and
+re-enters the body, or to the end node.
 """
 
 from __future__ import annotations
@@ -11,23 +12,32 @@ from typing import Any
 
 from orchestrator import events as ev
 from orchestrator.nodes.agent import Node
-from orchestrator.nodes.common import RunContext, Scope, begin_composite, end_composite
+from orchestrator.nodes.common import RunContext, Scope, begin_composite, end_composite, holds
 from orchestrator.nodes.graph import Builder, Piece, add_composite
 from orchestrator.state import RunState, template_context
-from schemas.expressions import evaluate
 from schemas.models import LoopStep
+from schemas.walk import iter_steps
+
+
+def _body_ids(step: LoopStep) -> list[str]:
+    return [inner.id for inner, _ in iter_steps(step.steps)]
 
 
 def loop_start(ctx: RunContext, step: LoopStep, scope: Scope) -> Node:
+    """Iteration 1 with no finished rounds (a loop inside another loop starts afresh each time)."""
+    body = _body_ids(step)
+
     async def node(state: RunState) -> dict[str, Any]:
         begin_composite(ctx, state, step.id, "loop", scope)
-        return {"loops": {step.id: 1}, "steps_done": 1}
+        return {"loops": {step.id: 1}, "loop_rounds": {step.id: {sid: [] for sid in body}}, "steps_done": 1}
+
+    return node
 
     return node
 
 
 def _done(step: LoopStep, state: RunState) -> bool:
-    return evaluate(step.until, template_context(state, loop_id=step.id))
+    return holds(step.until, template_context(state, loop_id=step.id), step.id)
 
 
 def loop_edge(step: LoopStep, next_node: str, end_node: str) -> Any:
@@ -41,8 +51,17 @@ def loop_edge(step: LoopStep, next_node: str, end_node: str) -> Any:
 
 
 def loop_next(step: LoopStep) -> Node:
+    """Record the round that just finished (each body step's output), then bump the iteration."""
+    body = _body_ids(step)
+
     async def node(state: RunState) -> dict[str, Any]:
-        return {"loops": {step.id: (state.get("loops") or {}).get(step.id, 1) + 1}}
+        outputs = state.get("outputs") or {}
+        rounds = (state.get("loop_rounds") or {}).get(step.id) or {}
+        finished = {sid: [*rounds.get(sid, []), outputs.get(sid)] for sid in body}
+        return {"loops": {step.id: (state.get("loops") or {}).get(step.id, 1) + 1},
+                "loop_rounds": {step.id: finished}}
+
+    return node
 
     return node
 

@@ -34,7 +34,7 @@ def parallel_end(ctx: RunContext, step: ParallelStep) -> Node:
     return node
 
 
-_MERGED = ("outputs", "map_slots", "map_items", "loops", "routes")
+_MERGED = ("outputs", "map_slots", "map_items", "loops", "loop_rounds", "routes")
 _COUNTERS = ("steps_done", "tokens_in", "tokens_out", "cost_usd")
 
 

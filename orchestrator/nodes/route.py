@@ -12,11 +12,10 @@ from orchestrator import events as ev
 from orchestrator.llm_types import LLMRequest
 from orchestrator.nodes.agent import Node
 from orchestrator.nodes.agent_loop import call_model
-from orchestrator.nodes.common import RunContext, Scope, Usage, begin_composite, end_composite, fill
+from orchestrator.nodes.common import RunContext, Scope, Usage, begin_composite, end_composite, fill, holds
 from orchestrator.nodes.graph import Builder, Piece, add_composite
 from orchestrator.state import RunState
 from orchestrator.structured import OutputInvalid, parse_output
-from schemas.expressions import evaluate
 from schemas.models import OutputField, RouteStep
 from schemas.templates import to_text
 
@@ -34,7 +33,7 @@ def route_start(ctx: RunContext, step: RouteStep, scope: Scope) -> Node:
         elif step.classify is not None:
             chosen = await _classify(ctx, step, context, usage)
         else:
-            chosen = next((i for i, c in enumerate(step.cases) if evaluate(c.when, context)), DEFAULT)
+            chosen = next((i for i, c in enumerate(step.cases) if holds(c.when, context, step.id)), DEFAULT)
         return {"routes": {step.id: chosen}, "steps_done": 1, **usage.delta()}
 
     return node

@@ -10,7 +10,8 @@ from schemas.fields import Template
 from schemas.steps.base import Read, _StepBase
 
 if TYPE_CHECKING:
-    from schemas.semantic_refs import OutputShape, Reader
+    from schemas.semantic_refs import Reader
+    from schemas.value_types import VType
 
 
 class ApprovalStep(_StepBase):
@@ -31,8 +32,10 @@ class ApprovalStep(_StepBase):
     def reads(self) -> list[Read]:
         return [Read(("message",), self.message)]
 
-    def output_shape(self, reader: Reader) -> OutputShape:
-        return {"approved": "boolean", "feedback": "string"}
+    def output_shape(self, reader: Reader) -> VType:
+        from schemas.semantic_refs import APPROVAL_TYPE
+
+        return APPROVAL_TYPE
 
     def diagram_label(self) -> str:
         return f"{self.id}: approval"

@@ -21,10 +21,10 @@ from schemas.fields import Identifier, _Strict
 
 if TYPE_CHECKING:
     from schemas.issues import Path
-    from schemas.models import OutputField
-    from schemas.semantic_refs import OutputShape, Reader, Scope
+    from schemas.semantic_refs import Reader, Scope
     from schemas.steps import Step
     from schemas.templates import Reference
+    from schemas.value_types import VType
 
 U = TypeVar("U")
 Pair = tuple[U, U]  # (expected, worst case)
@@ -53,6 +53,8 @@ class Checker(Protocol):
     """The semantic checker as a step kind sees it."""
 
     reader: Reader
+    current: str  # the step whose templates are being read (for the loop-feedback warning)
+    types: list[VType]  # the type of each block of the last template checked
 
     def agent(self, name: str, where: Path) -> None: ...
     def template(self, text: str, where: Path, scope: Scope) -> list[Reference] | None: ...
@@ -60,6 +62,7 @@ class Checker(Protocol):
     def error(self, where: Path, message: str, fix: str | None = None) -> None: ...
     def walk(self, steps: Sequence[Step], path: Path, scope: Scope) -> None: ...
     def step(self, step: Step, path: Path, scope: Scope) -> None: ...
+    def loop_feedback(self, body: Sequence[Step], loop_id: str, path: Path) -> None: ...
 
 
 class Estimator(Protocol[U]):
@@ -147,23 +150,9 @@ class _StepBase(_Strict):
         """The agent whose answer is this step's output, when there is one."""
         return None
 
-    def output_shape(self, reader: Reader) -> OutputShape:
-        """What `steps.<id>.output` holds: declared fields, plain text, or not checked."""
-        name = self.output_agent()
-        agent = reader.workflow.agents.get(name) if name else None
-        if agent is None:
-            return "any"
-        return {k: v.type for k, v in agent.output.items()} if agent.output else "text"
-
-    def field_spec(self, reader: Reader, name: str) -> OutputField | None:
-        """The declared output field `name`, when the step's output has declared fields."""
-        agent_name = self.output_agent()
-        agent = reader.workflow.agents.get(agent_name) if agent_name else None
-        return (agent.output or {}).get(name) if agent is not None else None
-
-    def output_type(self) -> str | None:
-        """The type of the whole output when the kind fixes it (a map gives a list)."""
-        return None
+    def output_shape(self, reader: Reader) -> VType:
+        """The type of `steps.<id>.output`: declared fields (nested), text (`string`), or ANY."""
+        return reader.agent_type(self.output_agent())
 
     # ---- generic walks --------------------------------------------------------------------------
 

@@ -21,8 +21,9 @@ from schemas.steps.base import (
 
 if TYPE_CHECKING:
     from schemas.issues import Path
-    from schemas.semantic_refs import OutputShape, Reader, Scope
+    from schemas.semantic_refs import Reader, Scope
     from schemas.steps import Step
+    from schemas.value_types import VType
 
 
 class LoopStep(_StepBase):
@@ -47,13 +48,17 @@ class LoopStep(_StepBase):
     def output_agent(self) -> str | None:
         return self.steps[-1].output_agent()
 
-    def output_shape(self, reader: Reader) -> OutputShape:
-        return reader.output_shape(self.steps[-1].id)  # the last body step's, from the last iteration
+    def output_shape(self, reader: Reader) -> VType:
+        return reader.output_type(self.steps[-1].id)  # the last body step's, from the last iteration
 
     def check(self, ck: Checker, path: Path, scope: Scope) -> None:
-        body = scope.branch(in_loop=True)
+        from schemas.walk import iter_steps
+
+        body = scope.enter_loop(self.id, frozenset(inner.id for inner, _ in iter_steps(self.steps)))
         ck.walk(self.steps, (*path, "steps"), body)
+        ck.current = self.id  # what `until` reads names the body step that judges each round
         ck.expression(self.until, (*path, "until"), body)
+        ck.loop_feedback(self.steps, self.id, path)
         scope.visible |= body.visible
         scope.hidden_by.update(body.hidden_by)
 

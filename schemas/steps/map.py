@@ -9,10 +9,11 @@ from pydantic import Field
 from schemas.fields import Identifier, Template
 from schemas.steps.agent import AgentStep
 from schemas.steps.base import Checker, Children, Estimator, Pair, _StepBase
+from schemas.value_types import ANY, VType, list_of
 
 if TYPE_CHECKING:
     from schemas.issues import Path
-    from schemas.semantic_refs import Scope
+    from schemas.semantic_refs import Reader, Scope
 
 
 class MapStep(_StepBase):
@@ -36,8 +37,8 @@ class MapStep(_StepBase):
     def max_runs(self) -> int:
         return 1 + self.max_items
 
-    def output_type(self) -> str | None:
-        return "list"
+    def output_shape(self, reader: Reader) -> VType:
+        return list_of(reader.agent_type(self.step.agent))
 
     def check(self, ck: Checker, path: Path, scope: Scope) -> None:
         refs = ck.template(self.over, (*path, "over"), scope)
@@ -48,12 +49,15 @@ class MapStep(_StepBase):
                 "`over` must be exactly one reference to a list",
                 "write e.g. `{{ steps.plan.output.topics }}`",
             )
-        elif refs:
-            kind = ck.reader.value_type(refs[0].path)
-            if kind is not None and kind != "list":
-                ck.error((*path, "over"), f"`{refs[0].dotted}` is a {kind}, not a list")
+        item_type = ck.types[-1].items if refs and ck.types and ck.types[-1].kind == "list" else None
+        if refs and len(refs) == 1 and ck.types:
+            kind = ck.types[-1]
+            if kind.known and kind.kind not in ("list", "null"):
+                shown = refs[0].expr.text if refs[0].expr is not None else refs[0].dotted
+                ck.error((*path, "over"), f"`{shown}` is {kind.describe()}, not a list")
+        ck.current = self.step.id
         ck.agent(self.step.agent, (*path, "step", "agent"))
-        ck.template(self.step.prompt, (*path, "step", "prompt"), scope.with_item(self.as_))
+        ck.template(self.step.prompt, (*path, "step", "prompt"), scope.with_item(self.as_, item_type or ANY))
 
     def estimate(self, est: Estimator[Any]) -> Pair[Any]:
         return est.repeat(est.agent(self.step.agent, self.step.prompt), "items", self.max_items)

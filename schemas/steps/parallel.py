@@ -10,8 +10,9 @@ from schemas.steps.base import Checker, Children, Diagram, Tails, _StepBase
 
 if TYPE_CHECKING:
     from schemas.issues import Path
-    from schemas.semantic_refs import OutputShape, Reader, Scope
+    from schemas.semantic_refs import Reader, Scope
     from schemas.steps import Step
+    from schemas.value_types import VType
 
 
 class ParallelStep(_StepBase):
@@ -25,8 +26,10 @@ class ParallelStep(_StepBase):
     def children(self) -> list[Children]:
         return [Children(("branches",), self.branches)]
 
-    def output_shape(self, reader: Reader) -> OutputShape:
-        return dict.fromkeys((b.id for b in self.branches), "any")  # one entry per branch id
+    def output_shape(self, reader: Reader) -> VType:
+        from schemas.value_types import ANY, VType
+
+        return VType("object", fields=dict.fromkeys((b.id for b in self.branches), ANY))  # one per branch
 
     def check(self, ck: Checker, path: Path, scope: Scope) -> None:
         seen: list[Scope] = []

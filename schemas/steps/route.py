@@ -81,7 +81,7 @@ class RouteStep(_StepBase):
             ck.template(self.on, (*path, "on"), scope)
         if self.classify is not None:
             ck.template(self.classify.prompt, (*path, "classify", "prompt"), scope)
-        allowed = _enum_of(self.on, ck.reader) if self.on is not None else None
+        allowed = _enum_of(self.on, ck.reader, scope) if self.on is not None else None
         seen: set[str] = set()
         for index, case in enumerate(self.cases):
             where = (*path, "cases", index, "when")
@@ -127,17 +127,17 @@ class RouteStep(_StepBase):
         return out
 
 
-def _enum_of(on: str, reader: Reader) -> list[str] | None:
-    """The values `on` can take, when it reads one declared boolean or enum field."""
+def _enum_of(on: str, reader: Reader, scope: Scope) -> list[str] | None:
+    """The values `on` can take, when it reads one declared boolean or enum field (nested too)."""
     try:
         refs = find_references(on)
     except TemplateSyntaxError:
         return None
-    if len(refs) != 1 or refs[0].path[0] != "steps" or len(refs[0].path) != 4:
+    if len(refs) != 1 or refs[0].expr is not None:
         return None
-    spec = reader.field_spec(refs[0].path[1], refs[0].path[3])
-    if spec is None:
+    vtype, problem = reader.resolve(refs[0].path, scope)
+    if problem is not None:
         return None
-    if spec.type == "boolean":
+    if vtype.kind == "boolean":
         return ["true", "false"]
-    return list(spec.enum) if spec.enum else None
+    return list(vtype.enum) if vtype.enum else None

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from orchestrator.state import InputsError, prepare_inputs
@@ -43,6 +45,47 @@ def test_invalid_answers_say_what_is_wrong(text: str, problem: str) -> None:
     with pytest.raises(OutputInvalid, match=problem) as caught:
         parse_output(text, FIELDS)
     assert "Fix this and try again" in repair_message(caught.value, FIELDS)
+
+
+NESTED = {
+    "sections": OutputField(type="list", items=OutputField(type="object", fields={
+        "title": OutputField(),
+        "wordCount": OutputField(type="integer"),
+        "level": OutputField(enum=["low", "high"]),
+        "model_config": OutputField(optional=True),  # a name pydantic itself uses is still fine
+    })),
+    "nextStep": OutputField(optional=True),
+    "meta": OutputField(type="object", fields={"Author": OutputField(), "tags": OutputField(type="list")}),
+}
+
+
+def test_nested_objects_lists_of_objects_and_optional_fields_become_a_strict_schema() -> None:
+    schema = json_schema(NESTED)
+    assert schema["required"] == ["sections", "meta"]  # `nextStep` is optional
+    item = schema["$defs"][schema["properties"]["sections"]["items"]["$ref"].rsplit("/", 1)[-1]]
+    assert set(item["properties"]) == {"title", "wordCount", "level", "model_config"}
+    assert item["required"] == ["title", "wordCount", "level"] and item["additionalProperties"] is False
+    assert all(d["additionalProperties"] is False for d in schema["$defs"].values())
+    text = ('{"sections": [{"title": "Intro", "wordCount": 3, "level": "low"}], '
+            '"meta": {"Author": "Ann", "tags": ["x"]}}')
+    assert parse_output(text, NESTED) == {
+        "sections": [{"title": "Intro", "wordCount": 3, "level": "low", "model_config": None}],
+        "nextStep": None, "meta": {"Author": "Ann", "tags": ["x"]},
+    }
+    with pytest.raises(OutputInvalid, match="sections.0.level"):
+        parse_output('{"sections": [{"title": "a", "wordCount": 1, "level": "mid"}], '
+                     '"meta": {"Author": "b", "tags": []}}', NESTED)
+
+
+def test_the_offline_model_answers_nested_shapes_with_valid_values() -> None:
+    from orchestrator.offline_synth import SCHEMA_MARKER, synthesize
+
+    schema = json_schema(NESTED)
+    for topic in ("tides", "volcanoes", "bees"):
+        reply = synthesize([{"role": "user", "content": f"Plan {topic}. {SCHEMA_MARKER} {json.dumps(schema)}"}])
+        value = parse_output(reply.text, NESTED)
+        assert value["sections"] and all(s["level"] in ("low", "high") for s in value["sections"])
+        assert isinstance(value["meta"]["tags"], list)
 
 
 def test_inputs_are_coerced_from_text_and_checked() -> None:

@@ -35,7 +35,9 @@ def test_item_and_loop_references() -> None:
     [
         "{{ inputs.topic | upper }}",
         "{{ inputs.topic() }}",
-        "{{ inputs['topic'] }}",
+        "{{ inputs['topic'] + 1 }}",
+        "{{ open('x') }}",
+        "{{ count(inputs.x, it, 2, 3) }}",
         "{{ }}",
         "{{ inputs.topic.__class__ + 1 }}",
         "{% for x in y %}{% endfor %}",
