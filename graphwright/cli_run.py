@@ -34,6 +34,7 @@ def register(subparsers: Any) -> None:
     decision = resume.add_mutually_exclusive_group()
     decision.add_argument("--approve", action="store_true", help="approve the pending approval")
     decision.add_argument("--reject", action="store_true", help="reject the pending approval")
+    decision.add_argument("--answer", metavar="TEXT", help="answer the pending question of an `ask` step")
     resume.add_argument("--feedback", default="", help="feedback to go with --approve/--reject")
     _common(resume)
     resume.set_defaults(handler=cmd_resume)
@@ -76,7 +77,9 @@ def cmd_resume(args: argparse.Namespace) -> int:
     from orchestrator.runner import ApprovalDecision
 
     approval = None
-    if args.approve or args.reject:
+    if args.answer is not None:
+        approval = ApprovalDecision(approved=True, feedback=args.answer)
+    elif args.approve or args.reject:
         approval = ApprovalDecision(approved=bool(args.approve), feedback=args.feedback)
     return _drive(args, lambda engine: engine.resume(args.run_id, approval=approval, owner=_owner()))
 
@@ -87,7 +90,7 @@ def _owner() -> str:
 
 def _drive(args: argparse.Namespace, start: Any) -> int:
     from orchestrator.credentials import Credentials
-    from orchestrator.errors import RunNotResumable
+    from orchestrator.errors import InvalidAnswer, RunNotResumable
     from orchestrator.policy import Policy
     from orchestrator.runner import ApprovalDecision, Engine
     from orchestrator.state import InputsError
@@ -108,8 +111,10 @@ def _drive(args: argparse.Namespace, start: Any) -> int:
                 return _exit_code(last)
             decision = _ask(view.pending)
             if decision is None:
-                print(f"run {last.run_id} is waiting for approval; continue it with "
-                      f"`graphwright resume {last.run_id} --approve` (or --reject)", file=sys.stderr)
+                how = ("--answer TEXT`" if view.pending is not None and view.pending.kind == "input"
+                       else "--approve` (or --reject)")
+                print(f"run {last.run_id} is waiting for a person; continue it with "
+                      f"`graphwright resume {last.run_id} {how}", file=sys.stderr)
                 return EXIT_WAITING
             stream = engine.resume(last.run_id, approval=ApprovalDecision(*decision))
 
@@ -119,7 +124,7 @@ def _drive(args: argparse.Namespace, start: Any) -> int:
         run_id = view.last.run_id if view.last else "?"
         print(f"\ninterrupted; continue with `graphwright resume {run_id}`", file=sys.stderr)
         return EXIT_INTERRUPTED
-    except (RunNotResumable, InputsError) as exc:  # e.g. an input holding a key: refused, nothing stored
+    except (RunNotResumable, InputsError, InvalidAnswer) as exc:  # e.g. an input holding a key: refused
         print(f"graphwright: {exc}", file=sys.stderr)
         return EXIT_USAGE
     finally:
@@ -151,6 +156,8 @@ def _exit_code(last: Any) -> int:
 
 def _ask(pending: Any) -> tuple[bool, str] | None:
     """Ask on the terminal; None when nobody can answer (end of input)."""
+    if pending is not None and pending.kind == "input":
+        return _ask_question(pending)
     try:
         print(f"\nApproval needed for `{pending.step_id if pending else '?'}`.", file=sys.stderr)
         answer = input("Approve? [y/N] ").strip().lower()
@@ -234,3 +241,21 @@ class LiveView:
                 self._line(f"■ {e.reason}")
             case "run_interrupted":
                 self._line(f"■ paused ({e.reason})")
+
+
+def _ask_question(pending: Any) -> tuple[bool, str] | None:
+    """An `ask` step on the terminal (prompts on stderr): repeat until the answer fits its choices."""
+    from schemas.steps.ask import matching_choice
+
+    print(f"\nQuestion from `{pending.step_id}`: {pending.message}", file=sys.stderr)
+    if pending.choices:
+        print("Answer with one of: " + ", ".join(pending.choices), file=sys.stderr)
+    while True:
+        print("Answer: ", end="", file=sys.stderr, flush=True)
+        try:
+            answer = input()
+        except EOFError:
+            return None
+        if matching_choice(answer, pending.choices) is not None:
+            return True, answer
+        print("That is not one of the choices." if pending.choices else "Please type an answer.", file=sys.stderr)

@@ -22,7 +22,7 @@ from langgraph.graph import END, START, StateGraph
 from langgraph.graph.state import CompiledStateGraph
 from langgraph.types import Checkpointer
 
-from orchestrator.nodes import agent, approval, loop, parallel, route, supervisor
+from orchestrator.nodes import agent, approval, ask, loop, parallel, route, supervisor
 from orchestrator.nodes import map as map_step
 from orchestrator.nodes.common import CURRENT_RUN, RunContext, Scope
 from orchestrator.nodes.graph import Piece
@@ -33,6 +33,7 @@ from schemas.models import Step, Workflow
 COMPILERS: MappingProxyType[str, Callable[[Any, Any, Scope], Piece]] = MappingProxyType({
     "agent": agent.compile_step,
     "approval": approval.compile_step,
+    "ask": ask.compile_step,
     "supervisor": supervisor.compile_step,
     "parallel": parallel.compile_step,
     "map": map_step.compile_step,

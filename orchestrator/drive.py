@@ -179,8 +179,7 @@ class RunDriver:
         if interrupts:
             chosen = self._asked(interrupts)
             pending = {**dict(chosen.value), "interrupt_id": chosen.id}
-            self.emit(ev.ApprovalRequested(run_id=self.run_id, step_id=pending["step_id"],
-                                           message=pending.get("message", "")))
+            self.emit(ev.approval_requested(self.run_id, pending))
             self.emit(ev.RunInterrupted(run_id=self.run_id, reason="approval", outputs=self.partial))
             self._end("interrupted", pending=pending)
             return

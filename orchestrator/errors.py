@@ -14,7 +14,8 @@
         ├── BudgetExhausted       a limit under `limits` would be exceeded
         ├── RunRejected           a person rejected an approval whose `on_reject` is `stop`
         ├── DiskFull              the data directory's disk is full: the run cannot be saved
-        └── RunNotResumable       no such run, or it has already ended
+        ├── RunNotResumable       no such run, or it has already ended
+        └── InvalidAnswer         an answer to an `ask` step that is not one of its choices
 
 Messages never contain API keys: they are built from scrubbed provider messages (`secrets.redact`).
 """
@@ -111,3 +112,9 @@ class DiskFull(RunError):
 
 class RunNotResumable(RunError):
     reason = "not_resumable"
+
+
+class InvalidAnswer(RunError):
+    """An answer to an `ask` step that is not one of its choices (the run keeps waiting)."""
+
+    reason = "invalid_answer"

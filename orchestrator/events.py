@@ -135,9 +135,13 @@ class ToolResult(_Event):
 
 
 class ApprovalRequested(_Event):
+    """A person must decide: approve/reject (`approval`), or answer a question (`ask`: kind "input")."""
+
     type: Literal["approval_requested"] = "approval_requested"
     step_id: str
     message: str
+    kind: Literal["approval", "input"] = "approval"
+    choices: list[str] | None = None  # an `ask` step's allowed answers
 
 
 class ApprovalResolved(_Event):
@@ -178,6 +182,12 @@ Event = Annotated[
     | Warning,
     Field(discriminator="type"),
 ]
+
+def approval_requested(run_id: str, pending: dict[str, Any]) -> ApprovalRequested:
+    """The event for a pending interrupt as the run table keeps it (an approval or a question)."""
+    return ApprovalRequested(run_id=run_id, step_id=pending["step_id"], message=pending.get("message", ""),
+                             kind=pending.get("kind", "approval"), choices=pending.get("choices"))
+
 
 TERMINAL_TYPES = frozenset({"run_finished", "run_failed", "run_cancelled", "run_interrupted"})
 

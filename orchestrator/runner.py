@@ -33,6 +33,7 @@ from orchestrator.credentials import Credentials
 from orchestrator.errors import (
     BudgetExhausted,
     DiskFull,
+    InvalidAnswer,
     ModelCallError,
     RunError,
     RunNotResumable,
@@ -44,6 +45,7 @@ from orchestrator.redaction import KNOWN_SECRETS, event_without_known, input_hol
 from orchestrator.state import InputsError
 from orchestrator.tool_journal import CURRENT_JOURNAL, ToolJournal
 from orchestrator.workers import CURRENT_OWNER, CURRENT_WORKERS, Workers
+from schemas.steps.ask import matching_choice
 
 log = logging.getLogger(__name__)
 _DONE = object()
@@ -140,6 +142,13 @@ class Engine:
             raise RunNotResumable(f"run `{run_id}` belongs to another user")
         if stored.status in ("finished", "rejected"):
             raise RunNotResumable(f"run `{run_id}` has already ended ({stored.status}); start a new run instead")
+        pending = stored.pending or {}
+        if approval is not None and approval.approved and pending.get("kind") == "input":
+            choices = pending.get("choices")
+            if matching_choice(approval.feedback, choices) is None:
+                wanted = f"one of {', '.join(repr(c) for c in choices)}" if choices else "some text"
+                raise InvalidAnswer(f"question `{pending.get('step_id')}` needs {wanted} as its answer; "
+                                    "the run is still waiting for it")
         async for event in self._stream(stored, resume=True, approval=approval):
             yield event
 
@@ -147,8 +156,7 @@ class Engine:
         stored = self.store.get(run_id)
         if stored is None or stored.status != "interrupted" or not stored.pending:
             return None
-        return ev.ApprovalRequested(run_id=run_id, step_id=stored.pending["step_id"],
-                                    message=stored.pending.get("message", ""))
+        return ev.approval_requested(run_id, stored.pending)
 
     # ---- driving a run --------------------------------------------------------------------------
 

@@ -13,6 +13,7 @@ from pydantic import Field
 
 from schemas.steps.agent import AgentStep
 from schemas.steps.approval import ApprovalStep
+from schemas.steps.ask import AskStep
 from schemas.steps.base import Children, Read, _StepBase, max_executions, min_executions
 from schemas.steps.loop import LoopStep
 from schemas.steps.map import MapStep
@@ -21,7 +22,7 @@ from schemas.steps.route import Classifier, RouteCase, RouteStep
 from schemas.steps.supervisor import SupervisorStep
 
 Step = Annotated[
-    AgentStep | ParallelStep | MapStep | RouteStep | LoopStep | ApprovalStep | SupervisorStep,
+    AgentStep | ParallelStep | MapStep | RouteStep | LoopStep | ApprovalStep | AskStep | SupervisorStep,
     Field(discriminator="type"),
 ]
 
@@ -29,6 +30,6 @@ for _model in (_StepBase, *_StepBase.__subclasses__(), RouteCase):
     _model.model_rebuild(_types_namespace={"Step": Step})
 
 __all__ = [
-    "AgentStep", "ApprovalStep", "Children", "Classifier", "LoopStep", "MapStep", "ParallelStep", "Read",
+    "AgentStep", "ApprovalStep", "AskStep", "Children", "Classifier", "LoopStep", "MapStep", "ParallelStep", "Read",
     "RouteCase", "RouteStep", "Step", "SupervisorStep", "_StepBase", "max_executions", "min_executions",
 ]

@@ -141,3 +141,33 @@ def test_approvals_are_asked_on_the_terminal(tmp_path: Path, llm_server) -> None
                              input="", env=_env(llm_server), capture_output=True, text=True, timeout=240, cwd=ROOT)
     assert waiting.returncode == 3 and "graphwright resume" in waiting.stderr
     assert _events(waiting.stdout)[-1]["type"] == "run_interrupted"
+
+
+def test_questions_are_asked_on_the_terminal_until_the_answer_fits(tmp_path: Path, llm_server) -> None:
+    (tmp_path / "wf.yaml").write_text(textwrap.dedent("""
+        version: 2
+        name: ask
+        default_model: openai/gpt-4o-mini
+        agents: {w: {role: Writer}}
+        steps:
+          - {id: size, type: ask, question: 'How long?', choices: [short, long]}
+          - {id: go, type: agent, agent: w, prompt: 'write it {{ steps.size.output }}'}
+    """))
+    llm_server.script(Reply(text="written"))
+    answered = subprocess.run(_cli("run", str(tmp_path / "wf.yaml"), "--data-dir", str(tmp_path / "d"), "--json"),
+                              input="medium\nLONG\n", env=_env(llm_server), capture_output=True, text=True,
+                              timeout=240, cwd=ROOT)
+    assert answered.returncode == 0, answered.stderr[-2000:]
+    assert "Question from `size`: How long?" in answered.stderr and "not one of the choices" in answered.stderr
+    assert all(line.startswith("{") for line in answered.stdout.splitlines())  # prompts never in the JSON
+    assert llm_server.requests[-1].messages[-1]["content"] == "write it long"
+
+    waiting = subprocess.run(_cli("run", str(tmp_path / "wf.yaml"), "--data-dir", str(tmp_path / "d"), "--json"),
+                             input="", env=_env(llm_server), capture_output=True, text=True, timeout=240, cwd=ROOT)
+    assert waiting.returncode == 3 and "--answer TEXT" in waiting.stderr
+    run_id = _events(waiting.stdout)[-1]["run_id"]
+    llm_server.script(Reply(text="brief"))
+    resumed = subprocess.run(_cli("resume", run_id, "--answer", "short", "--data-dir", str(tmp_path / "d")),
+                             env=_env(llm_server), capture_output=True, text=True, timeout=240, cwd=ROOT)
+    assert resumed.returncode == 0, resumed.stderr[-2000:]
+    assert llm_server.requests[-1].messages[-1]["content"] == "write it short"

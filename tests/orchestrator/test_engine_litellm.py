@@ -30,10 +30,13 @@ def plausible(request) -> Reply:
 
 
 def run_to_the_end(engine, wf) -> list:
-    """Run, approving every approval on the way, and return all events of all segments."""
+    """Run, approving every approval (and answering every question with its first choice) on the
+    way, and return all events of all segments."""
     events = collect(engine.run(wf, {}))
     while events[-1].type == "run_interrupted":
-        events += collect(engine.resume(events[-1].run_id, approval=ApprovalDecision(True, "fine")))
+        asked = [e for e in events if e.type == "approval_requested"][-1]
+        answer = asked.choices[0] if asked.choices else "fine"
+        events += collect(engine.resume(events[-1].run_id, approval=ApprovalDecision(True, answer)))
     return events
 
 
@@ -62,8 +65,8 @@ def test_every_example_runs_through_litellm(path: Path, llm_server, llm_client, 
     finished = events[-1]
     assert finished.tokens_in == sum(c.tokens_in for c in calls)
     assert finished.cost_usd == pytest.approx(sum(c.cost_usd for c in calls))
-    started = [(e.step_id, e.item_index) for e in of_type(events, "step_started") if e.step_type != "approval"]
-    done = [(e.step_id, e.item_index) for e in of_type(events, "step_finished") if e.step_type != "approval"]
+    started = [(e.step_id, e.item_index) for e in of_type(events, "step_started") if e.step_type not in ("approval", "ask")]
+    done = [(e.step_id, e.item_index) for e in of_type(events, "step_finished") if e.step_type not in ("approval", "ask")]
     assert sorted(started, key=str) == sorted(done, key=str)
     tokens = "".join(t.text for t in of_type(events, "token"))
     assert tokens and all(t.step_id for t in of_type(events, "token"))
