@@ -135,7 +135,9 @@ def _approval(a: Answers) -> Config:
     steps = [_step("draft", writer, f"Write a draft about {{{{ inputs.{a['input']} }}}}."),
              {"id": "approve", "type": "approval", "message": f"{a['message']}\n\n{{{{ steps.draft.output }}}}",
               "on_reject": "stop"},
-             _step("final", writer, "Polish the approved draft for publication:\n{{ steps.draft.output }}")]
+             {"id": "notes", "type": "ask", "question": a["question"]},
+             _step("final", writer, "Polish the approved draft for publication, taking in these notes "
+                   "({{ steps.notes.output }}):\n{{ steps.draft.output }}")]
     return _workflow(a, "Drafts, waits for a person's approval, then finalises.", agents, steps)
 
 
@@ -200,10 +202,12 @@ PATTERNS: tuple[Pattern, ...] = (
              Question("criteria", "What must a draft be to pass review?", "clear, correct and under 300 words"),
              Question("max_iterations", "At most how many rounds of review?", "3", "int", 1, 50)),
             _review_loop),
-    Pattern("approval", "Human approval", "a person approves the draft before the workflow goes on",
+    Pattern("approval", "Human approval", "a person approves the draft and adds notes before the workflow goes on",
             "approved-post", "topic", "Our new opening hours",
             (Question("writer", "Name the agent that writes.", "writer", "name"),
-             Question("message", "What should the approver be asked?", "Please approve this draft before it is finalised.")),
+             Question("message", "What should the approver be asked?", "Please approve this draft before it is finalised."),
+             Question("question", "What should the person be asked after approving (their answer goes into the "
+                      "final version)?", "Anything to add or change before the final version?")),
             _approval),
     Pattern("supervisor", "Supervisor", "a manager agent delegates sub-tasks to a team",
             "team-lead", "task", "Plan a one-day team offsite for 12 people",

@@ -10,7 +10,8 @@ from schemas.fields import Template
 from schemas.steps.base import Read, _StepBase
 
 if TYPE_CHECKING:
-    from schemas.semantic_refs import OutputShape, Reader
+    from schemas.semantic_refs import Reader
+    from schemas.value_types import VType
 
 Choice = Annotated[str, StringConstraints(min_length=1, max_length=200)]
 
@@ -38,8 +39,10 @@ class AskStep(_StepBase):
     def reads(self) -> list[Read]:
         return [Read(("question",), self.question)]
 
-    def output_shape(self, reader: Reader) -> OutputShape:
-        return "text"
+    def output_shape(self, reader: Reader) -> VType:
+        from schemas.value_types import VType
+
+        return VType("string", enum=tuple(self.choices) if self.choices else None)
 
     def diagram_label(self) -> str:
         return f"{self.id}: ask a person"
