@@ -79,6 +79,9 @@ class Reader:
             return None
         if root == "item":
             return f"`{dotted}` is only available inside a map step's prompt", None
+        if root == "secrets":
+            return (f"`{dotted}`: a secret never goes into a prompt or a model",
+                    "read it only in an http tool's `headers`, `query` or `body`")
         roots = (
             ["inputs", "steps"] + (["loop"] if scope.in_loop else []) + ([scope.item] if scope.item else [])
         )
