@@ -1,8 +1,9 @@
 """A loopback stand-in for an authenticated search API (Serper-shaped), for tests and offline demos.
 
-It checks what a real API would: the key in the `X-API-KEY` header (or an `api_key` query
-parameter), a JSON body with `Content-Type: application/json`, and answers with Serper's
-`{"organic": [{"title", "link", "snippet"}]}` shape. Every request is recorded so a test can check
+It checks what a real API would: the key in the `X-API-KEY` header (or an `api_key` / `token`
+query parameter), a JSON body with `Content-Type: application/json`, and answers with Serper's
+`{"organic": [{"title", "link", "snippet"}]}` shape; `POST /content` with `{"url": ...}` answers
+with the text of `pages[url]` (a browserless-style page fetcher). Every request is recorded so a test can check
 exactly what was sent. `/redirect?to=URL` answers 302 (redirect tests); `/echo` sends the request's
 headers back (a careless API that echoes the key).
 """
@@ -35,6 +36,7 @@ class SearchApi:
 
     key: str
     results: dict[str, list[dict[str, str]]] = field(default_factory=dict)  # query -> organic results
+    pages: dict[str, str] = field(default_factory=dict)  # url -> page text, for `/content`
     requests: list[ApiRequest] = field(default_factory=list)
     _server: ThreadingHTTPServer | None = None
 
@@ -79,7 +81,7 @@ class SearchApi:
             return
         if parts.path == "/echo":
             return _reply(handler, 200, {"you_sent": request.headers})
-        if request.headers.get("X-API-KEY") != self.key and query.get("api_key") != self.key:
+        if self.key not in (request.headers.get("X-API-KEY"), query.get("api_key"), query.get("token")):
             return _reply(handler, 403, {"message": "Unauthorized: missing or wrong API key"})
         if handler.command == "POST":
             if not request.headers.get("Content-Type", "").startswith("application/json"):
@@ -87,6 +89,9 @@ class SearchApi:
             wanted = request.json() or {}
         else:
             wanted = query
+        if parts.path == "/content":
+            page = self.pages.get(str(wanted.get("url")))
+            return _reply(handler, 200 if page else 404, {"text": page or "no such page"})
         q = str(wanted.get("q", ""))
         organic = self.results.get(q, [{"title": f"About {q}", "link": "https://example.org/" + q.replace(" ", "-"),
                                         "snippet": f"A page about {q}."}])

@@ -66,11 +66,11 @@ def build_app(services: AppServices) -> gr.Blocks:
             if services.mlflow_default and not session.chat.messages:
                 session.settings.mlflow = True
             return (settings_tab.keys_markdown(services, session), session.settings.mlflow,
-                    design_tab.greet(session), session, owner)
+                    settings_tab.secrets_markdown(session), design_tab.greet(session), session, owner)
 
-        keys_md, _model, mlflow_box = settings_outputs
+        keys_md, _model, mlflow_box, secrets_md = settings_outputs
         demo.load(on_load, [session_state, kept_owner],
-                  [keys_md, mlflow_box, design.chatbot, session_state, kept_owner],
+                  [keys_md, mlflow_box, secrets_md, design.chatbot, session_state, kept_owner],
                   api_visibility="private", queue=False
                   ).then(run.list_resumable, [session_state], [run.resumable], api_visibility="private")
     _hide_state_factories(demo)

@@ -59,7 +59,10 @@ class AppServices:
 
     # ---- per session -------------------------------------------------------------------------
     def credentials_for(self, session: Session) -> Credentials:
-        return self.base_credentials.with_keys(session.settings.keys)
+        from dataclasses import replace
+
+        credentials = self.base_credentials.with_keys(session.settings.keys)
+        return replace(credentials, named={**credentials.named, **session.settings.secrets})
 
     def breaker(self) -> Any:
         with self._lock:

@@ -7,6 +7,7 @@ when present and are never shown at all. Every handler here is private: no API c
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import gradio as gr
@@ -17,6 +18,7 @@ from ui.funnel import UserFacingError, funnel
 from ui.services import OFFLINE_MODEL, AppServices
 from ui.session import Session, mask
 
+_SECRET_NAME_RE = re.compile(r"[A-Z][A-Z0-9_]{1,63}")
 PROVIDERS = tuple(KEY_ENV)
 
 
@@ -34,6 +36,26 @@ def keys_markdown(services: AppServices, session: Session) -> str:
         lines.append(f"| {provider} | {where} |")
     if len(lines) == 2:
         return "No provider keys yet: runs use the offline model (or Ollama, when it runs here)."
+    return "\n".join(lines)
+
+
+def secrets_markdown(session: Session) -> str:
+    """The named secrets this session set (masked); the environment's are never listed."""
+    if not session.settings.secrets:
+        return ("No named secrets in this session. A workflow's `{{ secrets.NAME }}` also reads the server's "
+                "environment variable `NAME`.")
+    rows = [f"| `{name}` | `{mask(value)}` |" for name, value in sorted(session.settings.secrets.items())]
+    return "\n".join(["| secret | value |", "|---|---|", *rows])
+
+
+def function_tools_markdown() -> str:
+    """The Python functions installed on this server that configs may name as `type: function` tools."""
+    from schemas.functions import installed_functions
+
+    installed = installed_functions()
+    lines = ["| function | from | what it does |", "|---|---|---|"]
+    lines += [f"| `{f.name}` | {f.source} | {f.description} |" for f in installed.functions.values()]
+    lines += [f"\n⚠ {problem}" for problem in installed.problems]
     return "\n".join(lines)
 
 
@@ -66,6 +88,32 @@ def build(services: AppServices, session_state: gr.State) -> list[Any]:
             mlflow = gr.Checkbox(label="Trace my runs to MLflow (local store in the data directory)",
                                  value=False, elem_id="mlflow-toggle")
 
+    gr.Markdown("### Named secrets\nFor http tools that read `{{ secrets.NAME }}` (for example a search API key). "
+                "A secret is sent only to the hosts its workflow binds it to, and only for this session.")
+    with gr.Row():
+        secret_name = gr.Textbox(label="Secret name", placeholder="SERPER_API_KEY", elem_id="secret-name")
+        secret_value = gr.Textbox(label="Value", type="password", placeholder="paste the value",
+                                  elem_id="secret-value")
+        save_secret = gr.Button("Use this secret for my session", elem_id="secret-save")
+    secrets_md = gr.Markdown(elem_id="secret-status")
+    gr.Markdown("### Function tools installed on this server\nConfigs name them as `type: function` tools; they "
+                "run in the app's process (see SECURITY.md).")
+    gr.Markdown(function_tools_markdown(), elem_id="function-tools")
+
+    @funnel
+    def keep_secret(name: str, value: str, session: Session) -> tuple[Any, ...]:
+        name, value = (name or "").strip(), (value or "").strip()
+        if not _SECRET_NAME_RE.fullmatch(name):
+            raise UserFacingError("Name the secret as the workflow does: capitals, digits and _, e.g. SERPER_API_KEY.")
+        if not value or len(value) > 2000 or any(c in value for c in "\r\n"):
+            raise UserFacingError("Paste the secret's value: one line.")
+        session.settings.secrets[name] = value
+        gr.Info(f"{name} set for this session ({mask(value)}).")
+        return "", secrets_markdown(session), session
+
+    save_secret.click(keep_secret, [secret_name, secret_value, session_state], [secret_value, secrets_md, session_state],
+                      api_visibility="private")
+
     @funnel
     def save(name: str, value: str, session: Session) -> tuple[Any, ...]:
         value = (value or "").strip()
@@ -81,9 +129,10 @@ def build(services: AppServices, session_state: gr.State) -> list[Any]:
 
     def forget_keys(session: Session) -> tuple[Any, ...]:
         session.settings.keys.clear()
-        return keys_markdown(services, session), session
+        session.settings.secrets.clear()
+        return keys_markdown(services, session), secrets_markdown(session), session
 
-    forget.click(forget_keys, [session_state], [keys_md, session_state], api_visibility="private")
+    forget.click(forget_keys, [session_state], [keys_md, secrets_md, session_state], api_visibility="private")
 
     @funnel
     def set_model(name: str, session: Session) -> Session:
@@ -114,4 +163,4 @@ def build(services: AppServices, session_state: gr.State) -> list[Any]:
         return session
 
     mlflow.change(set_mlflow, [mlflow, session_state], [session_state], api_visibility="private")
-    return [keys_md, model, mlflow]
+    return [keys_md, model, mlflow, secrets_md]
