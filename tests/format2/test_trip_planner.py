@@ -15,6 +15,8 @@ from typing import Any
 
 import pytest
 
+from history import queries as q
+from history.store import HistoryStore
 from orchestrator.credentials import Credentials
 from orchestrator.policy import Policy
 from orchestrator.runner import Engine
@@ -47,10 +49,10 @@ def offline_config(serper: SearchApi, browser: SearchApi) -> Workflow:
     return load_workflow(text, str(CONFIG))
 
 
-def run(wf: Workflow, tmp_path: Path, client: Any = None) -> list[Any]:
+def run(wf: Workflow, tmp_path: Path, client: Any = None, sinks: list[Any] | None = None) -> list[Any]:
     credentials = Credentials(named={"SERPER_API_KEY": SERPER_KEY, "BROWSERLESS_API_KEY": BROWSERLESS_KEY})
     engine = Engine(data_dir=tmp_path / "data", client=client, credentials=credentials,
-                    policy=Policy(allow_private_http=True, default_model="offline/synthetic"))
+                    policy=Policy(allow_private_http=True, default_model="offline/synthetic"), sinks=sinks or [])
 
     async def drain() -> list[Any]:
         return [event async for event in engine.run(wf, {})]
@@ -69,7 +71,21 @@ def test_each_step_searches_scrapes_and_calculates_with_its_own_key(
         "plan": [Say(tool_calls=[("calculator", {"expression": "620 + 7 * 140"})]),
                  Say("# 7 days in Kyoto\nBudget: 1600 EUR.")],
     })
-    events = run(offline_config(serper, browser), tmp_path, client)
+    store = HistoryStore.open(tmp_path / "data")
+    try:
+        events = run(offline_config(serper, browser), tmp_path, client, [store.sink])
+        store.flush(10)
+        cur = store.read_cursor()
+        recorded = [(e.type, getattr(e, "tool", None)) for e in q.replay(cur, events[-1].run_id, "")
+                    if e.type in ("tool_call", "tool_result")]
+        assert list(q.run_steps(cur, events[-1].run_id, "")["step_id"]) == ["identify", "gather", "plan"]
+    finally:
+        store.close()
+    assert recorded == [(kind, tool) for tool in ("search_internet", "scrape_website", "calculator")
+                        for kind in ("tool_call", "tool_result")]
+    for path in (tmp_path / "data").rglob("*"):  # history DuckDB, checkpoints: no key anywhere
+        if path.is_file():
+            assert SERPER_KEY.encode() not in path.read_bytes() and BROWSERLESS_KEY.encode() not in path.read_bytes()
 
     assert events[-1].type == "run_finished"
     outputs = events[-1].outputs
