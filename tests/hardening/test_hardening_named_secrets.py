@@ -60,6 +60,14 @@ def _leaks(blob: str | bytes, where: str) -> list[str]:
     return [f"{where}: contains {needle!r}" for needle in NEEDLES if needle in text]
 
 
+def _wait(page: Any, done: Any, seconds: float = 60) -> None:
+    for _ in range(int(seconds * 4)):
+        if done():
+            return
+        page.wait_for_timeout(250)
+    raise AssertionError("the page did not get there in time")
+
+
 @pytest.fixture
 def secret_app(tmp_path: Path, llm_server: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     from orchestrator.credentials import Credentials
@@ -121,11 +129,13 @@ def test_canary_named_secrets_reach_only_the_bound_api(
             tab(page, "Run")
             expect(page.locator("#run-preflight")).to_contain_text("canary-search", timeout=SLOW)
             page.locator("#run-input-0 textarea").fill("moon")
+            sent = len(api.requests)
             page.locator("#run-start").click()
+            _wait(page, lambda sent=sent: len(api.requests) > sent)  # this run's call, not the last run's status
             expect(page.locator("#run-status")).to_contain_text("finished", timeout=SLOW)
-            seen.append(page.content())
+        _wait(page, lambda: "[REDACTED]" in page.content())  # the echoed key, as the trace shows the result
+        seen.append(page.content())
         assert [r.headers["X-API-KEY"] for r in api.requests[2:]] == [USER_CANARY, USER_CANARY]
-        assert "[REDACTED]" in page.content()  # the echoed key, as the trace shows the tool result
         context.close()
 
     secret_app.services.history.flush()
