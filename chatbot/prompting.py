@@ -14,6 +14,7 @@ from typing import Any
 
 _FORMAT_MARKER = "{{FORMAT}}"
 _EXAMPLE_MARKER = "{{EXAMPLE}}"
+_FUNCTIONS_MARKER = "{{FUNCTIONS}}"
 _EXAMPLE_PATTERN = "review_loop"
 
 
@@ -27,7 +28,17 @@ def system_prompt() -> str:
     from schemas import describe_format
 
     text = _template("system.md").replace(_FORMAT_MARKER, describe_format().strip())
+    text = text.replace(_FUNCTIONS_MARKER, installed_functions_text())
     return text.replace(_EXAMPLE_MARKER, json.dumps(example_config(), indent=1))
+
+
+def installed_functions_text() -> str:
+    """The function tools this server offers (`type: function`), one line each, for the prompt."""
+    from schemas.functions import installed_functions
+
+    found = installed_functions().functions.values()
+    lines = [f"  - `{f.name}({', '.join(f.parameters().get('properties', {}))})`: {f.description}" for f in found]
+    return "\n".join(lines) or "  - (none installed)"
 
 
 def example_config() -> dict[str, Any]:

@@ -71,6 +71,20 @@ def cmd_schema(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_tools(_args: argparse.Namespace) -> int:
+    """The installed function tools a config may name (`type: function`), and any that failed to load."""
+    from schemas.functions import MODULES_ENV, installed_functions
+
+    installed = installed_functions()
+    for fn in installed.functions.values():
+        params = ", ".join(installed.functions[fn.name].parameters().get("properties", {}))
+        print(f"{fn.name}({params})  [{fn.source}]\n    {fn.description}")
+    for problem in installed.problems:
+        print(f"problem: {problem}", file=sys.stderr)
+    print(f"(add your own through the `graphwright.tools` entry point group or {MODULES_ENV})", file=sys.stderr)
+    return 1 if installed.problems else 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="graphwright", description="Agent workflows as validated YAML.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -89,6 +103,8 @@ def build_parser() -> argparse.ArgumentParser:
     schema.add_argument("--write", action="store_true", help="regenerate the checked-in schema and docs")
     schema.add_argument("-o", "--output", help="write the schema to this file instead of stdout")
     schema.set_defaults(handler=cmd_schema)
+    tools = sub.add_parser("tools", help="list the Python function tools installed on this server")
+    tools.set_defaults(handler=cmd_tools)
     if importlib.util.find_spec("graphwright.cli_run") is not None:
         importlib.import_module("graphwright.cli_run").register(sub)
     return parser

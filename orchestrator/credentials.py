@@ -48,12 +48,15 @@ class Credentials:
 
     keys: Mapping[str, str] = field(default_factory=dict, repr=False)
     api_bases: Mapping[str, str] = field(default_factory=dict, repr=False)
+    named: Mapping[str, str] = field(default_factory=dict, repr=False)  # named secrets typed in Settings
 
     def __post_init__(self) -> None:
         keys = {_canonical(p): k.strip() for p, k in self.keys.items() if k and k.strip()}
         bases = {_canonical(p): b.rstrip("/") for p, b in self.api_bases.items() if b}
+        named = {n: v.strip() for n, v in self.named.items() if v and v.strip()}
         object.__setattr__(self, "keys", MappingProxyType(keys))
         object.__setattr__(self, "api_bases", MappingProxyType(bases))
+        object.__setattr__(self, "named", MappingProxyType(named))
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None,
@@ -74,6 +77,15 @@ class Credentials:
     def with_keys(self, session_keys: Mapping[str, str]) -> Credentials:
         """A copy with the user's typed keys added (empty values remove nothing)."""
         return replace(self, keys={**self.keys, **session_keys})
+
+    def with_secret(self, name: str, value: str) -> Credentials:
+        """A copy with a named secret (for `{{ secrets.NAME }}` in http tools) set for this session."""
+        return replace(self, named={**self.named, name: value})
+
+    def secret(self, name: str, environ: Mapping[str, str] | None = None) -> str | None:
+        """A named secret: the session's value, else the server's environment variable of that name."""
+        env = os.environ if environ is None else environ
+        return self.named.get(name) or (env.get(name) or "").strip() or None
 
     def without_key(self, provider: str) -> Credentials:
         return replace(self, keys={p: k for p, k in self.keys.items() if p != _canonical(provider)})
@@ -100,14 +112,14 @@ class Credentials:
 
     def secrets(self) -> tuple[str, ...]:
         """Every key value, for `secrets.redact(..., known=...)`."""
-        return tuple(self.keys.values())
+        return (*self.keys.values(), *self.named.values())
 
     def known_secrets(self, environ: Mapping[str, str] | None = None) -> tuple[str, ...]:
         """Every key this process knows: these credentials' (the session's own included) and the
         environment's, even where a session key replaced one (it must still never be shown)."""
         env = os.environ if environ is None else environ
         from_env = (env[n].strip() for names in KEY_ENV.values() for n in names if env.get(n, "").strip())
-        return tuple(dict.fromkeys((*self.keys.values(), *from_env)))
+        return tuple(dict.fromkeys((*self.keys.values(), *self.named.values(), *from_env)))
 
     def __copy__(self) -> Credentials:
         return self
@@ -115,11 +127,12 @@ class Credentials:
     def __deepcopy__(self, memo: dict[int, object]) -> Credentials:
         return self  # immutable: Gradio's per-session deepcopy of state may share it
 
-    def __reduce__(self) -> tuple[type[Credentials], tuple[dict[str, str], dict[str, str]]]:
-        return (Credentials, (dict(self.keys), dict(self.api_bases)))
+    def __reduce__(self) -> tuple[type[Credentials], tuple[dict[str, str], dict[str, str], dict[str, str]]]:
+        return (Credentials, (dict(self.keys), dict(self.api_bases), dict(self.named)))
 
     def __repr__(self) -> str:
         keys = ", ".join(f"{p}=***" for p in sorted(self.keys))
-        return f"Credentials(keys=[{keys}], api_bases={sorted(self.api_bases)})"
+        named = ", ".join(f"{n}=***" for n in sorted(self.named))
+        return f"Credentials(keys=[{keys}], api_bases={sorted(self.api_bases)}, secrets=[{named}])"
 
     __str__ = __repr__

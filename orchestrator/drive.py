@@ -23,6 +23,7 @@ from orchestrator.budget import Budget
 from orchestrator.checkpoints import StoredRun, open_saver
 from orchestrator.compiler import recursion_limit, with_checkpointer
 from orchestrator.models_table import build_model_table
+from orchestrator.named_secrets import resolve_secrets
 from orchestrator.nodes.common import RunContext, running
 from orchestrator.state import InputsError, initial_state, prepare_inputs
 
@@ -80,6 +81,7 @@ class RunDriver:
                 self._announce(inputs, default, None)
                 if inputs_error is not None:
                     raise inputs_error
+            secrets = resolve_secrets(wf, self.engine.credentials)  # a missing one fails before any step
             async with open_saver(store.checkpoints) as saver:
                 graph = with_checkpointer(self.engine.compiled(wf), saver)
                 config = {"configurable": {"thread_id": self.run_id}, "recursion_limit": recursion_limit(wf)}
@@ -91,7 +93,7 @@ class RunDriver:
                                            lambda msg: self.emit(ev.Warning(run_id=self.run_id, message=msg)))
                 self.ctx = RunContext(run_id=self.run_id, workflow=wf, client=self.engine.client,
                                       budget=Budget(wf.limits), policy=self.engine.policy, models=models,
-                                      stamp=lambda e: self.stamp(e, enqueue=False))
+                                      stamp=lambda e: self.stamp(e, enqueue=False), secrets=secrets)
                 command = await self._starting_point(graph, config, snapshot, inputs)
                 if command is _ALREADY_REPORTED:
                     return

@@ -14,6 +14,7 @@
         ├── BudgetExhausted       a limit under `limits` would be exceeded
         ├── RunRejected           a person rejected an approval whose `on_reject` is `stop`
         ├── DiskFull              the data directory's disk is full: the run cannot be saved
+        ├── SecretMissing         a named secret an http tool reads has no value (before any step)
         ├── RunNotResumable       no such run, or it has already ended
         └── InvalidAnswer         an answer to an `ask` step that is not one of its choices
 
@@ -108,6 +109,12 @@ class RunRejected(RunError):
 
 class DiskFull(RunError):
     reason = "disk_full"
+
+
+class SecretMissing(RunError):
+    """A named secret a tool needs has no value; raised before the run's first step."""
+
+    reason = "config"
 
 
 class RunNotResumable(RunError):

@@ -139,8 +139,39 @@ class Agent(_Strict):
 # ---- tools ------------------------------------------------------------------------------------
 
 
+SecretName = Annotated[
+    str,
+    StringConstraints(pattern=r"^[A-Z][A-Z0-9_]{1,63}$"),
+    Field(description="A secret's name, as its environment variable is spelled, e.g. `SERPER_API_KEY`."),
+]
+BoundHost = Annotated[
+    str,
+    StringConstraints(pattern=r"^[a-z0-9]([a-z0-9.-]{0,251}[a-z0-9])?(:[0-9]{1,5})?$"),
+    Field(description="A host name (optionally `host:port`) a secret may be sent to, e.g. `google.serper.dev`."),
+]
+HeaderName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9-]{0,63}$")]
+RequestValue = Annotated[
+    str | int | float | bool,
+    Field(description="A literal, or a template reading `{{ params.<name> }}` or `{{ secrets.<NAME> }}`."),
+]
+
+
+class HttpParam(_Strict):
+    """A value the agent fills in when it calls an `http` tool; it sees the type and description."""
+
+    type: Literal["string", "integer", "number", "boolean"] = Field("string", description="The value's type.")
+    description: str = Field("", max_length=500, description="Tells the agent what to put here.")
+    required: bool = Field(True, description="Whether the agent must give it.")
+    enum: list[str] | None = Field(None, max_length=50, description="For a string: the only values allowed.")
+
+
 class HttpTool(_Strict):
-    """HTTP requests to an allow-list of URL patterns only. Private addresses are always refused."""
+    """HTTP requests to an allow-list of URL patterns only. Private addresses are always refused.
+
+    With `url` set the agent only fills `params`; headers, `query` and a JSON `body` may read
+    `{{ params.<name> }}` and `{{ secrets.<NAME> }}`. A secret is resolved at call time from the
+    environment or Settings and sent only to the hosts it is bound to under `secrets`.
+    """
 
     type: Literal["http"]
     description: str = Field("", max_length=500, description="Tells the agent when to use this tool.")
@@ -152,6 +183,36 @@ class HttpTool(_Strict):
     methods: list[Literal["GET", "POST"]] = Field(["GET"], min_length=1, description="HTTP methods allowed.")
     max_bytes: int = Field(100_000, ge=1, le=5_000_000, description="Responses are cut to this many bytes.")
     timeout: float = Field(15, gt=0, le=120, description="Seconds before a request is abandoned.")
+    url: Annotated[str, StringConstraints(pattern=r"^https?://[^\s][^\n]*$", max_length=2000)] | None = Field(
+        None,
+        description="The URL this tool always calls (it may read `{{ params.<name> }}`); without it the agent "
+        "passes a `url` matching `allow`.",
+    )
+    params: dict[Identifier, HttpParam] = Field(
+        default_factory=dict,
+        max_length=20,
+        description="Values the agent fills in. One that no template reads goes into the query string (GET) "
+        "or the JSON body (POST).",
+    )
+    headers: dict[HeaderName, RequestValue] = Field(
+        default_factory=dict,
+        max_length=20,
+        description="Request headers, e.g. `X-API-KEY: \"{{ secrets.SERPER_API_KEY }}\"`; a literal key is refused.",
+    )
+    query: dict[Annotated[str, StringConstraints(max_length=100)], RequestValue] = Field(
+        default_factory=dict, max_length=20, description="Fixed query-string parameters added to every request."
+    )
+    body: dict[Annotated[str, StringConstraints(max_length=100)], Any] | None = Field(
+        None,
+        description="A JSON body sent with `Content-Type: application/json`; a string that is exactly one "
+        "`{{ params.<name> }}` keeps the parameter's type.",
+    )
+    secrets: dict[SecretName, list[BoundHost]] = Field(
+        default_factory=dict,
+        max_length=10,
+        description="Each secret this tool uses and the hosts it may be sent to (redirects included); "
+        "its value comes from the environment variable of that name or from Settings, never from the config.",
+    )
 
 
 class PythonTool(_Strict):
@@ -181,7 +242,18 @@ class AgentTool(_Strict):
     description: str = Field("", max_length=500, description="Tells the calling agent when to use it.")
 
 
-Tool = Annotated[HttpTool | PythonTool | AgentTool, Field(discriminator="type")]
+class FunctionTool(_Strict):
+    """A Python function the server's operator installed; it runs in the app's own process."""
+
+    type: Literal["function"]
+    function: Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_.]{0,63}$")] = Field(
+        description="The installed function's name (see Settings, or `graphwright tools`), e.g. `calculate`."
+    )
+    description: str = Field("", max_length=500, description="Overrides the function's own description.")
+    timeout: float = Field(30, gt=0, le=120, description="Seconds before a call is abandoned.")
+
+
+Tool = Annotated[HttpTool | PythonTool | AgentTool | FunctionTool, Field(discriminator="type")]
 
 
 # ---- workflow ---------------------------------------------------------------------------------

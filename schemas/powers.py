@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from types import MappingProxyType
 
-from schemas.models import Agent, AgentTool, HttpTool, Limits, PythonTool, Tool, Workflow
+from schemas.models import Agent, AgentTool, FunctionTool, HttpTool, Limits, PythonTool, Tool, Workflow
 
 _PYTHON_LIMITS = MappingProxyType(
     {
@@ -66,16 +66,33 @@ def _tool_powers(name: str, old: Tool | None, new: Tool) -> list[str]:
     if isinstance(new, HttpTool):
         if not isinstance(old, HttpTool):
             hosts = ", ".join(f"`{pattern}`" for pattern in new.allow)
-            return [f"new http tool `{name}` ({'/'.join(new.methods)}) may fetch {hosts}"]
+            return [f"new http tool `{name}` ({'/'.join(new.methods)}) may fetch {hosts}",
+                    *_secret_powers(name, None, new)]
         lines = [f"http tool `{name}` may now fetch `{p}`" for p in new.allow if p not in old.allow]
         lines += [
             f"http tool `{name}` may now send {m} requests" for m in new.methods if m not in old.methods
         ]
-        return lines + _raised(old, new, _HTTP_LIMITS, f"http tool `{name}`")
+        return lines + _secret_powers(name, old, new) + _raised(old, new, _HTTP_LIMITS, f"http tool `{name}`")
+    if isinstance(new, FunctionTool):
+        if not isinstance(old, FunctionTool) or old.function != new.function:
+            return [f"new function tool `{name}`: runs the installed Python function `{new.function}` "
+                    "in the app's own process"]
+        return [f"function tool `{name}`: timeout (s) {old.timeout:g} → {new.timeout:g}"] if new.timeout > old.timeout else []
     assert isinstance(new, AgentTool)
     if not isinstance(old, AgentTool) or old.agent != new.agent:
         return [f"new agent tool `{name}`: calls agent `{new.agent}`"]
     return []
+
+
+def _secret_powers(name: str, old: HttpTool | None, new: HttpTool) -> list[str]:
+    """Sending a named secret (from the environment or Settings) to a host is a power of its own."""
+    lines = []
+    for secret, hosts in new.secrets.items():
+        had = set(old.secrets.get(secret, [])) if old is not None else set()
+        added = [h for h in hosts if h not in had]
+        if added:
+            lines.append(f"http tool `{name}` may send your secret `{secret}` to {', '.join(f'`{h}`' for h in added)}")
+    return lines
 
 
 def _raised(old: object, new: object, fields: Mapping[str, str], what: str) -> list[str]:

@@ -112,6 +112,9 @@ class Reader:
             return self._loop(ref, scope, dotted)
         if root == "item":
             return ANY, (f"`{dotted}` is only available inside a map step's prompt", None)
+        if root == "secrets":
+            return ANY, (f"`{dotted}`: a secret never goes into a prompt or a model",
+                         "read it only in an http tool's `headers`, `query` or `body`")
         roots = (
             ["inputs", "steps"] + (["loop"] if scope.in_loop else []) + ([scope.item] if scope.item else [])
         )

@@ -9,6 +9,7 @@ from schemas.issues import Issue, Path
 from schemas.locate import Locator
 from schemas.model_catalog import is_known_model, model_hint
 from schemas.models import AgentTool, PythonTool, Workflow
+from schemas.semantic_tools import tool_issues
 from schemas.suggest import did_you_mean
 from schemas.walk import iter_steps, min_executions
 
@@ -34,6 +35,7 @@ def resource_issues(
     issues: list[Issue] = []
     issues += _agent_issues(wf, loc, agents_used)
     issues += _tool_issues(wf, loc, sandbox_available)
+    issues += tool_issues(wf, loc)
     issues += _model_issues(wf, loc)
     issues += _input_issues(wf, loc, inputs_read)
     needed = min_executions(wf.steps)

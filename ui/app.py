@@ -70,11 +70,12 @@ def build_app(services: AppServices) -> gr.Blocks:
             if services.mlflow_default and not session.chat.messages:
                 session.settings.mlflow = True
             return (settings_tab.keys_markdown(services, session), settings_tab.quotas_markdown(services, session),
-                    session.settings.mlflow, *design_tab.greet(session, stored_design), session, owner)
+                    session.settings.mlflow, settings_tab.secrets_markdown(session),
+                    *design_tab.greet(session, stored_design), session, owner)
 
-        keys_md, quota_md, _model, mlflow_box = settings_outputs
+        keys_md, quota_md, _model, mlflow_box, secrets_md = settings_outputs
         loaded = demo.load(on_load, [session_state, kept_owner, design.kept],
-                           [keys_md, quota_md, mlflow_box, design.chatbot, design.editor, design.issues,
+                           [keys_md, quota_md, mlflow_box, secrets_md, design.chatbot, design.editor, design.issues,
                             design.diagram, design.download, session_state, kept_owner],
                            api_visibility="private", queue=False)
         loaded.then(run.list_resumable, [session_state], [run.resumable], api_visibility="private")

@@ -75,6 +75,13 @@ def preflight_markdown(workflow: Any, services: AppServices, text: str, session:
     if has_python and not services.sandbox_available():
         lines.append("⚠ This workflow has a `python` tool, but Docker is not available on this server: "
                      "steps that run code will fail. Remove the tool or run graphwright where Docker runs.")
+    from orchestrator.named_secrets import missing_secrets
+
+    missing = missing_secrets(workflow, services.credentials_for(session))
+    if missing:
+        lines.append("⚠ This workflow's http tools need " + ", ".join(f"`{n}`" for n in missing)
+                     + ": add it under Settings → Named secrets (or set the environment variable of that name "
+                     "on the server). The run will not start without it.")
     powers = powers_of(workflow)
     if powers and not is_design_draft(text, workflow, session):
         lines.append("⚠ This config is not your Design draft and it raises powers: "

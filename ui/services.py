@@ -74,7 +74,10 @@ class AppServices:
                        own_key=bool(own) and set(self.base_credentials.keys) <= own)
 
     def credentials_for(self, session: Session) -> Credentials:
-        return self.base_credentials.with_keys(session.settings.keys)
+        from dataclasses import replace
+
+        credentials = self.base_credentials.with_keys(session.settings.keys)
+        return replace(credentials, named={**credentials.named, **session.settings.secrets})
 
     def breaker(self) -> Any:
         with self._lock:

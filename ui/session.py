@@ -34,10 +34,12 @@ class SessionSettings:
     keys: dict[str, str] = field(default_factory=dict)
     default_model: str = ""
     mlflow: bool = False
+    secrets: dict[str, str] = field(default_factory=dict)  # named secrets for http tools: name -> value
 
     def __repr__(self) -> str:
         masked = {k: mask(v) for k, v in self.keys.items()}
-        return (f"SessionSettings(keys={masked}, "
+        named = {k: mask(v) for k, v in self.secrets.items()}
+        return (f"SessionSettings(keys={masked}, secrets={named}, "
                 f"default_model={self.default_model!r}, mlflow={self.mlflow})")
 
 

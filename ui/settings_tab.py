@@ -8,6 +8,7 @@ when present and are never shown at all. Every handler here is private: no API c
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import gradio as gr
@@ -18,6 +19,7 @@ from ui.funnel import UserFacingError, funnel
 from ui.services import OFFLINE_MODEL, AppServices
 from ui.session import Session, mask
 
+_SECRET_NAME_RE = re.compile(r"[A-Z][A-Z0-9_]{1,63}")
 PROVIDERS = tuple(KEY_ENV)
 
 
@@ -52,6 +54,26 @@ def quotas_markdown(services: AppServices, session: Session) -> str:
     return "\n".join(lines)
 
 
+def secrets_markdown(session: Session) -> str:
+    """The named secrets this session set (masked); the environment's are never listed."""
+    if not session.settings.secrets:
+        return ("No named secrets in this session. A workflow's `{{ secrets.NAME }}` also reads the server's "
+                "environment variable `NAME`.")
+    rows = [f"| `{name}` | `{mask(value)}` |" for name, value in sorted(session.settings.secrets.items())]
+    return "\n".join(["| secret | value |", "|---|---|", *rows])
+
+
+def function_tools_markdown() -> str:
+    """The Python functions installed on this server that configs may name as `type: function` tools."""
+    from schemas.functions import installed_functions
+
+    installed = installed_functions()
+    lines = ["| function | from | what it does |", "|---|---|---|"]
+    lines += [f"| `{f.name}` | {f.source} | {f.description} |" for f in installed.functions.values()]
+    lines += [f"\n⚠ {problem}" for problem in installed.problems]
+    return "\n".join(lines)
+
+
 def model_choices(services: AppServices, session: Session, ollama: list[str] | None = None) -> list[str]:
     choices = [OFFLINE_MODEL, *(f"ollama_chat/{m}" for m in ollama or [])]
     if session.settings.default_model and session.settings.default_model not in choices:
@@ -83,6 +105,32 @@ def build(services: AppServices, session_state: gr.State) -> list[Any]:
             mlflow = gr.Checkbox(label="Trace my runs to MLflow (local store in the data directory)",
                                  value=False, elem_id="mlflow-toggle")
 
+    gr.Markdown("### Named secrets\nFor http tools that read `{{ secrets.NAME }}` (for example a search API key). "
+                "A secret is sent only to the hosts its workflow binds it to, and only for this session.")
+    with gr.Row():
+        secret_name = gr.Textbox(label="Secret name", placeholder="SERPER_API_KEY", elem_id="secret-name")
+        secret_value = gr.Textbox(label="Value", type="password", placeholder="paste the value",
+                                  elem_id="secret-value")
+        save_secret = gr.Button("Use this secret for my session", elem_id="secret-save")
+    secrets_md = gr.Markdown(elem_id="secret-status")
+    gr.Markdown("### Function tools installed on this server\nConfigs name them as `type: function` tools; they "
+                "run in the app's process (see SECURITY.md).")
+    gr.Markdown(function_tools_markdown(), elem_id="function-tools")
+
+    @funnel
+    def keep_secret(name: str, value: str, session: Session) -> tuple[Any, ...]:
+        name, value = (name or "").strip(), (value or "").strip()
+        if not _SECRET_NAME_RE.fullmatch(name):
+            raise UserFacingError("Name the secret as the workflow does: capitals, digits and _, e.g. SERPER_API_KEY.")
+        if not value or len(value) > 2000 or any(c in value for c in "\r\n"):
+            raise UserFacingError("Paste the secret's value: one line.")
+        session.settings.secrets[name] = value
+        gr.Info(f"{name} set for this session ({mask(value)}).")
+        return "", secrets_markdown(session), session
+
+    save_secret.click(keep_secret, [secret_name, secret_value, session_state], [secret_value, secrets_md, session_state],
+                      api_visibility="private")
+
     @funnel
     def save(name: str, value: str, session: Session) -> tuple[Any, ...]:
         value = (value or "").strip()
@@ -99,9 +147,11 @@ def build(services: AppServices, session_state: gr.State) -> list[Any]:
 
     def forget_keys(session: Session) -> tuple[Any, ...]:
         session.settings.keys.clear()
-        return keys_markdown(services, session), quotas_markdown(services, session), session
+        session.settings.secrets.clear()
+        return keys_markdown(services, session), quotas_markdown(services, session), secrets_markdown(session), session
 
-    forget.click(forget_keys, [session_state], [keys_md, quota_md, session_state], api_visibility="private")
+    forget.click(forget_keys, [session_state], [keys_md, quota_md, secrets_md, session_state],
+                 api_visibility="private")
     refresh_quotas.click(funnel(lambda session: quotas_markdown(services, session)), [session_state], [quota_md],
                          api_visibility="private")
 
@@ -134,4 +184,4 @@ def build(services: AppServices, session_state: gr.State) -> list[Any]:
         return session
 
     mlflow.change(set_mlflow, [mlflow, session_state], [session_state], api_visibility="private")
-    return [keys_md, quota_md, model, mlflow]
+    return [keys_md, quota_md, model, mlflow, secrets_md]

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
+from urllib.parse import urlsplit
 
 from chatbot.guided.questions import Question, names
 from schemas.models import CURRENT_VERSION
@@ -177,8 +178,22 @@ def _http_tool(a: Answers) -> Config:
     tool = a["tool"]
     agents = {"reader": _agent("reader", "Summarise sources faithfully and cite them.", tools=[tool])}
     tools = {tool: {"type": "http", "description": f"Fetch pages matching {a['allow']}.", "allow": [a["allow"]]}}
+    if a.get("secret"):  # the key goes by name, bound to the one host the tool may reach
+        host = urlsplit(a["allow"].replace("*", "x")).hostname or ""
+        tools[tool]["headers"] = {a.get("header") or "X-API-KEY": f"{{{{ secrets.{a['secret']} }}}}"}
+        tools[tool]["secrets"] = {a["secret"]: [host]}
     steps = [_step("lookup", "reader", f"{a['task']}: {{{{ inputs.{a['input']} }}}}")]
     return _workflow(a, "An agent that fetches allow-listed URLs over HTTP.", agents, steps, tools=tools)
+
+
+def _function_tools(a: Answers) -> Config:
+    functions = names(a["functions"])
+    agents = {"assistant": _agent("assistant", "Use the tools for every exact answer; never estimate.",
+                                  tools=functions)}
+    tools = {fn: {"type": "function", "function": fn} for fn in functions}
+    steps = [_step("answer", "assistant", f"{a['task']}: {{{{ inputs.{a['input']} }}}}")]
+    return _workflow(a, "An agent with Python functions installed on this server as tools.", agents, steps,
+                     tools=tools)
 
 
 _GOAL = Question("goal", "What should the final result be?", "a short, well-structured brief")
@@ -231,8 +246,17 @@ PATTERNS: tuple[Pattern, ...] = (
              Question("allow", "Which URLs may it fetch? (`*` matches within a path)",
                       "https://en.wikipedia.org/api/rest_v1/page/summary/*", "url"),
              Question("task", "What should the agent do with what it fetches?",
-                      "Look this up and explain it in three sentences")),
+                      "Look this up and explain it in three sentences"),
+             Question("secret", "Does the API need a key? Give the *name* of its secret (e.g. `SERPER_API_KEY`; "
+                      "you set the value in Settings → Named secrets), or say “skip”.", "", "secret"),
+             Question("header", "Which request header carries the key (ignored without a secret)?", "X-API-KEY")),
             _http_tool),
+    Pattern("function_tools", "Function tools", "an agent that calls Python functions installed on this server",
+            "function-helper", "question",
+            (Question("functions", "Which installed functions may it call? (`graphwright tools` or Settings "
+                      "lists them)", "calculate, days_between", "names", 1, 10),
+             Question("task", "What should the agent do?", "Answer exactly, using the tools for any arithmetic")),
+            _function_tools),
 )
 
 

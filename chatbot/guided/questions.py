@@ -16,7 +16,7 @@ from pydantic import TypeAdapter, ValidationError
 
 from schemas.models import ModelName
 
-Kind = Literal["name", "slug", "text", "int", "float", "names", "model", "url", "confirm"]
+Kind = Literal["name", "slug", "text", "int", "float", "names", "model", "url", "secret", "confirm"]
 ACCEPT = frozenset({"", "y", "yes", "ok", "okay", "sure", "default", "fine", "yep", "👍"})
 SKIP = frozenset({"skip", "none", "no model", "-"})
 BACK = frozenset({"back", "go back", "previous", "undo"})
@@ -93,6 +93,12 @@ class Question:
                     raise AnswerError("Please give a URL pattern starting with https:// or http://, "
                                       "e.g. `https://api.example.com/v1/*`.")
                 return text
+            case "secret":  # a secret's *name*; empty: none
+                name = re.sub(r"[\s-]+", "_", text.strip()).upper()
+                if name and not re.fullmatch(r"[A-Z][A-Z0-9_]{1,63}", name):
+                    raise AnswerError("Give the secret's name (not its value!), such as `SERPER_API_KEY`, "
+                                      "or say “skip”.")
+                return name
             case "confirm":
                 raise AnswerError("Say “yes” to build it, or “back” to change an answer.")
         if not text:

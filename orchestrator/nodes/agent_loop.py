@@ -63,7 +63,7 @@ def toolbox_for(ctx: RunContext, agent: Agent, depth: int, extra: dict[str, Tool
     tools: dict[str, Tool] = {name: ctx.workflow.tools[name] for name in agent.tools if name in ctx.workflow.tools}
     tools.update(extra or {})
     return ToolBox(tools=tools, policy=ctx.policy, depth=depth, descriptions=descriptions or {},
-                   run_agent=None)
+                   run_agent=None, secrets=ctx.secrets)
 
 
 async def run_agent(

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
@@ -67,6 +67,7 @@ class RunContext:
     finished: dict[str, Any] = field(default_factory=dict)  # step outputs so far (partial results)
     started_at: dict[str, float] = field(default_factory=dict)
     failed_step: str | None = None  # the step whose failure ended the run
+    secrets: Mapping[str, str] = field(default_factory=dict, repr=False)  # named secrets of http tools
     steps: dict[str, Any] = field(init=False, repr=False)  # step id -> its model (ids are unique)
 
     def __post_init__(self) -> None:

@@ -4,7 +4,8 @@ The private-address rule is checked on what a connection would actually reach: h
 (numeric spellings such as `2130706433`, `0x7f.1` or `[::ffff:127.0.0.1]` decode like the OS
 decodes them), every resolved address must be public, and the connection is pinned to the checked
 addresses through a custom resolver, so a DNS answer cannot change between check and connect.
-Redirects are followed by hand, each hop checked against the allow-list and the address rule again.
+Redirects are followed by hand, each hop checked against the allow-list and the address rule again,
+and a request carrying a named secret goes only to the hosts that secret is bound to (every hop).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
+from orchestrator.tools.http_request import PreparedRequest, host_allowed
 from schemas.models import HttpTool
 
 MAX_REDIRECTS = 5
@@ -157,36 +159,54 @@ class _PinnedResolver:
 # ---- the request --------------------------------------------------------------------------------
 
 
-async def check_url(url: str, tool: HttpTool, allow_private: bool) -> None:
+async def check_url(url: str, tool: HttpTool, allow_private: bool, allow_url: str | None = None) -> None:
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise HttpRefused(f"`{url}` is not an http(s) URL")
     if parts.username or parts.password:
         raise HttpRefused("URLs with credentials are not allowed")
-    if not url_allowed(url, tool.allow):
-        raise HttpRefused(f"`{url}` is not in this tool's allow-list: {', '.join(tool.allow)}")
+    if not url_allowed(allow_url or url, tool.allow):
+        raise HttpRefused(f"`{allow_url or url}` is not in this tool's allow-list: {', '.join(tool.allow)}")
     await resolve_checked(parts.hostname, parts.port or (443 if parts.scheme == "https" else 80), allow_private)
+
+
+def check_secret_hosts(url: str, request: PreparedRequest, tool: HttpTool) -> None:
+    """Refuse to send a secret to a host it is not bound to (the first request or any redirect)."""
+    for name in request.secrets:
+        hosts = tool.secrets.get(name, [])
+        if not host_allowed(url, hosts):
+            host = urlsplit(url).hostname
+            raise HttpRefused(f"secret `{name}` may only be sent to {', '.join(hosts) or 'no host'}, not to "
+                              f"`{host}`; the request was not sent")
 
 
 async def fetch(tool: HttpTool, url: str, method: str = "GET", body: str | None = None, *,
                 allow_private: bool = False) -> HttpResponse:
+    """A plain request (the agent gives the URL, method and body); see `send`."""
+    data = body.encode() if body is not None and method.upper() == "POST" else None
+    return await send(tool, PreparedRequest(method.upper(), url, body=data), allow_private=allow_private)
+
+
+async def send(tool: HttpTool, request: PreparedRequest, *, allow_private: bool = False) -> HttpResponse:
     """One request with redirects re-checked hop by hop; raises HttpRefused or aiohttp errors."""
     import aiohttp
 
-    method = method.upper()
+    method, url, data, headers = request.method, request.url, request.body, dict(request.headers)
     if method not in tool.methods:
         raise HttpRefused(f"method `{method}` is not allowed; this tool allows {', '.join(tool.methods)}")
     connector = aiohttp.TCPConnector(resolver=_PinnedResolver(allow_private), use_dns_cache=False)  # type: ignore[arg-type]
     timeout = aiohttp.ClientTimeout(total=tool.timeout)
     async with aiohttp.ClientSession(connector=connector, timeout=timeout, trust_env=False) as session:
-        for _hop in range(MAX_REDIRECTS + 1):
-            await check_url(url, tool, allow_private)
-            data = body.encode() if body is not None and method == "POST" else None
-            async with session.request(method, url, data=data, allow_redirects=False) as resp:
+        for hop in range(MAX_REDIRECTS + 1):
+            await check_url(url, tool, allow_private, request.allow_url if hop == 0 else None)
+            check_secret_hosts(url, request, tool)
+            async with session.request(method, url, data=data if method == "POST" else None, headers=headers,
+                                       allow_redirects=False) as resp:
                 if resp.status in _REDIRECTS and "Location" in resp.headers:
                     url = urljoin(url, resp.headers["Location"])
                     if resp.status == 303 or (resp.status in (301, 302) and method == "POST"):
-                        method, body = "GET", None
+                        method, data = "GET", None
+                        headers = {k: v for k, v in headers.items() if k.lower() != "content-type"}
                     continue
                 raw, truncated = await _read_capped(resp, tool.max_bytes)
                 charset = resp.charset or "utf-8"

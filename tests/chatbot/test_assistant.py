@@ -243,3 +243,21 @@ def test_the_reply_streams_through_on_token(chat, llm_server, state) -> None:
     result = chat(state, "hi", on_token=pieces.append)
     assert "".join(pieces) == result.reply == "Tell me the goal of the workflow first."
     assert len(pieces) > 1
+
+
+def test_sending_a_named_secret_waits_for_the_persons_ok(chat, llm_server, state) -> None:
+    llm_server.script(tool_reply(call("set_config", config=brief_config())))
+    before = chat(state, "research brief please").yaml
+    with_search = brief_config()
+    with_search["tools"] = {"search": {
+        "type": "http", "url": "https://google.serper.dev/search", "allow": ["https://google.serper.dev/search"],
+        "methods": ["POST"], "headers": {"X-API-KEY": "{{ secrets.SERPER_API_KEY }}"},
+        "secrets": {"SERPER_API_KEY": ["google.serper.dev"]}, "params": {"q": {"type": "string"}}}}
+    with_search["agents"]["researcher"]["tools"] = ["search"]
+    llm_server.script(tool_reply(call("set_config", config=with_search)))
+
+    held = chat(state, "let the researcher search the web with my Serper key")
+    assert "http tool `search` may send your secret `SERPER_API_KEY` to `google.serper.dev`" in held.pending_confirmation
+    assert held.yaml == before and "waits for your OK" in held.reply
+    applied = confirm(state)
+    assert "{{ secrets.SERPER_API_KEY }}" in applied.yaml and applied.pending_confirmation == []

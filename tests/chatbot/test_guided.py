@@ -27,7 +27,7 @@ def test_it_says_it_is_a_form_and_offers_every_pattern() -> None:
     assert first.reply.startswith("Guided mode (no AI model configured)")
     for number, pattern in enumerate(PATTERNS, start=1):
         assert f"{number}. **{pattern.title}**" in first.reply
-    assert len(PATTERNS) == 9
+    assert len(PATTERNS) == 10
 
 
 @pytest.mark.parametrize("number", range(1, len(PATTERNS) + 1), ids=[p.key for p in PATTERNS])
@@ -163,7 +163,7 @@ def test_unknown_pattern_choice_shows_the_menu_again() -> None:
     state = ChatState()
     result = guided_turn(state, "42")
     assert result.reply.startswith("Guided mode (no AI model configured)")
-    assert "number from 1 to 9 or a name" in result.reply
+    assert "number from 1 to 10 or a name" in result.reply
     assert "Guided mode" not in guided_turn(state, "43").reply
     assert state.draft_yaml == ""
 
@@ -244,7 +244,7 @@ def test_a_description_that_fits_no_pattern_says_what_is_expected() -> None:
     start_guided(state)
     reply = guided_turn(state, "Something nice for my grandmother").reply
     assert state.guided.pattern is None
-    assert "number from 1 to 9 or a name" in reply and "Which pattern fits best?" in reply
+    assert "number from 1 to 10 or a name" in reply and "Which pattern fits best?" in reply
 
 
 def _at(state: ChatState, pattern: str, question: str) -> None:
@@ -284,3 +284,20 @@ def test_a_sentence_that_does_not_fit_says_what_the_question_expects() -> None:
     _at(state, "", "how many rounds")
     reply = guided_turn(state, "between 3 and 5 I guess").reply
     assert "number between 1 and 50" in reply
+
+
+def test_an_http_tool_for_an_api_names_its_secret_and_binds_it_to_the_host() -> None:
+    state = ChatState()
+    reply = guided_turn(state, "http").reply
+    answers = {"Name the HTTP tool": "search", "Which URLs may it fetch": "https://google.serper.dev/search",
+               "Does the API need a key": "serper api key"}
+    for _ in range(20):
+        if "Build this config?" in reply:
+            break
+        if "Does the API need a key" in reply:
+            assert "Give the secret's name" in guided_turn(state, "sk-live 123 secret!").reply  # a value, refused
+        reply = guided_turn(state, next((a for q, a in answers.items() if q in reply), "yes")).reply
+    assert guided_turn(state, "yes").errors == []
+    tool = load_workflow(state.draft_yaml).tools["search"]
+    assert tool.headers == {"X-API-KEY": "{{ secrets.SERPER_API_KEY }}"}
+    assert tool.secrets == {"SERPER_API_KEY": ["google.serper.dev"]}

@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 
 import pytest
-from engine_testing import collect, of_type, workflow
+from engine_testing import FAKE_KEYS, collect, of_type, workflow
 
 from orchestrator.offline_synth import synthesize
 from orchestrator.policy import Policy
@@ -27,6 +27,16 @@ def plausible(request) -> Reply:
     if reply.tool_name:
         return Reply(tool_calls=[ToolCallSpec(reply.tool_name, reply.tool_arguments)])
     return Reply(text=reply.text)
+
+
+def with_placeholder_secrets(credentials, wf):
+    """The credentials plus a placeholder for each named secret the example's http tools read (their
+    APIs are out of reach offline: the call fails and the agent carries on, as with any tool error)."""
+    from orchestrator.named_secrets import needed_secrets
+
+    for name in needed_secrets(wf):
+        credentials = credentials.with_secret(name, "placeholder-not-a-key")
+    return credentials
 
 
 def run_to_the_end(engine, wf) -> list:
@@ -54,8 +64,9 @@ def assert_ledger_holds_every_call_and_step(engine, events) -> None:
 @pytest.mark.parametrize("path", EXAMPLES, ids=[p.stem for p in EXAMPLES])
 def test_every_example_runs_through_litellm(path: Path, llm_server, llm_client, make_engine) -> None:
     llm_server.set_default(plausible)
-    engine = make_engine(llm_client, policy=SCHEMA_TO_VALUE)
-    events = run_to_the_end(engine, load_workflow_file(path))
+    wf = load_workflow_file(path)
+    engine = make_engine(llm_client, policy=SCHEMA_TO_VALUE, credentials=with_placeholder_secrets(FAKE_KEYS, wf))
+    events = run_to_the_end(engine, wf)
 
     assert events[-1].type == "run_finished", events[-1]
     calls = of_type(events, "llm_call")
@@ -210,7 +221,8 @@ def test_every_example_runs_offline_without_any_key(path: Path, make_engine) -> 
     from orchestrator.llm import LiteLLMClient
 
     none = Credentials()
-    events = run_to_the_end(make_engine(LiteLLMClient(none), credentials=none), load_workflow_file(path))
+    wf = load_workflow_file(path)
+    events = run_to_the_end(make_engine(LiteLLMClient(none), credentials=with_placeholder_secrets(none, wf)), wf)
 
     assert events[-1].type == "run_finished", events[-1]
     assert all(c.synthetic and c.model == "offline/synthetic" for c in of_type(events, "llm_call"))

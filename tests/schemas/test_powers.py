@@ -51,3 +51,28 @@ def test_lowering_powers_needs_no_confirmation() -> None:
     before = load_workflow(BASE + "limits: {max_cost_usd: 5}\n")
     after = load_workflow(BASE.replace("tools: [web]", "tools: []"))
     assert raised_powers(before, after) == []
+
+
+SEARCH = BASE.replace(
+    "web: {type: http, allow: ['https://example.com/*']}",
+    "web: {type: http, allow: ['https://example.com/*', 'https://eu.example.com/*'], "
+    "headers: {X-API-KEY: '{{ secrets.SEARCH_KEY }}'}, secrets: {SEARCH_KEY: [example.com]}}",
+)
+
+
+def test_sending_a_named_secret_to_a_host_needs_confirmation() -> None:
+    plain, search = load_workflow(BASE), load_workflow(SEARCH)
+    assert raised_powers(plain, search) == [
+        "http tool `web` may now fetch `https://eu.example.com/*`",
+        "http tool `web` may send your secret `SEARCH_KEY` to `example.com`",
+    ]
+    wider = load_workflow(SEARCH.replace("[example.com]", "[example.com, eu.example.com]"))
+    assert raised_powers(search, wider) == ["http tool `web` may send your secret `SEARCH_KEY` to `eu.example.com`"]
+    assert raised_powers(wider, search) == []  # narrowing needs no confirmation
+
+
+def test_a_function_tool_runs_operator_code_in_the_app_and_needs_confirmation() -> None:
+    calc = load_workflow(BASE.replace("web: {type: http, allow: ['https://example.com/*']}",
+                                      "web: {type: function, function: calculate}"))
+    assert raised_powers(None, calc)[0] == (
+        "new function tool `web`: runs the installed Python function `calculate` in the app's own process")

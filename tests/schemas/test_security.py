@@ -22,12 +22,34 @@ def test_forbidden_key_deep_in_the_tree(errors_of: Errors, minimal: str) -> None
     ]
 
 
-def test_headers_on_a_tool(errors_of: Errors, minimal: str) -> None:
-    text = minimal + (
-        "tools:\n  web:\n    type: http\n    allow: ['https://example.com/*']\n"
-        "    headers: {Authorization: Bearer abc}\n"
+HOW = ("reference a named secret, bind it to the hosts it may reach under the tool's `secrets`, and set its "
+       "value as an environment variable of that name or in Settings")
+HTTP_TOOL = "tools:\n  web:\n    type: http\n    allow: ['https://api.example.com/*']\n"
+
+
+@pytest.mark.parametrize(("header", "line"), [
+    ("{Authorization: Bearer abc}", "15:30: `Authorization` carries a credential"),
+    ("{X-API-KEY: 'k3y-not-a-name'}", "15:26: `X-API-KEY` carries a credential"),
+    ("{X-API-KEY: 'Bearer 9f3a7c1e5b2d8f4a{{ secrets.KEY }}'}", "15:26: `X-API-KEY` carries a credential"),
+    ("{X-Client: 9f3a7c1e5b2d8f4a6c0e9b7dQ}", "15:25: this value looks like an API key or token"),
+])
+def test_a_literal_credential_in_a_header_is_refused(errors_of: Errors, minimal: str, header: str, line: str) -> None:
+    text = minimal + HTTP_TOOL + f"    headers: {header}\n    secrets: {{KEY: [api.example.com]}}\n"
+    assert any(e.startswith(line) and e.endswith(f"({HOW})") for e in errors_of(text)), errors_of(text)
+
+
+def test_a_header_naming_a_bound_secret_is_accepted(errors_of: Errors, minimal: str) -> None:
+    text = minimal + HTTP_TOOL + (
+        "    headers: {Authorization: 'Bearer {{ secrets.API_TOKEN }}', Accept: application/json}\n"
+        "    query: {api_key: '{{ secrets.API_TOKEN }}'}\n"
+        "    secrets: {API_TOKEN: [api.example.com]}\n"
     )
-    assert errors_of(text)[0] == f"15:5: `headers` is not allowed in a config ({FIX})"
+    assert [e for e in errors_of(text) if "warning" not in e] == []
+
+
+def test_headers_and_secrets_stay_forbidden_outside_http_tools(errors_of: Errors, minimal: str) -> None:
+    text = minimal + "tools:\n  p:\n    type: python\n    headers: {Accept: x}\n"
+    assert errors_of(text)[0] == f"14:5: `headers` is not allowed in a config ({FIX})"
 
 
 def test_credential_looking_values_anywhere(errors_of: Errors, minimal: str) -> None:
