@@ -252,7 +252,7 @@ PATTERNS: tuple[Pattern, ...] = (
              Question("header", "Which request header carries the key (ignored without a secret)?", "X-API-KEY")),
             _http_tool),
     Pattern("function_tools", "Function tools", "an agent that calls Python functions installed on this server",
-            "function-helper", "question",
+            "function-helper", "question", "How many days are there between 2024-02-01 and 2024-03-01?",
             (Question("functions", "Which installed functions may it call? (`graphwright tools` or Settings "
                       "lists them)", "calculate, days_between", "names", 1, 10),
              Question("task", "What should the agent do?", "Answer exactly, using the tools for any arithmetic")),
@@ -271,6 +271,7 @@ _CUES = MappingProxyType({
     "map": "map each every item items list sub-topics subtopics split",
     "code_tool": "code python calculate calculation compute data sandbox math",
     "http_tool": "http fetch url urls api web wikipedia lookup download",
+    "function_tools": "function functions python installed calculate calculator arithmetic dates",
 })
 
 
