@@ -22,6 +22,7 @@ from orchestrator.errors import (
     RateLimited,
 )
 from orchestrator.secrets import redact
+from orchestrator.text import shorten
 
 _NOISE = re.compile(r"(litellm\.\w+:\s*|\b\w+(?:Error|Exception)\s*(?::|-)\s*)")
 _TIMEOUT_WORDS = re.compile(r"\btime[d ]?\s?out\b|\btimeout\b", re.I)
@@ -94,7 +95,7 @@ def clean_message(exc: BaseException, known: tuple[str, ...] = ()) -> str:
     if text.startswith("{"):  # LiteLLM's HTTP handler passes the error body on as it came
         text = _body_message(full[full.find("{"):]) or text
     text = redact(text, known)
-    return text if len(text) <= 300 else text[:299] + "…"
+    return shorten(text, 300)
 
 
 def error_class(exc: BaseException) -> type[ModelCallError]:

@@ -35,6 +35,7 @@ from orchestrator.sandbox_limits import (
     resolve_image,
 )
 from orchestrator.sandbox_output import OutputCollector
+from orchestrator.text import shorten
 
 if TYPE_CHECKING:
     from docker import DockerClient
@@ -196,7 +197,7 @@ def _connect(timeout: float, api_timeout: float | None = None) -> DockerClient:
     except Exception as exc:  # noqa: BLE001 - any failure to reach the daemon means the same thing
         raise SandboxUnavailable(
             "`python` tools cannot run here: no Docker daemon is reachable "
-            f"({type(exc).__name__}: {str(exc)[:200]}). Code runs only in a throwaway Docker container, "
+            f"({type(exc).__name__}: {shorten(str(exc), 200)}). Code runs only in a throwaway Docker container, "
             "never in the app's own process; start Docker (or set DOCKER_HOST) to use them."
         ) from exc
     if api_timeout is not None:
@@ -255,7 +256,7 @@ def _run_container(client: DockerClient, image: str, code: str, limits: SandboxL
     except ImageNotFound:
         raise SandboxImageMissing(_missing_image_message(image)) from None
     except DockerException as exc:
-        raise SandboxError(f"Docker could not run the sandbox container: {str(exc)[:300]}") from exc
+        raise SandboxError(f"Docker could not run the sandbox container: {shorten(str(exc), 300)}") from exc
     finally:
         if container is not None:
             _remove(container)

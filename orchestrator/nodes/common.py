@@ -15,7 +15,7 @@ import time
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from langgraph.config import get_stream_writer
@@ -35,6 +35,7 @@ from orchestrator.errors import (
 from orchestrator.llm_types import LLMResult, ModelClient, ModelParams
 from orchestrator.policy import Policy
 from orchestrator.state import RunState, template_context
+from orchestrator.text import shorten
 from schemas.errors import SchemaError
 from schemas.models import Workflow
 from schemas.templates import render, resolve, to_text
@@ -110,10 +111,14 @@ def running(ctx: RunContext) -> Iterator[None]:
 
 @dataclass(frozen=True)
 class Scope:
-    """Where a step sits: its innermost loop and, inside a map, the name of the item."""
+    """Where a step sits: its innermost loop, inside a map the name of the item, and its parent."""
 
     loop_id: str | None = None
     item_name: str | None = None
+    parent: str | None = None  # the innermost composite step around it (for the trace's nesting)
+
+    def inside(self, parent: str, **changes: Any) -> Scope:
+        return replace(self, parent=parent, **changes)
 
     def context(self, state: RunState) -> dict[str, Any]:
         return template_context(state, loop_id=self.loop_id, item_name=self.item_name)
@@ -159,7 +164,7 @@ def fill(text: str, context: dict[str, Any], step_id: str, *, raw: bool = False)
 
 def preview(value: Any) -> str:
     text = to_text(value)
-    return text if len(text) <= PREVIEW_CHARS else text[: PREVIEW_CHARS - 1] + "…"
+    return shorten(text, PREVIEW_CHARS)
 
 
 async def run_step(
@@ -172,6 +177,7 @@ async def run_step(
     *,
     agent: str | None = None,
     item_index: int | None = None,
+    item_label: str | None = None,
     slot: str | None = None,
 ) -> dict[str, Any]:
     """Count, announce, run and report one leaf step; returns the state delta.
@@ -180,7 +186,8 @@ async def run_step(
     """
     ctx.budget.start_step(step_id)
     ctx.emit(ev.StepStarted(run_id=ctx.run_id, step_id=step_id, step_type=step_type, agent=agent,
-                            iteration=scope.iteration(state), item_index=item_index))
+                            iteration=scope.iteration(state), item_index=item_index, item_label=item_label,
+                            parent=scope.parent))
     execution = json.dumps([state.get("loops") or {}, item_index], sort_keys=True)
     usage, started = Usage(execution=execution), time.monotonic()
     try:
@@ -249,7 +256,7 @@ def begin_composite(ctx: RunContext, state: RunState, step_id: str, step_type: s
     ctx.budget.start_step(step_id)
     ctx.started_at[step_id] = time.monotonic()
     ctx.emit(ev.StepStarted(run_id=ctx.run_id, step_id=step_id, step_type=step_type,
-                            iteration=scope.iteration(state)))
+                            iteration=scope.iteration(state), parent=scope.parent))
 
 
 def end_composite(ctx: RunContext, step_id: str, step_type: str, output: Any, **detail: Any) -> dict[str, Any]:

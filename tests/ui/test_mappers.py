@@ -144,7 +144,8 @@ def test_trace_shows_approval_failure_and_interruption() -> None:
     view.apply(ev.RunFailed(run_id="r", reason="provider_error", message="Key rejected: set it in Settings",
                             step_id="ok"))
     assert view.approval_step is None
-    assert "Failed in step 'ok' (provider_error): Key rejected" in view.status_markdown()
+    assert "Failed in step 'ok': Key rejected: set it in Settings" in view.status_markdown()
+    assert "provider_error" not in view.status_markdown()  # the reason code is for machines
 
 
 def test_trace_is_copyable_for_gradio_state() -> None:
