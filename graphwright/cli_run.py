@@ -92,7 +92,7 @@ def _drive(args: argparse.Namespace, start: Any) -> int:
     from orchestrator.runner import ApprovalDecision, Engine
 
     view = LiveView(sys.stdout, as_json=args.json)
-    policy = Policy(sandbox_image=os.environ.get("GRAPHWRIGHT_SANDBOX_IMAGE") or None)
+    policy = Policy(sandbox_image=os.environ.get("GRAPHWRIGHT_SANDBOX_IMAGE") or None, key_source="environment")
     history = None if args.no_history else _open_history(args.data_dir)
     sinks = [view] if history is None else [view, history.sink]
     engine = Engine(data_dir=args.data_dir, credentials=Credentials.from_env(), policy=policy, sinks=sinks)

@@ -113,7 +113,8 @@ class RunDriver:
             self._end("failed")
         except Exception as exc:  # every failure becomes a terminal event, never a traceback
             failed_step = self.ctx.failed_step if self.ctx else None
-            events, status = failure_events(self.run_id, exc, failed_step, self.partial)
+            events, status = failure_events(self.run_id, exc, failed_step, self.partial,
+                                            self.engine.policy.key_source)
             for event in events:
                 self.emit(event)
             self._end(status)

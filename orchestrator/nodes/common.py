@@ -28,6 +28,7 @@ from orchestrator.errors import (
     BudgetExhausted,
     CircuitOpen,
     DiskFull,
+    ModelCallError,
     ModelNotFound,
     RunRejected,
     StepFailed,
@@ -196,8 +197,8 @@ async def run_step(
         raise
     except Exception as exc:
         ctx.failed_step = step_id
-        ctx.emit(_finished(ctx, step_id, step_type, usage, started, item_index, status="failed",
-                           error=str(exc)))
+        error = exc.sentence(ctx.policy.key_source) if isinstance(exc, ModelCallError) else str(exc)
+        ctx.emit(_finished(ctx, step_id, step_type, usage, started, item_index, status="failed", error=error))
         raise
     done = ctx.emit(_finished(ctx, step_id, step_type, usage, started, item_index, output=output))
     if slot is None:

@@ -117,6 +117,12 @@ def streams(tmp_path_factory: pytest.TempPathFactory, _llm_server_session: Any) 
     server.set_default(lambda _request: Reply(fault="auth"))
     keyed = Credentials(keys={"openai": "sk-wrong-0123456789abcdef"}, api_bases={"openai": server.base_url})
     out["provider_rejects_key"] = _run(tmp / "pk", workflow(ONE_STEP), credentials=keyed)
+    out["provider_rejects_key_cli"] = _run(tmp / "pkc", workflow(ONE_STEP), credentials=keyed,
+                                           policy=Policy(default_model="offline/synthetic", key_source="environment"))
+    server.set_default(lambda _request: Reply(fault="rate_limit", retry_after=0.01))
+    out["provider_rate_limited"] = _run(tmp / "pr", workflow(ONE_STEP), credentials=keyed)
+    server.set_default(lambda _request: Reply(fault="bad_request", status=404, message="The model does not exist"))
+    out["provider_unknown_model"] = _run(tmp / "pm", workflow(ONE_STEP), credentials=keyed)
     server.reset()
     nowhere = Credentials(keys={"openai": "sk-x-0123456789abcdef"},
                           api_bases={"openai": f"http://127.0.0.1:{_free_port()}/v1"})
@@ -227,3 +233,24 @@ def test_any_cut_and_interleaving_ends_settled(streams: dict[str, list[Any]], da
     if events[cut - 1].type not in ev.TERMINAL_TYPES:
         rows.apply(_terminal(data.draw(st.integers(0, 4)), events[0].run_id, rows.pending_approval))
     _assert_settled(rows)
+
+
+# ---- provider failures in words -------------------------------------------------------------------
+@pytest.mark.parametrize(("name", "cause", "fix"), [
+    ("provider_rejects_key", "rejected the API key", "in Settings"),
+    ("provider_rejects_key_cli", "rejected the API key", "OPENAI_API_KEY"),
+    ("provider_unreachable", "Cannot connect to host", "try again later"),
+    ("provider_rate_limited", "rate limited", "wait a minute"),
+    ("provider_unknown_model", "is not known to the provider", "check the model name"),
+])
+def test_provider_failures_say_cause_and_fix_once(streams: dict[str, list[Any]], name: str, cause: str,
+                                                   fix: str) -> None:
+    failed = streams[name][-1]
+    step_error = [e for e in streams[name] if e.type == "step_finished"][-1].error
+    for text in (failed.message, step_error):
+        assert cause in text and fix in text, text
+        assert "object at 0x" not in text and "<" not in text, text
+        sentences = [part.strip() for part in text.replace(";", ".").split(".") if len(part.strip()) > 20]
+        assert len(sentences) == len(set(sentences)), f"a repeated sentence in: {text}"
+    if "rejects_key" in name:  # the CLI has no Settings tab: it names the variable instead
+        assert ("Settings" in failed.message) == (name != "provider_rejects_key_cli")
