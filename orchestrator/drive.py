@@ -88,7 +88,8 @@ class RunDriver:
                     snapshot = await graph.aget_state(config)
                     self._announce(inputs, default, snapshot)
                 models = build_model_table(wf, default, self.engine.credentials, fallback,
-                                           lambda msg: self.emit(ev.Warning(run_id=self.run_id, message=msg)))
+                                           lambda msg: self.emit(ev.Warning(run_id=self.run_id, message=msg)),
+                                           override=self.stored.model_override)
                 self.ctx = RunContext(run_id=self.run_id, workflow=wf, client=self.engine.client,
                                       budget=Budget(wf.limits), policy=self.engine.policy, models=models,
                                       stamp=lambda e: self.stamp(e, enqueue=False))

@@ -152,6 +152,35 @@ def _created_at(created: str) -> float:
     return datetime.fromisoformat(match.group(0)).replace(tzinfo=UTC).timestamp()
 
 
+def missing_images(workflow: Any, default_image: str | None = None, timeout: float = 1.0) -> list[str]:
+    """Before a run: how to get each `python` tool's image that is not on this machine.
+
+    Empty when every image is present, or when no daemon answers (that is warned about on its own).
+    """
+    from docker.errors import DockerException, ImageNotFound
+
+    images = sorted({resolve_image(t, default_image) for t in workflow.tools.values()
+                     if getattr(t, "type", "") == "python"})
+    if not images:
+        return []
+    try:
+        client = _connect(timeout)
+    except SandboxUnavailable:
+        return []
+    missing = []
+    try:
+        for image in images:
+            try:
+                client.images.get(image)
+            except ImageNotFound:
+                missing.append(_missing_image_message(image))
+            except DockerException:
+                continue
+    finally:
+        client.close()
+    return missing
+
+
 def run_python(
     code: str,
     tool: PythonTool,

@@ -74,6 +74,11 @@ def preflight_markdown(workflow: Any, services: AppServices, text: str, session:
     if has_python and not services.sandbox_available():
         lines.append("⚠ This workflow has a `python` tool, but Docker is not available on this server: "
                      "steps that run code will fail. Remove the tool or run graphwright where Docker runs.")
+    elif has_python:
+        from orchestrator.sandbox import missing_images
+
+        lines.extend(f"⚠ {safe_markdown(note)} Until then, steps that run code will fail."
+                     for note in missing_images(workflow, services.policy.sandbox_image))
     powers = powers_of(workflow)
     if powers and not is_design_draft(text, workflow, session):
         lines.append("⚠ This config is not your Design draft and it raises powers: "

@@ -27,6 +27,7 @@ from orchestrator.nodes.common import (
 )
 from orchestrator.nodes.graph import Builder, Piece, add_composite
 from orchestrator.state import RunState
+from orchestrator.text import shorten
 from schemas.models import MapStep
 
 
@@ -73,7 +74,7 @@ def map_item(ctx: RunContext, step: MapStep, scope: Scope) -> Node:
             return await run_agent(ctx, inner.agent, prompt, step_id=inner.id, usage=usage)
 
         return await run_step(ctx, state, inner.id, "agent", item_scope, body, agent=inner.agent,
-                              item_index=index, item_label=preview(state.get("item"))[:60], slot=f"{step.id}/{index}")
+                              item_index=index, item_label=shorten(preview(state.get("item")), 60), slot=f"{step.id}/{index}")
 
     return node
 
