@@ -8,6 +8,7 @@ bounded, Gradio's browser-side run history off, theme/CSS given to `launch()` as
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from typing import Any
 
 import gradio as gr
@@ -94,10 +95,21 @@ async def _healthz(request: Request) -> JSONResponse:
     return JSONResponse({"status": "ok", "app": "graphwright"})
 
 
+def server_host(environ: Mapping[str, str] | None = None) -> tuple[str, str]:
+    """The address to listen on, and why: loopback for a local start (the app has no login), every
+    interface only where the platform needs it (a Space; the Docker image sets GRADIO_SERVER_NAME)."""
+    env = os.environ if environ is None else environ
+    if env.get("GRADIO_SERVER_NAME"):
+        return env["GRADIO_SERVER_NAME"], "from GRADIO_SERVER_NAME"
+    if env.get("SPACE_ID"):
+        return "0.0.0.0", "a Hugging Face Space (SPACE_ID is set)"
+    return "127.0.0.1", "local start: this machine only; set GRADIO_SERVER_NAME=0.0.0.0 to open it to the network"
+
+
 def launch_kwargs(services: AppServices) -> dict[str, Any]:
     """Arguments for `demo.launch()`: host/port from the environment, the safety limits, theme and CSS."""
     return {
-        "server_name": os.environ.get("GRADIO_SERVER_NAME", "0.0.0.0"),
+        "server_name": server_host()[0],
         "server_port": int(os.environ.get("GRADIO_SERVER_PORT", "7860")),
         "blocked_paths": [str(services.data_dir.resolve())],
         "max_file_size": MAX_FILE_SIZE,
