@@ -54,7 +54,7 @@ def build_app(services: AppServices) -> gr.Blocks:
             with gr.Tab("Design", id="design", elem_id="tab-design"):
                 design = design_tab.build(services, session_state)
             with gr.Tab("Run", id="run", elem_id="tab-run"):
-                run = run_tab.build(services, session_state, design.editor)
+                run = run_tab.build(services, session_state, design)
             with gr.Tab("Analytics", id="analytics", elem_id="tab-analytics") as analytics:
                 refresh = analytics_tab.build(services, session_state)
             with gr.Tab("Settings", id="settings", elem_id="tab-settings"):
@@ -73,7 +73,7 @@ def build_app(services: AppServices) -> gr.Blocks:
         demo.load(on_load, [session_state, kept_owner],
                   [keys_md, mlflow_box, design.chatbot, session_state, kept_owner],
                   api_visibility="private", queue=False
-                  ).then(run.list_resumable, [session_state], [run.resumable], api_visibility="private")
+                  ).then(run.list_resumable, [session_state], run.resumable_outputs, api_visibility="private")
     _hide_state_factories(demo)
     demo.queue(default_concurrency_limit=4, max_size=QUEUE_MAX_SIZE)
     return demo

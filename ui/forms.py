@@ -29,10 +29,12 @@ class Slot:
 
 
 class FormError(ValueError):
-    """Inputs that cannot be used; `problems` names each input and what to enter instead."""
+    """Inputs that cannot be used; `problems` names each input and what to enter instead, and
+    `fields` maps an input's name to its problem (shown next to that field)."""
 
-    def __init__(self, problems: list[str]) -> None:
+    def __init__(self, problems: list[str], fields: dict[str, str] | None = None) -> None:
         self.problems = problems
+        self.fields = fields or {}
         super().__init__("; ".join(problems))
 
 
@@ -63,6 +65,10 @@ def layout(workflow: Workflow | None) -> tuple[list[Slot], list[str]]:
     return slots, names[SLOTS:]
 
 
+def _field_error(name: str, problem: str) -> FormError:
+    return FormError([f"input '{name}' {problem}"], {name: problem})
+
+
 def _coerce(name: str, spec: InputSpec, raw: Any) -> Any:
     match spec.type:
         case "boolean":
@@ -73,17 +79,17 @@ def _coerce(name: str, spec: InputSpec, raw: Any) -> Any:
                 return True
             if text in ("false", "no", "0", "off", ""):
                 return False
-            raise FormError([f"input '{name}' must be true or false, not {raw!r}"])
+            raise _field_error(name, f"must be true or false, not {raw!r}")
         case "integer":
             try:
                 return int(str(raw).strip())
             except ValueError:
-                raise FormError([f"input '{name}' must be a whole number, not {raw!r}"]) from None
+                raise _field_error(name, f"must be a whole number, not {raw!r}") from None
         case "number":
             try:
                 return float(str(raw).strip())
             except ValueError:
-                raise FormError([f"input '{name}' must be a number, not {raw!r}"]) from None
+                raise _field_error(name, f"must be a number, not {raw!r}") from None
         case "list":
             if isinstance(raw, list):
                 return [str(x) for x in raw]
@@ -103,6 +109,7 @@ def collect(
         elif i < len(texts) and texts[i] not in (None, ""):
             raw[name] = texts[i]
     problems: list[str] = []
+    fields: dict[str, str] = {}
     if extra_json and extra_json.strip():
         try:
             extra = json.loads(extra_json)
@@ -119,6 +126,7 @@ def collect(
         if name not in raw or raw[name] in (None, ""):
             if spec.default is None:
                 problems.append(f"input '{name}' is required: fill it in")
+                fields[name] = "required: fill it in"
             else:
                 values[name] = spec.default
             continue
@@ -126,6 +134,7 @@ def collect(
             values[name] = _coerce(name, spec, raw[name])
         except FormError as exc:
             problems.extend(exc.problems)
+            fields.update(exc.fields)
     if problems:
-        raise FormError(problems)
+        raise FormError(problems, fields)
     return values

@@ -37,7 +37,7 @@ class TraceView:
 
     run_id: str = ""
     workflow: str = ""
-    status: str = "idle"  # idle | running | waiting | finished | failed | cancelled | interrupted
+    status: str = "idle"  # idle | refused | running | waiting | finished | failed | cancelled | interrupted
     message: str = ""
     rows: TraceRows = field(default_factory=TraceRows)
     tools: list[ToolRow] = field(default_factory=list)
@@ -170,6 +170,8 @@ class TraceView:
 
     def status_markdown(self) -> str:
         """Status line with the running total against the budget; plain text only from the engine."""
+        if self.status == "refused":  # nothing ran: only the reason, and what to do
+            return f"**Not started.** {_md_text(self.message)}"
         budget = f" of ${self.budget_usd:.2f} budget" if self.budget_usd is not None else ""
         parts = [f"**{self.headline}**", f"tokens {self.tokens_in}→{self.tokens_out}",
                  f"cost ${self.cost_usd:.4f}{budget}"]
