@@ -361,7 +361,7 @@ def build(services: AppServices, session_state: gr.State, design: DesignTab) -> 
     reject_listed_event = paused_reject.click(reject_listed, listed, trace_outputs, api_visibility="private",
                                               concurrency_id="runs", show_progress="minimal")
 
-    def stopped(session: Session) -> tuple[Any, ...]:
+    def stopped(session: Session) -> tuple[Any, ...]:  # also disables Stop: one listener (see below)
         """The engine records the cancellation; the page's trace settles the same way (no row left running)."""
         from orchestrator import events as ev
 
@@ -369,15 +369,14 @@ def build(services: AppServices, session_state: gr.State, design: DesignTab) -> 
         if trace.status == "running":
             trace.apply(ev.RunCancelled(run_id=trace.run_id or "-", reason="cancelled"))
             trace.message = "Stopped by you; it is in the list of paused and interrupted runs above."
-        return views(session)
+        return (*views(session), gr.update(interactive=False))
 
     runs = [run_event, approve_event, reject_event, resume_event, approve_listed_event, reject_listed_event]
-    stop_btn.click(stopped, [session_state], trace_outputs, api_visibility="private", cancels=runs, queue=False)
+    stop_btn.click(stopped, [session_state], [*trace_outputs, stop_btn], api_visibility="private", cancels=runs,
+                   queue=False)
     for button in (run_btn, approve_btn, reject_btn, resume_btn, paused_approve, paused_reject):
         button.click(lambda: gr.update(interactive=True), None, [stop_btn], api_visibility="private",
                      queue=False, show_progress="hidden")
-    stop_btn.click(lambda: gr.update(interactive=False), None, [stop_btn], api_visibility="private",
-                   queue=False, show_progress="hidden")
     for event in runs:
         event.then(lambda: gr.update(interactive=False), None, [stop_btn], api_visibility="private",
                    queue=False, show_progress="hidden")
