@@ -145,7 +145,9 @@ def build(services: AppServices, session_state: gr.State, design: DesignTab) -> 
             output = gr.Textbox(label="Final output", lines=6, max_lines=20, interactive=False,
                                 elem_id="run-output", buttons=["copy"])
 
-    trace_outputs = [status, timeline, current, tools, output, approval_box, approval_md, session_state]
+    # Stop is an output of the run handlers themselves: enabled exactly while a run goes on (other
+    # listeners updating it on the same clicks broke its cancelling, measured in the browser test)
+    trace_outputs = [status, timeline, current, tools, output, approval_box, approval_md, stop_btn, session_state]
 
     # ---- config → form -------------------------------------------------------------------------
     def form_view(text: str, session: Session) -> tuple[Any, ...]:
@@ -361,7 +363,7 @@ def build(services: AppServices, session_state: gr.State, design: DesignTab) -> 
     reject_listed_event = paused_reject.click(reject_listed, listed, trace_outputs, api_visibility="private",
                                               concurrency_id="runs", show_progress="minimal")
 
-    def stopped(session: Session) -> tuple[Any, ...]:  # also disables Stop: one listener (see below)
+    def stopped(session: Session) -> tuple[Any, ...]:
         """The engine records the cancellation; the page's trace settles the same way (no row left running)."""
         from orchestrator import events as ev
 
@@ -369,17 +371,11 @@ def build(services: AppServices, session_state: gr.State, design: DesignTab) -> 
         if trace.status == "running":
             trace.apply(ev.RunCancelled(run_id=trace.run_id or "-", reason="cancelled"))
             trace.message = "Stopped by you; it is in the list of paused and interrupted runs above."
-        return (*views(session), gr.update(interactive=False))
+        return views(session)
 
     runs = [run_event, approve_event, reject_event, resume_event, approve_listed_event, reject_listed_event]
-    stop_btn.click(stopped, [session_state], [*trace_outputs, stop_btn], api_visibility="private", cancels=runs,
-                   queue=False)
-    for button in (run_btn, approve_btn, reject_btn, resume_btn, paused_approve, paused_reject):
-        button.click(lambda: gr.update(interactive=True), None, [stop_btn], api_visibility="private",
-                     queue=False, show_progress="hidden")
+    stop_btn.click(stopped, [session_state], trace_outputs, api_visibility="private", cancels=runs, queue=False)
     for event in runs:
-        event.then(lambda: gr.update(interactive=False), None, [stop_btn], api_visibility="private",
-                   queue=False, show_progress="hidden")
         event.then(resumable_choices, [session_state], resumable_outputs, api_visibility="private")
     return RunTab(config=config, status=status, resumable=resumable, resumable_outputs=resumable_outputs,
                   list_resumable=resumable_choices)

@@ -28,7 +28,7 @@ def views(session: Session) -> tuple[Any, ...]:
     approval = f"**Approval needed** for step `{t.approval_step}`:\n\n{safe_markdown(t.approval_message)}" \
         if waiting else ""
     return (t.status_markdown(), t.timeline_html(), t.current_text, t.tools_html(), t.output,
-            gr.update(visible=waiting), approval, session)
+            gr.update(visible=waiting), approval, gr.update(interactive=t.status == "running"), session)
 
 
 def refused(session: Session, exc: BaseException) -> tuple[Any, ...]:
