@@ -289,3 +289,24 @@ def test_a_refused_run_says_why_and_nothing_else() -> None:
                                                                           {"topic": "required: fill it in"})))
     assert view.status_markdown() == ("**Not started.** The inputs need attention:\n"
                                       "- input 'topic' is required: fill it in")
+
+
+def test_the_run_form_warns_before_a_run_when_a_python_tools_image_is_missing(tmp_path) -> None:
+    from orchestrator.sandbox import docker_available
+    from schemas import load_workflow
+    from ui.run_tab import preflight_markdown
+    from ui.services import AppServices
+
+    if not docker_available(timeout=3.0):
+        pytest.skip("no Docker daemon reachable")
+    text = """
+version: 1
+name: code
+tools: {calc: {type: python, description: Run code, image: 'graphwright-not-here:0'}}
+agents: {a: {role: Analyst, tools: [calc]}}
+steps:
+  - {id: answer, type: agent, agent: a, prompt: 'two plus two'}
+"""
+    note = preflight_markdown(load_workflow(text), AppServices(data_dir=tmp_path), text, Session())
+    assert "⚠ The sandbox image 'graphwright-not-here:0' is not on this machine" in note
+    assert "steps that run code will fail" in note
