@@ -25,10 +25,13 @@ def main() -> int:
     except HistoryLocked as exc:
         print(f"graphwright: cannot start: {exc}", file=sys.stderr)
         return 2
-    from ui.app import build_app, launch_kwargs
+    from ui.app import build_app, launch_kwargs, server_host
 
     demo = build_app(services)
-    demo.launch(prevent_thread_lock=True, **launch_kwargs(services))
+    kwargs = launch_kwargs(services)
+    host, why = server_host()
+    logging.getLogger("graphwright").info("listening on http://%s:%s (%s)", host, kwargs["server_port"], why)
+    demo.launch(prevent_thread_lock=True, **kwargs)
     services.warm_up()
     try:
         demo.block_thread()

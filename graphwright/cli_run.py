@@ -18,6 +18,10 @@ import sys
 from pathlib import Path
 from typing import Any, TextIO
 
+from orchestrator.events import TERMINAL_TYPES
+from orchestrator.text import shorten
+from orchestrator.trace_rows import Row, TraceRows
+
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_WAITING, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 
 
@@ -26,7 +30,8 @@ def register(subparsers: Any) -> None:
     run.add_argument("file", metavar="FILE")
     run.add_argument("--input", "-i", action="append", default=[], metavar="KEY=VALUE",
                      help="a run input (repeatable); lists as a,b,c or JSON")
-    run.add_argument("--model", help="use this model instead of the workflow's default model")
+    run.add_argument("--model", help="use this model for every step, instead of every model the workflow names "
+                     "(the agents' own included)")
     _common(run)
     run.set_defaults(handler=cmd_run)
     resume = subparsers.add_parser("resume", help="continue an interrupted run from its checkpoint")
@@ -38,6 +43,9 @@ def register(subparsers: Any) -> None:
     resume.add_argument("--feedback", default="", help="feedback to go with --approve/--reject")
     _common(resume)
     resume.set_defaults(handler=cmd_resume)
+    from graphwright import cli_runs
+
+    cli_runs.register(subparsers)
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
@@ -70,6 +78,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     except (OSError, ValueError) as exc:
         print(f"graphwright: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    from orchestrator.sandbox import missing_images
+
+    for note in missing_images(workflow, os.environ.get("GRAPHWRIGHT_SANDBOX_IMAGE") or None):
+        print(f"warning: {note} Until then, steps that run code will fail.", file=sys.stderr)
     return _drive(args, lambda engine: engine.run(workflow, inputs, owner=_owner(), model_override=args.model))
 
 
@@ -96,7 +108,7 @@ def _drive(args: argparse.Namespace, start: Any) -> int:
     from orchestrator.state import InputsError
 
     view = LiveView(sys.stdout, as_json=args.json)
-    policy = Policy(sandbox_image=os.environ.get("GRAPHWRIGHT_SANDBOX_IMAGE") or None)
+    policy = Policy(sandbox_image=os.environ.get("GRAPHWRIGHT_SANDBOX_IMAGE") or None, key_source="environment")
     history = None if args.no_history else _open_history(args.data_dir)
     sinks = [view] if history is None else [view, history.sink]
     engine = Engine(data_dir=args.data_dir, credentials=Credentials.from_env(), policy=policy, sinks=sinks)
@@ -148,10 +160,20 @@ def _exit_code(last: Any) -> int:
     if last is not None and last.type == "run_finished":
         return EXIT_OK
     if last is not None and last.type == "run_failed":
-        print(f"run failed ({last.reason}): {last.message}", file=sys.stderr)
+        print(f"run failed: {last.message}", file=sys.stderr)
     elif last is not None and last.type == "run_cancelled":
         print(f"run {last.reason}", file=sys.stderr)
     return EXIT_FAILED
+
+
+def _prompt(question: str) -> str:
+    """Ask on stderr (the terminal), never stdout: with `--json`, stdout carries only events."""
+    sys.stderr.write(question)
+    sys.stderr.flush()
+    line = sys.stdin.readline()
+    if not line:
+        raise EOFError
+    return line.strip()
 
 
 def _ask(pending: Any) -> tuple[bool, str] | None:
@@ -160,8 +182,8 @@ def _ask(pending: Any) -> tuple[bool, str] | None:
         return _ask_question(pending)
     try:
         print(f"\nApproval needed for `{pending.step_id if pending else '?'}`.", file=sys.stderr)
-        answer = input("Approve? [y/N] ").strip().lower()
-        feedback = input("Feedback (optional): ").strip()
+        answer = _prompt("Approve? [y/N] ").lower()
+        feedback = _prompt("Feedback (optional): ")
     except EOFError:
         return None
     return answer in ("y", "yes"), feedback
@@ -174,6 +196,7 @@ class LiveView:
         self.out, self.as_json = out, as_json
         self.last: Any = None
         self.pending: Any = None
+        self.rows = TraceRows()  # the same row state machine as the Run tab
         self._token_step: str | None = None
 
     def __call__(self, event: Any) -> None:
@@ -181,9 +204,13 @@ class LiveView:
             self.last = event
         if event.type == "approval_requested":
             self.pending = event
+        changed = self.rows.apply(event)
         if self.as_json:
             self.out.write(event.model_dump_json() + "\n")
         else:
+            if event.type in TERMINAL_TYPES:  # what the run's end settled: nothing is left "running"
+                for row in changed:
+                    self._line(_row_line(row))
             self._readable(event)
         self.out.flush()
 
@@ -205,24 +232,22 @@ class LiveView:
                 verb = "resuming" if e.resumed else "running"
                 self._line(f"▶ {verb} {e.workflow} (run {e.run_id}, model {e.default_model})")
             case "step_started":
-                where = f" iteration {e.iteration}" if e.iteration else ""
-                where += f" item {e.item_index}" if e.item_index is not None else ""
-                self._line(f"● {e.step_id} ({e.step_type}{' ' + e.agent if e.agent else ''}){where}")
+                self._line(_row_line(self._row_of(e)))
             case "step_finished":
-                mark = "✓" if e.status == "ok" else "✗"
+                row = self._row_of(e)
                 cost = f", ${e.cost_usd:.5f}" if e.cost_usd else ""
                 label = " [synthetic]" if e.synthetic and "offline" not in (e.model or "") else ""
                 model = f", {e.model}{label}" if e.model else ""
                 extra = f" → {e.branch}" if e.branch else ""
                 extra += f" after {e.iterations} iteration(s)" if e.iterations else ""
-                self._line(f"{mark} {e.step_id}{extra} ({e.duration_s:.2f}s, {e.tokens_in + e.tokens_out} tokens"
-                           f"{cost}{model})" + (f": {e.error}" if e.error else ""))
+                self._line(f"{_row_line(row)}{extra} ({e.duration_s:.2f}s, {e.tokens_in + e.tokens_out} tokens"
+                           f"{cost}{model})")
             case "llm_call" if e.error:
                 self._line(f"  ↻ {e.model} attempt {e.attempt} failed: {e.error}")
             case "tool_call":
                 self._line(f"  🔧 {e.tool} {json.dumps(e.arguments)[:200]}")
             case "tool_result":
-                self._line(f"  {'↳' if e.ok else '↳ error:'} {e.result[:200]!r}")
+                self._line(f"  {'↳' if e.ok else '↳ error:'} {shorten(e.result, 200)!r}")
             case "warning":
                 self._line(f"⚠ {e.message}")
             case "approval_requested":
@@ -233,14 +258,38 @@ class LiveView:
                 self._line(f"■ limit `{e.limit}` reached ({e.used:g} of {e.limit_value:g})")
             case "run_finished":
                 output = e.output if isinstance(e.output, str) else json.dumps(e.output, indent=2)
-                self._line(f"■ finished in {e.duration_s:.2f}s, {e.tokens_in + e.tokens_out} tokens, "
+                errors = self.rows.tool_errors
+                state = f"finished with {errors} tool error{'s' * (errors != 1)}" if errors else "finished"
+                self._line(f"■ {state} in {e.duration_s:.2f}s, {e.tokens_in + e.tokens_out} tokens, "
                            f"${e.cost_usd:.5f}\n\n{output}")
             case "run_failed":
-                self._line(f"■ failed ({e.reason}){' at ' + e.step_id if e.step_id else ''}: {e.message}")
+                self._line(f"■ failed{' at ' + e.step_id if e.step_id else ''}: {e.message}")
             case "run_cancelled":
                 self._line(f"■ {e.reason}")
             case "run_interrupted":
                 self._line(f"■ paused ({e.reason})")
+
+    def _row_of(self, e: Any) -> Any:
+        for row in reversed(self.rows.rows):
+            if row.same_execution(e.step_id, e.item_index):
+                return row
+        return None
+
+
+_MARK = {"running": "●", "ok": "✓", "failed": "✗", "skipped": "»", "waiting": "‖", "rejected": "⊘",
+         "stopped": "■", "interrupted": "‖"}
+
+
+def _row_line(row: Row) -> str:
+    """One trace row as a terminal line: indented under its parent, named by its item or round."""
+    label = f" [{row.label}]" if row.label else ""
+    who = f" {row.agent}" if row.agent else ""
+    status = "" if row.status in ("running", "ok") else f" {row.status}"
+    note = f" ({row.note})" if row.note else ""
+    error = f": {shorten(row.error, 300)}" if row.error else ""
+    tools = f", {row.tool_errors} tool error(s)" if row.tool_errors else ""
+    return (f"{'  ' * row.depth}{_MARK.get(row.status, '•')} {row.step_id}{label} "
+            f"({row.step_type}{who}){status}{note}{tools}{error}")
 
 
 def _ask_question(pending: Any) -> tuple[bool, str] | None:
@@ -251,9 +300,8 @@ def _ask_question(pending: Any) -> tuple[bool, str] | None:
     if pending.choices:
         print("Answer with one of: " + ", ".join(pending.choices), file=sys.stderr)
     while True:
-        print("Answer: ", end="", file=sys.stderr, flush=True)
         try:
-            answer = input()
+            answer = _prompt("Answer: ")
         except EOFError:
             return None
         if matching_choice(answer, pending.choices) is not None:

@@ -197,8 +197,12 @@ def list_runs(cur: Cursor, f: Filters, limit: int = 200, offset: int = 0) -> pd.
 
 
 def resumable_runs(cur: Cursor, owner: str | None) -> pd.DataFrame:
-    """Interrupted runs (crashed, or paused for approval): resumable from their checkpoints."""
-    return list_runs(cur, Filters(owner=owner, status="interrupted"), limit=1000)
+    """Runs that can go on from their checkpoints: interrupted (crashed, or paused for approval) or
+    stopped by their user; not a run a rejection ended (the engine refuses to resume those)."""
+    return _df(cur, f"""SELECT {_RUN_COLUMNS} FROM runs t
+        WHERE (t.status = 'interrupted' OR (t.status = 'cancelled' AND coalesce(t.reason, '') <> 'rejected'))
+          AND (? IS NULL OR t.owner = ?)
+        ORDER BY started_at DESC, run_id LIMIT 1000""", [owner, owner])
 
 
 def _owns(cur: Cursor, run_id: str, owner: str | None) -> bool:

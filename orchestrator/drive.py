@@ -90,7 +90,8 @@ class RunDriver:
                     snapshot = await graph.aget_state(config)
                     self._announce(inputs, default, snapshot)
                 models = build_model_table(wf, default, self.engine.credentials, fallback,
-                                           lambda msg: self.emit(ev.Warning(run_id=self.run_id, message=msg)))
+                                           lambda msg: self.emit(ev.Warning(run_id=self.run_id, message=msg)),
+                                           override=self.stored.model_override)
                 self.ctx = RunContext(run_id=self.run_id, workflow=wf, client=self.engine.client,
                                       budget=Budget(wf.limits), policy=self.engine.policy, models=models,
                                       stamp=lambda e: self.stamp(e, enqueue=False), secrets=secrets)
@@ -115,7 +116,8 @@ class RunDriver:
             self._end("failed")
         except Exception as exc:  # every failure becomes a terminal event, never a traceback
             failed_step = self.ctx.failed_step if self.ctx else None
-            events, status = failure_events(self.run_id, exc, failed_step, self.partial)
+            events, status = failure_events(self.run_id, exc, failed_step, self.partial,
+                                            self.engine.policy.key_source)
             for event in events:
                 self.emit(event)
             self._end(status)

@@ -41,6 +41,16 @@ class ModelCallError(OrchestratorError):
         self.model, self.provider, self.attempts = model, provider, attempts
         self.retry_after, self.status_code = retry_after, status_code
 
+    def advice(self, key_source: str = "settings") -> str:
+        """What to do about it; `key_source` is where this user's keys come from (app or CLI)."""
+        return self.hint
+
+    def sentence(self, key_source: str = "settings") -> str:
+        """The cause and the fix as one plain sentence, for the trace and the terminal."""
+        fix = self.advice(key_source)
+        cause = str(self).rstrip(" .")
+        return f"{cause}; {fix[:1].lower()}{fix[1:]}" if fix else f"{cause}."
+
 
 class RateLimited(ModelCallError):
     kind, retryable = "rate_limited", True
@@ -60,6 +70,15 @@ class ProviderUnavailable(ModelCallError):
 class AuthenticationFailed(ModelCallError):
     kind = "auth"
     hint = "Add or fix the provider's API key in Settings."
+
+    def advice(self, key_source: str = "settings") -> str:
+        from orchestrator.credentials import KEY_ENV
+
+        names = KEY_ENV.get(self.provider, ())
+        if key_source == "environment":
+            where = " or ".join(names) if names else f"the {self.provider or 'provider'}'s API key variable"
+            return f"Set {where} in the environment to a valid key."
+        return f"Add or fix the {self.provider or 'provider'} API key in Settings."
 
 
 class BadRequest(ModelCallError):

@@ -72,6 +72,8 @@ class StepStarted(_Event):
     agent: str | None = None
     iteration: int | None = None
     item_index: int | None = None  # inside a map: which item (0-based)
+    item_label: str | None = None  # inside a map: a short preview of the item, to name its row
+    parent: str | None = None  # the composite step (parallel, map, route, loop) this one runs inside
 
 
 class StepFinished(_Event):

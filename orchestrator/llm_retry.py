@@ -22,8 +22,10 @@ from orchestrator.errors import (
     RateLimited,
 )
 from orchestrator.secrets import redact
+from orchestrator.text import shorten
 
 _NOISE = re.compile(r"(litellm\.\w+:\s*|\b\w+(?:Error|Exception)\s*(?::|-)\s*)")
+_REPR = re.compile(r"\s*(?:\w+:)?<[^<>]*\bobject at 0x[0-9a-fA-F]+>")  # `ssl:<ssl.SSLContext object at 0x…>`
 _TIMEOUT_WORDS = re.compile(r"\btime[d ]?\s?out\b|\btimeout\b", re.I)
 _DESCRIBE = (
     (RateLimited, "was rate limited"),
@@ -93,8 +95,8 @@ def clean_message(exc: BaseException, known: tuple[str, ...] = ()) -> str:
     text = _NOISE.sub("", full.split("\n")[0].strip() or type(exc).__name__).strip(" -:")
     if text.startswith("{"):  # LiteLLM's HTTP handler passes the error body on as it came
         text = _body_message(full[full.find("{"):]) or text
-    text = redact(text, known)
-    return text if len(text) <= 300 else text[:299] + "…"
+    text = _REPR.sub("", redact(text, known))
+    return shorten(" ".join(text.split()), 300)
 
 
 def error_class(exc: BaseException) -> type[ModelCallError]:
@@ -142,8 +144,8 @@ def final_error(errors: list[ModelCallError], attempts: int) -> ModelCallError:
     if len(tried) > 1:
         last_kind = {e.model: e.kind for e in errors}
         summary = "; ".join(f"'{model}': {kind}" for model, kind in last_kind.items())
-        text = f"All models failed ({summary}). Last error: {last}. {last.hint}"
+        text = f"All models failed ({summary}); last error: {last}"
     else:
-        text = f"{last} (after {attempts} attempt{'s' if attempts != 1 else ''}). {last.hint}"
+        text = f"{last} (after {attempts} attempt{'s' if attempts != 1 else ''})"
     return type(last)(text, model=last.model, provider=last.provider, attempts=attempts,
                       retry_after=last.retry_after, status_code=last.status_code)

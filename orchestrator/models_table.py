@@ -26,8 +26,12 @@ def used_model_names(workflow: Workflow, default: str) -> list[str]:
 
 
 def build_model_table(workflow: Workflow, default: str, credentials: Credentials, fallback_model: str,
-                      warn: Callable[[str], None]) -> ModelTable:
-    """Resolve every model name used by `workflow` (aliases with their fallbacks included)."""
+                      warn: Callable[[str], None], override: str | None = None) -> ModelTable:
+    """Resolve every model name used by `workflow` (aliases with their fallbacks included).
+
+    `override` (the run's `--model` / Model override) replaces every model the config names, the
+    agents' own included, and the trace says so once.
+    """
     from orchestrator.offline_model import is_offline
     from orchestrator.providers import resolve_model
 
@@ -45,6 +49,10 @@ def build_model_table(workflow: Workflow, default: str, credentials: Credentials
         return resolved[model]
 
     def params(name: str, depth: int = 0) -> ModelParams:
+        if override is not None:
+            spec = workflow.models.get(name)
+            return ModelParams(model=real(override), temperature=spec.temperature if spec else None,
+                               max_tokens=spec.max_tokens if spec else None)
         spec = workflow.models.get(name)
         if spec is None:
             return ModelParams(model=real(name))
@@ -53,7 +61,12 @@ def build_model_table(workflow: Workflow, default: str, credentials: Credentials
                            timeout=spec.timeout, retries=spec.retries,
                            fallbacks=tuple(f for f in fallbacks if f.model != real(spec.model)))
 
-    table = ModelTable(default=default, params={name: params(name) for name in used_model_names(workflow, default)})
+    names = used_model_names(workflow, default)
+    named = [workflow.default_model, *names] if workflow.default_model else names
+    replaced = list(dict.fromkeys(n for n in named if override is not None and n != override))
+    if replaced:
+        warn(f"model override: every step uses `{override}` instead of " + ", ".join(f"`{n}`" for n in replaced))
+    table = ModelTable(default=default, params={name: params(name) for name in names})
     offline = sorted({m for m in resolved.values() if is_offline(m)} - substituted_to)
     if offline:
         warn(f"`{offline[0]}` is the offline model: its answers are synthetic placeholders, not a real "

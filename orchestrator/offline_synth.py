@@ -12,6 +12,8 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from orchestrator.text import shorten
+
 SCHEMA_MARKER = "Reply with only a JSON object that matches this JSON Schema:"
 _WORDS = ("alpha", "bravo", "delta", "harbor", "meadow", "signal", "quartz", "lumen", "orbit", "cedar")
 
@@ -50,7 +52,7 @@ def task_of(messages: list[dict[str, Any]], limit: int = 120) -> str:
     user = next((m for m in reversed(messages) if m.get("role") == "user"), None)
     text = re.sub(r"\s+", " ", _text_of(user or (messages[-1] if messages else {}))).strip()
     text = text.split(SCHEMA_MARKER)[0].strip()
-    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+    return shorten(text, limit)
 
 
 def schema_from_messages(messages: list[dict[str, Any]]) -> dict[str, Any] | None:
@@ -119,7 +121,7 @@ def synthesize(messages: list[dict[str, Any]], tools: list[dict[str, Any]] | Non
         return SyntheticReply(text=json.dumps(value_for(schema, "", task, seed, schema)))
     word = _WORDS[seed.next(len(_WORDS))]
     if tool_results:
-        seen = re.sub(r"\s+", " ", _text_of(tool_results[-1]))[:80]
+        seen = shorten(re.sub(r"\s+", " ", _text_of(tool_results[-1])), 80)
         return SyntheticReply(text=f"[offline model] Using the tool result ({seen}), here is a synthetic "
                                    f"answer to: {task}. Marker: {word}.")
     return SyntheticReply(text=f"[offline model] This is a synthetic answer to: {task or 'your request'}. "

@@ -21,4 +21,5 @@ class Policy:
     sandbox_image: str | None = None
     default_model: str | None = None
     durability: Literal["sync", "async", "exit"] = "async"
+    key_source: Literal["settings", "environment"] = "settings"  # where error advice sends users for keys
     max_agent_depth: int = 3  # agent-as-tool nesting

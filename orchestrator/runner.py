@@ -212,8 +212,8 @@ class Engine:
             raise
 
 
-def failure_events(run_id: str, exc: BaseException, step_id: str | None, outputs: dict[str, Any]
-                   ) -> tuple[list[ev.Event], str]:
+def failure_events(run_id: str, exc: BaseException, step_id: str | None, outputs: dict[str, Any],
+                   key_source: str = "settings") -> tuple[list[ev.Event], str]:
     """The terminal events for an exception that ended a run, and the run's new status."""
     if isinstance(exc, BudgetExhausted):
         return [
@@ -227,7 +227,7 @@ def failure_events(run_id: str, exc: BaseException, step_id: str | None, outputs
         return [ev.RunFailed(run_id=run_id, reason=exc.reason, message=str(exc), step_id=exc.step_id or step_id,
                              outputs=outputs)], "failed"
     if isinstance(exc, ModelCallError):
-        message = f"{exc} {exc.hint}".strip()
+        message = exc.sentence(key_source)
         return [ev.RunFailed(run_id=run_id, reason=exc.kind, message=message, step_id=step_id,
                              outputs=outputs)], "failed"
     if isinstance(exc, InputsError):

@@ -38,6 +38,7 @@ from orchestrator.sandbox_limits import (
 )
 from orchestrator.sandbox_output import OutputCollector
 from orchestrator.sandbox_owner import OWNER_LABEL, Owner, current
+from orchestrator.text import shorten
 
 if TYPE_CHECKING:
     from docker import DockerClient
@@ -200,6 +201,35 @@ def _created_at(created: str | int) -> float:
     return datetime.fromisoformat(match.group(0)).replace(tzinfo=UTC).timestamp()
 
 
+def missing_images(workflow: Any, default_image: str | None = None, timeout: float = 1.0) -> list[str]:
+    """Before a run: how to get each `python` tool's image that is not on this machine.
+
+    Empty when every image is present, or when no daemon answers (that is warned about on its own).
+    """
+    from docker.errors import DockerException, ImageNotFound
+
+    images = sorted({resolve_image(t, default_image) for t in workflow.tools.values()
+                     if getattr(t, "type", "") == "python"})
+    if not images:
+        return []
+    try:
+        client = _connect(timeout)
+    except SandboxUnavailable:
+        return []
+    missing = []
+    try:
+        for image in images:
+            try:
+                client.images.get(image)
+            except ImageNotFound:
+                missing.append(_missing_image_message(image))
+            except DockerException:
+                continue
+    finally:
+        client.close()
+    return missing
+
+
 def run_python(
     code: str,
     tool: PythonTool,
@@ -247,7 +277,7 @@ def _connect(timeout: float, api_timeout: float | None = None) -> DockerClient:
     except Exception as exc:  # noqa: BLE001 - any failure to reach the daemon means the same thing
         raise SandboxUnavailable(
             "`python` tools cannot run here: no Docker daemon is reachable "
-            f"({type(exc).__name__}: {str(exc)[:200]}). Code runs only in a throwaway Docker container, "
+            f"({type(exc).__name__}: {shorten(str(exc), 200)}). Code runs only in a throwaway Docker container, "
             "never in the app's own process; start Docker (or set DOCKER_HOST) to use them."
         ) from exc
     if api_timeout is not None:
@@ -314,7 +344,7 @@ def _run_container(client: DockerClient, image: str, code: str, limits: SandboxL
     except DockerException as exc:
         if call.cancelled:
             raise SandboxCancelled("the run was stopped") from None
-        raise SandboxError(f"Docker could not run the sandbox container: {str(exc)[:300]}") from exc
+        raise SandboxError(f"Docker could not run the sandbox container: {shorten(str(exc), 300)}") from exc
     finally:
         if container is not None:
             _remove(container)

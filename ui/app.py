@@ -8,6 +8,7 @@ bounded (and metered per visitor, `ui.uploads`), Gradio's browser-side run histo
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from typing import Any
 
 import gradio as gr
@@ -57,7 +58,7 @@ def build_app(services: AppServices) -> gr.Blocks:
             with gr.Tab("Design", id="design", elem_id="tab-design"):
                 design = design_tab.build(services, session_state)
             with gr.Tab("Run", id="run", elem_id="tab-run"):
-                run = run_tab.build(services, session_state, design.editor)
+                run = run_tab.build(services, session_state, design)
             with gr.Tab("Analytics", id="analytics", elem_id="tab-analytics") as analytics:
                 refresh = analytics_tab.build(services, session_state)
             with gr.Tab("Settings", id="settings", elem_id="tab-settings"):
@@ -78,7 +79,7 @@ def build_app(services: AppServices) -> gr.Blocks:
                            [keys_md, quota_md, mlflow_box, secrets_md, design.chatbot, design.editor, design.issues,
                             design.diagram, design.download, session_state, kept_owner],
                            api_visibility="private", queue=False)
-        loaded.then(run.list_resumable, [session_state], [run.resumable], api_visibility="private")
+        loaded.then(run.list_resumable, [session_state], run.resumable_outputs, api_visibility="private")
         loaded.then(None, [design.editor], None, js=KEEP_DRAFT_JS, api_visibility="private", queue=False)
         loaded.then(None, None, None, js=CHAT_TO_TOP_JS, api_visibility="private", queue=False)
     _hide_state_factories(demo)
@@ -103,10 +104,21 @@ async def _healthz(request: Request) -> JSONResponse:
     return JSONResponse({"status": "ok", "app": "graphwright"})
 
 
+def server_host(environ: Mapping[str, str] | None = None) -> tuple[str, str]:
+    """The address to listen on, and why: loopback for a local start (the app has no login), every
+    interface only where the platform needs it (a Space; the Docker image sets GRADIO_SERVER_NAME)."""
+    env = os.environ if environ is None else environ
+    if env.get("GRADIO_SERVER_NAME"):
+        return env["GRADIO_SERVER_NAME"], "from GRADIO_SERVER_NAME"
+    if env.get("SPACE_ID"):
+        return "0.0.0.0", "a Hugging Face Space (SPACE_ID is set)"
+    return "127.0.0.1", "local start: this machine only; set GRADIO_SERVER_NAME=0.0.0.0 to open it to the network"
+
+
 def launch_kwargs(services: AppServices) -> dict[str, Any]:
     """Arguments for `demo.launch()`: host/port from the environment, the safety limits, theme and CSS."""
     return {
-        "server_name": os.environ.get("GRADIO_SERVER_NAME", "0.0.0.0"),
+        "server_name": server_host()[0],
         "server_port": int(os.environ.get("GRADIO_SERVER_PORT", "7860")),
         "blocked_paths": [str(services.data_dir.resolve())],
         "max_file_size": MAX_FILE_SIZE,

@@ -32,10 +32,12 @@ class Slot:
 
 
 class FormError(ValueError):
-    """Inputs that cannot be used; `problems` names each input and what to enter instead."""
+    """Inputs that cannot be used; `problems` names each input and what to enter instead, and
+    `fields` maps an input's name to its problem (shown next to that field)."""
 
-    def __init__(self, problems: list[str]) -> None:
+    def __init__(self, problems: list[str], fields: dict[str, str] | None = None) -> None:
         self.problems = problems
+        self.fields = fields or {}
         super().__init__("; ".join(problems))
 
 
@@ -66,6 +68,10 @@ def layout(workflow: Workflow | None) -> tuple[list[Slot], list[str]]:
     return slots, names[SLOTS:]
 
 
+def _field_error(name: str, problem: str) -> FormError:
+    return FormError([f"input '{name}' {problem}"], {name: problem})
+
+
 def _coerce(name: str, spec: InputSpec, raw: Any) -> Any:
     match spec.type:
         case "boolean":
@@ -76,17 +82,17 @@ def _coerce(name: str, spec: InputSpec, raw: Any) -> Any:
                 return True
             if text in ("false", "no", "0", "off", ""):
                 return False
-            raise FormError([f"input '{name}' must be true or false, not {raw!r}"])
+            raise _field_error(name, f"must be true or false, not {raw!r}")
         case "integer":
             try:
                 return int(str(raw).strip())
             except ValueError:
-                raise FormError([f"input '{name}' must be a whole number, not {raw!r}"]) from None
+                raise _field_error(name, f"must be a whole number, not {raw!r}") from None
         case "number":
             try:
                 return float(str(raw).strip())
             except ValueError:
-                raise FormError([f"input '{name}' must be a number, not {raw!r}"]) from None
+                raise _field_error(name, f"must be a number, not {raw!r}") from None
         case "list":
             if isinstance(raw, list):
                 return [str(x) for x in raw]
@@ -128,6 +134,7 @@ def collect(
     if extra_json and len(extra_json) > MAX_INPUTS_CHARS:
         raise FormError([f"the inputs JSON has {len(extra_json):,} characters; the limit is "
                          f"{MAX_INPUTS_CHARS:,}: shorten it"])
+    fields: dict[str, str] = {}
     if extra_json and extra_json.strip():
         try:
             extra = json.loads(extra_json)
@@ -145,6 +152,7 @@ def collect(
         if name not in raw or raw[name] in (None, ""):
             if spec.default is None:
                 problems.append(f"input '{name}' is required: fill it in")
+                fields[name] = "required: fill it in"
             else:
                 values[name] = spec.default
             continue
@@ -152,6 +160,7 @@ def collect(
             values[name] = _coerce(name, spec, raw[name])
         except FormError as exc:
             problems.extend(exc.problems)
+            fields.update(exc.fields)
     if problems:
-        raise FormError(problems)
+        raise FormError(problems, fields)
     return values

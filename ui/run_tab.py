@@ -9,21 +9,24 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator, Callable
+from contextlib import ExitStack
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import gradio as gr
 
 from orchestrator.providers import model_string_problem
 from ui import forms
 from ui.funnel import UserFacingError, funnel
+from ui.run_views import refused, stream, views
 from ui.safe_text import safe_markdown
 from ui.services import AppServices
 from ui.session import Session
-from ui.streaming import batched
 from ui.trace_view import TraceView
 
-UPDATE_INTERVAL = 0.2
+if TYPE_CHECKING:
+    from ui.design_tab import DesignTab
+
 
 
 @dataclass
@@ -31,7 +34,8 @@ class RunTab:
     config: gr.Code
     status: gr.Markdown
     resumable: gr.Dropdown
-    list_resumable: Callable[[Session], Any]  # this session's interrupted runs, for `resumable`
+    resumable_outputs: list[Any]  # the paused-runs bar: its list and its visibility
+    list_resumable: Callable[[Session], Any]  # this session's paused and interrupted runs
 
 
 def powers_of(workflow: Any) -> list[str]:
@@ -75,6 +79,11 @@ def preflight_markdown(workflow: Any, services: AppServices, text: str, session:
     if has_python and not services.sandbox_available():
         lines.append("⚠ This workflow has a `python` tool, but Docker is not available on this server: "
                      "steps that run code will fail. Remove the tool or run graphwright where Docker runs.")
+    elif has_python:
+        from orchestrator.sandbox import missing_images
+
+        lines.extend(f"⚠ {safe_markdown(note)} Until then, steps that run code will fail."
+                     for note in missing_images(workflow, services.policy.sandbox_image))
     from orchestrator.named_secrets import missing_secrets
 
     missing = missing_secrets(workflow, services.credentials_for(session))
@@ -89,41 +98,26 @@ def preflight_markdown(workflow: Any, services: AppServices, text: str, session:
     return "\n\n".join(lines)
 
 
-def views(session: Session) -> tuple[Any, ...]:
-    """The trace components' values for the session's current trace."""
-    t = session.trace
-    waiting = t.status == "waiting" and t.approval_step is not None
-    approval = f"**Approval needed** for step `{t.approval_step}`:\n\n{safe_markdown(t.approval_message)}" \
-        if waiting else ""
-    return (t.status_markdown(), t.timeline_html(), t.current_text, t.tools_html(), t.output,
-            gr.update(visible=waiting), approval, session)
+def build(services: AppServices, session_state: gr.State, design: DesignTab) -> RunTab:
+    from ui.design_tab import example_names
 
-
-def only_changes(previous: tuple[Any, ...] | None, current: tuple[Any, ...]) -> tuple[Any, ...]:
-    """`current` with `gr.skip()` for every value the page already shows (smaller, faster updates).
-
-    The session (last) is mutated in place, so it is only sent with the final update.
-    """
-    if previous is None:
-        return current
-    values = [gr.skip() if isinstance(new, str) and new == old else new
-              for new, old in zip(current[:-1], previous[:-1], strict=True)]
-    return (*values, gr.skip())
-
-
-async def _stream(session: Session, source: AsyncIterator[Any]) -> AsyncIterator[tuple[Any, ...]]:
-    sent: tuple[Any, ...] | None = None
-    async for batch in batched(source, UPDATE_INTERVAL):
-        session.trace.apply_all(batch)
-        current = views(session)
-        yield only_changes(sent, current)
-        sent = current
-    yield views(session)
-
-
-def build(services: AppServices, session_state: gr.State, design_editor: gr.Code) -> RunTab:
+    with gr.Group(visible=False, elem_id="run-paused") as paused_bar:
+        gr.Markdown("**Your paused and interrupted runs** — approve, reject or resume one here.")
+        with gr.Row(equal_height=True):
+            resumable = gr.Dropdown([], show_label=False, elem_id="run-resumable", scale=4,
+                                    allow_custom_value=True)  # the handlers check ownership
+            paused_note = gr.Textbox(placeholder="Feedback (optional)", show_label=False, scale=3,
+                                     elem_id="paused-feedback")
+            resume_btn = gr.Button("Resume", size="sm", elem_id="run-resume", scale=1)
+            paused_approve = gr.Button("Approve", size="sm", variant="primary", elem_id="paused-approve", scale=1)
+            paused_reject = gr.Button("Reject", size="sm", variant="stop", elem_id="paused-reject", scale=1)
+            refresh_btn = gr.Button("Refresh", size="sm", elem_id="run-refresh", scale=1)
     with gr.Row(equal_height=False):
         with gr.Column(scale=4):
+            with gr.Row(equal_height=True):
+                example = gr.Dropdown(example_names(), value=None, label="Example", elem_id="run-example-pick",
+                                      scale=3)
+                load_example = gr.Button("Load example", size="sm", elem_id="run-load-example", scale=1)
             with gr.Accordion("Config (from the Design tab)", open=False):
                 config = gr.Code(language="yaml", lines=12, max_lines=30, interactive=True, elem_id="run-config",
                                  label="workflow.yaml")
@@ -139,16 +133,11 @@ def build(services: AppServices, session_state: gr.State, design_editor: gr.Code
                 extra_json = gr.Textbox(lines=3, placeholder='{"topic": "..."}', show_label=False,
                                         elem_id="run-json")
             model = gr.Dropdown([""], value="", label="Model override", allow_custom_value=True,
-                                info="Empty: the config's models (or your default).", elem_id="run-model")
+                                info="Empty: the config's models. Set: every step uses this model.",
+                                elem_id="run-model")
             with gr.Row():
                 run_btn = gr.Button("Run", variant="primary", elem_id="run-start")
-                stop_btn = gr.Button("Stop", variant="stop", elem_id="run-stop")
-            with gr.Accordion("Resume an interrupted run", open=False):
-                resumable = gr.Dropdown([], label="Interrupted runs", elem_id="run-resumable",
-                                        allow_custom_value=True)  # the handler checks ownership
-                with gr.Row():
-                    refresh_btn = gr.Button("Refresh list", size="sm", elem_id="run-refresh")
-                    resume_btn = gr.Button("Resume", size="sm", elem_id="run-resume")
+                stop_btn = gr.Button("Stop", variant="stop", elem_id="run-stop", interactive=False)
         with gr.Column(scale=6):
             status = gr.Markdown("Ready.", elem_id="run-status")
             with gr.Group(visible=False, elem_id="approval-box") as approval_box:
@@ -165,7 +154,9 @@ def build(services: AppServices, session_state: gr.State, design_editor: gr.Code
             output = gr.Textbox(label="Final output", lines=6, max_lines=20, interactive=False,
                                 elem_id="run-output", buttons=["copy"])
 
-    trace_outputs = [status, timeline, current, tools, output, approval_box, approval_md, session_state]
+    # Stop is an output of the run handlers themselves: enabled exactly while a run goes on (other
+    # listeners updating it on the same clicks broke its cancelling, measured in the browser test)
+    trace_outputs = [status, timeline, current, tools, output, approval_box, approval_md, stop_btn, session_state]
 
     # ---- config → form -------------------------------------------------------------------------
     def form_view(text: str, session: Session) -> tuple[Any, ...]:
@@ -179,11 +170,11 @@ def build(services: AppServices, session_state: gr.State, design_editor: gr.Code
         slots, overflow = forms.layout(workflow)
         texts: list[Any] = [gr.update(visible=False) for _ in range(forms.SLOTS)]
         flags: list[Any] = [gr.update(visible=False) for _ in range(forms.SLOTS)]
-        for i, slot in enumerate(slots):
+        for i, slot in enumerate(slots):  # `info=""`, not None: None would keep the last config's help
             if slot.kind == "bool":
-                flags[i] = gr.update(visible=True, label=slot.label, info=slot.info or None, value=slot.value)
+                flags[i] = gr.update(visible=True, label=slot.label, info=slot.info, value=slot.value)
             else:
-                texts[i] = gr.update(visible=True, label=slot.label, info=slot.info or None, value=slot.value,
+                texts[i] = gr.update(visible=True, label=slot.label, info=slot.info, value=slot.value,
                                      lines=slot.lines)
         note = preflight_markdown(workflow, services, text, session)
         if overflow:
@@ -192,7 +183,7 @@ def build(services: AppServices, session_state: gr.State, design_editor: gr.Code
         return (note, gr.update(visible=needs_consent, value=False), *texts, *flags)
 
     form_outputs = [preflight, allow, *slot_texts, *slot_flags]
-    design_editor.change(lambda text: text, [design_editor], [config], api_visibility="private",
+    design.editor.change(lambda text: text, [design.editor], [config], api_visibility="private",
                          show_progress="hidden", queue=False)
     config.change(form_view, [config, session_state], form_outputs, api_visibility="private",
                   trigger_mode="always_last", show_progress="hidden")
@@ -204,36 +195,86 @@ def build(services: AppServices, session_state: gr.State, design_editor: gr.Code
 
     upload.upload(funnel(open_file), [upload], [config], api_visibility="private")
 
-    # ---- run / approve / resume ------------------------------------------------------------------
     @funnel
-    async def run(text: str, model_override: str, allowed: bool, json_inputs: str, *slot_values: Any
-                  ) -> AsyncIterator[tuple[Any, ...]]:
-        session: Session = slot_values[-1]
-        values = slot_values[:-1]
+    def pick_example(name: str | None, session: Session) -> tuple[Any, ...]:
+        """An example becomes the Design draft too, so it runs without ticking *Allow*."""
+        from chatbot.editor import user_edited_yaml
+        from ui.design_tab import EXAMPLES_DIR, validation_view
+
+        if not name or name not in example_names():
+            raise UserFacingError("Pick one of the listed examples first.")
+        user_edited_yaml(session.chat, (EXAMPLES_DIR / f"{name}.yaml").read_text(encoding="utf-8"),
+                         default_model=services.default_model(session))
+        issues_md, diagram_md = validation_view(session.chat.draft_yaml)
+        return session.chat.draft_yaml, session.chat.draft_yaml, issues_md, diagram_md, session
+
+    load_example.click(pick_example, [example, session_state],
+                       [design.editor, config, design.issues, design.diagram, session_state],
+                       api_visibility="private")
+
+    # ---- run / approve / resume ------------------------------------------------------------------
+    def checked_run(text: str, model_override: str, allowed: bool, json_inputs: str, values: tuple[Any, ...],
+                    session: Session) -> tuple[Any, dict[str, Any], str | None]:
+        """The workflow, inputs and model override of a run, or the refusal (raised) to show instead."""
         texts, flags = list(values[: forms.SLOTS]), list(values[forms.SLOTS: 2 * forms.SLOTS])
         workflow = load_config(text, services, session)
         powers = powers_of(workflow)
         if powers and not allowed and not is_design_draft(text, workflow, session):
             raise UserFacingError("This config raises powers (" + "; ".join(powers) + "). Review them and tick "
-                                  "'Allow this config's raised powers' to run it, or load it in Design first.")
+                                  "*Allow this config's raised powers* to run it, or load it in Design first.")
         inputs = forms.collect(workflow, texts, flags, json_inputs or "")
         override = (model_override or "").strip() or None
         problem = model_string_problem(override, workflow.models) if override is not None else None
         if problem:
             raise UserFacingError(problem + ".")
+        return workflow, inputs, override
+
+    @funnel
+    async def run(text: str, model_override: str, allowed: bool, json_inputs: str, *slot_values: Any
+                  ) -> AsyncIterator[tuple[Any, ...]]:
+        session: Session = slot_values[-1]
         run_id = uuid.uuid4().hex
-        with services.quotas.admit(services.visitor_for(session), run_id):  # refused here, before it starts
+        with ExitStack() as held:
+            try:
+                workflow, inputs, override = checked_run(text, model_override, allowed, json_inputs,
+                                                         slot_values[:-1], session)
+                held.enter_context(services.quotas.admit(services.visitor_for(session), run_id))
+            except Exception as exc:  # a refusal (config, inputs, quota) stays in the trace area, worded for people
+                yield refused(session, exc)
+                return
             session.trace = TraceView(budget_usd=workflow.limits.max_cost_usd, status="running",
                                       message="Starting…")
             yield views(session)
             engine = services.engine_for(session)
-            async for update in _stream(session, engine.run(workflow, inputs, owner=session.owner_id,
-                                                            run_id=run_id, model_override=override)):
+            async for update in stream(session, engine.run(workflow, inputs, owner=session.owner_id,
+                                                           run_id=run_id, model_override=override)):
                 yield update
+
+    def mark_fields(text: str, json_inputs: str, *values: Any) -> list[Any]:
+        """Each input's problem next to its field (or its help again once it is fine)."""
+        session: Session = values[-1]
+        try:
+            workflow = load_config(text, services, session)
+        except Exception:  # the refusal in the trace says why
+            return [gr.skip()] * (2 * forms.SLOTS)
+        texts, flags = list(values[: forms.SLOTS]), list(values[forms.SLOTS: 2 * forms.SLOTS])
+        try:
+            forms.collect(workflow, texts, flags, json_inputs or "")
+            problems: dict[str, str] = {}
+        except forms.FormError as exc:
+            problems = exc.fields
+        slots, _overflow = forms.layout(workflow)
+        updates: list[Any] = [gr.skip()] * (2 * forms.SLOTS)
+        for i, slot in enumerate(slots):
+            info = f"✗ {problems[slot.name]}" if slot.name in problems else slot.info
+            updates[i if slot.kind == "text" else forms.SLOTS + i] = gr.update(info=info)
+        return updates
 
     run_inputs = [config, model, allow, extra_json, *slot_texts, *slot_flags, session_state]
     run_event = run_btn.click(run, run_inputs, trace_outputs, api_name="run", concurrency_limit=
                               services.max_concurrent_runs, concurrency_id="runs", show_progress="minimal")
+    run_btn.click(mark_fields, [config, extra_json, *slot_texts, *slot_flags, session_state],
+                  [*slot_texts, *slot_flags], api_visibility="private", show_progress="hidden", queue=False)
 
     async def decide(approved: bool, note: str, session: Session) -> AsyncIterator[tuple[Any, ...]]:
         from orchestrator.runner import ApprovalDecision
@@ -247,8 +288,8 @@ def build(services: AppServices, session_state: gr.State, design_editor: gr.Code
             yield views(session)
             engine = services.engine_for(session)
             decision = ApprovalDecision(approved=approved, feedback=(note or "")[:4000])
-            async for update in _stream(session, engine.resume(trace.run_id, approval=decision,
-                                                               owner=session.owner_id)):
+            async for update in stream(session, engine.resume(trace.run_id, approval=decision,
+                                                              owner=session.owner_id)):
                 yield update
 
     @funnel
@@ -267,27 +308,31 @@ def build(services: AppServices, session_state: gr.State, design_editor: gr.Code
                                     concurrency_id="runs", show_progress="minimal")
 
     @funnel
-    def resumable_choices(session: Session) -> Any:
+    def resumable_choices(session: Session) -> tuple[Any, Any]:
         from history.queries import resumable_runs
 
         if services.history is None:
-            return gr.update(choices=[])
+            return gr.update(choices=[]), gr.update(visible=False)
         df = resumable_runs(services.history.read_cursor(), session.owner_id)
-        choices = [(f"{r.workflow} · {r.reason or 'interrupted'} · {str(r.started_at)[:19]}", r.run_id)
-                   for r in df.itertuples()]
-        return gr.update(choices=choices, value=choices[0][1] if choices else None)
+        choices = [(_resumable_label(r), r.run_id) for r in df.itertuples()]
+        return (gr.update(choices=choices, value=choices[0][1] if choices else None),
+                gr.update(visible=bool(choices)))
 
-    @funnel
-    async def resume(run_id: str | None, session: Session) -> AsyncIterator[tuple[Any, ...]]:
+    def load_run(run_id: str | None, session: Session) -> None:
+        """Put a listed run of this session's owner into the trace, as history recorded it."""
         from history.queries import replay
 
         if not run_id or services.history is None:
-            raise UserFacingError("Pick an interrupted run first (Refresh list).")
+            raise UserFacingError("Pick a paused or interrupted run first.")
         past = replay(services.history.read_cursor(), run_id, session.owner_id)
         if not past:
             raise UserFacingError(f"Run '{run_id}' is not one of yours, or it has no record.")
         session.trace = TraceView()
         session.trace.apply_all(past)
+
+    @funnel
+    async def resume(run_id: str | None, session: Session) -> AsyncIterator[tuple[Any, ...]]:
+        load_run(run_id, session)
         if session.trace.status == "waiting":  # paused for approval: the buttons resume it
             yield views(session)
             return
@@ -295,20 +340,62 @@ def build(services: AppServices, session_state: gr.State, design_editor: gr.Code
             session.trace.status, session.trace.message = "running", "Resuming…"
             yield views(session)
             engine = services.engine_for(session)
-            async for update in _stream(session, engine.resume(run_id, approval=None, owner=session.owner_id)):
+            async for update in stream(session, engine.resume(session.trace.run_id, approval=None,
+                                                              owner=session.owner_id)):
                 yield update
 
-    refresh_btn.click(resumable_choices, [session_state], [resumable], api_visibility="private")
+    async def decide_listed(approved: bool, run_id: str | None, note: str, session: Session
+                            ) -> AsyncIterator[tuple[Any, ...]]:
+        try:
+            if run_id != session.trace.run_id or session.trace.approval_step is None:
+                load_run(run_id, session)
+            if session.trace.approval_step is None or session.trace.status != "waiting":
+                raise UserFacingError("That run is not waiting for an approval: press *Resume* to continue it.")
+        except UserFacingError as exc:
+            yield refused(session, exc)
+            return
+        async for update in decide(approved, note, session):
+            yield update
+
+    @funnel
+    async def approve_listed(run_id: str | None, note: str, session: Session) -> AsyncIterator[tuple[Any, ...]]:
+        async for update in decide_listed(True, run_id, note, session):
+            yield update
+
+    @funnel
+    async def reject_listed(run_id: str | None, note: str, session: Session) -> AsyncIterator[tuple[Any, ...]]:
+        async for update in decide_listed(False, run_id, note, session):
+            yield update
+
+    resumable_outputs = [resumable, paused_bar]
+    refresh_btn.click(resumable_choices, [session_state], resumable_outputs, api_visibility="private")
     resume_event = resume_btn.click(resume, [resumable, session_state], trace_outputs, api_name="resume",
                                     concurrency_id="runs", show_progress="minimal")
+    listed = [resumable, paused_note, session_state]
+    approve_listed_event = paused_approve.click(approve_listed, listed, trace_outputs, api_visibility="private",
+                                                concurrency_id="runs", show_progress="minimal")
+    reject_listed_event = paused_reject.click(reject_listed, listed, trace_outputs, api_visibility="private",
+                                              concurrency_id="runs", show_progress="minimal")
 
     def stopped(session: Session) -> tuple[Any, ...]:
-        if session.trace.status in ("running", "idle"):
-            session.trace.status, session.trace.message = "cancelled", "Stopped by you."
+        """The engine records the cancellation; the page's trace settles the same way (no row left running)."""
+        from orchestrator import events as ev
+
+        trace = session.trace
+        if trace.status == "running":
+            trace.apply(ev.RunCancelled(run_id=trace.run_id or "-", reason="cancelled"))
+            trace.message = "Stopped by you; it is in the list of paused and interrupted runs above."
         return views(session)
 
-    stop_btn.click(stopped, [session_state], trace_outputs, api_visibility="private",
-                   cancels=[run_event, approve_event, reject_event, resume_event], queue=False)
-    for event in (run_event, approve_event, reject_event, resume_event):
-        event.then(resumable_choices, [session_state], [resumable], api_visibility="private")
-    return RunTab(config=config, status=status, resumable=resumable, list_resumable=resumable_choices)
+    runs = [run_event, approve_event, reject_event, resume_event, approve_listed_event, reject_listed_event]
+    stop_btn.click(stopped, [session_state], trace_outputs, api_visibility="private", cancels=runs, queue=False)
+    for event in runs:
+        event.then(resumable_choices, [session_state], resumable_outputs, api_visibility="private")
+    return RunTab(config=config, status=status, resumable=resumable, resumable_outputs=resumable_outputs,
+                  list_resumable=resumable_choices)
+
+
+def _resumable_label(run: Any) -> str:
+    what = "waiting for approval" if run.reason == "approval" else (
+        "stopped" if run.status == "cancelled" else f"interrupted ({run.reason or 'crash'})")
+    return f"{run.workflow} · {what} · {str(run.started_at)[:19]}"

@@ -10,6 +10,8 @@ from __future__ import annotations
 import html
 import re
 
+from orchestrator.text import shorten
+
 _IMAGE = re.compile(r"!\[")
 _MAX_PREVIEW = 2_000
 
@@ -36,4 +38,5 @@ def clip(text: str, limit: int = _MAX_PREVIEW) -> str:
     """Cut long text for previews, saying how much was left out."""
     if len(text) <= limit:
         return text
-    return f"{text[:limit]}… ({len(text) - limit} more characters)"
+    kept = shorten(text, limit)
+    return f"{kept} ({len(text) - len(kept) + 1} more characters)"

@@ -12,29 +12,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from orchestrator import events as ev
+from orchestrator.text import shorten
+from orchestrator.trace_rows import Row, TraceRows
 from ui.safe_text import clip, esc, safe_markdown
 
-_STATUS_ICON = (("running", "●"), ("ok", "✓"), ("failed", "✗"), ("skipped", "»"), ("waiting", "‖"))  # in DejaVu
-_MAX_TEXT = 200_000
-
-
-@dataclass
-class StepRow:
-    """One step execution in the timeline (a loop iteration or map item gets its own row)."""
-
-    step_id: str
-    step_type: str
-    agent: str | None = None
-    iteration: int | None = None
-    status: str = "running"
-    started: float = 0.0
-    duration_s: float | None = None
-    tokens_in: int = 0
-    tokens_out: int = 0
-    cost_usd: float = 0.0
-    model: str | None = None
-    error: str | None = None
-    text: str = ""
+_STATUS_ICON = (("running", "●"), ("ok", "✓"), ("failed", "✗"), ("skipped", "»"), ("waiting", "‖"),
+                ("rejected", "⊘"), ("stopped", "■"), ("interrupted", "‖"))  # all in DejaVu
+_ERROR_CHARS = 500
 
 
 @dataclass
@@ -53,9 +37,9 @@ class TraceView:
 
     run_id: str = ""
     workflow: str = ""
-    status: str = "idle"  # idle | running | waiting | finished | failed | cancelled | interrupted
+    status: str = "idle"  # idle | refused | running | waiting | finished | failed | cancelled | interrupted
     message: str = ""
-    steps: list[StepRow] = field(default_factory=list)
+    rows: TraceRows = field(default_factory=TraceRows)
     tools: list[ToolRow] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     tokens_in: int = 0
@@ -67,37 +51,19 @@ class TraceView:
     approval_message: str = ""
     events_seen: int = 0
 
-    # ---- folding -------------------------------------------------------------------------
-    def _row(self, step_id: str | None) -> StepRow | None:
-        for row in reversed(self.steps):
-            if row.step_id == step_id:
-                return row
-        return None
+    @property
+    def steps(self) -> list[Row]:
+        return self.rows.rows
 
+    # ---- folding -------------------------------------------------------------------------
     def apply(self, event: Any) -> None:
         """Fold one event in; unknown kinds are ignored so new event types never break the page."""
         self.events_seen += 1
+        self.rows.apply(event)
         match event:
             case ev.RunStarted():
                 self.run_id, self.workflow, self.status = event.run_id, event.workflow, "running"
                 self.message = "Resumed." if event.resumed else "Started."
-            case ev.StepStarted():
-                self.steps.append(StepRow(event.step_id, event.step_type, event.agent, event.iteration,
-                                          started=event.ts))
-            case ev.Token():
-                row = self._row(event.step_id) or (self.steps[-1] if self.steps else None)
-                if row is not None and len(row.text) < _MAX_TEXT:
-                    row.text += event.text
-            case ev.StepFinished():
-                row = self._row(event.step_id)
-                if row is None:
-                    row = StepRow(event.step_id, event.step_type, started=event.ts)
-                    self.steps.append(row)
-                row.status, row.duration_s = event.status, event.duration_s
-                row.tokens_in, row.tokens_out = event.tokens_in, event.tokens_out
-                row.cost_usd, row.model, row.error = event.cost_usd, event.model, event.error
-                if not row.text and event.output_preview:
-                    row.text = event.output_preview
             case ev.LLMCall():
                 self.tokens_in += event.tokens_in
                 self.tokens_out += event.tokens_out
@@ -115,19 +81,14 @@ class TraceView:
                                               event.ok))
             case ev.ApprovalRequested():
                 self.approval_step, self.approval_message = event.step_id, event.message
-                row = self._row(event.step_id)
-                if row is not None:
-                    row.status = "waiting"
             case ev.ApprovalResolved():
                 self.approval_step = None
-                row = self._row(event.step_id)
-                if row is not None and row.status == "waiting":
-                    row.status = "ok" if event.approved else "failed"
             case ev.BudgetExceeded():
                 self.warnings.append(f"Budget '{event.limit}' exceeded: used {event.used:g} of "
                                      f"{event.limit_value:g}.")
             case ev.Warning():
-                self.warnings.append(event.message)
+                if event.message not in self.warnings:  # a resumed segment repeats its run's warnings
+                    self.warnings.append(event.message)
             case ev.RunFinished():
                 self.status, self.message = "finished", "Finished."
                 self.output = event.output if isinstance(event.output, str) else json.dumps(
@@ -138,7 +99,7 @@ class TraceView:
             case ev.RunFailed():
                 self.status = "failed"
                 where = f" in step '{event.step_id}'" if event.step_id else ""
-                self.message = f"Failed{where} ({event.reason}): {event.message}"
+                self.message = f"Failed{where}: {event.message}"
             case ev.RunCancelled():
                 self.status, self.message = "cancelled", f"Stopped ({event.reason})."
             case ev.RunInterrupted():
@@ -160,6 +121,14 @@ class TraceView:
                 return row.text
         return ""
 
+    @property
+    def headline(self) -> str:
+        """The run's state in words: a finished run with failed tool calls is a warning, not a success."""
+        errors = self.rows.tool_errors
+        if self.status == "finished" and errors:
+            return f"⚠ finished with {errors} tool error{'s' * (errors != 1)}"
+        return self.status
+
     def timeline_html(self) -> str:
         if not self.steps:
             return "<div class='gw-trace'><em>No steps yet.</em></div>"
@@ -168,11 +137,17 @@ class TraceView:
         for row in self.steps:
             dur = "…" if row.duration_s is None else f"{row.duration_s:.2f}s"
             who = f" · {esc(row.agent)}" if row.agent else ""
-            it = f" #{row.iteration}" if row.iteration is not None else ""
-            err = f"<div class='gw-err'>{esc(clip(row.error, 500))}</div>" if row.error else ""
+            label = f" <span class='gw-label'>{esc(row.label)}</span>" if row.label else ""
+            err = f"<div class='gw-err'>{esc(shorten(row.error, _ERROR_CHARS))}</div>" if row.error else ""
+            note = f"<div class='gw-note'>{esc(row.note)}</div>" if row.note else ""
+            tools = (f"<div class='gw-err'>{row.tool_errors} tool error{'s' * (row.tool_errors != 1)}</div>"
+                     if row.tool_errors else "")
+            indent = f" style='padding-left:{0.3 + 1.5 * row.depth:.1f}em'" if row.depth else ""
             rows.append(
-                f"<tr data-status='{esc(row.status)}'><td class='gw-icon'>{icons.get(row.status, '•')}</td>"
-                f"<td><b>{esc(row.step_id)}</b>{it}<br><small>{esc(row.step_type)}{who}</small>{err}</td>"
+                f"<tr data-status='{esc(row.status)}' data-depth='{row.depth}'>"
+                f"<td class='gw-icon'>{icons.get(row.status, '•')}</td>"
+                f"<td{indent}>{'↳ ' if row.depth else ''}<b>{esc(row.step_id)}</b>{label}<br>"
+                f"<small>{esc(row.step_type)}{who}</small>{err}{tools}{note}</td>"
                 f"<td>{esc(row.status)}</td><td>{dur}</td>"
                 f"<td>{row.tokens_in}→{row.tokens_out}</td><td>${row.cost_usd:.4f}</td>"
                 f"<td><small>{esc(row.model or '')}</small></td></tr>"
@@ -181,20 +156,24 @@ class TraceView:
         return f"<div class='gw-trace'><table>{head}{''.join(rows)}</table></div>"
 
     def tools_html(self) -> str:
+        """Tool calls, newest 50; a failed call is shown open, so its error is in view."""
         if not self.tools:
             return ""
         items = []
         for row in self.tools[-50:]:
             mark = "…" if row.result is None else ("ok" if row.ok else "error")
             result = "" if row.result is None else f"<pre>{esc(clip(row.result, 1500))}</pre>"
-            items.append(f"<details><summary>tool <b>{esc(row.tool)}</b> ({esc(row.step_id or '')}) — {mark}</summary>"
-                         f"<pre>{esc(clip(row.arguments, 1500))}</pre>{result}</details>")
+            opened = " open data-failed='1'" if row.result is not None and not row.ok else ""
+            items.append(f"<details{opened}><summary>tool <b>{esc(row.tool)}</b> ({esc(row.step_id or '')}) — "
+                         f"{mark}</summary><pre>{esc(clip(row.arguments, 1500))}</pre>{result}</details>")
         return "<div class='gw-tools'>" + "".join(items) + "</div>"
 
     def status_markdown(self) -> str:
         """Status line with the running total against the budget; plain text only from the engine."""
+        if self.status == "refused":  # nothing ran: only the reason, and what to do
+            return f"**Not started.** {_md_text(self.message)}"
         budget = f" of ${self.budget_usd:.2f} budget" if self.budget_usd is not None else ""
-        parts = [f"**{self.status}**", f"tokens {self.tokens_in}→{self.tokens_out}",
+        parts = [f"**{self.headline}**", f"tokens {self.tokens_in}→{self.tokens_out}",
                  f"cost ${self.cost_usd:.4f}{budget}"]
         if self.run_id:
             parts.append(f"run `{self.run_id}`")

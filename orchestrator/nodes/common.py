@@ -15,7 +15,7 @@ import time
 from collections.abc import Awaitable, Callable, Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from langgraph.config import get_stream_writer
@@ -28,6 +28,7 @@ from orchestrator.errors import (
     BudgetExhausted,
     CircuitOpen,
     DiskFull,
+    ModelCallError,
     ModelNotFound,
     RunRejected,
     StepFailed,
@@ -35,6 +36,7 @@ from orchestrator.errors import (
 from orchestrator.llm_types import LLMResult, ModelClient, ModelParams
 from orchestrator.policy import Policy
 from orchestrator.state import RunState, template_context
+from orchestrator.text import shorten
 from schemas.errors import SchemaError
 from schemas.expressions import evaluate
 from schemas.models import Workflow
@@ -112,10 +114,14 @@ def running(ctx: RunContext) -> Iterator[None]:
 
 @dataclass(frozen=True)
 class Scope:
-    """Where a step sits: its innermost loop and, inside a map, the name of the item."""
+    """Where a step sits: its innermost loop, inside a map the name of the item, and its parent."""
 
     loop_id: str | None = None
     item_name: str | None = None
+    parent: str | None = None  # the innermost composite step around it (for the trace's nesting)
+
+    def inside(self, parent: str, **changes: Any) -> Scope:
+        return replace(self, parent=parent, **changes)
 
     def context(self, state: RunState) -> dict[str, Any]:
         return template_context(state, loop_id=self.loop_id, item_name=self.item_name)
@@ -169,7 +175,7 @@ def holds(condition: str, context: dict[str, Any], step_id: str) -> bool:
 
 def preview(value: Any) -> str:
     text = to_text(value)
-    return text if len(text) <= PREVIEW_CHARS else text[: PREVIEW_CHARS - 1] + "…"
+    return shorten(text, PREVIEW_CHARS)
 
 
 async def run_step(
@@ -182,6 +188,7 @@ async def run_step(
     *,
     agent: str | None = None,
     item_index: int | None = None,
+    item_label: str | None = None,
     slot: str | None = None,
 ) -> dict[str, Any]:
     """Count, announce, run and report one leaf step; returns the state delta.
@@ -190,7 +197,8 @@ async def run_step(
     """
     ctx.budget.start_step(step_id)
     ctx.emit(ev.StepStarted(run_id=ctx.run_id, step_id=step_id, step_type=step_type, agent=agent,
-                            iteration=scope.iteration(state), item_index=item_index))
+                            iteration=scope.iteration(state), item_index=item_index, item_label=item_label,
+                            parent=scope.parent))
     execution = json.dumps([state.get("loops") or {}, item_index], sort_keys=True)
     usage, started = Usage(execution=execution), time.monotonic()
     try:
@@ -199,8 +207,8 @@ async def run_step(
         raise
     except Exception as exc:
         ctx.failed_step = step_id
-        ctx.emit(_finished(ctx, step_id, step_type, usage, started, item_index, status="failed",
-                           error=str(exc)))
+        error = exc.sentence(ctx.policy.key_source) if isinstance(exc, ModelCallError) else str(exc)
+        ctx.emit(_finished(ctx, step_id, step_type, usage, started, item_index, status="failed", error=error))
         raise
     done = ctx.emit(_finished(ctx, step_id, step_type, usage, started, item_index, output=output))
     if slot is None:
@@ -259,7 +267,7 @@ def begin_composite(ctx: RunContext, state: RunState, step_id: str, step_type: s
     ctx.budget.start_step(step_id)
     ctx.started_at[step_id] = time.monotonic()
     ctx.emit(ev.StepStarted(run_id=ctx.run_id, step_id=step_id, step_type=step_type,
-                            iteration=scope.iteration(state)))
+                            iteration=scope.iteration(state), parent=scope.parent))
 
 
 def end_composite(ctx: RunContext, step_id: str, step_type: str, output: Any, **detail: Any) -> dict[str, Any]:

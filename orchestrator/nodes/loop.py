@@ -87,7 +87,7 @@ def compile_step(b: Builder, step: LoopStep, scope: Scope) -> Piece:
     end = add_composite(b, step.id, loop_start(b.ctx, step, scope), loop_end(b.ctx, step))
     nxt = f"{step.id}#next"
     b.graph.add_node(nxt, loop_next(step))
-    body = b.sequence(step.steps, Scope(loop_id=step.id, item_name=scope.item_name))
+    body = b.sequence(step.steps, scope.inside(step.id, loop_id=step.id))
     assert body is not None  # a loop has at least one step
     b.graph.add_edge(step.id, body.entry)
     b.graph.add_edge(nxt, body.entry)

@@ -15,9 +15,19 @@ from orchestrator import events as ev
 from orchestrator.errors import StepFailed
 from orchestrator.nodes.agent import Node
 from orchestrator.nodes.agent_loop import run_agent
-from orchestrator.nodes.common import RunContext, Scope, Usage, begin_composite, end_composite, fill, run_step
+from orchestrator.nodes.common import (
+    RunContext,
+    Scope,
+    Usage,
+    begin_composite,
+    end_composite,
+    fill,
+    preview,
+    run_step,
+)
 from orchestrator.nodes.graph import Builder, Piece, add_composite
 from orchestrator.state import RunState
+from orchestrator.text import shorten
 from schemas.models import MapStep
 
 
@@ -54,7 +64,7 @@ def map_fanout(step: MapStep, end_node: str) -> Any:
 
 def map_item(ctx: RunContext, step: MapStep, scope: Scope) -> Node:
     inner = step.step
-    item_scope = Scope(loop_id=scope.loop_id, item_name=step.as_)
+    item_scope = scope.inside(step.id, item_name=step.as_)
 
     async def node(state: RunState) -> dict[str, Any]:
         index = int(state.get("item_index", 0))
@@ -64,7 +74,7 @@ def map_item(ctx: RunContext, step: MapStep, scope: Scope) -> Node:
             return await run_agent(ctx, inner.agent, prompt, step_id=inner.id, usage=usage)
 
         return await run_step(ctx, state, inner.id, "agent", item_scope, body, agent=inner.agent,
-                              item_index=index, slot=f"{step.id}/{index}")
+                              item_index=index, item_label=shorten(preview(state.get("item")), 60), slot=f"{step.id}/{index}")
 
     return node
 

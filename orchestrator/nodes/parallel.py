@@ -67,7 +67,7 @@ def compile_step(b: Builder, step: ParallelStep, scope: Scope) -> Piece:
     end = add_composite(b, step.id, parallel_start(b.ctx, step, scope), parallel_end(b.ctx, step))
     exits = []
     for branch in step.branches:
-        piece = b.branch(branch, scope)
+        piece = b.branch(branch, scope.inside(step.id))
         b.graph.add_edge(step.id, piece.entry)
         exits.append(piece.exit)
     b.graph.add_edge(exits, end)

@@ -97,11 +97,11 @@ def compile_step(b: Builder, step: RouteStep, scope: Scope) -> Piece:
     end = add_composite(b, step.id, route_start(b.ctx, step, scope), route_end(b.ctx, step))
     entries = []
     for case in step.cases:
-        piece = b.sequence(case.steps, scope)
+        piece = b.sequence(case.steps, scope.inside(step.id))
         assert piece is not None  # a case has at least one step
         b.graph.add_edge(piece.exit, end)
         entries.append(piece.entry)
-    default = b.sequence(step.default, scope)
+    default = b.sequence(step.default, scope.inside(step.id))
     if default is not None:
         b.graph.add_edge(default.exit, end)
     target = default.entry if default is not None else end

@@ -140,3 +140,41 @@ def test_a_crash_that_loses_finished_branches_counts_each_step_once(
     assert kept is not None and {e.step_id for e in seen if e.seq in kept} == {"first", *{"left", "right"} - set(lost)}
     assert [s for (s,) in superseded] == lost
     assert second[-1].tokens_in == run.tokens_in == calls == 400  # each model call counted once
+
+
+def test_a_stopped_run_can_be_resumed_but_a_rejected_one_cannot(data_dir: Path) -> None:
+    """Stop (the consumer goes away mid-run) leaves a resumable run; `on_reject: stop` ends it for good."""
+    import os
+
+    os.environ["GRAPHWRIGHT_OFFLINE_TOKEN_DELAY"] = "0.01"
+    store = HistoryStore.open(data_dir)
+    engine = Engine(data_dir=data_dir, credentials=Credentials(), policy=Policy(default_model="offline/synthetic"),
+                    sinks=[store.sink])
+    strict = load_workflow("""
+version: 1
+name: strict
+agents: {w: {role: W}}
+steps:
+  - {id: check, type: approval, message: Ok?, on_reject: stop}
+  - {id: final, type: agent, agent: w, prompt: Final}
+""")
+
+    async def stop_after_first_token() -> str:
+        stream = engine.run(load_workflow_file(EXAMPLE), {}, owner="me")
+        async for event in stream:
+            if event.type == "token":
+                await stream.aclose()
+                return event.run_id
+        raise AssertionError("no token")
+
+    try:
+        stopped = asyncio.run(stop_after_first_token())
+        paused = _collect(engine.run(strict, {}, owner="me"))[-1].run_id
+        rejected = _collect(engine.resume(paused, approval=ApprovalDecision(False), owner="me"))
+        assert rejected[-1].type == "run_cancelled" and rejected[-1].reason == "rejected"
+        store.flush(10)
+        listed = q.resumable_runs(store.read_cursor(), "me")["run_id"].tolist()
+        assert listed == [stopped]
+        assert _collect(engine.resume(stopped, owner="me"))[-1].type == "run_interrupted"  # goes on to the approval
+    finally:
+        store.close()

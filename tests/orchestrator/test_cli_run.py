@@ -171,3 +171,72 @@ def test_questions_are_asked_on_the_terminal_until_the_answer_fits(tmp_path: Pat
                              env=_env(llm_server), capture_output=True, text=True, timeout=240, cwd=ROOT)
     assert resumed.returncode == 0, resumed.stderr[-2000:]
     assert llm_server.requests[-1].messages[-1]["content"] == "write it short"
+
+
+def test_json_mode_keeps_prompts_off_stdout_and_model_overrides_every_model(tmp_path: Path, llm_server) -> None:
+    (tmp_path / "wf.yaml").write_text(textwrap.dedent("""
+        version: 1
+        name: own-models
+        default_model: openai/gpt-4.1-mini
+        agents:
+          w: {role: Writer, model: openai/gpt-4o}
+          e: {role: Editor}
+        steps:
+          - {id: draft, type: agent, agent: w, prompt: 'draft'}
+          - {id: ok, type: approval, message: 'Go ahead?'}
+          - {id: edit, type: agent, agent: e, prompt: 'edit {{ steps.draft.output }}'}
+    """))
+    llm_server.script(Reply(text="drafted"), Reply(text="edited"))
+    done = subprocess.run(_cli("run", str(tmp_path / "wf.yaml"), "--json", "--model", "openai/gpt-4o-mini",
+                               "--data-dir", str(tmp_path / "d")),
+                          input="y\nfine\n", env=_env(llm_server), capture_output=True, text=True, timeout=240,
+                          cwd=ROOT)
+    assert done.returncode == 0, done.stderr[-2000:]
+    lines = done.stdout.splitlines()
+    assert lines and all(line.startswith("{") for line in lines), "stdout is JSON lines only"
+    assert "Approve? [y/N]" in done.stderr
+    assert [r.model for r in llm_server.requests] == ["gpt-4o-mini", "gpt-4o-mini"]
+    notes = [e["message"] for e in _events(done.stdout) if e["type"] == "warning"]
+    assert any("openai/gpt-4o-mini" in n and "openai/gpt-4o`" in n and "openai/gpt-4.1-mini" in n for n in notes)
+
+    listed = subprocess.run(_cli("runs", "--data-dir", str(tmp_path / "d")), env=_env(llm_server),
+                            capture_output=True, text=True, timeout=120, cwd=ROOT)
+    run_id = _events(done.stdout)[0]["run_id"]
+    assert listed.returncode == 0, listed.stderr
+    row = next(line for line in listed.stdout.splitlines() if line.startswith(run_id))
+    assert "own-models" in row and "finished" in row and "$" in row
+    assert listed.stdout.splitlines()[0].split() == ["run", "id", "workflow", "status", "started", "cost"]
+
+
+def test_the_terminal_trace_nests_map_items_and_settles_them(tmp_path: Path, llm_server) -> None:
+    env = {**_env(llm_server), "GRAPHWRIGHT_OFFLINE_TOKEN_DELAY": "0"}
+    done = subprocess.run(_cli("run", str(ROOT / "examples" / "map_topics.yaml"), "--model", "offline/synthetic",
+                               "--no-history", "--data-dir", str(tmp_path / "d")),
+                          env=env, capture_output=True, text=True, timeout=240, cwd=ROOT)
+    assert done.returncode == 0, done.stderr[-2000:]
+    started = [line for line in done.stdout.splitlines() if line.startswith("  ● section [item ")]
+    finished = [line for line in done.stdout.splitlines() if line.startswith("  ✓ section [item ")]
+    assert len(started) == len(finished) >= 2
+    assert sorted(line.split("]")[0][4:] for line in started) == sorted(line.split("]")[0][4:] for line in finished)
+
+
+def test_a_missing_sandbox_image_is_warned_before_the_run(tmp_path: Path, llm_server) -> None:
+    from orchestrator.sandbox import docker_available
+
+    if not docker_available(timeout=3.0):
+        import pytest
+
+        pytest.skip("no Docker daemon reachable")
+    (tmp_path / "wf.yaml").write_text(textwrap.dedent("""
+        version: 1
+        name: code
+        tools: {calc: {type: python, description: Run code, image: 'graphwright-not-here:0'}}
+        agents: {a: {role: Analyst, tools: [calc]}}
+        steps:
+          - {id: answer, type: agent, agent: a, prompt: 'two plus two'}
+    """))
+    llm_server.script(Reply(text="4"))
+    done = subprocess.run(_cli("run", str(tmp_path / "wf.yaml"), "--model", "openai/gpt-4o-mini", "--no-history",
+                               "--data-dir", str(tmp_path / "d")),
+                          env=_env(llm_server), capture_output=True, text=True, timeout=240, cwd=ROOT)
+    assert "warning: The sandbox image 'graphwright-not-here:0' is not on this machine" in done.stderr

@@ -194,7 +194,8 @@ def test_approval_step_is_approved_inline(page: object) -> None:
 
 
 def test_a_paused_run_is_still_yours_after_a_reload(page: object, browser: object, ui_app: RunningApp) -> None:
-    """Anonymous, no sign-in: the browser keeps the owner id, so a reload loses no run."""
+    """Anonymous, no sign-in: the browser keeps the owner id, so a reload loses no run, and the paused
+    run waits at the top of the Run tab with its buttons right there."""
     _prepare_run(page, example="human_approval")
     page.locator("#run-start").click()
     expect(page.locator("#approval-box").first).to_contain_text("sign_off", timeout=SLOW)
@@ -202,33 +203,93 @@ def test_a_paused_run_is_still_yours_after_a_reload(page: object, browser: objec
     page.reload()
     expect(page.locator("#design-chat")).to_contain_text("Guided mode")
     tab(page, "Run")
-    page.get_by_text("Resume an interrupted run").click()
+    paused = page.locator("#run-paused").first
+    expect(paused).to_be_visible()  # not hidden in a collapsed section
     expect(page.locator("#run-resumable input")).to_have_value(re.compile("human-approval"))  # filled on load
-    page.locator("#run-resume").click()  # resuming shows the pending approval again
-    expect(page.locator("#approval-box").first).to_contain_text("sign_off", timeout=SLOW)
-    page.locator("#approve").click()
+    expect(page.locator("#run-resumable input")).to_have_value(re.compile("waiting for approval"))
+    page.locator("#paused-approve").click()  # approve straight from the list
     expect(run_status(page)).to_contain_text("finished", timeout=SLOW)
+    timeline = page.locator("#run-timeline")
+    expect(timeline.locator("tr[data-status=ok]").filter(has_text="sign_off")).to_have_count(1)
+    assert timeline.locator("tr[data-status=waiting]").count() == 0
+    assert run_status(page).inner_text().count("offline model") <= 1  # the warning is not repeated
+    expect(paused).to_be_hidden()  # nothing left to resume
 
     other = browser.new_context(viewport={"width": 1400, "height": 1000})  # another person
     theirs = other.new_page()
     theirs.goto(ui_app.url)
     theirs.get_by_role("tab", name="Run").click()
-    theirs.get_by_text("Resume an interrupted run").click()
-    theirs.locator("#run-refresh").click()
-    theirs.wait_for_timeout(500)
-    assert "human-approval" not in theirs.locator("#run-resumable").inner_text()
+    theirs.wait_for_timeout(1000)
+    expect(theirs.locator("#run-paused").first).to_be_hidden()
     other.close()
 
 
 def test_stop_cancels_a_streaming_run(page: object, llm_server) -> None:
     llm_server.script(Reply(text=" ".join(["slow"] * 400), tokens_per_second=20))
     _prepare_run(page, config=_yaml(CONFIG))
+    stop = page.locator("#run-stop")
+    expect(stop).to_be_disabled()  # nothing runs yet
     page.locator("#run-start").click()
     expect(page.locator("#run-current textarea")).to_have_value(re.compile("slow"), timeout=SLOW)
-    page.locator("#run-stop").click()
+    expect(stop).to_be_enabled()
+    stop.click()
     expect(run_status(page)).to_contain_text("cancelled")
     page.wait_for_timeout(500)
     assert len(page.locator("#run-current textarea").input_value().split()) < 400
+    timeline = page.locator("#run-timeline")
+    assert timeline.locator("tr[data-status=running]").count() == 0
+    expect(timeline.locator("tr[data-status=stopped]")).to_have_count(1)
+    expect(stop).to_be_disabled()
+    expect(page.locator("#run-paused").first).to_be_visible()  # a stopped run can be resumed
+    expect(page.locator("#run-resumable input")).to_have_value(re.compile("chat-built · stopped"))
+
+
+def test_the_run_tab_tells_the_truth(page: object) -> None:
+    """Examples load on the Run tab with their own input help; map items and an approval settle into
+    one row each, nested and named; a refused run says why in the trace and next to the field."""
+    tab(page, "Run")
+    for name in ("http_lookup", "map_topics"):
+        page.locator("#run-example-pick input").click()
+        page.get_by_role("option", name=name).click()
+        page.locator("#run-load-example").click()
+        expect(page.locator("#run-preflight")).to_contain_text(name.replace("_", "-"))
+    field = page.locator("#run-input-0")
+    expect(field).to_contain_text("subject")
+    assert "Wikipedia" not in field.inner_text()  # the help is the loaded config's, not the last one's
+    page.locator("#run-start").click()
+    expect(run_status(page)).to_contain_text("finished", timeout=SLOW)
+    timeline = page.locator("#run-timeline")
+    items = timeline.locator("tr[data-depth='1']")
+    expect(items.first).to_contain_text("item 1")
+    assert items.count() >= 2 and timeline.locator("tr[data-status=running]").count() == 0
+    assert timeline.locator("tr[data-status=ok]").count() == items.count() + 3  # plan, sections, lesson
+    shot(page, "run-map")
+
+    page.locator("#run-example-pick input").click()
+    page.get_by_role("option", name="human_approval").click()
+    page.locator("#run-load-example").click()
+    expect(page.locator("#run-preflight")).to_contain_text("human-approval")
+    page.locator("#run-start").click()
+    expect(page.locator("#approval-box").first).to_contain_text("sign_off", timeout=SLOW)
+    page.locator("#approval-feedback textarea").fill("Too formal")
+    page.locator("#reject").click()
+    expect(run_status(page)).to_contain_text("finished", timeout=SLOW)
+    sign_off = timeline.locator("tr").filter(has_text="sign_off")
+    expect(sign_off).to_have_count(1)
+    expect(sign_off).to_have_attribute("data-status", "rejected")
+    expect(sign_off).to_contain_text("rejected, the run continued")
+
+    required = _yaml({**CONFIG, "inputs": {"topic": {"type": "string", "description": "What to write about."}}})
+    tab(page, "Design")
+    _prepare_run(page, config=required)
+    expect(page.locator("#run-input-0")).to_contain_text("What to write about.")
+    page.locator("#run-start").click()
+    expect(run_status(page)).to_contain_text("Not started")
+    expect(run_status(page)).to_contain_text("input 'topic' is required")
+    expect(page.locator("#run-input-0")).to_contain_text("✗ required: fill it in")
+    page.wait_for_timeout(1000)
+    assert page.locator(".toast-body").count() == 0  # no toast, no error badges over the trace
+    assert page.get_by_text("Error", exact=True).count() == 0
 
 
 # ---- Analytics and isolation ------------------------------------------------------------------------------

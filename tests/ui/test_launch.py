@@ -23,8 +23,9 @@ def _free_port() -> int:
 
 def _env(data_dir: Path, port: int) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.endswith("_API_KEY")}
-    env.update(GRAPHWRIGHT_DATA_DIR=str(data_dir), GRADIO_SERVER_NAME="127.0.0.1", GRADIO_SERVER_PORT=str(port),
-               GRADIO_ANALYTICS_ENABLED="False")
+    env.update(GRAPHWRIGHT_DATA_DIR=str(data_dir), GRADIO_SERVER_PORT=str(port), GRADIO_ANALYTICS_ENABLED="False")
+    for platform_variable in ("GRADIO_SERVER_NAME", "SPACE_ID"):  # a local start, as from a fresh clone
+        env.pop(platform_variable, None)
     return env
 
 
@@ -62,3 +63,15 @@ def test_app_serves_healthz_and_a_second_app_on_the_same_data_dir_exits(tmp_path
     finally:
         first.terminate()
         first.wait(20)
+    log = first.stderr.read()
+    assert f"listening on http://127.0.0.1:{port} (local start" in log, log[-2000:]
+
+
+def test_the_app_opens_to_the_network_only_where_the_platform_needs_it() -> None:
+    from ui.app import server_host
+
+    assert server_host({})[0] == "127.0.0.1"
+    assert server_host({"SPACE_ID": "someone/graphwright"}) == ("0.0.0.0", "a Hugging Face Space (SPACE_ID is set)")
+    assert server_host({"GRADIO_SERVER_NAME": "0.0.0.0"})[0] == "0.0.0.0"  # what the Docker image sets
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    assert "GRADIO_SERVER_NAME=0.0.0.0" in dockerfile

@@ -163,7 +163,8 @@ def test_trace_shows_approval_failure_and_interruption() -> None:
     view.apply(ev.RunFailed(run_id="r", reason="provider_error", message="Key rejected: set it in Settings",
                             step_id="ok"))
     assert view.approval_step is None
-    assert "Failed in step 'ok' (provider_error): Key rejected" in view.status_markdown()
+    assert "Failed in step 'ok': Key rejected: set it in Settings" in view.status_markdown()
+    assert "provider_error" not in view.status_markdown()  # the reason code is for machines
 
 
 def test_trace_is_copyable_for_gradio_state() -> None:
@@ -260,3 +261,71 @@ def test_signed_in_users_own_their_runs_across_sessions() -> None:
     assert adopt_user(Session(), oauth).owner_id == "user:bob"
     anonymous = adopt_user(Session(), SimpleNamespace(username=None, session={}))
     assert anonymous.owner_id.startswith("anon-")
+
+
+def test_a_run_with_a_failed_tool_call_is_a_warning_with_the_call_open() -> None:
+    view = TraceView()
+    view.apply_all([
+        ev.RunStarted(run_id="r", workflow="w"),
+        ev.StepStarted(run_id="r", step_id="answer", step_type="agent"),
+        ev.ToolCall(run_id="r", step_id="answer", tool="calc", call_id="c1", arguments={"code": "1/0"}),
+        ev.ToolResult(run_id="r", step_id="answer", tool="calc", call_id="c1", ok=False, result="ZeroDivisionError"),
+        ev.StepFinished(run_id="r", step_id="answer", step_type="agent"),
+        ev.RunFinished(run_id="r", output="done"),
+    ])
+    assert view.status_markdown().startswith("**⚠ finished with 1 tool error**")
+    assert "<details open data-failed='1'>" in view.tools_html() and "1 tool error" in view.timeline_html()
+
+
+def test_a_resumed_segment_does_not_repeat_the_runs_warnings() -> None:
+    offline = "`offline/synthetic` is the offline model"
+    view = TraceView()
+    for resumed in (False, True):
+        view.apply(ev.RunStarted(run_id="r", workflow="w", resumed=resumed))
+        view.apply(ev.Warning(run_id="r", message=offline))
+    assert view.status_markdown().count(offline) == 1
+
+
+def test_long_errors_are_cut_between_words() -> None:
+    from orchestrator.text import shorten
+
+    text = "The provider could not be reached because the connection was refused by the remote host"
+    cut = shorten(text, 40)
+    assert len(cut) <= 40 and cut.endswith("…") and text.startswith(cut[:-1])
+    assert text[len(cut) - 1] == " ", cut  # the word before the ellipsis is whole
+    assert shorten("x" * 50, 10) == "x" * 9 + "…" and shorten("short", 10) == "short"
+    view = TraceView()
+    view.apply(ev.StepStarted(run_id="r", step_id="s", step_type="agent"))
+    view.apply(ev.StepFinished(run_id="r", step_id="s", step_type="agent", status="failed", error="word " * 300))
+    assert "word…" in view.timeline_html() and "wor…" not in view.timeline_html()
+
+
+def test_a_refused_run_says_why_and_nothing_else() -> None:
+    from ui.forms import FormError
+    from ui.funnel import friendly_message
+
+    view = TraceView(status="refused", message=friendly_message(FormError(["input 'topic' is required: fill it in"],
+                                                                          {"topic": "required: fill it in"})))
+    assert view.status_markdown() == ("**Not started.** The inputs need attention:\n"
+                                      "- input 'topic' is required: fill it in")
+
+
+def test_the_run_form_warns_before_a_run_when_a_python_tools_image_is_missing(tmp_path) -> None:
+    from orchestrator.sandbox import docker_available
+    from schemas import load_workflow
+    from ui.run_tab import preflight_markdown
+    from ui.services import AppServices
+
+    if not docker_available(timeout=3.0):
+        pytest.skip("no Docker daemon reachable")
+    text = """
+version: 1
+name: code
+tools: {calc: {type: python, description: Run code, image: 'graphwright-not-here:0'}}
+agents: {a: {role: Analyst, tools: [calc]}}
+steps:
+  - {id: answer, type: agent, agent: a, prompt: 'two plus two'}
+"""
+    note = preflight_markdown(load_workflow(text), AppServices(data_dir=tmp_path), text, Session())
+    assert "⚠ The sandbox image 'graphwright-not-here:0' is not on this machine" in note
+    assert "steps that run code will fail" in note
