@@ -282,6 +282,13 @@ def build(services: AppServices, session_state: gr.State, design: DesignTab) -> 
         trace = session.trace
         if not trace.run_id or trace.approval_step is None:
             raise UserFacingError("No run of yours is waiting for approval.")
+        if approved and trace.approval_is_question:  # checked here so the question stays on screen
+            from schemas.steps.ask import matching_choice
+
+            if matching_choice(note or "", trace.approval_choices) is None:
+                wanted = ("one of " + ", ".join(trace.approval_choices) if trace.approval_choices
+                          else "an answer")
+                raise UserFacingError(f"Type {wanted} in the box, then press Approve to send it.")
         with services.quotas.admit(services.visitor_for(session)):  # a run slot, no new run
             trace.status, trace.message = "running", "Approved." if approved else "Rejected."
             trace.approval_step = None

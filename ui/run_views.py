@@ -25,10 +25,20 @@ def views(session: Session) -> tuple[Any, ...]:
     """The trace components' values for the session's current trace."""
     t = session.trace
     waiting = t.status == "waiting" and t.approval_step is not None
-    approval = f"**Approval needed** for step `{t.approval_step}`:\n\n{safe_markdown(t.approval_message)}" \
-        if waiting else ""
+    approval = _pending_markdown(t) if waiting else ""
     return (t.status_markdown(), t.timeline_html(), t.current_text, t.tools_html(), t.output,
             gr.update(visible=waiting), approval, gr.update(interactive=t.status == "running"), session)
+
+
+def _pending_markdown(t: TraceView) -> str:
+    """What the person is asked: an approval, or an `ask` step's question (answered in the feedback box)."""
+    if not t.approval_is_question:
+        return f"**Approval needed** for step `{t.approval_step}`:\n\n{safe_markdown(t.approval_message)}"
+    choices = t.approval_choices
+    how = ("Type one of " + ", ".join(f"`{safe_markdown(c)}`" for c in choices) if choices
+           else "Type your answer")
+    return (f"**Question** from step `{t.approval_step}`:\n\n{safe_markdown(t.approval_message)}\n\n"
+            f"{how} in the box below and press **Approve** to send it (**Reject** stops the run).")
 
 
 def refused(session: Session, exc: BaseException) -> tuple[Any, ...]:

@@ -49,6 +49,8 @@ class TraceView:
     output: str = ""
     approval_step: str | None = None
     approval_message: str = ""
+    approval_choices: list[str] | None = None  # an `ask` step's allowed answers
+    approval_is_question: bool = False  # an `ask` step: the feedback box carries the answer
     events_seen: int = 0
 
     @property
@@ -81,6 +83,7 @@ class TraceView:
                                               event.ok))
             case ev.ApprovalRequested():
                 self.approval_step, self.approval_message = event.step_id, event.message
+                self.approval_is_question, self.approval_choices = event.kind == "input", event.choices
             case ev.ApprovalResolved():
                 self.approval_step = None
             case ev.BudgetExceeded():

@@ -329,3 +329,22 @@ steps:
     note = preflight_markdown(load_workflow(text), AppServices(data_dir=tmp_path), text, Session())
     assert "⚠ The sandbox image 'graphwright-not-here:0' is not on this machine" in note
     assert "steps that run code will fail" in note
+
+
+def test_a_pending_question_says_how_to_answer_it() -> None:
+    from ui.run_views import views
+    from ui.session import new_session
+
+    session = new_session()
+    session.trace.apply_all([
+        ev.RunStarted(run_id="r", workflow="ask-question"),
+        ev.StepStarted(run_id="r", step_id="tone", step_type="ask"),
+        ev.ApprovalRequested(run_id="r", step_id="tone", message="Which tone?", kind="input",
+                             choices=["formal", "friendly"]),
+        ev.RunInterrupted(run_id="r"),
+    ])
+    shown = views(session)[6]
+    assert shown.startswith("**Question** from step `tone`:\n\nWhich tone?")
+    assert "Type one of `formal`, `friendly` in the box below and press **Approve**" in shown
+    session.trace.apply(ev.ApprovalResolved(run_id="r", step_id="tone", approved=True, feedback="formal"))
+    assert views(session)[6] == ""
