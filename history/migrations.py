@@ -111,7 +111,22 @@ WHERE e.type = 'llm_call' AND e.run_id = llm_calls.run_id AND e.segment = llm_ca
 DELETE FROM events WHERE type = 'llm_call';
 """
 
-MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3)
+# v4: named artifacts a step wrote (the file stays in the run's folder; this row says what it is).
+_V4 = """
+CREATE TABLE artifacts (
+    run_id VARCHAR NOT NULL,
+    name VARCHAR NOT NULL,
+    step_id VARCHAR NOT NULL,
+    format VARCHAR NOT NULL,
+    bytes BIGINT NOT NULL,
+    sha256 VARCHAR NOT NULL,
+    ts TIMESTAMP NOT NULL,
+    owner VARCHAR NOT NULL DEFAULT '',
+    PRIMARY KEY (run_id, name)
+);
+"""
+
+MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3, _V4)
 CURRENT_VERSION = len(MIGRATIONS)
 
 # Column order of the appended tables (the writer builds rows in exactly this order).

@@ -24,7 +24,7 @@ from orchestrator.checkpoints import StoredRun, open_saver
 from orchestrator.compiler import recursion_limit, with_checkpointer
 from orchestrator.models_table import build_model_table
 from orchestrator.nodes.common import RunContext, running
-from orchestrator.state import InputsError, initial_state, prepare_inputs
+from orchestrator.state import InputsError, initial_state, input_previews, prepare_inputs
 
 if TYPE_CHECKING:
     from orchestrator.runner import ApprovalDecision, Engine
@@ -91,7 +91,8 @@ class RunDriver:
                                            lambda msg: self.emit(ev.Warning(run_id=self.run_id, message=msg)))
                 self.ctx = RunContext(run_id=self.run_id, workflow=wf, client=self.engine.client,
                                       budget=Budget(wf.limits), policy=self.engine.policy, models=models,
-                                      stamp=lambda e: self.stamp(e, enqueue=False))
+                                      stamp=lambda e: self.stamp(e, enqueue=False),
+                                      data_dir=self.engine.data_dir)
                 command = await self._starting_point(graph, config, snapshot, inputs)
                 if command is _ALREADY_REPORTED:
                     return
@@ -119,7 +120,8 @@ class RunDriver:
             self._end(status)
 
     def _announce(self, inputs: dict[str, Any], default: str, snapshot: Any) -> None:
-        self.emit(ev.RunStarted(run_id=self.run_id, workflow=self.workflow.name, inputs=inputs,
+        self.emit(ev.RunStarted(run_id=self.run_id, workflow=self.workflow.name,
+                                inputs=input_previews(self.workflow, inputs),
                                 default_model=default, owner=self.stored.owner, resumed=self.resume,
                                 accounted=_accounted(snapshot)))
 

@@ -141,7 +141,10 @@ class Reader:
     def value_type(self, ref: tuple[str, ...]) -> str | None:
         """The declared type of what `ref` reads, when it is known."""
         if ref[0] == "inputs" and len(ref) == 2 and ref[1] in self.workflow.inputs:
-            return self.workflow.inputs[ref[1]].type
+            spec = self.workflow.inputs[ref[1]]
+            if spec.type == "file":  # CSV rows are a list; other files depend on their contents
+                return "list" if spec.format == "csv" else None
+            return spec.type
         if ref[0] == "steps" and len(ref) >= 3 and ref[1] in self.steps:
             step = self.steps[ref[1]]
             if len(ref) == 3:

@@ -207,3 +207,14 @@ def test_switching_modes_keeps_the_forms_progress() -> None:
     state.mode = "llm"  # the user tried the assistant, then came back
     guided_turn(state, "subject")
     assert state.mode == "guided" and state.guided.answers["input"] == "subject"
+
+
+def test_the_sequential_form_can_save_the_result_as_a_file() -> None:
+    state = ChatState()
+    guided_turn(state, "sequential")
+    replies = []
+    for answer in ("yes", "yes", "yes", "yes", "../notes.md", "report.md", "yes", "yes", "yes"):
+        replies.append(guided_turn(state, answer).reply)
+    assert "plain file name such as `report.md`" in replies[4]
+    workflow = load_workflow(state.draft_yaml)
+    assert workflow.steps[-1].artifact is not None and workflow.steps[-1].artifact.name == "report.md"
