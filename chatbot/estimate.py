@@ -119,6 +119,7 @@ def estimate_cost(workflow: Workflow, *, default_model: str) -> Estimate:
         warnings.append(f"the worst case exceeds `limits.max_tokens` ({limits.max_tokens:,}); such a run stops early")
     if worst.cost() > limits.max_cost_usd:
         warnings.append(f"the worst case exceeds `limits.max_cost_usd` (${limits.max_cost_usd}); such a run stops early")
+    warnings += walker.overflows
     steps = max_executions(workflow.steps)
     if steps > limits.max_steps:
         warnings.append(f"the worst case runs {steps} steps, above `limits.max_steps` ({limits.max_steps})")
@@ -140,6 +141,7 @@ class _Walker:
     def __init__(self, workflow: Workflow, default_model: str) -> None:
         self.wf = workflow
         self.default_model = default_model
+        self.overflows: list[str] = []  # steps whose worst-case prompt may outgrow the model's window
 
     def model_of(self, name: str | None) -> tuple[str, int]:
         """The LiteLLM model string behind an alias (or name) and the answer length it allows."""
@@ -155,6 +157,9 @@ class _Walker:
     def steps(self, steps: Sequence[Step]) -> tuple[Usage, Usage]:
         expected, worst = Usage(), Usage()
         for step in steps:
+            agent, prompt = getattr(step, "agent", None), getattr(step, "prompt", None)
+            if isinstance(agent, str) and isinstance(prompt, str):
+                self.check_window(step.id, agent, prompt)
             exp, wst = step.estimate(self)
             if step.retry is not None:  # the worst case pays for every attempt
                 wst = _times(wst, step.retry.attempts)
@@ -209,6 +214,32 @@ class _Walker:
             for k in range(1, agent.max_tool_calls + 1):
                 worst.call(model, tokens_in + k * TOOL_RESULT_TOKENS, answer)
         return expected, worst
+
+    def check_window(self, step_id: str, agent_name: str, prompt: str) -> None:
+        """Warn when the step's largest plausible prompt (files at their size cap) may overflow."""
+        from orchestrator.context_window import window_of
+        from orchestrator.llm_types import ModelParams
+
+        agent = self.wf.agents.get(agent_name)
+        if agent is None:
+            return
+        model, _ = self.model_of(agent.model)
+        spec = self.wf.models.get(agent.model or self.wf.default_model or "")
+        window = window_of(ModelParams(model, context_window=spec.context_window if spec else None))
+        tokens = FRAMING_TOKENS + _prompt_tokens(agent.role + agent.goal + agent.instructions + prompt)
+        for match in TEMPLATE_RE.finditer(prompt):
+            path = match.group(1).strip().split(".")
+            spec_in = self.wf.inputs.get(path[1]) if path[0] == "inputs" and len(path) > 1 else None
+            if spec_in is not None and spec_in.type == "file":
+                tokens += spec_in.max_bytes // 4 - VALUE_TOKENS
+        if window is None or tokens <= window:
+            return
+        handled = {"fail": "the step fails", "cut_middle": "the middle of its longest inputs is cut",
+                   "summarise": f"its longest inputs are summarised with `{agent.summary_model}`"}
+        self.overflows.append(
+            f"step `{step_id}` may overflow `{model}`'s context window ({window:,} tokens): its prompt "
+            f"can reach ≈{tokens:,} tokens (a file input at its size cap); then {handled[agent.on_overflow]}"
+            + (" — set `on_overflow` on the agent or lower the input's `max_bytes`" if agent.on_overflow == "fail" else ""))
 
 
 def _times(usage: Usage, n: int) -> Usage:

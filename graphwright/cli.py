@@ -25,7 +25,7 @@ def _validate_one(path: str, sandbox_available: bool | None) -> ValidationReport
         text = read_config_file(path)
     except ConfigError as exc:
         return ValidationReport(None, exc.issues)
-    return validate_text(text, path, sandbox_available=sandbox_available)
+    return validate_text(text, path, sandbox_available=sandbox_available, base_dir=Path(path).parent)
 
 
 def cmd_validate(args: argparse.Namespace) -> int:

@@ -29,7 +29,7 @@ def register(subparsers: Any) -> None:
     run = subparsers.add_parser("run", help="run a workflow, streaming its events")
     run.add_argument("file", metavar="FILE")
     run.add_argument("--input", "-i", action="append", default=[], metavar="KEY=VALUE",
-                     help="a run input (repeatable); lists as a,b,c or JSON")
+                     help="a run input (repeatable); lists as a,b,c or JSON; a file input as KEY=@PATH")
     run.add_argument("--model", help="use this model for every step, instead of every model the workflow names "
                      "(the agents' own included)")
     _common(run)
@@ -43,9 +43,10 @@ def register(subparsers: Any) -> None:
     resume.add_argument("--feedback", default="", help="feedback to go with --approve/--reject")
     _common(resume)
     resume.set_defaults(handler=cmd_resume)
-    from graphwright import cli_runs
+    from graphwright import cli_files, cli_runs
 
     cli_runs.register(subparsers)
+    cli_files.register(subparsers)
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
@@ -66,11 +67,12 @@ def parse_inputs(pairs: list[str]) -> dict[str, str]:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    from graphwright.cli_files import read_file_inputs
     from schemas import ConfigError, load_workflow_file
 
     try:
         workflow = load_workflow_file(args.file)
-        inputs = parse_inputs(args.input)
+        inputs = read_file_inputs(workflow, parse_inputs(args.input))
     except ConfigError as exc:
         for issue in exc.issues:
             print(issue, file=sys.stderr)
@@ -112,6 +114,7 @@ def _drive(args: argparse.Namespace, start: Any) -> int:
     history = None if args.no_history else _open_history(args.data_dir)
     sinks = [view] if history is None else [view, history.sink]
     engine = Engine(data_dir=args.data_dir, credentials=Credentials.from_env(), policy=policy, sinks=sinks)
+    view.data_dir = engine.data_dir
 
     async def main() -> int:
         stream = start(engine)
@@ -194,6 +197,7 @@ class LiveView:
 
     def __init__(self, out: TextIO, *, as_json: bool) -> None:
         self.out, self.as_json = out, as_json
+        self.data_dir: Path | None = None  # where artifacts are written, to print their paths
         self.last: Any = None
         self.pending: Any = None
         self.rows = TraceRows()  # the same row state machine as the Run tab
@@ -250,6 +254,9 @@ class LiveView:
                 self._line(f"  {'↳' if e.ok else '↳ error:'} {shorten(e.result, 200)!r}")
             case "warning":
                 self._line(f"⚠ {e.message}")
+            case "artifact_written":
+                where = self.data_dir / "runs" / e.run_id / "artifacts" / e.name if self.data_dir else e.name
+                self._line(f"  📄 {e.name} ({e.bytes:,} bytes, {e.format}) → {where}")
             case "approval_requested":
                 self._line(f"? {e.step_id}: {e.message}")
             case "approval_resolved":

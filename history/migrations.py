@@ -122,7 +122,22 @@ CREATE TABLE quota_ledger (
 );
 """
 
-MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3, _V4)
+# v5: named artifacts a step wrote (the file stays in the run's folder; this row says what it is).
+_V5 = """
+CREATE TABLE artifacts (
+    run_id VARCHAR NOT NULL,
+    name VARCHAR NOT NULL,
+    step_id VARCHAR NOT NULL,
+    format VARCHAR NOT NULL,
+    bytes BIGINT NOT NULL,
+    sha256 VARCHAR NOT NULL,
+    ts TIMESTAMP NOT NULL,
+    owner VARCHAR NOT NULL DEFAULT '',
+    PRIMARY KEY (run_id, name)
+);
+"""
+
+MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3, _V4, _V5)
 CURRENT_VERSION = len(MIGRATIONS)
 
 # Column order of the appended tables (the writer builds rows in exactly this order).

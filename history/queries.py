@@ -253,6 +253,14 @@ def run_steps(cur: Cursor, run_id: str, owner: str | None) -> pd.DataFrame:
     return _df(cur, "SELECT * FROM steps WHERE run_id = ? ORDER BY segment, seq", [run_id])
 
 
+def run_artifacts(cur: Cursor, run_id: str, owner: str | None) -> pd.DataFrame:
+    """The named files a run's steps wrote (name, step, format, size, hash); empty if not the owner's."""
+    if not _owns(cur, run_id, owner):
+        return _df(cur, "SELECT * FROM artifacts WHERE false", [])
+    return _df(cur, "SELECT name, step_id, format, bytes, sha256, ts FROM artifacts WHERE run_id = ? ORDER BY name",
+               [run_id])
+
+
 def workflows(cur: Cursor, owner: str | None) -> list[str]:
     """Choices for the workflow filter."""
     rows = cur.execute("SELECT DISTINCT workflow FROM runs WHERE ? IS NULL OR owner = ? ORDER BY 1", [owner, owner])

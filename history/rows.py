@@ -106,6 +106,11 @@ WHERE run_id = ? AND segment < ? AND NOT superseded AND seq NOT IN (SELECT unnes
 """
 
 
+_ARTIFACT_SQL = """
+INSERT OR REPLACE INTO artifacts (run_id, name, step_id, format, bytes, sha256, ts, owner)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+"""
+
 # The first 15 columns of CALL_COLUMNS, read in one C call (this runs once per model call).
 _call_fields = attrgetter(
     "run_id", "seq", "ts", "step_id", "model", "provider", "attempt", "tokens_in", "tokens_out", "cost_usd",
@@ -168,6 +173,9 @@ class Tracker:
                 run.iterations[item.step_id] = item.iteration
             case ev.StepFinished():
                 self._step_finished(item, run, ts, batch)
+            case ev.ArtifactWritten():  # a later write of the same name (a loop) replaces the row
+                batch.ops.append(RunOp(_ARTIFACT_SQL, [item.run_id, item.name, item.step_id, item.format,
+                                                       item.bytes, item.sha256, utc(ts), run.owner]))
             case ev.RunFinished() | ev.RunFailed() | ev.RunCancelled() | ev.RunInterrupted():
                 self._end(item, ts, batch)
 

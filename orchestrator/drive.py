@@ -25,7 +25,7 @@ from orchestrator.compiler import recursion_limit, with_checkpointer
 from orchestrator.models_table import build_model_table
 from orchestrator.named_secrets import resolve_secrets
 from orchestrator.nodes.common import RunContext, running
-from orchestrator.state import InputsError, initial_state, prepare_inputs
+from orchestrator.state import InputsError, initial_state, input_previews, prepare_inputs
 
 if TYPE_CHECKING:
     from orchestrator.runner import ApprovalDecision, Engine
@@ -94,7 +94,8 @@ class RunDriver:
                                            override=self.stored.model_override)
                 self.ctx = RunContext(run_id=self.run_id, workflow=wf, client=self.engine.client,
                                       budget=Budget(wf.limits), policy=self.engine.policy, models=models,
-                                      stamp=lambda e: self.stamp(e, enqueue=False), secrets=secrets)
+                                      stamp=lambda e: self.stamp(e, enqueue=False), secrets=secrets,
+                                      data_dir=self.engine.data_dir)
                 command = await self._starting_point(graph, config, snapshot, inputs)
                 if command is _ALREADY_REPORTED:
                     return
@@ -123,7 +124,8 @@ class RunDriver:
             self._end(status)
 
     def _announce(self, inputs: dict[str, Any], default: str, snapshot: Any) -> None:
-        self.emit(ev.RunStarted(run_id=self.run_id, workflow=self.workflow.name, inputs=inputs,
+        self.emit(ev.RunStarted(run_id=self.run_id, workflow=self.workflow.name,
+                                inputs=input_previews(self.workflow, inputs),
                                 default_model=default, owner=self.stored.owner, resumed=self.resume,
                                 accounted=_accounted(snapshot)))
 

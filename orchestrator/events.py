@@ -166,6 +166,17 @@ class Warning(_Event):  # noqa: A001 - the event's name in the stream
     step_id: str | None = None
 
 
+class ArtifactWritten(_Event):
+    """A step wrote a named file into the run's folder (`artifact:` in the config)."""
+
+    type: Literal["artifact_written"] = "artifact_written"
+    step_id: str
+    name: str
+    format: str
+    bytes: int
+    sha256: str
+
+
 Event = Annotated[
     RunStarted
     | RunFinished
@@ -181,6 +192,7 @@ Event = Annotated[
     | ApprovalRequested
     | ApprovalResolved
     | BudgetExceeded
+    | ArtifactWritten
     | Warning,
     Field(discriminator="type"),
 ]

@@ -22,6 +22,7 @@ class ModelParams:
     timeout: float = 60.0
     retries: int = 2
     fallbacks: tuple[ModelParams, ...] = ()
+    context_window: int | None = None  # prompt tokens it accepts, when the config says (else LiteLLM's info)
 
 
 @dataclass

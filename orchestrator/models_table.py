@@ -22,7 +22,8 @@ def used_model_names(workflow: Workflow, default: str) -> list[str]:
     named = [agent.model for agent in workflow.agents.values()]
     named += [name for step in all_steps(workflow) for _, name in step.models_named()]
     names = [default] if None in named else []
-    return list(dict.fromkeys([*names, *(n for n in named if n)]))
+    summarisers = [agent.summary_model for agent in workflow.agents.values() if agent.on_overflow == "summarise"]
+    return list(dict.fromkeys([*names, *(n for n in named if n), *(n for n in summarisers if n)]))
 
 
 def build_model_table(workflow: Workflow, default: str, credentials: Credentials, fallback_model: str,
@@ -58,7 +59,7 @@ def build_model_table(workflow: Workflow, default: str, credentials: Credentials
             return ModelParams(model=real(name))
         fallbacks = tuple(params(f, depth + 1) for f in spec.fallbacks if depth < 2 and f != name)
         return ModelParams(model=real(spec.model), temperature=spec.temperature, max_tokens=spec.max_tokens,
-                           timeout=spec.timeout, retries=spec.retries,
+                           timeout=spec.timeout, retries=spec.retries, context_window=spec.context_window,
                            fallbacks=tuple(f for f in fallbacks if f.model != real(spec.model)))
 
     names = used_model_names(workflow, default)

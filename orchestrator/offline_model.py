@@ -20,6 +20,7 @@ from orchestrator.offline_synth import SyntheticReply, synthesize
 PROVIDER = "offline"
 MODEL = "offline/synthetic"
 DEFAULT_TOKEN_DELAY = 0.01
+CONTEXT_WINDOW = 32_000  # declared, so prompts that outgrow it fail (or shrink) offline like anywhere
 _PIECE_RE = re.compile(r"\s*\S+|\s+")
 
 

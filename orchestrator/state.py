@@ -7,10 +7,13 @@ superstep. Counters are deltas too (`operator.add`), so a resumed run keeps its 
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import operator
 from typing import Annotated, Any, TypedDict
 
+from schemas.files import file_format
 from schemas.models import InputSpec, Workflow
 
 
@@ -122,6 +125,10 @@ def _coerce(name: str, spec: InputSpec, value: Any) -> Any:
                 raise ValueError
             case "list":
                 return _as_list(value)
+            case "file":
+                return read_file_input(name, spec, value)
+    except InputsError:
+        raise
     except (TypeError, ValueError):
         pass
     raise InputsError(f"input `{name}` should be {spec.type}, got {value!r}")
@@ -137,3 +144,47 @@ def _as_list(value: Any) -> list[str]:
             return _as_list(parsed)
         raise ValueError
     return [part.strip() for part in text.split(",") if part.strip()]
+
+
+# ---- file inputs --------------------------------------------------------------------------------
+
+FILE_PREVIEW_CHARS = 200
+
+
+def file_upload(name: str, content: str) -> dict[str, str]:
+    """The value a form or the CLI gives a `file` input: the file's name (for its format) and text."""
+    return {"name": name, "content": content}
+
+
+def read_file_input(name: str, spec: InputSpec, value: Any) -> Any:
+    """A file's contents as the run reads them: text, CSV rows (objects by header) or JSON."""
+    filename, content = (value.get("name", ""), value.get("content")) if isinstance(value, dict) else ("", value)
+    if not isinstance(content, str):
+        raise InputsError(f"input `{name}` should be a file's text, got {type(content).__name__}")
+    size = len(content.encode("utf-8"))
+    if size > spec.max_bytes:
+        raise InputsError(f"input `{name}`: the file is {size:,} bytes, over this input's limit of "
+                          f"{spec.max_bytes:,} (`max_bytes`); give a smaller file")
+    fmt = file_format(str(filename), spec.format)
+    if fmt == "json":
+        try:
+            return json.loads(content)
+        except json.JSONDecodeError as exc:
+            raise InputsError(f"input `{name}`: the file is not valid JSON ({exc})") from None
+    if fmt == "csv":
+        try:
+            return [dict(row) for row in csv.DictReader(io.StringIO(content))]
+        except csv.Error as exc:
+            raise InputsError(f"input `{name}`: the file is not valid CSV ({exc})") from None
+    return content
+
+
+def input_previews(workflow: Workflow, inputs: dict[str, Any]) -> dict[str, Any]:
+    """The inputs as the trace and history record them: a file by its size and first characters."""
+    shown = dict(inputs)
+    for name, spec in workflow.inputs.items():
+        if spec.type == "file" and name in shown:
+            text = shown[name] if isinstance(shown[name], str) else json.dumps(shown[name], default=str)
+            cut = "…" if len(text) > FILE_PREVIEW_CHARS else ""
+            shown[name] = f"[file, {len(text.encode('utf-8')):,} bytes] {text[:FILE_PREVIEW_CHARS]}{cut}"
+    return shown

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
@@ -36,6 +36,23 @@ Expression = Annotated[
         "`steps.score.output.value >= 7 and inputs.strict` or "
         "`any(steps.review.output.issues, it.severity == \"high\")`."
     ),
+]
+
+FileFormat = Literal["text", "markdown", "csv", "json"]
+FILE_BYTES_CEILING = 5_000_000
+
+RelativeFile = Annotated[
+    str,
+    StringConstraints(pattern=r"^[A-Za-z0-9_][A-Za-z0-9_./ -]{0,299}$", max_length=300),
+    Field(
+        description="A file next to the config, relative to its folder, e.g. `prompts/writer.md` "
+        "(no absolute paths, no `..`)."
+    ),
+]
+ArtifactName = Annotated[
+    str,
+    StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{0,79}(\.[A-Za-z0-9]{1,8})?$"),
+    Field(description="A file name such as `report.md`: letters, digits, `_`, `-` and one extension; no folders."),
 ]
 
 

@@ -13,6 +13,7 @@ from pathlib import Path as FilePath
 from pydantic import ValidationError
 
 from schemas.errors import ConfigError
+from schemas.files import inline_files
 from schemas.issues import Issue, ValidationReport
 from schemas.locate import Locator
 from schemas.migrations import MigrationProblem, migrate_with_notes
@@ -33,17 +34,23 @@ def validate_text(
     sandbox_available: bool | None = None,
     max_bytes: int = MAX_BYTES,
     max_depth: int = MAX_DEPTH,
+    base_dir: FilePath | None = None,
 ) -> ValidationReport:
-    """Every error and warning in `text`; `.workflow` is set when there are no errors."""
+    """Every error and warning in `text`; `.workflow` is set when there are no errors.
+
+    `base_dir`: the config's folder, where `prompt_file`/`instructions_file` are read; None when
+    the text came alone (then naming a file is an error that says how to inline it).
+    """
     try:
-        return _validate(text, filename, sandbox_available, max_bytes, max_depth)
+        return _validate(text, filename, sandbox_available, max_bytes, max_depth, base_dir)
     except Exception as exc:  # noqa: BLE001 - the loader must never crash on input
         message = f"cannot validate this config: {type(exc).__name__}: {exc}"[:500]
         return ValidationReport(None, [Issue(filename, 1, 1, (), message)])
 
 
 def _validate(
-    text: str, filename: str, sandbox_available: bool | None, max_bytes: int, max_depth: int
+    text: str, filename: str, sandbox_available: bool | None, max_bytes: int, max_depth: int,
+    base_dir: FilePath | None,
 ) -> ValidationReport:
     if not isinstance(text, str):
         return ValidationReport(None, [Issue(filename, 1, 1, (), "config must be text")])
@@ -61,7 +68,7 @@ def _validate(
         data, upgraded = migrate_with_notes(doc.data)
     except MigrationProblem as exc:
         return ValidationReport(None, [locator.issue(("version",), str(exc))])
-    errors = security_issues(data, locator)
+    errors = inline_files(data, base_dir, locator) + security_issues(data, locator)
     try:
         workflow = Workflow.model_validate(data)
     except ValidationError as exc:
@@ -84,10 +91,11 @@ def _sorted(issues: list[Issue]) -> list[Issue]:
 
 
 def load_workflow(
-    text: str, filename: str = "<config>", *, sandbox_available: bool | None = None
+    text: str, filename: str = "<config>", *, sandbox_available: bool | None = None,
+    base_dir: FilePath | None = None,
 ) -> Workflow:
     """The checked Workflow; raises ConfigError carrying every error (warnings are dropped)."""
-    report = validate_text(text, filename, sandbox_available=sandbox_available)
+    report = validate_text(text, filename, sandbox_available=sandbox_available, base_dir=base_dir)
     if report.workflow is None:
         raise ConfigError(report.errors)
     return report.workflow
@@ -105,5 +113,6 @@ def read_config_file(path: str | FilePath, max_bytes: int = MAX_BYTES) -> str:
 
 
 def load_workflow_file(path: str | FilePath, *, sandbox_available: bool | None = None) -> Workflow:
-    """`load_workflow` on a file; the file name appears in every issue."""
-    return load_workflow(read_config_file(path), str(path), sandbox_available=sandbox_available)
+    """`load_workflow` on a file (prompt files read next to it); the file name appears in every issue."""
+    return load_workflow(read_config_file(path), str(path), sandbox_available=sandbox_available,
+                         base_dir=FilePath(path).parent)

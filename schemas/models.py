@@ -13,7 +13,17 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, StringConstraints, model_validator
 
-from schemas.fields import Expression, Identifier, ModelName, Template, _Strict  # noqa: F401 (re-exported)
+from schemas.fields import (  # noqa: F401 (re-exported)
+    FILE_BYTES_CEILING,
+    ArtifactName,
+    Expression,
+    FileFormat,
+    Identifier,
+    ModelName,
+    RelativeFile,
+    Template,
+    _Strict,
+)
 from schemas.steps import *  # noqa: F403  (re-exports every step kind; each lives in schemas/steps/)
 from schemas.steps import Step
 
@@ -25,8 +35,19 @@ CURRENT_VERSION = 2
 class InputSpec(_Strict):
     """A run input; the Run tab builds its form from these."""
 
-    type: Literal["string", "text", "integer", "number", "boolean", "list"] = Field(
-        "string", description="`text` is a multi-line string; `list` is a list of strings."
+    type: Literal["string", "text", "integer", "number", "boolean", "list", "file"] = Field(
+        "string",
+        description="`text` is a multi-line string; `list` is a list of strings; `file` is an uploaded "
+        "file (`--input name=@path` on the CLI) whose contents enter the run: text and Markdown as "
+        "text, CSV as a list of rows (objects keyed by the header), JSON as its value.",
+    )
+    format: FileFormat | None = Field(
+        None,
+        description="For a `file`: how to read it. When absent, the file's extension decides "
+        "(`.md`, `.csv`, `.json`; anything else is text).",
+    )
+    max_bytes: int = Field(
+        1_000_000, ge=1, le=FILE_BYTES_CEILING, description="For a `file`: larger files are refused."
     )
     description: str = Field("", max_length=500, description="Shown next to the field in the Run form.")
     default: str | bool | int | float | list[str] | None = Field(
@@ -51,6 +72,13 @@ class ModelSpec(_Strict):
         default_factory=list,
         max_length=5,
         description="Tried in order when this model keeps failing: aliases or LiteLLM model strings.",
+    )
+    context_window: int | None = Field(
+        None,
+        ge=256,
+        le=10_000_000,
+        description="Prompt tokens the model accepts; when absent, LiteLLM's model info tells "
+        "(models it does not know are not checked).",
     )
 
 
@@ -123,6 +151,9 @@ class Agent(_Strict):
     instructions: str = Field(
         "", max_length=20_000, description="Extra guidance added to the agent's system prompt."
     )
+    instructions_file: RelativeFile | None = Field(
+        None, description="Read `instructions` from this file next to the config instead."
+    )
     model: ModelName | None = Field(None, description="Overrides the workflow's `default_model`.")
     tools: list[Identifier] = Field(
         default_factory=list, max_length=20, description="Names of tools under `tools` this agent may call."
@@ -134,6 +165,21 @@ class Agent(_Strict):
         "`{{ steps.<id>.output.<field> }}`, nested ones as `{{ steps.<id>.output.sections.0.title }}`.",
     )
     max_tool_calls: int = Field(5, ge=0, le=50, description="Tool calls allowed in one step of this agent.")
+    on_overflow: Literal["fail", "cut_middle", "summarise"] = Field(
+        "fail",
+        description="When a prompt is longer than the model's context window: `fail` with the step, "
+        "model, token count and biggest inputs; `cut_middle` keeps the start and end of the longest "
+        "inputs; `summarise` shortens the longest inputs with `summary_model` (its cost is counted).",
+    )
+    summary_model: ModelName | None = Field(
+        None, description="The (cheap) model that summarises inputs for `on_overflow: summarise`."
+    )
+
+    @model_validator(mode="after")
+    def _summary_needs_model(self) -> Agent:
+        if self.on_overflow == "summarise" and not self.summary_model:
+            raise ValueError("`on_overflow: summarise` needs `summary_model` (a cheap model to summarise with)")
+        return self
 
 
 # ---- tools ------------------------------------------------------------------------------------

@@ -10,7 +10,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from types import MappingProxyType
 
-from schemas.models import Agent, AgentTool, FunctionTool, HttpTool, Limits, PythonTool, Tool, Workflow
+from schemas.models import Agent, AgentTool, FunctionTool, HttpTool, InputSpec, Limits, PythonTool, Tool, Workflow
+from schemas.walk import all_steps
 
 _PYTHON_LIMITS = MappingProxyType(
     {
@@ -50,8 +51,28 @@ def raised_powers(before: Workflow | None, after: Workflow) -> list[str]:
         )
         if agent.max_tool_calls > old_calls:
             lines.append(f"agent `{name}`: tool calls per step {old_calls} → {agent.max_tool_calls}")
+    lines += _file_powers(before, after)
     old_limits = before.limits if before is not None else Limits()
     lines += _raised(old_limits, after.limits, _RUN_LIMITS, "run limit")
+    return lines
+
+
+def _file_powers(before: Workflow | None, after: Workflow) -> list[str]:
+    """Files written into the run's folder, larger file inputs, and extra summary models."""
+    def written(wf: Workflow | None) -> set[str]:
+        return {s.artifact.name for s in all_steps(wf) if s.artifact} if wf is not None else set()
+
+    lines = [f"a step writes the file `{n}` into the run's folder" for n in sorted(written(after) - written(before))]
+    default = InputSpec.model_fields["max_bytes"].default
+    for name, spec in after.inputs.items():
+        old = before.inputs.get(name) if before is not None else None
+        was = old.max_bytes if old is not None and old.type == "file" else default
+        if spec.type == "file" and spec.max_bytes > was:
+            lines.append(f"file input `{name}`: size cap {was:,} → {spec.max_bytes:,} bytes")
+    for name, agent in after.agents.items():
+        old_agent = before.agents.get(name) if before is not None else None
+        if agent.on_overflow == "summarise" and (old_agent is None or old_agent.summary_model != agent.summary_model):
+            lines.append(f"agent `{name}` may call `{agent.summary_model}` to summarise long inputs")
     return lines
 
 

@@ -206,9 +206,13 @@ _YAML_WORDS = (
 
 def _pattern_hint(path: Path) -> str:
     last = path[-1] if path else ""
+    if last == "name" and "artifact" in path:
+        return "write a plain file name such as `report.md` (letters, digits, `-`, `_` and one extension; no folders)"
+    if last in ("prompt_file", "instructions_file"):
+        return "name a file inside the config's folder, relative to it, e.g. `prompts/writer.md`"
     if last == "name":
         return "use lowercase letters, digits, `-` and `_`"
-    if last in ("model", "default_model") or "fallbacks" in path:
+    if last in ("model", "default_model", "summary_model") or "fallbacks" in path:
         return "write a LiteLLM model string such as `openai/gpt-4o-mini` or an alias under `models`"
     if "allow" in path:
         return "write a URL pattern starting with `https://` or `http://`"

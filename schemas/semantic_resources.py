@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from types import MappingProxyType
 
+from schemas.files import file_issues
 from schemas.issues import Issue, Path
 from schemas.locate import Locator
 from schemas.model_catalog import is_known_model, model_hint
@@ -21,6 +22,7 @@ _INPUT_TYPES: Mapping[str, tuple[type, ...]] = MappingProxyType(
         "number": (int, float),
         "boolean": (bool,),
         "list": (list,),
+        "file": (str,),  # a default file's text
     }
 )
 
@@ -38,6 +40,7 @@ def resource_issues(
     issues += tool_issues(wf, loc)
     issues += _model_issues(wf, loc)
     issues += _input_issues(wf, loc, inputs_read)
+    issues += file_issues(wf, loc)
     needed = min_executions(wf.steps)
     if needed > wf.limits.max_steps:
         issues.append(
@@ -122,6 +125,8 @@ def _model_refs(wf: Workflow) -> list[tuple[str, Path, bool]]:
         refs.append((spec.model, ("models", alias, "model"), False))
         refs += [(f, ("models", alias, "fallbacks", i), True) for i, f in enumerate(spec.fallbacks)]
     refs += [(a.model, ("agents", n, "model"), True) for n, a in wf.agents.items() if a.model]
+    refs += [(a.summary_model, ("agents", n, "summary_model"), True) for n, a in wf.agents.items()
+             if a.summary_model]
     for step, path in iter_steps(wf.steps):
         refs += [(name, (*path, *where), True) for where, name in step.models_named() if name]
     return refs

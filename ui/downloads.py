@@ -4,6 +4,9 @@ A visitor's exports and YAML downloads are written here before Gradio copies the
 (expiring) cache. The folder name is a hash of the owner id, never the id itself (an anonymous
 owner id works like a session cookie: it must not appear in a path anyone can list), the folders
 are 0700, and folders untouched for `TTL_S` are removed whenever another one is handed out.
+
+A run's artifacts are copied into the run's subfolder of the same private folder, from where
+Gradio serves them; the data dir itself is never served.
 """
 
 from __future__ import annotations
@@ -51,3 +54,24 @@ def expire(base: Path, *, now: float | None = None, ttl_s: float = TTL_S) -> int
         except FileNotFoundError:  # another thread swept it first
             continue
     return removed
+
+
+def artifact_downloads(data_dir: Path, run_id: str, owner: str) -> list[str]:
+    """Paths of copies of the run's artifacts, ready for a `gr.File`; [] when it wrote none.
+
+    Only the session's own run is ever looked up (its id comes from the session's trace, which holds
+    runs this visitor started or resumed after an ownership check).
+    """
+    from orchestrator.artifacts import list_artifacts
+
+    if not run_id:
+        return []
+    try:
+        files = list_artifacts(data_dir, run_id)
+    except ValueError:  # not a run id
+        return []
+    if not files:
+        return []
+    folder = owner_folder(owner) / run_id
+    folder.mkdir(mode=0o700, exist_ok=True)
+    return [str(shutil.copy2(file, folder / file.name)) for file in files]

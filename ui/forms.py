@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from schemas.models import InputSpec, Workflow
@@ -21,7 +22,8 @@ MAX_INPUTS_CHARS = 100_000  # all inputs together, and the JSON box's text befor
 
 @dataclass(frozen=True)
 class Slot:
-    """What one slot of the form shows; `kind` is "text" (a textbox) or "bool" (a checkbox)."""
+    """What one slot of the form shows; `kind` is "text" (a textbox), "bool" (a checkbox) or "file"
+    (an upload)."""
 
     name: str
     kind: str
@@ -62,6 +64,10 @@ def layout(workflow: Workflow | None) -> tuple[list[Slot], list[str]]:
         info = spec.description + (" One item per line." if spec.type == "list" else "")
         if spec.type == "boolean":
             slots.append(Slot(name, "bool", label, info, bool(spec.default)))
+        elif spec.type == "file":
+            kinds = f"{spec.format} file" if spec.format else "text, Markdown, CSV or JSON file"
+            slots.append(Slot(name, "file", label, f"{info} A {kinds}, up to {spec.max_bytes:,} bytes.".strip(),
+                              None))
         else:
             lines = 4 if spec.type in ("text", "list") else 1
             slots.append(Slot(name, "text", label, info, _default_text(spec), lines))
@@ -97,6 +103,8 @@ def _coerce(name: str, spec: InputSpec, raw: Any) -> Any:
             if isinstance(raw, list):
                 return [str(x) for x in raw]
             return [line.strip() for line in str(raw).splitlines() if line.strip()]
+        case "file":  # an upload (name and text), or text typed in the JSON box: the engine reads it
+            return raw if isinstance(raw, dict) else str(raw)
     return str(raw)
 
 
@@ -117,13 +125,29 @@ def _check_sizes(raw: dict[str, Any]) -> None:
                         "shorten the longest ones")
     if problems:
         raise FormError(problems)
+def read_upload(name: str, spec: InputSpec, path: str) -> dict[str, str]:
+    """An uploaded file as a `file` input's value (its name and text); the size cap is checked first."""
+    from orchestrator.state import file_upload
+
+    file = Path(path)
+    size = file.stat().st_size
+    if size > spec.max_bytes:
+        raise FormError([f"input '{name}': the file is {size:,} bytes, over its limit of {spec.max_bytes:,}"])
+    try:
+        return file_upload(file.name, file.read_text(encoding="utf-8"))
+    except UnicodeDecodeError:
+        raise FormError([f"input '{name}': the file is not UTF-8 text (give text, Markdown, CSV or JSON)"]) from None
 
 
 def collect(
-    workflow: Workflow, texts: list[str], flags: list[bool], extra_json: str = ""
+    workflow: Workflow, texts: list[str], flags: list[bool], extra_json: str = "",
+    uploads: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """Typed inputs from the slot values plus the JSON box (which wins); raises `FormError`."""
-    raw: dict[str, Any] = {}
+    """Typed inputs from the slot values plus the JSON box (which wins); raises `FormError`.
+
+    `uploads`: file inputs' uploads (see `read_upload`), used when their text slot is empty.
+    """
+    raw: dict[str, Any] = {name: value for name, value in (uploads or {}).items() if name in workflow.inputs}
     for i, name in enumerate(list(workflow.inputs)[:SLOTS]):
         spec = workflow.inputs[name]
         if spec.type == "boolean":

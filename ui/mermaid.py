@@ -60,7 +60,15 @@ class _Builder:
             self.edge(src, dst, label)
 
     def step(self, step: Step, tails: Tails) -> Tails:
-        return step.diagram(self, tails)  # each kind draws itself (`schemas/steps/<kind>.py`)
+        """Each kind draws itself (`schemas/steps/<kind>.py`); a step that writes an artifact gets a
+        dotted edge to a file node."""
+        head = f"n{self.counter + 1}"  # the first node the step draws
+        out = step.diagram(self, tails)
+        if step.artifact is not None:
+            self.counter += 1
+            self.lines.append(f"  n{self.counter}[/\"file {_label(step.artifact.name)}\"/]")
+            self.lines.append(f"  {head} -.-> n{self.counter}")
+        return out
 
 
 def to_mermaid(workflow: Workflow) -> str:

@@ -17,6 +17,7 @@ import gradio as gr
 
 from orchestrator.providers import model_string_problem
 from ui import forms
+from ui.downloads import artifact_downloads
 from ui.funnel import UserFacingError, funnel
 from ui.run_views import refused, stream, views
 from ui.safe_text import safe_markdown
@@ -125,10 +126,12 @@ def build(services: AppServices, session_state: gr.State, design: DesignTab) -> 
             preflight = gr.Markdown(elem_id="run-preflight")
             allow = gr.Checkbox(label="Allow this config's raised powers", value=False, elem_id="run-allow",
                                 visible=False)
-            slot_texts, slot_flags = [], []
+            slot_texts, slot_flags, slot_files = [], [], []
             for i in range(forms.SLOTS):
                 slot_texts.append(gr.Textbox(visible=False, elem_id=f"run-input-{i}"))
                 slot_flags.append(gr.Checkbox(visible=False, elem_id=f"run-flag-{i}"))
+                slot_files.append(gr.File(visible=False, type="filepath", elem_id=f"run-file-{i}",
+                                          file_types=[".txt", ".md", ".markdown", ".csv", ".json"]))
             with gr.Accordion("Inputs as JSON (optional)", open=False):
                 extra_json = gr.Textbox(lines=3, placeholder='{"topic": "..."}', show_label=False,
                                         elem_id="run-json")
@@ -153,6 +156,8 @@ def build(services: AppServices, session_state: gr.State, design: DesignTab) -> 
             tools = gr.HTML("", elem_id="run-tools", js_on_load=None)
             output = gr.Textbox(label="Final output", lines=6, max_lines=20, interactive=False,
                                 elem_id="run-output", buttons=["copy"])
+            artifacts = gr.File(label="Files this run wrote", file_count="multiple", interactive=False,
+                                visible=False, elem_id="run-artifacts")
 
     # Stop is an output of the run handlers themselves: enabled exactly while a run goes on (other
     # listeners updating it on the same clicks broke its cancelling, measured in the browser test)
@@ -165,13 +170,16 @@ def build(services: AppServices, session_state: gr.State, design: DesignTab) -> 
         except Exception as exc:  # shown inline: a config being edited is often invalid
             from ui.funnel import friendly_message
 
-            hidden = [gr.update(visible=False)] * (2 * forms.SLOTS + 1)
+            hidden = [gr.update(visible=False)] * (3 * forms.SLOTS + 1)
             return (f"✗ {safe_markdown(friendly_message(exc))}", *hidden)
         slots, overflow = forms.layout(workflow)
         texts: list[Any] = [gr.update(visible=False) for _ in range(forms.SLOTS)]
         flags: list[Any] = [gr.update(visible=False) for _ in range(forms.SLOTS)]
+        files: list[Any] = [gr.update(visible=False) for _ in range(forms.SLOTS)]
         for i, slot in enumerate(slots):  # `info=""`, not None: None would keep the last config's help
-            if slot.kind == "bool":
+            if slot.kind == "file":
+                files[i] = gr.update(visible=True, label=f"{slot.label}: {slot.info}", value=None)
+            elif slot.kind == "bool":
                 flags[i] = gr.update(visible=True, label=slot.label, info=slot.info, value=slot.value)
             else:
                 texts[i] = gr.update(visible=True, label=slot.label, info=slot.info, value=slot.value,
@@ -180,9 +188,9 @@ def build(services: AppServices, session_state: gr.State, design: DesignTab) -> 
         if overflow:
             note += f"\n\nSet {', '.join(overflow)} in *Inputs as JSON*."
         needs_consent = bool(powers_of(workflow)) and not is_design_draft(text, workflow, session)
-        return (note, gr.update(visible=needs_consent, value=False), *texts, *flags)
+        return (note, gr.update(visible=needs_consent, value=False), *texts, *flags, *files)
 
-    form_outputs = [preflight, allow, *slot_texts, *slot_flags]
+    form_outputs = [preflight, allow, *slot_texts, *slot_flags, *slot_files]
     design.editor.change(lambda text: text, [design.editor], [config], api_visibility="private",
                          show_progress="hidden", queue=False)
     config.change(form_view, [config, session_state], form_outputs, api_visibility="private",
@@ -195,6 +203,28 @@ def build(services: AppServices, session_state: gr.State, design: DesignTab) -> 
 
     upload.upload(funnel(open_file), [upload], [config], api_visibility="private")
 
+    def file_slot(index: int) -> Any:
+        """Keep slot `index`'s upload (its text, size-capped) in the session; the run reads it."""
+        @funnel
+        def take(path: str | None, text: str, session: Session) -> Session:
+            workflow = load_config(text, services, session)
+            names = list(workflow.inputs)[: forms.SLOTS]
+            if index < len(names):
+                name = names[index]
+                session.uploads.pop(name, None)
+                if path:
+                    try:
+                        session.uploads[name] = forms.read_upload(name, workflow.inputs[name], path)
+                    except forms.FormError as exc:
+                        raise UserFacingError("; ".join(exc.problems)) from None
+            return session
+
+        return take
+
+    for i, box in enumerate(slot_files):
+        box.change(file_slot(i), [box, config, session_state], [session_state], api_visibility="private")
+
+    # ---- run / approve / resume ------------------------------------------------------------------
     @funnel
     def pick_example(name: str | None, session: Session) -> tuple[Any, ...]:
         """An example becomes the Design draft too, so it runs without ticking *Allow*."""
@@ -222,7 +252,7 @@ def build(services: AppServices, session_state: gr.State, design: DesignTab) -> 
         if powers and not allowed and not is_design_draft(text, workflow, session):
             raise UserFacingError("This config raises powers (" + "; ".join(powers) + "). Review them and tick "
                                   "*Allow this config's raised powers* to run it, or load it in Design first.")
-        inputs = forms.collect(workflow, texts, flags, json_inputs or "")
+        inputs = forms.collect(workflow, texts, flags, json_inputs or "", session.uploads)
         override = (model_override or "").strip() or None
         problem = model_string_problem(override, workflow.models) if override is not None else None
         if problem:
@@ -396,8 +426,14 @@ def build(services: AppServices, session_state: gr.State, design: DesignTab) -> 
 
     runs = [run_event, approve_event, reject_event, resume_event, approve_listed_event, reject_listed_event]
     stop_btn.click(stopped, [session_state], trace_outputs, api_visibility="private", cancels=runs, queue=False)
+
+    def show_artifacts(session: Session) -> Any:
+        paths = artifact_downloads(services.data_dir, session.trace.run_id, session.owner_id)
+        return gr.update(value=paths or None, visible=bool(paths))
+
     for event in runs:
         event.then(resumable_choices, [session_state], resumable_outputs, api_visibility="private")
+        event.then(show_artifacts, [session_state], [artifacts], api_visibility="private")
     return RunTab(config=config, status=status, resumable=resumable, resumable_outputs=resumable_outputs,
                   list_resumable=resumable_choices)
 

@@ -59,6 +59,7 @@ class Session:
     settings: SessionSettings = field(default_factory=SessionSettings)
     trace: TraceView = field(default_factory=TraceView)
     user: str | None = None  # the signed-in user, when the host provides one
+    uploads: dict[str, Any] = field(default_factory=dict)  # file input name -> its upload (name, text)
 
     @property
     def owner_id(self) -> str:

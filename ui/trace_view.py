@@ -42,6 +42,7 @@ class TraceView:
     rows: TraceRows = field(default_factory=TraceRows)
     tools: list[ToolRow] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    artifacts: list[str] = field(default_factory=list)  # "name (size)" of each file the run wrote
     tokens_in: int = 0
     tokens_out: int = 0
     cost_usd: float = 0.0
@@ -92,6 +93,9 @@ class TraceView:
             case ev.Warning():
                 if event.message not in self.warnings:  # a resumed segment repeats its run's warnings
                     self.warnings.append(event.message)
+            case ev.ArtifactWritten():
+                line = f"{event.name} ({event.bytes:,} bytes, from step {event.step_id})"
+                self.artifacts = [a for a in self.artifacts if not a.startswith(f"{event.name} (")] + [line]
             case ev.RunFinished():
                 self.status, self.message = "finished", "Finished."
                 self.output = event.output if isinstance(event.output, str) else json.dumps(
@@ -184,6 +188,8 @@ class TraceView:
         if self.message:
             lines.append(_md_text(self.message))
         lines.extend(f"⚠ {_md_text(w)}" for w in self.warnings[-5:])
+        if self.artifacts:
+            lines.append("Files written: " + "; ".join(_md_text(a) for a in self.artifacts[-10:]))
         return "\n\n".join(lines)
 
 

@@ -83,6 +83,8 @@ def _sequential(a: Answers) -> Config:
     steps = [_step(team[0], team[0], f"Work on: {{{{ inputs.{a['input']} }}}}")]
     for prev, name in zip(team, team[1:], strict=False):
         steps.append(_step(name, name, f"Topic: {{{{ inputs.{a['input']} }}}}\n\nBuild on this:\n{{{{ steps.{prev}.output }}}}"))
+    if a.get("save_as"):
+        steps[-1]["artifact"] = {"name": a["save_as"]}
     return _workflow(a, f"Agents work one after another to produce {a['goal']}.", agents, steps)
 
 
@@ -200,7 +202,9 @@ _GOAL = Question("goal", "What should the final result be?", "a short, well-stru
 PATTERNS: tuple[Pattern, ...] = (
     Pattern("sequential", "Sequential", "agents work one after another, each building on the last",
             "research-brief", "topic", "How tides work",
-            (Question("agents", "Which agents, in order? (comma-separated)", "researcher, writer", "names", 1, 8), _GOAL),
+            (Question("agents", "Which agents, in order? (comma-separated)", "researcher, writer", "names", 1, 8), _GOAL,
+             Question("save_as", "Save the final result as a file the run keeps, offered for download? Give a "
+                      "name such as `report.md`, or say “skip”.", "", "filename")),
             _sequential),
     Pattern("parallel", "Parallel research", "several angles researched at the same time, then combined",
             "parallel-research", "topic", "Home solar batteries",

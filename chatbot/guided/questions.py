@@ -14,9 +14,9 @@ from typing import Literal
 
 from pydantic import TypeAdapter, ValidationError
 
-from schemas.models import ModelName
+from schemas.models import ArtifactName, ModelName
 
-Kind = Literal["name", "slug", "text", "int", "float", "names", "model", "url", "secret", "confirm"]
+Kind = Literal["name", "slug", "text", "int", "float", "names", "model", "url", "secret", "filename", "confirm"]
 ACCEPT = frozenset({"", "y", "yes", "ok", "okay", "sure", "default", "fine", "yep", "👍"})
 SKIP = frozenset({"skip", "none", "no model", "-"})
 BACK = frozenset({"back", "go back", "previous", "undo"})
@@ -29,6 +29,7 @@ _MODEL_WORD = re.compile(r"\b[a-z][\w.-]*/[\w.:/-]+", re.IGNORECASE)
 _URL = re.compile(r"https?://\S+")
 _FILLER = re.compile(r"^\s*(?:(?:an?|the|one|first|then|next|finally|and|agents?)\s+)+", re.IGNORECASE)
 _MAX_NAME_WORDS = 6
+_FILENAME = TypeAdapter(ArtifactName)
 
 
 class AnswerError(ValueError):
@@ -61,8 +62,8 @@ class Question:
             text = self.default
         else:
             text = self._pick(text)
-        if not text and self.kind == "model":
-            return ""  # no model: the one chosen in Settings is used
+        if not text and self.kind in ("model", "filename"):
+            return ""  # no model: the one chosen in Settings is used; no file: none is written
         match self.kind:
             case "name":
                 return to_identifier(text)
@@ -88,6 +89,12 @@ class Question:
                         "That is not a model name. Write a LiteLLM model such as `openai/gpt-4o-mini` "
                         "or `ollama_chat/llama3.2`, or say “skip”."
                     ) from None
+            case "filename":
+                try:
+                    return _FILENAME.validate_python(text)
+                except ValidationError:
+                    raise AnswerError("Please give a plain file name such as `report.md` (letters, digits, `-`, `_` "
+                                      "and one extension; no folders), or say “skip”.") from None
             case "url":
                 if not re.fullmatch(r"https?://[^\s]+", text) or len(text) > 500:
                     raise AnswerError("Please give a URL pattern starting with https:// or http://, "

@@ -11,6 +11,7 @@ import asyncio
 from typing import Any
 
 from orchestrator import events as ev
+from orchestrator.context_window import Overflow, fit
 from orchestrator.errors import StepFailed
 from orchestrator.llm_types import LLMRequest, LLMResult, ModelParams, ToolCallRequest
 from orchestrator.nodes.common import RunContext, Usage
@@ -40,9 +41,17 @@ def system_prompt(agent: Agent) -> str:
     return "\n\n".join(parts)
 
 
-async def call_model(ctx: RunContext, request: LLMRequest, usage: Usage) -> LLMResult:
-    """The budget check, then one model call through the seam with its events wired up."""
+async def fit_window(ctx: RunContext, request: LLMRequest, usage: Usage, overflow: Overflow) -> LLMRequest:
+    """`request` shortened (or refused) as `overflow` says when it outgrows the model's window."""
     step_id = request.step_id
+    return await fit(request, overflow, lambda r: call_model(ctx, r, usage),
+                     lambda note: ctx.warn_once(note, step_id))
+
+
+async def call_model(ctx: RunContext, request: LLMRequest, usage: Usage) -> LLMResult:
+    """The context-window and budget checks, then one model call through the seam with its events."""
+    step_id = request.step_id
+    request = await fit_window(ctx, request, usage, Overflow())
     ctx.budget.before_call(request.messages, step_id)
 
     def on_token(text: str) -> None:
@@ -78,10 +87,17 @@ async def run_agent(
     descriptions: dict[str, str] | None = None,
     max_tool_calls: int | None = None,
     max_delegations: int | None = None,
+    sources: dict[str, str] | None = None,
 ) -> Any:
-    """The agent's answer: text, or a validated dict when it declares `output` fields."""
+    """The agent's answer: text, or a validated dict when it declares `output` fields.
+
+    `sources`: the text each template reference put into `prompt`, so an overflow names (and
+    shortens) inputs rather than the prompt as a whole.
+    """
     agent = ctx.workflow.agents[agent_name]
     params = ctx.models.get(agent.model)
+    overflow = Overflow(agent.on_overflow, agent_name, sources=dict(sources or {}),
+                        summary=ctx.models.get(agent.summary_model) if agent.on_overflow == "summarise" else None)
     box = toolbox_for(ctx, agent, depth, extra_tools, descriptions)
 
     async def as_tool(name: str, task: str, inner_depth: int) -> str:
@@ -99,7 +115,10 @@ async def run_agent(
     used = 0
     while True:
         offer = box.specs() if box.tools and used < limit else None
-        result = await call_model(ctx, LLMRequest(params, list(messages), offer, schema, step_id), usage)
+        request = await fit_window(ctx, LLMRequest(params, list(messages), offer, schema, step_id), usage,
+                                   overflow)
+        messages = list(request.messages)  # shortened inputs stay short for the rest of the step
+        result = await call_model(ctx, request, usage)
         if not (result.tool_calls and offer):
             break
         messages.append(_assistant_with_calls(result))

@@ -16,12 +16,14 @@ from collections.abc import Awaitable, Callable, Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Any
 
 from langgraph.config import get_stream_writer
 from langgraph.errors import GraphBubbleUp
 
 from orchestrator import events as ev
+from orchestrator.artifacts import write_artifact
 from orchestrator.budget import Budget
 from orchestrator.errors import (
     AuthenticationFailed,
@@ -40,7 +42,7 @@ from orchestrator.text import shorten
 from schemas.errors import SchemaError
 from schemas.expressions import evaluate
 from schemas.models import Workflow
-from schemas.templates import render, resolve, to_text
+from schemas.templates import find_references, render, resolve, to_text
 from schemas.walk import all_steps
 
 PREVIEW_CHARS = 300
@@ -74,6 +76,23 @@ class RunContext:
 
     def __post_init__(self) -> None:
         self.steps = {step.id: step for step in all_steps(self.workflow)}
+    data_dir: Path | None = None  # where the run's folder (artifacts) lives
+    notes: set[str] = field(default_factory=set)  # warnings already given once in this run
+
+    def warn_once(self, message: str, step_id: str | None = None) -> None:
+        if message not in self.notes:
+            self.notes.add(message)
+            self.emit(ev.Warning(run_id=self.run_id, step_id=step_id, message=message))
+
+    def save_artifact(self, step_id: str, output: Any) -> None:
+        """Write the step's artifact, if it declares one, and announce it."""
+        step = self.steps.get(step_id)
+        spec = step.artifact if step is not None else None
+        if spec is None or self.data_dir is None:
+            return
+        fmt, size, digest = write_artifact(self.data_dir, self.run_id, spec, output, step_id)
+        self.emit(ev.ArtifactWritten(run_id=self.run_id, step_id=step_id, name=spec.name, format=fmt,
+                                     bytes=size, sha256=digest))
 
     def emit(self, event: Any) -> Any:
         """Stamp `event` (seq, sinks), write it to the live stream, and return it stamped."""
@@ -171,6 +190,15 @@ def holds(condition: str, context: dict[str, Any], step_id: str) -> bool:
         return evaluate(condition, context)
     except SchemaError as exc:
         raise StepFailed(f"step `{step_id}`: condition `{condition}`: {exc}", step_id=step_id) from None
+def template_sources(text: str, context: dict[str, Any]) -> dict[str, str]:
+    """Each reference of a template with the text it inserts (what an overflow names and shortens)."""
+    sources: dict[str, str] = {}
+    for ref in find_references(text):
+        try:
+            sources[ref.dotted] = to_text(resolve("{{ " + ref.dotted + " }}", context))
+        except SchemaError:
+            continue
+    return sources
 
 
 def preview(value: Any) -> str:
@@ -203,6 +231,7 @@ async def run_step(
     usage, started = Usage(execution=execution), time.monotonic()
     try:
         output = await _attempts(ctx, step_id, body, usage)
+        ctx.save_artifact(step_id, output)
     except (GraphBubbleUp, asyncio.CancelledError):
         raise
     except Exception as exc:
@@ -273,6 +302,7 @@ def begin_composite(ctx: RunContext, state: RunState, step_id: str, step_type: s
 def end_composite(ctx: RunContext, step_id: str, step_type: str, output: Any, **detail: Any) -> dict[str, Any]:
     """The closing of a composite step; `detail` fills `branch` (route) or `iterations` (loop)."""
     started = ctx.started_at.pop(step_id, time.monotonic())
+    ctx.save_artifact(step_id, output)
     done = ctx.emit(ev.StepFinished(run_id=ctx.run_id, step_id=step_id, step_type=step_type,
                                     duration_s=round(time.monotonic() - started, 6),
                                     output_preview=preview(output), **detail))

@@ -14,7 +14,7 @@ from pydantic import Field
 from schemas.steps.agent import AgentStep
 from schemas.steps.approval import ApprovalStep
 from schemas.steps.ask import AskStep
-from schemas.steps.base import Children, Read, _StepBase, max_executions, min_executions
+from schemas.steps.base import Artifact, Children, Read, _StepBase, max_executions, min_executions
 from schemas.steps.loop import LoopStep
 from schemas.steps.map import MapStep
 from schemas.steps.parallel import ParallelStep
@@ -30,6 +30,7 @@ for _model in (_StepBase, *_StepBase.__subclasses__(), RouteCase):
     _model.model_rebuild(_types_namespace={"Step": Step})
 
 __all__ = [
-    "AgentStep", "ApprovalStep", "AskStep", "Children", "Classifier", "LoopStep", "MapStep", "ParallelStep", "Read",
+    "AgentStep", "ApprovalStep", "Artifact", "AskStep", "Children", "Classifier", "LoopStep", "MapStep",
+    "ParallelStep", "Read",
     "RouteCase", "RouteStep", "Step", "SupervisorStep", "_StepBase", "max_executions", "min_executions",
 ]

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal, Protocol, TypeVar
 
 from pydantic import Field
 
-from schemas.fields import Identifier, _Strict
+from schemas.fields import ArtifactName, FileFormat, Identifier, _Strict
 
 if TYPE_CHECKING:
     from schemas.issues import Path
@@ -99,6 +99,17 @@ class Retry(_Strict):
     )
 
 
+class Artifact(_Strict):
+    """A named file a step writes from its output, kept in the run's own folder for download."""
+
+    name: ArtifactName = Field(description="The file's name, e.g. `report.md`; later writes replace it.")
+    format: FileFormat | None = Field(
+        None,
+        description="`text`, `markdown`, `json` or `csv` (a list of objects, one row each); when "
+        "absent, the name's extension decides.",
+    )
+
+
 class _StepBase(_Strict):
     id: Identifier = Field(description="Unique step name; later steps read `{{ steps.<id>.output }}`.")
     description: str = Field("", max_length=500, description="A note for people reading the workflow.")
@@ -110,6 +121,9 @@ class _StepBase(_Strict):
     )
     timeout_seconds: float | None = Field(
         None, gt=0, le=3600, description="Deadline for one attempt of this step (the run's own timeout still applies)."
+    )
+    artifact: Artifact | None = Field(
+        None, description="Also write this step's output to a named file the run keeps (Run tab and CLI downloads)."
     )
 
     leaf: ClassVar[bool] = True  # compiles to one graph node (a parallel branch runs it inline)

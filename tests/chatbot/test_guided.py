@@ -301,3 +301,12 @@ def test_an_http_tool_for_an_api_names_its_secret_and_binds_it_to_the_host() -> 
     tool = load_workflow(state.draft_yaml).tools["search"]
     assert tool.headers == {"X-API-KEY": "{{ secrets.SERPER_API_KEY }}"}
     assert tool.secrets == {"SERPER_API_KEY": ["google.serper.dev"]}
+def test_the_sequential_form_can_save_the_result_as_a_file() -> None:
+    state = ChatState()
+    guided_turn(state, "sequential")
+    replies = []
+    for answer in ("yes", "yes", "yes", "yes", "../notes.md", "report.md", "yes", "yes", "yes"):
+        replies.append(guided_turn(state, answer).reply)
+    assert "plain file name such as `report.md`" in replies[4]
+    workflow = load_workflow(state.draft_yaml)
+    assert workflow.steps[-1].artifact is not None and workflow.steps[-1].artifact.name == "report.md"
