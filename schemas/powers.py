@@ -10,7 +10,17 @@ from __future__ import annotations
 from collections.abc import Mapping
 from types import MappingProxyType
 
-from schemas.models import Agent, AgentTool, FunctionTool, HttpTool, InputSpec, Limits, PythonTool, Tool, Workflow
+from schemas.models import (
+    Agent,
+    AgentTool,
+    FunctionTool,
+    HttpTool,
+    InputSpec,
+    Limits,
+    PythonTool,
+    Tool,
+    Workflow,
+)
 from schemas.walk import all_steps
 
 _PYTHON_LIMITS = MappingProxyType(
