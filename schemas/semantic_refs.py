@@ -27,15 +27,17 @@ class Scope:
     in_loop: bool = False
     item: str | None = None
     hidden_by: dict[str, str] = field(default_factory=dict)  # step id -> route that hides it
+    concurrent: bool = False  # inside a parallel branch or a map, where other work runs at once
 
-    def branch(self, *, in_loop: bool | None = None) -> Scope:
+    def branch(self, *, in_loop: bool | None = None, concurrent: bool | None = None) -> Scope:
         """An independent copy for a branch or loop body."""
         loop = self.in_loop if in_loop is None else in_loop
-        return Scope(set(self.visible), loop, self.item, dict(self.hidden_by))
+        together = self.concurrent if concurrent is None else concurrent
+        return Scope(set(self.visible), loop, self.item, dict(self.hidden_by), together)
 
     def with_item(self, name: str) -> Scope:
         """The same (shared) view plus a map item name; used read-only for one prompt."""
-        return Scope(self.visible, self.in_loop, name, self.hidden_by)
+        return Scope(self.visible, self.in_loop, name, self.hidden_by, concurrent=True)
 
 
 @dataclass

@@ -14,14 +14,16 @@ from pydantic import Field
 from schemas.steps.agent import AgentStep
 from schemas.steps.approval import ApprovalStep
 from schemas.steps.base import Children, Read, _StepBase, max_executions, min_executions
+from schemas.steps.end import EndStep
 from schemas.steps.loop import LoopStep
 from schemas.steps.map import MapStep
 from schemas.steps.parallel import ParallelStep
 from schemas.steps.route import Classifier, RouteCase, RouteStep
 from schemas.steps.supervisor import SupervisorStep
+from schemas.steps.transform import TransformStep
 
 Step = Annotated[
-    AgentStep | ParallelStep | MapStep | RouteStep | LoopStep | ApprovalStep | SupervisorStep,
+    AgentStep | ParallelStep | MapStep | RouteStep | LoopStep | ApprovalStep | SupervisorStep | TransformStep | EndStep,
     Field(discriminator="type"),
 ]
 
@@ -29,6 +31,6 @@ for _model in (_StepBase, *_StepBase.__subclasses__(), RouteCase):
     _model.model_rebuild(_types_namespace={"Step": Step})
 
 __all__ = [
-    "AgentStep", "ApprovalStep", "Children", "Classifier", "LoopStep", "MapStep", "ParallelStep", "Read",
-    "RouteCase", "RouteStep", "Step", "SupervisorStep", "_StepBase", "max_executions", "min_executions",
+    "AgentStep", "ApprovalStep", "Children", "Classifier", "EndStep", "LoopStep", "MapStep", "ParallelStep", "Read",
+    "RouteCase", "RouteStep", "Step", "SupervisorStep", "TransformStep", "_StepBase", "max_executions", "min_executions",
 ]

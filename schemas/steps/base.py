@@ -111,6 +111,7 @@ class _StepBase(_Strict):
 
     leaf: ClassVar[bool] = True  # compiles to one graph node (a parallel branch runs it inline)
     guardable: ClassVar[bool] = True  # accepts `retry` and `timeout_seconds` (a step that does work)
+    ends_run: ClassVar[bool] = False  # the run stops after this step (steps after it never run)
     diagram_shape: ClassVar[str] = "rect"
     diagram_exit: ClassVar[str | None] = None  # label of the edge leaving a leaf's diagram node
 

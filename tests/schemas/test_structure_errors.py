@@ -31,7 +31,8 @@ def test_unknown_step_type_suggests_the_closest(errors_of: Errors, minimal: str)
 
 def test_missing_step_type_lists_the_kinds(errors_of: Errors, minimal: str) -> None:
     assert errors_of(minimal.replace("    type: agent\n", "")) == [
-        "7:5: steps[0] needs a `type`: one of `agent`, `approval`, `loop`, `map`, `parallel`, `route`, `supervisor`"
+        "7:5: steps[0] needs a `type`: one of `agent`, `approval`, `end`, `loop`, `map`, `parallel`, `route`, `supervisor`, "
+        "`transform`"
     ]
 
 
