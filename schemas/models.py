@@ -16,6 +16,7 @@ from pydantic import Field, StringConstraints, model_validator
 from schemas.fields import Expression, Identifier, ModelName, Template, _Strict  # noqa: F401 (re-exported)
 from schemas.steps import *  # noqa: F403  (re-exports every step kind; each lives in schemas/steps/)
 from schemas.steps import Step
+from schemas.steps import rebuild as rebuild_steps
 
 CURRENT_VERSION = 2
 
@@ -139,6 +140,9 @@ class AgentTool(_Strict):
 
 
 Tool = Annotated[HttpTool | PythonTool | AgentTool, Field(discriminator="type")]
+
+
+rebuild_steps(OutputField=OutputField)
 
 
 # ---- workflow ---------------------------------------------------------------------------------

@@ -134,7 +134,7 @@ def _one(
         key = str(path[-1])
         allowed = yaml_keys(owner) if isinstance(owner, type) and issubclass(owner, BaseModel) else []
         return locator.issue(
-            path, f"unknown key `{key}` {_where(path[:-1])}", did_you_mean(key, allowed), at="key"
+            path, f"unknown key `{key}` {_where(path[:-1])}", did_you_mean(key, allowed, list_up_to=12), at="key"
         )
     if kind == "missing":
         return locator.issue(path[:-1], f"missing required key `{path[-1]}` {_where(path[:-1])}", at="key")

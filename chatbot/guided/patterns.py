@@ -170,6 +170,28 @@ def _http_tool(a: Answers) -> Config:
     return _workflow(a, "An agent that fetches allow-listed URLs over HTTP.", agents, steps, tools=tools)
 
 
+def _screen(a: Answers) -> Config:
+    agents = {
+        "screener": _agent("screener", f"Decide whether a request is {a['scope']}.",
+                           output={"in_scope": {"type": "boolean", "description": f"True when it is {a['scope']}."},
+                                   "reason": {"type": "string", "description": "One sentence explaining why."}}),
+        "helper": _agent("helper", "Answer requests helpfully and concisely."),
+    }
+    request = f"{{{{ inputs.{a['input']} }}}}"
+    gate = {"id": "gate", "type": "route", "on": "{{ steps.screen.output.in_scope }}",
+            "cases": [{"when": "true", "steps": []},  # in scope: carry on
+                      {"when": "false", "steps": [{"id": "decline", "type": "end",
+                                                   "output": {"answered": False, "reply": a["refusal"],
+                                                              "reason": "{{ steps.screen.output.reason }}"}}]}],
+            "default": []}
+    steps = [_step("screen", "screener", f"Is this request {a['scope']}?\n{request}"), gate,
+             _step("answer", "helper", f"Answer this request:\n{request}"),
+             {"id": "result", "type": "transform",
+              "value": {"answered": True, "reply": "{{ steps.answer.output }}"}}]
+    return _workflow(a, "Screens each request, stops early with a polite refusal when it is out of scope, "
+                     "else answers it.", agents, steps)
+
+
 _GOAL = Question("goal", "What should the final result be?", "a short, well-structured brief")
 PATTERNS: tuple[Pattern, ...] = (
     Pattern("sequential", "Sequential", "agents work one after another, each building on the last",
@@ -220,6 +242,12 @@ PATTERNS: tuple[Pattern, ...] = (
              Question("task", "What should the agent do with what it fetches?",
                       "Look this up and explain it in three sentences")),
             _http_tool),
+    Pattern("screen", "Screen first", "stop early with a polite answer when a request is out of scope",
+            "screened-help", "request",
+            (Question("scope", "Which requests should be answered?", "about our product"),
+             Question("refusal", "What should out-of-scope requests get back?",
+                      "Sorry, I can only help with questions about our product.")),
+            _screen),
 )
 
 

@@ -18,7 +18,8 @@ def agent_node(ctx: RunContext, step: AgentStep, scope: Scope) -> Node:
     async def node(state: RunState) -> dict[str, Any]:
         async def body(usage: Usage) -> Any:
             prompt = fill(step.prompt, scope.context(state), step.id)
-            return await run_agent(ctx, step.agent, prompt, step_id=step.id, usage=usage)
+            return await run_agent(ctx, step.agent, prompt, step_id=step.id, usage=usage,
+                                   settings=step.settings())
 
         return await run_step(ctx, state, step.id, "agent", scope, body, agent=step.agent)
 

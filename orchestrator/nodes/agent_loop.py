@@ -8,6 +8,7 @@ and every streamed piece a `Token` event, both tagged with the step they belong 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from typing import Any
 
 from orchestrator import events as ev
@@ -78,10 +79,13 @@ async def run_agent(
     descriptions: dict[str, str] | None = None,
     max_tool_calls: int | None = None,
     max_delegations: int | None = None,
+    settings: dict[str, Any] | None = None,
 ) -> Any:
-    """The agent's answer: text, or a validated dict when it declares `output` fields."""
-    agent = ctx.workflow.agents[agent_name]
-    params = ctx.models.get(agent.model)
+    """The agent's answer: text, or a validated dict when it declares `output` fields.
+
+    `settings`: the step's own model, output and parameters, which override the agent's.
+    """
+    agent, params = _with_settings(ctx, ctx.workflow.agents[agent_name], settings or {})
     box = toolbox_for(ctx, agent, depth, extra_tools, descriptions)
 
     async def as_tool(name: str, task: str, inner_depth: int) -> str:
@@ -110,6 +114,16 @@ async def run_agent(
     if not agent.output:
         return result.text
     return await _structured(ctx, params, messages, result, agent.output, step_id, usage, agent_name)
+
+
+def _with_settings(ctx: RunContext, agent: Agent, settings: dict[str, Any]) -> tuple[Agent, ModelParams]:
+    """The agent as this step runs it, and its call parameters."""
+    own = {k: v for k, v in settings.items() if k in ("model", "output")}
+    if own:
+        agent = agent.model_copy(update=own)
+    params = ctx.models.get(agent.model)
+    tuned = {k: v for k, v in settings.items() if k in ("temperature", "max_tokens")}
+    return agent, dataclasses.replace(params, **tuned) if tuned else params
 
 
 def _assistant_with_calls(result: LLMResult) -> dict[str, Any]:

@@ -27,10 +27,15 @@ Step = Annotated[
     Field(discriminator="type"),
 ]
 
-for _model in (_StepBase, *_StepBase.__subclasses__(), RouteCase):
-    _model.model_rebuild(_types_namespace={"Step": Step})
+
+
+def rebuild(**names: object) -> None:
+    """Resolve the kinds' forward references: `Step` itself, and the models they share with the
+    rest of the config (`OutputField`), which `schemas.models` passes in once it defines them."""
+    for model in (*_StepBase.__subclasses__(), RouteCase):
+        model.model_rebuild(force=True, _types_namespace={"Step": Step, **names})
 
 __all__ = [
     "AgentStep", "ApprovalStep", "Children", "Classifier", "EndStep", "LoopStep", "MapStep", "ParallelStep", "Read",
-    "RouteCase", "RouteStep", "Step", "SupervisorStep", "TransformStep", "_StepBase", "max_executions", "min_executions",
+    "RouteCase", "RouteStep", "Step", "SupervisorStep", "TransformStep", "_StepBase", "max_executions", "min_executions", "rebuild",
 ]

@@ -27,7 +27,7 @@ def test_it_says_it_is_a_form_and_offers_every_pattern() -> None:
     assert first.reply.startswith("Guided mode (no AI model configured)")
     for number, pattern in enumerate(PATTERNS, start=1):
         assert f"{number}. **{pattern.title}**" in first.reply
-    assert len(PATTERNS) == 9
+    assert len(PATTERNS) == 10
 
 
 @pytest.mark.parametrize("number", range(1, len(PATTERNS) + 1), ids=[p.key for p in PATTERNS])
@@ -148,7 +148,7 @@ def test_unknown_pattern_choice_shows_the_menu_again() -> None:
     state = ChatState()
     result = guided_turn(state, "42")
     assert result.reply.startswith("Guided mode (no AI model configured)")
-    assert "Please pick a number from 1 to 9" in result.reply
+    assert "Please pick a number from 1 to 10" in result.reply
     assert "Guided mode" not in guided_turn(state, "43").reply
     assert state.draft_yaml == ""
 
