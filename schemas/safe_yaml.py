@@ -101,7 +101,8 @@ def read_untrusted(text: str, *, max_bytes: int = MAX_BYTES, max_depth: int = MA
         mark = exc.problem_mark or exc.context_mark
         line, column = (mark.line + 1, mark.column + 1) if mark is not None else (1, 1)
         what = " ".join(part for part in (exc.context, exc.problem) if part) or "invalid YAML"
-        doc.problems.append(Problem(line, column, f"YAML syntax error: {what}"))
+        fix = _FLOW_FIX if "flow mapping" in what else None
+        doc.problems.append(Problem(line, column, f"YAML syntax error: {what}", fix))
     except _Stop:
         pass
     except Exception as exc:  # noqa: BLE001 - untrusted input: every failure becomes a problem
@@ -109,6 +110,10 @@ def read_untrusted(text: str, *, max_bytes: int = MAX_BYTES, max_depth: int = MA
     return doc
 
 
+_FLOW_FIX = (
+    "inside `{...}`, quote any value that contains `: ` or `, `, e.g. `prompt: 'Note: be brief'`; "
+    "and check that every `{` is closed"
+)
 _BRACKETS = re.compile(r"[\[\]{}]")
 _NOT_BRACKETS = re.compile(r"[^\[\]{}]+")
 _FLOW_MARGIN = 4

@@ -46,7 +46,8 @@ def test_union_tag_is_stripped_from_nested_paths(errors_of: Errors, minimal: str
         "10:21: `steps[0].max_iterations`: input should be less than or equal to 50",
         "12:60: unknown key `colour` in `steps[0].steps[0]` "
         "(expected one of `agent`, `description`, `id`, `max_tokens`, `model`, `output`, `prompt`, `retry`, "
-        "`temperature`, `timeout_seconds`, `type`)",
+        "`temperature`, `timeout_seconds`, `type`; or, if `colour: ...` belongs to the value before it, quote "
+        "the whole value: `prompt: 'x, colour: red'`)",
     ]
 
 
