@@ -46,24 +46,12 @@ def test_a_real_unknown_key_in_a_flow_mapping_is_still_an_unknown_key() -> None:
 
 
 def test_an_empty_loop_body_says_how_to_express_do_nothing() -> None:
-    text = """\
-version: 2
-name: t
-agents: {w: {role: W}}
-steps:
-  - {id: l, type: loop, until: 'true', max_iterations: 2, steps: []}
-"""
+    text = FLOW.replace("{id: a, type: agent, agent: w, prompt: %s}", "{id: l, type: loop, until: 'true', max_iterations: 2, steps: []}")
     (issue,) = validate_text(text, "t.yaml").errors
     assert issue.message == "`steps[0].steps` needs at least 1 step"
     assert "`steps: []`, which does nothing and carries on" in issue.fix and issue.line == 5
 
 
 def test_an_empty_route_case_is_allowed_and_means_carry_on() -> None:
-    text = """\
-version: 2
-name: t
-agents: {w: {role: W}}
-steps:
-  - {id: r, type: route, on: x, cases: [{when: x, steps: []}], default: []}
-"""
+    text = FLOW.replace("{id: a, type: agent, agent: w, prompt: %s}", "{id: r, type: route, on: x, cases: [{when: x, steps: []}], default: []}")
     assert validate_text(text, "t.yaml").errors == []
