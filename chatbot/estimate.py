@@ -13,6 +13,7 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
+from typing import Any
 
 from chatbot.prices import price_of
 from schemas.models import Agent, Step, Workflow
@@ -196,14 +197,20 @@ class _Walker:
         worst.call(name, tokens_in, answer_tokens)
         return expected, worst
 
-    def agent(self, name: str | None, prompt: str) -> tuple[Usage, Usage]:
-        return self.agent_call(self.wf.agents.get(name) if name else None, prompt)
+    def agent(self, name: str | None, prompt: str, settings: dict[str, Any] | None = None) -> tuple[Usage, Usage]:
+        """An agent's calls; a step's own `settings` (model, output, max_tokens) override the agent's."""
+        agent = self.wf.agents.get(name) if name else None
+        settings = settings or {}
+        if agent is not None and settings:
+            agent = agent.model_copy(update={k: v for k, v in settings.items() if k in ("model", "output")})
+        return self.agent_call(agent, prompt, settings.get("max_tokens"))
 
-    def agent_call(self, agent: Agent | None, prompt: str) -> tuple[Usage, Usage]:
+    def agent_call(self, agent: Agent | None, prompt: str, max_tokens: int | None = None) -> tuple[Usage, Usage]:
         expected, worst = Usage(), Usage()
         if agent is None:
             return expected, worst
         model, answer = self.model_of(agent.model)
+        answer = min(answer, max_tokens or answer)
         tokens_in = FRAMING_TOKENS + _prompt_tokens(agent.role + agent.goal + agent.instructions + prompt)
         if agent.output:
             tokens_in += len(json.dumps({k: v.model_dump() for k, v in agent.output.items()})) // 4

@@ -22,7 +22,7 @@ from langgraph.graph import END, START, StateGraph
 from langgraph.graph.state import CompiledStateGraph
 from langgraph.types import Checkpointer
 
-from orchestrator.nodes import agent, approval, ask, loop, parallel, route, supervisor
+from orchestrator.nodes import agent, approval, ask, end, loop, parallel, route, supervisor, transform
 from orchestrator.nodes import map as map_step
 from orchestrator.nodes.common import CURRENT_RUN, RunContext, Scope
 from orchestrator.nodes.graph import Piece
@@ -39,6 +39,8 @@ COMPILERS: MappingProxyType[str, Callable[[Any, Any, Scope], Piece]] = MappingPr
     "map": map_step.compile_step,
     "route": route.compile_step,
     "loop": loop.compile_step,
+    "transform": transform.compile_step,
+    "end": end.compile_step,
 })
 
 

@@ -192,7 +192,8 @@ class RunDriver:
         values = (await graph.aget_state(config)).values or {}
         outputs = values.get("outputs") or {}
         self.emit(ev.RunFinished(
-            run_id=self.run_id, output=outputs.get(self.workflow.steps[-1].id), outputs=outputs,
+            run_id=self.run_id, output=outputs.get(values.get("ended") or self.workflow.steps[-1].id),
+            outputs=outputs,
             tokens_in=values.get("tokens_in", 0), tokens_out=values.get("tokens_out", 0),
             cost_usd=round(values.get("cost_usd", 0.0), 8),
             duration_s=round(self.stored.elapsed_s + self._elapsed(), 6),

@@ -39,6 +39,7 @@ class RunState(TypedDict, total=False):
     # The seqs of the `StepFinished`/`LLMCall` events whose usage the counters above include: after
     # a crash it tells exactly which recorded work survived in the checkpoint (see `RunStarted`).
     accounted: Annotated[list[int], operator.add]
+    ended: str  # the `end` step that finished the run early, if any
     # Only in the payload a map item receives through `Send`:
     item: Any
     item_index: int

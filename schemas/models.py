@@ -26,6 +26,7 @@ from schemas.fields import (  # noqa: F401 (re-exported)
 )
 from schemas.steps import *  # noqa: F403  (re-exports every step kind; each lives in schemas/steps/)
 from schemas.steps import Step
+from schemas.steps import rebuild as rebuild_steps
 
 CURRENT_VERSION = 2
 
@@ -300,6 +301,9 @@ class FunctionTool(_Strict):
 
 
 Tool = Annotated[HttpTool | PythonTool | AgentTool | FunctionTool, Field(discriminator="type")]
+
+
+rebuild_steps(OutputField=OutputField)
 
 
 # ---- workflow ---------------------------------------------------------------------------------

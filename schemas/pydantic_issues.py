@@ -7,6 +7,7 @@ yields the model that owns an unknown key so a did-you-mean can be offered.
 
 from __future__ import annotations
 
+import re
 import types
 import typing
 from typing import Any, Literal, Union, get_args, get_origin
@@ -15,7 +16,7 @@ from pydantic import BaseModel, ValidationError
 
 from schemas.issues import Issue, Path
 from schemas.locate import Locator
-from schemas.models import Workflow
+from schemas.models import Workflow, _StepBase
 from schemas.suggest import did_you_mean
 
 _KEY = "[key]"
@@ -142,21 +143,32 @@ def pydantic_issues(error: ValidationError, locator: Locator) -> list[Issue]:
         seen.add(dedupe)
         if kind in ("union_tag_invalid", "union_tag_not_found"):
             owner = final
-        issues.append(_one(err, kind, path, owner, is_key, plain_union, locator))
+        issues.append(_one(err, kind, path, owner, is_key, plain_union, locator, final))
     return issues
 
 
+def _is_step_list(tp: Any) -> bool:
+    if get_origin(tp) is not list:
+        return False
+    tags = union_members(get_args(tp)[0])
+    return bool(tags) and all(issubclass(m, _StepBase) for m in tags.values())
+
+
 def _one(
-    err: Any, kind: str, path: Path, owner: Any, is_key: bool, plain_union: bool, locator: Locator
+    err: Any, kind: str, path: Path, owner: Any, is_key: bool, plain_union: bool, locator: Locator, final: Any
 ) -> Issue:
     ctx = err.get("ctx") or {}
     value = err.get("input")
     if kind == "extra_forbidden":
         key = str(path[-1])
         allowed = yaml_keys(owner) if isinstance(owner, type) and issubclass(owner, BaseModel) else []
-        return locator.issue(
-            path, f"unknown key `{key}` {_where(path[:-1])}", did_you_mean(key, allowed), at="key"
-        )
+        split = _split_flow_value(locator, path) if key not in allowed else None
+        if split is not None and (err.get("input") is None or " " in key):  # `Hello, world`: surely a cut value
+            return locator.issue(path, f"`{key}` is not a key: {split[0]}", split[1], at="key")
+        hint = did_you_mean(key, allowed, list_up_to=12)
+        if split is not None:  # `then: more` may be a key or the rest of the value
+            hint = f"{hint}; or, if `{key}: ...` belongs to the value before it, {split[1]}"
+        return locator.issue(path, f"unknown key `{key}` {_where(path[:-1])}", hint, at="key")
     if kind == "missing":
         return locator.issue(path[:-1], f"missing required key `{path[-1]}` {_where(path[:-1])}", at="key")
     if kind in ("union_tag_invalid", "union_tag_not_found"):
@@ -187,6 +199,16 @@ def _one(
             f"`{_dotted(path)}` cannot be {_short(value)}: expected {expected}",
             "remove the quotes" if unquote else did_you_mean(str(value), options),
         )
+    if kind == "too_short" and _is_step_list(final):
+        least = int(ctx.get("min_length", 1))
+        return locator.issue(
+            path,
+            f"`{_dotted(path)}` needs at least {least} step{'s' if least > 1 else ''}",
+            "a workflow needs a step that does something, e.g. an `agent` step"
+            if len(path) == 1
+            else "to do nothing here, remove the step that holds this list; only a route's case or "
+            "`default` may be `steps: []`, which does nothing and carries on (an `end` step stops the run)",
+        )
     if kind == "string_pattern_mismatch":
         return locator.issue(path, f"`{_dotted(path)}` {_short(value)} is not allowed: {_pattern_hint(path)}")
     fix = "quote the value to make it a string" if kind == "string_type" and value is not None else None
@@ -202,6 +224,32 @@ _YAML_WORDS = (
     ("a valid dictionary", "a mapping of `name: value` pairs"),
     ("a valid list", "a list (`- item` lines or `[a, b]`)"),
 )
+
+
+_FLOW_PAIR = re.compile(r"([A-Za-z_][\w-]*)\s*:\s*([^,{}]*)$")
+
+
+def _split_flow_value(locator: Locator, path: Path) -> tuple[str, str] | None:
+    """(message, fix) when an unknown key in `{...}` is really the rest of the previous value,
+    cut off by an unquoted comma (`prompt: Hello, world` reads as a key `world`)."""
+    line, column = locator.position(path, at="key")
+    lines = locator.text.splitlines()
+    if not 0 < line <= len(lines):
+        return None
+    text = lines[line - 1]
+    before, after = text[: column - 1].rstrip(), text[column - 1 :]
+    if not before.endswith(",") or "{" not in before:
+        return None
+    pair = _FLOW_PAIR.search(before[:-1])
+    if pair is None or pair.group(2).strip()[:1] in ("'", '"'):
+        return None
+    rest = re.split(r"[,}]", after, maxsplit=1)[0].strip()
+    value = f"{pair.group(2).strip()}, {rest}".replace("'", "''")
+    return (
+        f"the comma after `{pair.group(2).strip()}` ends the value of `{pair.group(1)}` inside `{{...}}`, "
+        "so the rest reads as a new key",
+        f"quote the whole value: `{pair.group(1)}: '{value}'`",
+    )
 
 
 def _pattern_hint(path: Path) -> str:

@@ -100,7 +100,8 @@ def read_untrusted(text: str, *, max_bytes: int = MAX_BYTES, max_depth: int = MA
         _build(text, doc, max_depth)
     except _MARKED_ERRORS as exc:
         said = explain(text, exc)
-        doc.problems.append(Problem(said.line, said.column, said.message, said.fix))
+        fix = said.fix or (_FLOW_FIX if "flow mapping" in said.message else None)
+        doc.problems.append(Problem(said.line, said.column, said.message, fix))
     except _Stop:
         pass
     except Exception as exc:  # noqa: BLE001 - untrusted input: every failure becomes a problem
@@ -108,6 +109,10 @@ def read_untrusted(text: str, *, max_bytes: int = MAX_BYTES, max_depth: int = MA
     return doc
 
 
+_FLOW_FIX = (
+    "inside `{...}`, quote any value that contains `: ` or `, `, e.g. `prompt: 'Note: be brief'`; "
+    "and check that every `{` is closed"
+)
 _BRACKETS = re.compile(r"[\[\]{}]")
 _NOT_BRACKETS = re.compile(r"[^\[\]{}]+")
 _FLOW_MARGIN = 4

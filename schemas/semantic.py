@@ -66,6 +66,12 @@ class _Checker:
         """Check `steps` in order; `scope` grows with each step that ran."""
         for index, step in enumerate(steps):
             self.step(step, (*path, index), scope)
+            if step.ends_run and index + 1 < len(steps):
+                self.error(
+                    (*path, index + 1),
+                    f"this step never runs: `{step.id}` ends the run just before it",
+                    f"remove the steps after `{step.id}`, or put `{step.id}` in a route case",
+                )
 
     def step(self, step: Step, path: Path, scope: Scope) -> None:
         self.current = step.id

@@ -42,12 +42,14 @@ class Scope:
     loop_body: frozenset[str] = frozenset()
     looped: dict[str, str] = field(default_factory=dict)
     item_type: VType = ANY
+    concurrent: bool = False  # inside a parallel branch or a map, where other work runs at once
 
-    def branch(self, *, in_loop: bool | None = None) -> Scope:
+    def branch(self, *, in_loop: bool | None = None, concurrent: bool | None = None) -> Scope:
         """An independent copy for a branch or loop body."""
         loop = self.in_loop if in_loop is None else in_loop
+        together = self.concurrent if concurrent is None else concurrent
         return Scope(set(self.visible), loop, self.item, dict(self.hidden_by), self.loop_id, self.loop_body,
-                     self.looped, self.item_type)
+                     self.looped, self.item_type, together)
 
     def enter_loop(self, loop_id: str, body: frozenset[str]) -> Scope:
         """The scope of a loop's body: a copy that knows the loop and what its body holds."""
@@ -58,7 +60,7 @@ class Scope:
 
     def with_item(self, name: str, item_type: VType = ANY) -> Scope:
         """The same (shared) view plus a map item name; used read-only for one prompt."""
-        return replace(self, item=name, item_type=item_type)
+        return replace(self, item=name, item_type=item_type, concurrent=True)
 
 
 @dataclass

@@ -20,7 +20,7 @@ def test_there_is_an_example_per_construct() -> None:
         kinds |= {step.type for step in all_steps(workflow)}
         kinds |= {tool.type for tool in workflow.tools.values()}
     assert len(EXAMPLES) >= 8
-    assert {"agent", "parallel", "map", "route", "loop", "approval", "supervisor", "python", "http"} <= kinds
+    assert {"agent", "parallel", "map", "route", "loop", "approval", "supervisor", "python", "http", "transform", "end"} <= kinds
 
 
 @pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.name)

@@ -38,6 +38,7 @@ class _Builder:
             "hex": ("{{\"", "\"}}"),
             "stadium": ("([\"", "\"])"),
             "circle": ("((\"", "\"))"),
+            "subroutine": ("[[\"", "\"]]"),
         }[shape]
         self.lines.append(f"  {nid}{opening}{text}{closing}")
         return nid

@@ -198,6 +198,28 @@ def _function_tools(a: Answers) -> Config:
                      tools=tools)
 
 
+def _screen(a: Answers) -> Config:
+    agents = {
+        "screener": _agent("screener", f"Decide whether a request is {a['scope']}.",
+                           output={"in_scope": {"type": "boolean", "description": f"True when it is {a['scope']}."},
+                                   "reason": {"type": "string", "description": "One sentence explaining why."}}),
+        "helper": _agent("helper", "Answer requests helpfully and concisely."),
+    }
+    request = f"{{{{ inputs.{a['input']} }}}}"
+    gate = {"id": "gate", "type": "route", "on": "{{ steps.screen.output.in_scope }}",
+            "cases": [{"when": "true", "steps": []},  # in scope: carry on
+                      {"when": "false", "steps": [{"id": "decline", "type": "end",
+                                                   "output": {"answered": False, "reply": a["refusal"],
+                                                              "reason": "{{ steps.screen.output.reason }}"}}]}],
+            "default": []}
+    steps = [_step("screen", "screener", f"Is this request {a['scope']}?\n{request}"), gate,
+             _step("answer", "helper", f"Answer this request:\n{request}"),
+             {"id": "result", "type": "transform",
+              "value": {"answered": True, "reply": "{{ steps.answer.output }}"}}]
+    return _workflow(a, "Screens each request, stops early with a polite refusal when it is out of scope, "
+                     "else answers it.", agents, steps)
+
+
 _GOAL = Question("goal", "What should the final result be?", "a short, well-structured brief")
 PATTERNS: tuple[Pattern, ...] = (
     Pattern("sequential", "Sequential", "agents work one after another, each building on the last",
@@ -261,6 +283,12 @@ PATTERNS: tuple[Pattern, ...] = (
                       "lists them)", "calculate, days_between", "names", 1, 10),
              Question("task", "What should the agent do?", "Answer exactly, using the tools for any arithmetic")),
             _function_tools),
+    Pattern("screen", "Screen first", "stop early with a polite answer when a request is out of scope",
+            "screened-help", "request", "How do I reset my password?",
+            (Question("scope", "Which requests should be answered?", "about our product"),
+             Question("refusal", "What should out-of-scope requests get back?",
+                      "Sorry, I can only help with questions about our product.")),
+            _screen),
 )
 
 
@@ -276,6 +304,7 @@ _CUES = MappingProxyType({
     "code_tool": "code python calculate calculation compute data sandbox math",
     "http_tool": "http fetch url urls api web wikipedia lookup download",
     "function_tools": "function functions python installed calculate calculator arithmetic dates",
+    "screen": "screen screens screening scope out-of-scope refuse decline filter gate early stop",
 })
 
 

@@ -20,7 +20,7 @@ def agent_node(ctx: RunContext, step: AgentStep, scope: Scope) -> Node:
             context = scope.context(state)
             prompt = fill(step.prompt, context, step.id)
             return await run_agent(ctx, step.agent, prompt, step_id=step.id, usage=usage,
-                                   sources=template_sources(step.prompt, context))
+                                   sources=template_sources(step.prompt, context), settings=step.settings())
 
         return await run_step(ctx, state, step.id, "agent", scope, body, agent=step.agent)
 

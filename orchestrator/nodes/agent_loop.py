@@ -8,6 +8,7 @@ and every streamed piece a `Token` event, both tagged with the step they belong 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from typing import Any
 
 from orchestrator import events as ev
@@ -88,14 +89,15 @@ async def run_agent(
     max_tool_calls: int | None = None,
     max_delegations: int | None = None,
     sources: dict[str, str] | None = None,
+    settings: dict[str, Any] | None = None,
 ) -> Any:
     """The agent's answer: text, or a validated dict when it declares `output` fields.
 
     `sources`: the text each template reference put into `prompt`, so an overflow names (and
-    shortens) inputs rather than the prompt as a whole.
+    shortens) inputs rather than the prompt as a whole. `settings`: the step's own model, output and
+    parameters, which override the agent's.
     """
-    agent = ctx.workflow.agents[agent_name]
-    params = ctx.models.get(agent.model)
+    agent, params = _with_settings(ctx, ctx.workflow.agents[agent_name], settings or {})
     overflow = Overflow(agent.on_overflow, agent_name, sources=dict(sources or {}),
                         summary=ctx.models.get(agent.summary_model) if agent.on_overflow == "summarise" else None)
     box = toolbox_for(ctx, agent, depth, extra_tools, descriptions)
@@ -129,6 +131,16 @@ async def run_agent(
     if not agent.output:
         return result.text
     return await _structured(ctx, params, messages, result, agent.output, step_id, usage, agent_name)
+
+
+def _with_settings(ctx: RunContext, agent: Agent, settings: dict[str, Any]) -> tuple[Agent, ModelParams]:
+    """The agent as this step runs it, and its call parameters."""
+    own = {k: v for k, v in settings.items() if k in ("model", "output")}
+    if own:
+        agent = agent.model_copy(update=own)
+    params = ctx.models.get(agent.model)
+    tuned = {k: v for k, v in settings.items() if k in ("temperature", "max_tokens")}
+    return agent, dataclasses.replace(params, **tuned) if tuned else params
 
 
 def _assistant_with_calls(result: LLMResult) -> dict[str, Any]:

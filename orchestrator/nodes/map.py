@@ -71,7 +71,8 @@ def map_item(ctx: RunContext, step: MapStep, scope: Scope) -> Node:
 
         async def body(usage: Usage) -> Any:
             prompt = fill(inner.prompt, item_scope.context(state), inner.id)
-            return await run_agent(ctx, inner.agent, prompt, step_id=inner.id, usage=usage)
+            return await run_agent(ctx, inner.agent, prompt, step_id=inner.id, usage=usage,
+                                   settings=inner.settings())
 
         return await run_step(ctx, state, inner.id, "agent", item_scope, body, agent=inner.agent,
                               item_index=index, item_label=shorten(preview(state.get("item")), 60), slot=f"{step.id}/{index}")

@@ -48,7 +48,7 @@ def route_edge(step: RouteStep, entries: list[str], end_node: str) -> Any:
 
 
 def route_end(ctx: RunContext, step: RouteStep) -> Node:
-    """The route's output is the output of the last step of the case taken (None for an empty default)."""
+    """The route's output is the output of the last step of the case taken (None for an empty case)."""
 
     async def node(state: RunState) -> dict[str, Any]:
         chosen = (state.get("routes") or {}).get(step.id, DEFAULT)
@@ -98,7 +98,9 @@ def compile_step(b: Builder, step: RouteStep, scope: Scope) -> Piece:
     entries = []
     for case in step.cases:
         piece = b.sequence(case.steps, scope.inside(step.id))
-        assert piece is not None  # a case has at least one step
+        if piece is None:  # `steps: []`: do nothing and carry on
+            entries.append(end)
+            continue
         b.graph.add_edge(piece.exit, end)
         entries.append(piece.entry)
     default = b.sequence(step.default, scope.inside(step.id))

@@ -15,22 +15,30 @@ from schemas.steps.agent import AgentStep
 from schemas.steps.approval import ApprovalStep
 from schemas.steps.ask import AskStep
 from schemas.steps.base import Artifact, Children, Read, _StepBase, max_executions, min_executions
+from schemas.steps.end import EndStep
 from schemas.steps.loop import LoopStep
 from schemas.steps.map import MapStep
 from schemas.steps.parallel import ParallelStep
 from schemas.steps.route import Classifier, RouteCase, RouteStep
 from schemas.steps.supervisor import SupervisorStep
+from schemas.steps.transform import TransformStep
 
 Step = Annotated[
-    AgentStep | ParallelStep | MapStep | RouteStep | LoopStep | ApprovalStep | AskStep | SupervisorStep,
+    AgentStep | ParallelStep | MapStep | RouteStep | LoopStep | ApprovalStep | AskStep | SupervisorStep
+    | TransformStep | EndStep,
     Field(discriminator="type"),
 ]
 
-for _model in (_StepBase, *_StepBase.__subclasses__(), RouteCase):
-    _model.model_rebuild(_types_namespace={"Step": Step})
+
+
+def rebuild(**names: object) -> None:
+    """Resolve the kinds' forward references: `Step` itself, and the models they share with the
+    rest of the config (`OutputField`), which `schemas.models` passes in once it defines them."""
+    for model in (*_StepBase.__subclasses__(), RouteCase):
+        model.model_rebuild(force=True, _types_namespace={"Step": Step, **names})
 
 __all__ = [
-    "AgentStep", "ApprovalStep", "Artifact", "AskStep", "Children", "Classifier", "LoopStep", "MapStep",
-    "ParallelStep", "Read",
-    "RouteCase", "RouteStep", "Step", "SupervisorStep", "_StepBase", "max_executions", "min_executions",
+    "AgentStep", "ApprovalStep", "Artifact", "AskStep", "Children", "Classifier", "EndStep", "LoopStep", "MapStep",
+    "ParallelStep", "Read", "RouteCase", "RouteStep", "Step", "SupervisorStep", "TransformStep", "_StepBase",
+    "max_executions", "min_executions", "rebuild",
 ]

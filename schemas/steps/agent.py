@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import ConfigDict, Field
 
-from schemas.fields import Identifier, RelativeFile, Template
+from schemas.fields import Identifier, ModelName, RelativeFile, Template
 from schemas.steps.base import Estimator, Pair, Read, _StepBase
+
+if TYPE_CHECKING:
+    from schemas.models import OutputField  # resolved by `schemas.steps.rebuild`
+    from schemas.semantic_refs import OutputShape, Reader
 
 
 def _prompt_or_file(schema: dict[str, Any]) -> None:
@@ -31,9 +35,38 @@ class AgentStep(_StepBase):
         description="Read `prompt` from this file next to the config instead (it may hold templates); "
         "the loader puts the file's text in `prompt`.",
     )
+    model: ModelName | None = Field(
+        None, description="This step's model (alias or LiteLLM string), instead of the agent's."
+    )
+    output: dict[Identifier, OutputField] | None = Field(
+        None,
+        max_length=50,
+        description="This step's structured output, instead of the agent's: one persona can serve "
+        "several tasks. Read the fields as `{{ steps.<id>.output.<field> }}`.",
+    )
+    temperature: float | None = Field(None, ge=0, le=2, description="Sampling temperature for this step.")
+    max_tokens: int | None = Field(
+        None, ge=1, le=100_000, description="Cap on tokens generated per call in this step."
+    )
 
     def reads(self) -> list[Read]:
         return [Read(("prompt",), self.prompt)]
+
+    def settings(self) -> dict[str, Any]:
+        """This step's own settings that override the agent's (model, output, parameters)."""
+        names = ("model", "output", "temperature", "max_tokens")
+        return {name: getattr(self, name) for name in names if getattr(self, name) is not None}
+
+    def models_named(self) -> list[tuple[tuple[str | int, ...], str | None]]:
+        return [(("model",), self.model)] if self.model else []
+
+    def output_shape(self, reader: Reader) -> OutputShape:
+        if self.output:
+            return {k: v.type for k, v in self.output.items()}
+        return super().output_shape(reader)
+
+    def field_spec(self, reader: Reader, name: str) -> OutputField | None:
+        return self.output.get(name) if self.output else super().field_spec(reader, name)
 
     def agents_named(self) -> list[tuple[tuple[str | int, ...], str]]:
         return [(("agent",), self.agent)]
@@ -42,7 +75,7 @@ class AgentStep(_StepBase):
         return self.agent
 
     def estimate(self, est: Estimator[Any]) -> Pair[Any]:
-        return est.agent(self.agent, self.prompt)
+        return est.agent(self.agent, self.prompt, self.settings())
 
     def diagram_label(self) -> str:
         return f"{self.id}: {self.agent}"

@@ -60,7 +60,7 @@ class MapStep(_StepBase):
         ck.template(self.step.prompt, (*path, "step", "prompt"), scope.with_item(self.as_, item_type or ANY))
 
     def estimate(self, est: Estimator[Any]) -> Pair[Any]:
-        return est.repeat(est.agent(self.step.agent, self.step.prompt), "items", self.max_items)
+        return est.repeat(est.agent(self.step.agent, self.step.prompt, self.step.settings()), "items", self.max_items)
 
     def diagram_label(self) -> str:
         return f"{self.id}: map {self.step.agent} over items"

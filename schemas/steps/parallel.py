@@ -34,7 +34,7 @@ class ParallelStep(_StepBase):
     def check(self, ck: Checker, path: Path, scope: Scope) -> None:
         seen: list[Scope] = []
         for index, branch in enumerate(self.branches):
-            inner = scope.branch()  # branches do not see each other
+            inner = scope.branch(concurrent=True)  # branches do not see each other
             ck.step(branch, (*path, "branches", index), inner)
             seen.append(inner)
         for inner in seen:

@@ -41,7 +41,10 @@ class RouteCase(_Strict):
         max_length=500,
         description="With `on`: the value to match. With `classify`: a label. Otherwise: an expression.",
     )
-    steps: list[Step] = Field(min_length=1, max_length=200, description="Steps run when this case is taken.")
+    steps: list[Step] = Field(
+        max_length=200,
+        description="Steps run when this case is taken; `[]` does nothing and carries on after the route.",
+    )
 
 
 class RouteStep(_StepBase):

@@ -163,7 +163,7 @@ def test_unknown_pattern_choice_shows_the_menu_again() -> None:
     state = ChatState()
     result = guided_turn(state, "42")
     assert result.reply.startswith("Guided mode (no AI model configured)")
-    assert "number from 1 to 10 or a name" in result.reply
+    assert "number from 1 to 11 or a name" in result.reply
     assert "Guided mode" not in guided_turn(state, "43").reply
     assert state.draft_yaml == ""
 
@@ -244,7 +244,7 @@ def test_a_description_that_fits_no_pattern_says_what_is_expected() -> None:
     start_guided(state)
     reply = guided_turn(state, "Something nice for my grandmother").reply
     assert state.guided.pattern is None
-    assert "number from 1 to 10 or a name" in reply and "Which pattern fits best?" in reply
+    assert "number from 1 to 11 or a name" in reply and "Which pattern fits best?" in reply
 
 
 def _at(state: ChatState, pattern: str, question: str) -> None:

@@ -31,7 +31,8 @@ def test_unknown_step_type_suggests_the_closest(errors_of: Errors, minimal: str)
 
 def test_missing_step_type_lists_the_kinds(errors_of: Errors, minimal: str) -> None:
     assert errors_of(minimal.replace("    type: agent\n", "")) == [
-        "7:5: steps[0] needs a `type`: one of `agent`, `approval`, `ask`, `loop`, `map`, `parallel`, `route`, `supervisor`"
+        "7:5: steps[0] needs a `type`: one of `agent`, `approval`, `ask`, `end`, `loop`, `map`, `parallel`, `route`, "
+        "`supervisor`, `transform`"
     ]
 
 
@@ -43,7 +44,10 @@ def test_union_tag_is_stripped_from_nested_paths(errors_of: Errors, minimal: str
     )
     assert errors_of(text) == [
         "10:21: `steps[0].max_iterations`: input should be less than or equal to 50",
-        "12:60: unknown key `colour` in `steps[0].steps[0]`",
+        "12:60: unknown key `colour` in `steps[0].steps[0]` "
+        "(expected one of `agent`, `description`, `id`, `max_tokens`, `model`, `output`, `prompt`, `retry`, "
+        "`temperature`, `timeout_seconds`, `type`; or, if `colour: ...` belongs to the value before it, quote "
+        "the whole value: `prompt: 'x, colour: red'`)",
     ]
 
 
