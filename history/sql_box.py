@@ -128,7 +128,7 @@ def _note(rows: int, cut: str, row_limit: int, max_bytes: int) -> str:
         return f"first {rows:,} rows shown: the result is limited to {row_limit:,} rows"
     if cut == "bytes":
         return f"first {rows:,} rows shown: the result is limited to {max_bytes / 1e6:g} MB"
-    return f"{rows:,} rows"
+    return f"{rows:,} row{'s' * (rows != 1)}"
 
 
 def run_sql(

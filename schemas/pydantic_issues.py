@@ -165,9 +165,10 @@ def _one(
         split = _split_flow_value(locator, path) if key not in allowed else None
         if split is not None and (err.get("input") is None or " " in key):  # `Hello, world`: surely a cut value
             return locator.issue(path, f"`{key}` is not a key: {split[0]}", split[1], at="key")
-        hint = did_you_mean(key, allowed, list_up_to=12)
+        hint = did_you_mean(key, allowed, list_up_to=16)
         if split is not None:  # `then: more` may be a key or the rest of the value
-            hint = f"{hint}; or, if `{key}: ...` belongs to the value before it, {split[1]}"
+            quote = f"if `{key}: ...` belongs to the value before it, {split[1]}"
+            hint = f"{hint}; or, {quote}" if hint else quote
         return locator.issue(path, f"unknown key `{key}` {_where(path[:-1])}", hint, at="key")
     if kind == "missing":
         return locator.issue(path[:-1], f"missing required key `{path[-1]}` {_where(path[:-1])}", at="key")

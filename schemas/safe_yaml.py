@@ -100,7 +100,8 @@ def read_untrusted(text: str, *, max_bytes: int = MAX_BYTES, max_depth: int = MA
         _build(text, doc, max_depth)
     except _MARKED_ERRORS as exc:
         said = explain(text, exc)
-        fix = said.fix or (_FLOW_FIX if "flow mapping" in said.message else None)
+        raw = " ".join(part for part in (exc.context, exc.problem) if part)
+        fix = _FLOW_FIX if "flow mapping" in raw else said.fix  # e.g. an unquoted `: ` inside `{...}`
         doc.problems.append(Problem(said.line, said.column, said.message, fix))
     except _Stop:
         pass

@@ -11,7 +11,8 @@ from schemas.steps.base import Estimator, Pair, Read, _StepBase
 
 if TYPE_CHECKING:
     from schemas.models import OutputField  # resolved by `schemas.steps.rebuild`
-    from schemas.semantic_refs import OutputShape, Reader
+    from schemas.semantic_refs import Reader
+    from schemas.value_types import VType
 
 
 def _prompt_or_file(schema: dict[str, Any]) -> None:
@@ -60,13 +61,12 @@ class AgentStep(_StepBase):
     def models_named(self) -> list[tuple[tuple[str | int, ...], str | None]]:
         return [(("model",), self.model)] if self.model else []
 
-    def output_shape(self, reader: Reader) -> OutputShape:
-        if self.output:
-            return {k: v.type for k, v in self.output.items()}
-        return super().output_shape(reader)
+    def output_shape(self, reader: Reader) -> VType:
+        if self.output:  # this step's own fields, instead of its agent's
+            from schemas.value_types import from_fields
 
-    def field_spec(self, reader: Reader, name: str) -> OutputField | None:
-        return self.output.get(name) if self.output else super().field_spec(reader, name)
+            return from_fields(self.output)
+        return super().output_shape(reader)
 
     def agents_named(self) -> list[tuple[tuple[str | int, ...], str]]:
         return [(("agent",), self.agent)]

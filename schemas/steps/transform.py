@@ -10,13 +10,14 @@ from pydantic import Field, field_validator
 
 from schemas.steps.base import Read, _StepBase
 from schemas.templates import find_references
+from schemas.value_types import ANY, BOOLEAN, INTEGER, NUMBER, STRING, VType, list_of
 
 if TYPE_CHECKING:
-    from schemas.semantic_refs import FieldType, OutputShape, Reader
+    from schemas.semantic_refs import Reader
 
 MAX_DEPTH = 8
 MAX_STRINGS = 500
-_SCALARS: Mapping[type, FieldType] = MappingProxyType({bool: "boolean", int: "integer", float: "number"})
+_SCALARS: Mapping[type, VType] = MappingProxyType({bool: BOOLEAN, int: INTEGER, float: NUMBER})
 
 
 class TransformStep(_StepBase):
@@ -44,15 +45,8 @@ class TransformStep(_StepBase):
     def reads(self) -> list[Read]:
         return [Read(("value", *where), text) for where, text in value_strings(self.value)]
 
-    def output_shape(self, reader: Reader) -> OutputShape:
-        if isinstance(self.value, dict):
-            return {str(k): _type_of(v) for k, v in self.value.items()}
-        if isinstance(self.value, str) and not is_one_reference(self.value):
-            return "text"
-        return "any"
-
-    def output_type(self) -> str | None:
-        return "list" if isinstance(self.value, list) else None
+    def output_shape(self, reader: Reader) -> VType:
+        return _type_of(self.value)
 
     def diagram_label(self) -> str:
         return f"{self.id}: transform"
@@ -80,12 +74,16 @@ def value_strings(value: Any) -> Iterator[tuple[tuple[str | int, ...], str]]:
     return _strings(value, ())
 
 
-def _type_of(value: Any) -> FieldType:
+def _type_of(value: Any) -> VType:
+    """What the built value is: objects and lists keep their shape; a lone reference is not checked."""
     if isinstance(value, str):
-        return "any" if is_one_reference(value) else "string"
+        return ANY if is_one_reference(value) else STRING
     if isinstance(value, list):
-        return "list"
-    return _SCALARS.get(type(value), "any")
+        kinds = [_type_of(item) for item in value]
+        return list_of(kinds[0] if kinds and all(k == kinds[0] for k in kinds) else ANY)
+    if isinstance(value, dict):
+        return VType("object", fields={str(k): _type_of(v) for k, v in value.items()})
+    return _SCALARS.get(type(value), ANY)
 
 
 def _strings(value: Any, where: tuple[str | int, ...], depth: int = 0) -> Iterator[tuple[tuple[str | int, ...], str]]:

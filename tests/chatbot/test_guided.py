@@ -27,7 +27,7 @@ def test_it_says_it_is_a_form_and_offers_every_pattern() -> None:
     assert first.reply.startswith("Guided mode (no AI model configured)")
     for number, pattern in enumerate(PATTERNS, start=1):
         assert f"{number}. **{pattern.title}**" in first.reply
-    assert len(PATTERNS) == 10
+    assert len(PATTERNS) == 11
 
 
 @pytest.mark.parametrize("number", range(1, len(PATTERNS) + 1), ids=[p.key for p in PATTERNS])
@@ -305,8 +305,8 @@ def test_the_sequential_form_can_save_the_result_as_a_file() -> None:
     state = ChatState()
     guided_turn(state, "sequential")
     replies = []
-    for answer in ("yes", "yes", "yes", "yes", "../notes.md", "report.md", "yes", "yes", "yes"):
+    for answer in ("yes", "yes", "yes", "yes", "yes", "../notes.md", "report.md", "yes", "yes", "yes"):
         replies.append(guided_turn(state, answer).reply)
-    assert "plain file name such as `report.md`" in replies[4]
+    assert "plain file name such as `report.md`" in replies[5]
     workflow = load_workflow(state.draft_yaml)
     assert workflow.steps[-1].artifact is not None and workflow.steps[-1].artifact.name == "report.md"

@@ -45,8 +45,8 @@ def test_union_tag_is_stripped_from_nested_paths(errors_of: Errors, minimal: str
     assert errors_of(text) == [
         "10:21: `steps[0].max_iterations`: input should be less than or equal to 50",
         "12:60: unknown key `colour` in `steps[0].steps[0]` "
-        "(expected one of `agent`, `description`, `id`, `max_tokens`, `model`, `output`, `prompt`, `retry`, "
-        "`temperature`, `timeout_seconds`, `type`; or, if `colour: ...` belongs to the value before it, quote "
+        "(expected one of `agent`, `artifact`, `description`, `id`, `max_tokens`, `model`, `output`, `prompt`, "
+        "`prompt_file`, `retry`, `temperature`, `timeout_seconds`, `type`; or, if `colour: ...` belongs to the value before it, quote "
         "the whole value: `prompt: 'x, colour: red'`)",
     ]
 
@@ -115,7 +115,8 @@ def test_semantic_errors_come_with_structural_ones(errors_of: Errors, minimal: s
         "  - {id: later, type: agent, agent: editor, prompt: '{{ steps.broken.output }} {{ steps.nope.output }}'}\n"
     )
     assert errors_of(text) == [
-        "6:5: unknown key `colour` in `agents.writer`",
+        "6:5: unknown key `colour` in `agents.writer` (expected one of `goal`, `instructions`, `instructions_file`, "
+        "`max_tool_calls`, `model`, `on_overflow`, `output`, `role`, `summary_model`, `tools`)",
         "12:5: missing required key `prompt` in `steps[1]`",
         "13:37: unknown agent `editor` (expected one of `writer`)",
         "13:80: unknown step `nope` in `steps.nope.output` (expected one of `broken`, `draft`)",

@@ -181,7 +181,7 @@ def test_a_refused_query_replaces_the_results_with_its_reason(ui_app: RunningApp
     """No toast that fades: the note says why, where the rows were, and the old rows are gone."""
     client = Client(ui_app.url, verbose=False)
     note, table = client.predict("SELECT 1 AS one", api_name="/sql")
-    assert note.startswith("1 rows in") and table["data"] == [[1]]
+    assert note.startswith("1 row") and table["data"] == [[1]]
     note, table = client.predict("DELETE FROM runs", api_name="/sql")
     assert note.startswith("**The query did not run.**") and "only SELECT queries" in note
     assert "rows in" not in note and table["data"] in ([], [[]])
