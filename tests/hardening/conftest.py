@@ -108,6 +108,14 @@ def run_args(config: str, topic: str = "tides", allow: bool = False) -> tuple[An
     return (config, "", allow, "", topic, *[""] * 7, *[False] * 8)
 
 
+def refused_run(client: Any, *args: Any) -> str:
+    """The status a refused `/run` shows: a refusal stays in the trace area as "Not started", it
+    does not raise (the Run tab words it for people)."""
+    status = str(client.predict(*args, api_name="/run")[0])
+    assert status.startswith("**Not started.**"), status[:300]
+    return status
+
+
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
     playwright_api = pytest.importorskip("playwright.sync_api")

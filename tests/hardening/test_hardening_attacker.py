@@ -29,7 +29,7 @@ from orchestrator.tools.http_tool import HttpRefused, fetch
 from schemas import load_workflow
 from schemas.models import HttpTool
 from testkit.replies import Reply, ToolCallSpec
-from tests.hardening.conftest import TEST_MODEL, Sink, run_args, start_sink
+from tests.hardening.conftest import TEST_MODEL, Sink, refused_run, run_args, start_sink
 from tests.ui.conftest import RunningApp
 
 ATTACKER_KEY = "sk-attacker-0123456789abcdefghijklmnop"
@@ -176,17 +176,15 @@ def api(hardened_app: RunningApp) -> Client:
 def test_the_run_endpoint_refuses_the_same_configs_even_when_allowed(name: str, api: Client,
                                                                       llm_server: Any) -> None:
     text = yaml.safe_dump(REFUSED[name](), sort_keys=False)
-    with pytest.raises(Exception) as caught:
-        api.predict(*run_args(text, allow=True), api_name="/run")
-    assert ATTACKER_KEY not in str(caught.value)
+    status = refused_run(api, *run_args(text, allow=True))
+    assert ATTACKER_KEY not in status
     assert not llm_server.requests, "a refused config must not reach the model"
 
 
 @pytest.mark.parametrize("name", sorted(NEEDS_CONFIRMATION))
 def test_the_run_endpoint_wants_consent_for_raised_powers(name: str, api: Client, llm_server: Any) -> None:
     text = yaml.safe_dump(NEEDS_CONFIRMATION[name](), sort_keys=False)
-    with pytest.raises(Exception, match="raises powers"):
-        api.predict(*run_args(text, allow=False), api_name="/run")
+    assert "raises powers" in refused_run(api, *run_args(text, allow=False))
     assert not llm_server.requests
 
 
