@@ -176,14 +176,19 @@ def build(services: AppServices, session_state: gr.State, design: DesignTab) -> 
         texts: list[Any] = [gr.update(visible=False) for _ in range(forms.SLOTS)]
         flags: list[Any] = [gr.update(visible=False) for _ in range(forms.SLOTS)]
         files: list[Any] = [gr.update(visible=False) for _ in range(forms.SLOTS)]
+        shown = tuple(f"{workflow.name}/{slot.name}/{slot.kind}" for slot in slots)
         for i, slot in enumerate(slots):  # `info=""`, not None: None would keep the last config's help
+            # The same input of the same workflow keeps what the person typed (an edit elsewhere in
+            # the config must not wipe it); a new input starts from its default.
+            kept = i < len(session.run_form) and session.run_form[i] == shown[i]
+            value = {} if kept else {"value": None if slot.kind == "file" else slot.value}
             if slot.kind == "file":
-                files[i] = gr.update(visible=True, label=f"{slot.label}: {slot.info}", value=None)
+                files[i] = gr.update(visible=True, label=f"{slot.label}: {slot.info}", **value)
             elif slot.kind == "bool":
-                flags[i] = gr.update(visible=True, label=slot.label, info=slot.info, value=slot.value)
+                flags[i] = gr.update(visible=True, label=slot.label, info=slot.info, **value)
             else:
-                texts[i] = gr.update(visible=True, label=slot.label, info=slot.info, value=slot.value,
-                                     lines=slot.lines)
+                texts[i] = gr.update(visible=True, label=slot.label, info=slot.info, lines=slot.lines, **value)
+        session.run_form = shown
         note = preflight_markdown(workflow, services, text, session)
         if overflow:
             note += f"\n\nSet {', '.join(overflow)} in *Inputs as JSON*."

@@ -60,6 +60,7 @@ class Session:
     trace: TraceView = field(default_factory=TraceView)
     user: str | None = None  # the signed-in user, when the host provides one
     uploads: dict[str, Any] = field(default_factory=dict)  # file input name -> its upload (name, text)
+    run_form: tuple[str, ...] = ()  # the Run form's slots as last shown: (workflow, input, kind) keys
 
     @property
     def owner_id(self) -> str:
