@@ -24,11 +24,11 @@ if TYPE_CHECKING:
     from schemas.semantic_refs import Reader, Scope
     from schemas.steps import Step
 
-# Kinds that make no sense once per item: a person asked N times at once, or the run ended by one item.
+# Kinds that make no sense once per item: a person asked the same thing N times at once. (An `end`
+# step refuses itself wherever other work runs at the same time.)
 _NOT_IN_BODY = {
     "approval": "a map runs its items at once, so it cannot stop for a person's approval per item",
     "ask": "a map runs its items at once, so it cannot ask a person a question per item",
-    "end": "an `end` step finishes the whole run, which one item of a map cannot decide",
 }
 
 
