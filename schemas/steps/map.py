@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import Field
@@ -26,10 +27,10 @@ if TYPE_CHECKING:
 
 # Kinds that make no sense once per item: a person asked the same thing N times at once. (An `end`
 # step refuses itself wherever other work runs at the same time.)
-_NOT_IN_BODY = {
+_NOT_IN_BODY = MappingProxyType({
     "approval": "a map runs its items at once, so it cannot stop for a person's approval per item",
     "ask": "a map runs its items at once, so it cannot ask a person a question per item",
-}
+})
 
 
 class MapStep(_StepBase):
