@@ -304,10 +304,15 @@ def _finished(ctx: RunContext, step_id: str, step_type: str, usage: Usage, start
     )
 
 
+def _timer(step_id: str, item_index: int | None) -> str:
+    """The `started_at` key of a composite's execution (map items run the same step at once)."""
+    return step_id if item_index is None else f"{step_id}/{item_index}"
+
+
 def begin_composite(ctx: RunContext, state: RunState, step_id: str, step_type: str, scope: Scope) -> None:
     """The opening of a parallel/map/route/loop step: counted once, finished by its end node."""
     ctx.budget.start_step(step_id)
-    ctx.started_at[step_id] = time.monotonic()
+    ctx.started_at[_timer(step_id, state.get("item_index"))] = time.monotonic()
     ctx.emit(ev.StepStarted(run_id=ctx.run_id, step_id=step_id, step_type=step_type,
                             iteration=scope.iteration(state), parent=scope.parent,
                             item_index=state.get("item_index")))
@@ -316,7 +321,7 @@ def begin_composite(ctx: RunContext, state: RunState, step_id: str, step_type: s
 def end_composite(ctx: RunContext, step_id: str, step_type: str, output: Any, **detail: Any) -> dict[str, Any]:
     """The closing of a composite step; `detail` fills `branch` (route), `iterations` (loop) or
     `item_index` (inside a map's body)."""
-    started = ctx.started_at.pop(step_id, time.monotonic())
+    started = ctx.started_at.pop(_timer(step_id, detail.get("item_index")), time.monotonic())
     ctx.save_artifact(step_id, output)
     done = ctx.emit(ev.StepFinished(run_id=ctx.run_id, step_id=step_id, step_type=step_type,
                                     duration_s=round(time.monotonic() - started, 6),
