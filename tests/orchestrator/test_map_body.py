@@ -153,3 +153,30 @@ def test_a_map_cancelled_mid_item_resumes_without_redoing_finished_steps(llm_ser
     assert events[-1].outputs["each"] == ["about write rain from about research rain (rain)",
                                           "about write snow from about research snow (snow)"]
     assert_ledger_holds_every_call_and_step(engine, seen)
+
+
+def test_a_map_inside_a_body_gives_each_outer_item_its_own_list(make_engine) -> None:
+    wf = workflow("""
+        version: 2
+        name: nested
+        default_model: openai/gpt-4o-mini
+        agents: {w: {role: W}}
+        steps:
+          - {id: groups, type: transform, value: [{name: a, nums: [1, 2]}, {name: b, nums: [3]}]}
+          - id: outer
+            type: map
+            over: '{{ steps.groups.output }}'
+            as: group
+            steps:
+              - {id: label, type: transform, value: 'group {{ group.name }}'}
+              - id: inner
+                type: map
+                over: '{{ group.nums }}'
+                as: n
+                steps: [{id: say, type: agent, agent: w, prompt: 'say {{ n }}'}]
+              - {id: both, type: transform, value: {label: '{{ steps.label.output }}', said: '{{ steps.inner.output }}'}}
+    """)
+    events = collect(make_engine(ScriptedClient(responder=lambda req: Say(req.messages[-1]["content"]))).run(wf, {}))
+    assert events[-1].type == "run_finished", events[-1]
+    assert events[-1].output == [{"label": "group a", "said": ["say 1", "say 2"]},
+                                 {"label": "group b", "said": ["say 3"]}]
