@@ -67,14 +67,18 @@ class _Builder:
         """
         if step.leaf:
             return self.step(step, scope)
+        name = f"{step.id}#branch"
+        self.graph.add_node(name, parallel.branch_node(self.subgraph([step], scope, name)))
+        return Piece(name, name)
+
+    def subgraph(self, steps: Sequence[Step], scope: Scope, name: str) -> CompiledStateGraph:
+        """`steps` as their own compiled graph, which one node of this graph runs (branch, map item)."""
         inner = _Builder(self.ctx)
-        piece = inner.sequence([step], scope)
+        piece = inner.sequence(steps, scope)
         assert piece is not None
         inner.graph.add_edge(START, piece.entry)
         inner.graph.add_edge(piece.exit, END)
-        name = f"{step.id}#branch"
-        self.graph.add_node(name, parallel.branch_node(inner.graph.compile(name=name)))
-        return Piece(name, name)
+        return inner.graph.compile(name=name)
 
     def step(self, step: Step, scope: Scope) -> Piece:
         return COMPILERS[step.type](self, step, scope)

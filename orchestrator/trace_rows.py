@@ -138,15 +138,27 @@ class TraceRows:
 
     # ---- transitions ---------------------------------------------------------------------------
     def _add(self, event: ev.StepStarted) -> Row:
-        parent = self._latest(event.parent, any_item=True) if event.parent else None
+        parent = None
+        if event.parent:  # inside a map's body, the composite of the same item
+            parent = self._latest(event.parent, event.item_index) or self._latest(event.parent, any_item=True)
         row = Row(event.step_id, event.step_type, event.agent, parent=event.parent,
                   depth=parent.depth + 1 if parent is not None else 0, iteration=event.iteration,
                   item_index=event.item_index, item_label=event.item_label, started=event.ts)
         if parent is None:
             self.rows.append(row)
         else:  # after the parent's last descendant, so children sit under their parent
-            self.rows.insert(self._subtree_end(parent), row)
+            self.rows.insert(self._child_slot(parent, row), row)
         return row
+
+    def _child_slot(self, parent: Row, row: Row) -> int:
+        """Where a new child row goes: after its map item's earlier rows (items run at once, but
+        each item's body steps read as one group), else after the parent's last descendant."""
+        end = self._subtree_end(parent)
+        if row.item_index is None or parent.item_index == row.item_index:
+            return end
+        start = self.rows.index(parent) + 1
+        same = [r for r in self.rows[start:end] if r.depth == row.depth and r.item_index == row.item_index]
+        return self._subtree_end(same[-1]) if same else end
 
     def _subtree_end(self, parent: Row) -> int:
         index = self.rows.index(parent) + 1

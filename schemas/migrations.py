@@ -26,9 +26,32 @@ class Migration:
 
 
 def _upgrade_1_to_2(data: dict[str, Any], notes: Notes) -> dict[str, Any]:
-    """Version 2 only adds constructs; a version 1 file means the same thing under version 2."""
-    notes.append("`version: 1` became `version: 2` (nothing else needed changing)")
+    """Version 2 adds constructs; the one version-1 shape it changes is a map's single `step`."""
+    data = copy.deepcopy(data)
+    maps = _single_step_maps(data.get("steps"))
+    for found in maps:
+        found["steps"] = [found.pop("step")]
+    if maps:
+        names = ", ".join(f"`{m.get('id', '?')}`" for m in maps)
+        notes.append(f"map {names}: its `step: {{...}}` became `steps: [{{...}}]` (a map now runs a list of steps "
+                     "per item; one step means the same as before)")
+    else:
+        notes.append("`version: 1` became `version: 2` (nothing else needed changing)")
     return data
+
+
+def _single_step_maps(node: Any) -> list[dict[str, Any]]:
+    """Every map of the raw step tree written the version-1 way (`step:` and no `steps:`)."""
+    found: list[dict[str, Any]] = []
+    if isinstance(node, list):
+        for child in node:
+            found += _single_step_maps(child)
+    elif isinstance(node, dict):
+        if node.get("type") == "map" and "step" in node and "steps" not in node:
+            found.append(node)
+        for child in node.values():
+            found += _single_step_maps(child)
+    return found
 
 
 MIGRATIONS: tuple[Migration, ...] = (Migration(1, _upgrade_1_to_2),)

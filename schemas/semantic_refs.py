@@ -43,13 +43,14 @@ class Scope:
     looped: dict[str, str] = field(default_factory=dict)
     item_type: VType = ANY
     concurrent: bool = False  # inside a parallel branch or a map, where other work runs at once
+    mapped: dict[str, str] = field(default_factory=dict)  # step id -> the map whose body holds it
 
     def branch(self, *, in_loop: bool | None = None, concurrent: bool | None = None) -> Scope:
         """An independent copy for a branch or loop body."""
         loop = self.in_loop if in_loop is None else in_loop
         together = self.concurrent if concurrent is None else concurrent
         return Scope(set(self.visible), loop, self.item, dict(self.hidden_by), self.loop_id, self.loop_body,
-                     self.looped, self.item_type, together)
+                     self.looped, self.item_type, together, self.mapped)
 
     def enter_loop(self, loop_id: str, body: frozenset[str]) -> Scope:
         """The scope of a loop's body: a copy that knows the loop and what its body holds."""
@@ -113,7 +114,7 @@ class Reader:
         if root == "loop":
             return self._loop(ref, scope, dotted)
         if root == "item":
-            return ANY, (f"`{dotted}` is only available inside a map step's prompt", None)
+            return ANY, (f"`{dotted}` is only available inside a map's steps", None)
         if root == "secrets":
             return ANY, (f"`{dotted}`: a secret never goes into a prompt or a model",
                          "read it only in an http tool's `headers`, `query` or `body`")
@@ -142,6 +143,12 @@ class Reader:
         if step_id not in self.steps:
             return ANY, (f"unknown step `{step_id}` in `{dotted}`", did_you_mean(step_id, scope.visible))
         if step_id not in scope.visible:
+            mapper = scope.mapped.get(step_id)
+            if mapper is not None:
+                return ANY, (
+                    f"step `{step_id}` runs once per item inside map `{mapper}`, so it has no single output here",
+                    f"read `steps.{mapper}.output` instead: the list of every item's result",
+                )
             route = scope.hidden_by.get(step_id)
             if route is not None:
                 return ANY, (

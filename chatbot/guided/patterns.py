@@ -162,7 +162,7 @@ def _map(a: Answers) -> Config:
     }
     steps = [_step("plan", "planner", f"List the sub-topics of: {{{{ inputs.{a['input']} }}}}"),
              {"id": "each", "type": "map", "over": "{{ steps.plan.output.items }}", "as": "item",
-              "step": _step("piece", "worker", f"{a['item_job']}: {{{{ item }}}}"), "max_items": int(a["max_items"])},
+              "steps": [_step("piece", "worker", f"{a['item_job']}: {{{{ item }}}}")], "max_items": int(a["max_items"])},
              _step("combine", "writer", "Combine these into one answer:\n{{ steps.each.output }}")]
     return _workflow(a, "Plans a list of items, handles each one concurrently, then combines them.", agents, steps)
 

@@ -43,9 +43,10 @@ from schemas.errors import SchemaError
 from schemas.expressions import evaluate
 from schemas.models import Workflow
 from schemas.templates import find_references, render, resolve, to_text
-from schemas.walk import all_steps
+from schemas.walk import all_steps, iter_steps
 
 PREVIEW_CHARS = 300
+COUNTERS = ("steps_done", "tokens_in", "tokens_out", "cost_usd")  # the state's summed counters
 
 
 @dataclass
@@ -74,8 +75,17 @@ class RunContext:
     secrets: Mapping[str, str] = field(default_factory=dict, repr=False)  # named secrets of http tools
     steps: dict[str, Any] = field(init=False, repr=False)  # step id -> its model (ids are unique)
 
+    in_map: frozenset[str] = field(init=False, repr=False)  # steps inside a map's body (run per item)
+
     def __post_init__(self) -> None:
         self.steps = {step.id: step for step in all_steps(self.workflow)}
+        self.in_map = frozenset(inner.id for step in self.steps.values() if step.type == "map"
+                                for child in step.children() for inner, _ in iter_steps(child.steps))
+
+    def keep(self, step_id: str, output: Any) -> None:
+        """Remember a finished step's output for partial results (a map body's are per item: not kept)."""
+        if step_id not in self.in_map:
+            self.finished[step_id] = output
     data_dir: Path | None = None  # where the run's folder (artifacts) lives
     notes: set[str] = field(default_factory=set)  # warnings already given once in this run
 
@@ -221,8 +231,11 @@ async def run_step(
 ) -> dict[str, Any]:
     """Count, announce, run and report one leaf step; returns the state delta.
 
-    `slot` (map items) stores the output under `map_slots` instead of `outputs`.
+    `slot` stores the output under `map_slots` instead of `outputs`. Inside a map's body the item
+    comes with the state, so every body step's events carry its `item_index`.
     """
+    if item_index is None and "item" in state:
+        item_index, item_label = state.get("item_index"), shorten(preview(state["item"]), 60)
     ctx.budget.start_step(step_id)
     ctx.emit(ev.StepStarted(run_id=ctx.run_id, step_id=step_id, step_type=step_type, agent=agent,
                             iteration=scope.iteration(state), item_index=item_index, item_label=item_label,
@@ -241,7 +254,7 @@ async def run_step(
         raise
     done = ctx.emit(_finished(ctx, step_id, step_type, usage, started, item_index, output=output))
     if slot is None:
-        ctx.finished[step_id] = output
+        ctx.keep(step_id, output)
         delta: dict[str, Any] = {"outputs": {step_id: output}}
     else:
         delta = {"map_slots": {slot: output}}
@@ -291,20 +304,27 @@ def _finished(ctx: RunContext, step_id: str, step_type: str, usage: Usage, start
     )
 
 
+def _timer(step_id: str, item_index: int | None) -> str:
+    """The `started_at` key of a composite's execution (map items run the same step at once)."""
+    return step_id if item_index is None else f"{step_id}/{item_index}"
+
+
 def begin_composite(ctx: RunContext, state: RunState, step_id: str, step_type: str, scope: Scope) -> None:
     """The opening of a parallel/map/route/loop step: counted once, finished by its end node."""
     ctx.budget.start_step(step_id)
-    ctx.started_at[step_id] = time.monotonic()
+    ctx.started_at[_timer(step_id, state.get("item_index"))] = time.monotonic()
     ctx.emit(ev.StepStarted(run_id=ctx.run_id, step_id=step_id, step_type=step_type,
-                            iteration=scope.iteration(state), parent=scope.parent))
+                            iteration=scope.iteration(state), parent=scope.parent,
+                            item_index=state.get("item_index")))
 
 
 def end_composite(ctx: RunContext, step_id: str, step_type: str, output: Any, **detail: Any) -> dict[str, Any]:
-    """The closing of a composite step; `detail` fills `branch` (route) or `iterations` (loop)."""
-    started = ctx.started_at.pop(step_id, time.monotonic())
+    """The closing of a composite step; `detail` fills `branch` (route), `iterations` (loop) or
+    `item_index` (inside a map's body)."""
+    started = ctx.started_at.pop(_timer(step_id, detail.get("item_index")), time.monotonic())
     ctx.save_artifact(step_id, output)
     done = ctx.emit(ev.StepFinished(run_id=ctx.run_id, step_id=step_id, step_type=step_type,
                                     duration_s=round(time.monotonic() - started, 6),
                                     output_preview=preview(output), **detail))
-    ctx.finished[step_id] = output
+    ctx.keep(step_id, output)
     return {"outputs": {step_id: output}, "accounted": [done.seq]}

@@ -77,7 +77,7 @@ def loop_end(ctx: RunContext, step: LoopStep) -> Node:
                                 message=f"loop `{step.id}` stopped after max_iterations={step.max_iterations} "
                                 f"without `{step.until}` becoming true"))
         output = (state.get("outputs") or {}).get(step.steps[-1].id)
-        return end_composite(ctx, step.id, "loop", output, iterations=iterations)
+        return end_composite(ctx, step.id, "loop", output, iterations=iterations, item_index=state.get("item_index"))
 
     return node
 

@@ -1,7 +1,8 @@
 """The `map` step: resolve the list, `Send` one item node per element, gather results in order.
 
-Each item runs as its own LangGraph task (real concurrency, its own events tagged with
-`item_index`), writes its output into a `map_slots` entry, and the end node assembles the list.
+Each item runs the body as a subgraph in its own LangGraph task (real concurrency; the body steps'
+events carry the item's `item_index`, which comes with the state), writes its result into a
+`map_slots` entry, and the end node assembles the list.
 """
 
 from __future__ import annotations
@@ -9,25 +10,15 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from langchain_core.runnables import RunnableConfig
 from langgraph.types import Send
 
 from orchestrator import events as ev
 from orchestrator.errors import StepFailed
 from orchestrator.nodes.agent import Node
-from orchestrator.nodes.agent_loop import run_agent
-from orchestrator.nodes.common import (
-    RunContext,
-    Scope,
-    Usage,
-    begin_composite,
-    end_composite,
-    fill,
-    preview,
-    run_step,
-)
+from orchestrator.nodes.common import COUNTERS, RunContext, Scope, begin_composite, end_composite, fill
 from orchestrator.nodes.graph import Builder, Piece, add_composite
 from orchestrator.state import RunState
-from orchestrator.text import shorten
 from schemas.models import MapStep
 
 
@@ -62,20 +53,24 @@ def map_fanout(step: MapStep, end_node: str) -> Any:
     return route
 
 
-def map_item(ctx: RunContext, step: MapStep, scope: Scope) -> Node:
-    inner = step.step
-    item_scope = scope.inside(step.id, item_name=step.as_)
+def map_item(step: MapStep, body: Any) -> Node:
+    """Run one item through the body's subgraph and return only what the map needs from it.
 
-    async def node(state: RunState) -> dict[str, Any]:
+    The body steps write `outputs` inside the subgraph (so `steps.<body step>.output` is this
+    item's); those per-item outputs, loop counters and nested slots stay there, since every item
+    would write the same keys. The node returns the item's result slot, the counters it added and
+    the events it accounted for.
+    """
+    result = step.result_step()
+
+    async def node(state: RunState, config: RunnableConfig) -> dict[str, Any]:
+        final = await body.ainvoke(state, config)
         index = int(state.get("item_index", 0))
-
-        async def body(usage: Usage) -> Any:
-            prompt = fill(inner.prompt, item_scope.context(state), inner.id)
-            return await run_agent(ctx, inner.agent, prompt, step_id=inner.id, usage=usage,
-                                   settings=inner.settings())
-
-        return await run_step(ctx, state, inner.id, "agent", item_scope, body, agent=inner.agent,
-                              item_index=index, item_label=shorten(preview(state.get("item")), 60), slot=f"{step.id}/{index}")
+        delta: dict[str, Any] = {"map_slots": {f"{step.id}/{index}": (final.get("outputs") or {}).get(result)}}
+        for counter in COUNTERS:
+            delta[counter] = (final.get(counter) or 0) - (state.get(counter) or 0)
+        delta["accounted"] = (final.get("accounted") or [])[len(state.get("accounted") or []):]
+        return delta
 
     return node
 
@@ -85,7 +80,7 @@ def map_end(ctx: RunContext, step: MapStep) -> Node:
         items = (state.get("map_items") or {}).get(step.id) or []
         slots = state.get("map_slots") or {}
         result = [slots.get(f"{step.id}/{i}") for i in range(len(items))]
-        return end_composite(ctx, step.id, "map", result)
+        return end_composite(ctx, step.id, "map", result, item_index=state.get("item_index"))
 
     return node
 
@@ -108,10 +103,12 @@ def _as_items(value: Any, step_id: str) -> list[Any]:
 
 
 def compile_step(b: Builder, step: MapStep, scope: Scope) -> Piece:
-    """`<id>` resolves the list and `Send`s one `<id>#item` per element; `<id>#end` gathers them."""
+    """`<id>` resolves the list and `Send`s one `<id>#item` per element (the body as a subgraph);
+    `<id>#end` gathers the items' results in order."""
     end = add_composite(b, step.id, map_start(b.ctx, step, scope), map_end(b.ctx, step))
     item = item_node_name(step)
-    b.graph.add_node(item, map_item(b.ctx, step, scope))
+    body = b.subgraph(step.steps, scope.inside(step.id, item_name=step.as_), item)
+    b.graph.add_node(item, map_item(step, body))
     b.graph.add_conditional_edges(step.id, map_fanout(step, end), [item, end])
     b.graph.add_edge(item, end)
     return Piece(step.id, end)

@@ -11,7 +11,7 @@ from typing import Any
 from langchain_core.runnables import RunnableConfig
 
 from orchestrator.nodes.agent import Node
-from orchestrator.nodes.common import RunContext, Scope, begin_composite, end_composite
+from orchestrator.nodes.common import COUNTERS, RunContext, Scope, begin_composite, end_composite
 from orchestrator.nodes.graph import Builder, Piece, add_composite
 from orchestrator.state import RunState
 from schemas.models import ParallelStep
@@ -29,13 +29,12 @@ def parallel_end(ctx: RunContext, step: ParallelStep) -> Node:
     async def node(state: RunState) -> dict[str, Any]:
         outputs = state.get("outputs") or {}
         result = {branch.id: outputs.get(branch.id) for branch in step.branches}
-        return end_composite(ctx, step.id, "parallel", result)
+        return end_composite(ctx, step.id, "parallel", result, item_index=state.get("item_index"))
 
     return node
 
 
 _MERGED = ("outputs", "map_slots", "map_items", "loops", "loop_rounds", "routes")
-_COUNTERS = ("steps_done", "tokens_in", "tokens_out", "cost_usd")
 
 
 def branch_node(subgraph: Any) -> Any:
@@ -54,7 +53,7 @@ def branch_node(subgraph: Any) -> Any:
             changed = {k: v for k, v in after.items() if k not in before or before[k] != v}
             if changed:
                 delta[channel] = changed
-        for counter in _COUNTERS:
+        for counter in COUNTERS:
             delta[counter] = (final.get(counter) or 0) - (state.get(counter) or 0)
         delta["accounted"] = (final.get("accounted") or [])[len(state.get("accounted") or []):]
         return delta

@@ -55,7 +55,7 @@ def route_end(ctx: RunContext, step: RouteStep) -> Node:
         taken = step.cases[chosen].steps if 0 <= chosen < len(step.cases) else step.default
         label = step.cases[chosen].when if 0 <= chosen < len(step.cases) else "default"
         output = (state.get("outputs") or {}).get(taken[-1].id) if taken else None
-        return end_composite(ctx, step.id, "route", output, branch=label)
+        return end_composite(ctx, step.id, "route", output, branch=label, item_index=state.get("item_index"))
 
     return node
 

@@ -30,6 +30,14 @@ def test_loops_give_a_worst_case_at_their_maximum() -> None:
     assert estimate.worst_cost_usd > 4 * estimate.cost_usd
 
 
+def test_a_map_pays_for_its_whole_body_once_per_item() -> None:
+    config = brief_config()  # two agent steps
+    config["steps"] = [{"id": "each", "type": "map", "over": "{{ inputs.topic }}", "max_items": 8,
+                        "steps": config["steps"]}]
+    estimate = estimate_cost(_workflow(config), default_model="openai/gpt-4o-mini")
+    assert estimate.worst.calls == 8 * 2 and 2 <= estimate.expected.calls < 16
+
+
 def test_retried_steps_pay_for_every_attempt_in_the_worst_case() -> None:
     config = brief_config()
     plain = estimate_cost(_workflow(config), default_model="openai/gpt-4o-mini")

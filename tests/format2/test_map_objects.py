@@ -25,7 +25,7 @@ PEOPLE = """
         type: map
         over: '{{ steps.people.output }}'
         as: person
-        step: {id: hello, type: agent, agent: greeter, prompt: 'Greet {{ person.name }} from {{ person.city }}'}
+        steps: [{id: hello, type: agent, agent: greeter, prompt: 'Greet {{ person.name }} from {{ person.city }}'}]
 """
 
 

@@ -74,3 +74,43 @@ def test_each_loop_iteration_runs_its_tool_call_though_the_arguments_repeat(data
     events = collect(engine.run(wf, {}))
     assert events[-1].type == "run_finished"
     assert counter.hits["/hit/same"] == 2  # once per iteration: neither replayed nor lost
+
+
+def test_each_map_item_runs_its_tool_call_though_the_arguments_repeat(data_dir, llm_server, llm_client,
+                                                                     counter) -> None:
+    """Map items run the same body step at once: the journal keys each item's execution apart."""
+    from faults_testing import collect, workflow
+
+    from orchestrator.policy import Policy
+    from orchestrator.runner import Engine
+    from testkit.replies import Reply, ToolCallSpec
+
+    wf = workflow(f"""
+        version: 2
+        name: mapped-tool
+        default_model: openai/gpt-4o-mini
+        inputs: {{places: {{type: list, default: [a, b, c]}}}}
+        tools:
+          record: {{type: http, description: Record a visit, allow: ['{counter.url}/*']}}
+        agents: {{w: {{role: Recorder, tools: [record]}}}}
+        steps:
+          - id: each
+            type: map
+            over: '{{{{ inputs.places }}}}'
+            steps:
+              - {{id: visit, type: agent, agent: w, prompt: 'visit {{{{ item }}}}'}}
+              - {{id: note, type: transform, value: '{{{{ item }}}}: {{{{ steps.visit.output }}}}'}}
+    """)
+
+    def model(req):
+        if any(m.get("role") == "tool" for m in req.messages):
+            return Reply(text="visited")
+        return Reply(tool_calls=[ToolCallSpec("record", {"url": f"{counter.url}/hit/same"})])
+
+    llm_server.set_default(model)
+    engine = Engine(data_dir=data_dir, client=llm_client, credentials=llm_client.credentials,
+                    policy=Policy(allow_private_http=True))
+    events = collect(engine.run(wf, {}))
+    assert events[-1].type == "run_finished"
+    assert events[-1].output == ["a: visited", "b: visited", "c: visited"]
+    assert counter.hits["/hit/same"] == 3  # once per item: neither replayed nor lost

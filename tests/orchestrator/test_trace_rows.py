@@ -166,6 +166,8 @@ def test_map_items_close_under_their_parent_with_their_names(streams: dict[str, 
     assert [r.label.split(":")[0] for r in items] == [f"item {i + 1}" for i in range(len(items))]
     ids = [r.step_id for r in rows.rows]
     assert ids.index("sections") < ids.index("section") < ids.index("lesson")
+    body = [(r.step_id, r.label) for r in rows.rows if r.parent == "sections"]
+    assert body == [(step, item.label) for item in items for step in ("facts", "section")]  # grouped per item
 
 
 def test_loop_rounds_and_parallel_branches_are_nested(streams: dict[str, list[Any]]) -> None:

@@ -120,7 +120,7 @@ def test_loop_names_outside_a_loop_and_item_outside_a_map(errors_of: Errors) -> 
     text = steps("  - {id: a, type: agent, agent: writer, prompt: '{{ loop.iteration }} {{ item }}'}")
     assert errors_of(text) == [
         "14:50: `loop.iteration` is only available inside a loop",
-        "14:71: `item` is only available inside a map step's prompt",
+        "14:71: `item` is only available inside a map's steps",
     ]
 
 
@@ -131,11 +131,11 @@ def test_map_item_and_over(errors_of: Errors) -> None:
         "    type: map",
         "    over: '{{ steps.plan.output.label }}'",
         "    as: topic",
-        "    step: {id: one, type: agent, agent: writer, prompt: '{{ topic }} {{ item }}'}",
+        "    steps: [{id: one, type: agent, agent: writer, prompt: '{{ topic }} {{ item }}'}]",
     )
     assert errors_of(text) == [
         "17:11: `steps.plan.output.label` is a string, not a list",
-        "19:70: `item` is only available inside a map step's prompt",
+        "19:72: `item` is only available inside a map's steps",
     ]
 
 
@@ -145,7 +145,7 @@ def test_map_over_must_be_a_single_reference(errors_of: Errors) -> None:
         "  - id: each",
         "    type: map",
         "    over: 'topics: {{ steps.plan.output.topics }}'",
-        "    step: {id: one, type: agent, agent: writer, prompt: '{{ item }}'}",
+        "    steps: [{id: one, type: agent, agent: writer, prompt: '{{ item }}'}]",
     )
     assert errors_of(text) == [
         "17:11: `over` must be exactly one reference to a list (write e.g. `{{ steps.plan.output.topics }}`)"

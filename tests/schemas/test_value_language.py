@@ -184,6 +184,6 @@ def test_a_map_over_a_filtered_list_knows_its_items_fields(errors_of: Errors) ->
         "    type: map",
         "    over: '{{ filter(steps.plan.output.sections, it.level == \"high\") }}'",
         "    as: section",
-        "    step: {id: do, type: agent, agent: w, prompt: 'Write {{ section.title }} {{ section.words }}'}",
+        "    steps: [{id: do, type: agent, agent: w, prompt: 'Write {{ section.title }} {{ section.words }}'}]",
     )
-    assert errors_of(text) == ["28:78: `section` has no field `words` (expected one of `level`, `title`, `wordCount`)"]
+    assert errors_of(text) == ["28:80: `section` has no field `words` (expected one of `level`, `title`, `wordCount`)"]
