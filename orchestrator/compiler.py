@@ -71,14 +71,15 @@ class _Builder:
         self.graph.add_node(name, parallel.branch_node(self.subgraph([step], scope, name)))
         return Piece(name, name)
 
-    def subgraph(self, steps: Sequence[Step], scope: Scope, name: str) -> CompiledStateGraph:
-        """`steps` as their own compiled graph, which one node of this graph runs (branch, map item)."""
+    def subgraph(self, steps: Sequence[Step], scope: Scope, name: str, *,
+                 checkpointer: bool | None = None) -> CompiledStateGraph:
+        """`steps` as a graph of their own (a composite branch, a map item, a supervisor's team)."""
         inner = _Builder(self.ctx)
         piece = inner.sequence(steps, scope)
         assert piece is not None
         inner.graph.add_edge(START, piece.entry)
         inner.graph.add_edge(piece.exit, END)
-        return inner.graph.compile(name=name)
+        return inner.graph.compile(name=name, checkpointer=checkpointer)
 
     def step(self, step: Step, scope: Scope) -> Piece:
         return COMPILERS[step.type](self, step, scope)

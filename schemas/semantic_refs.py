@@ -118,6 +118,8 @@ class Reader:
         if root == "secrets":
             return ANY, (f"`{dotted}`: a secret never goes into a prompt or a model",
                          "read it only in an http tool's `headers`, `query` or `body`")
+        if root == "task":
+            return ANY, (f"`{dotted}` is only available inside a supervisor's team (the sub-task it was given)", None)
         roots = (
             ["inputs", "steps"] + (["loop"] if scope.in_loop else []) + ([scope.item] if scope.item else [])
         )

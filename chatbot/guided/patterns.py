@@ -150,6 +150,8 @@ def _supervisor(a: Answers) -> Config:
     agents.update({w: _agent(w, f"Do the {_title(w).lower()} work the manager asks for.") for w in workers})
     step = {"id": "lead", "type": "supervisor", "manager": "manager", "workers": workers,
             "task": f"{a['task']}\n\n{{{{ inputs.{a['input']} }}}}", "max_delegations": int(a["max_delegations"])}
+    if "shared" in a.get("conversation", "").lower():
+        step["conversation"] = "shared"
     return _workflow(a, "A manager delegates sub-tasks to a team of agents.", agents, [step])
 
 
@@ -254,7 +256,9 @@ PATTERNS: tuple[Pattern, ...] = (
             "team-lead", "task", "Plan a one-day team offsite for 12 people",
             (Question("workers", "Which agents are on the team?", "researcher, analyst, writer", "names", 1, 10),
              Question("task", "What is the manager's job?", "Solve the task below with the team's help"),
-             Question("max_delegations", "At most how many delegations?", "5", "int", 1, 20)),
+             Question("max_delegations", "At most how many delegations?", "5", "int", 1, 20),
+             Question("conversation", "Should each worker read the whole conversation so far, the other "
+                      "workers' answers included (`shared`), or only its own sub-task (`isolated`)?", "isolated")),
             _supervisor),
     Pattern("map", "Map over a list", "a list is planned, each item handled concurrently, then combined",
             "map-topics", "subject", "The history of the bicycle",

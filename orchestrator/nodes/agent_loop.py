@@ -24,7 +24,7 @@ from orchestrator.structured import (
     repair_message,
 )
 from orchestrator.tool_journal import CURRENT_JOURNAL
-from orchestrator.tools.registry import ToolBox, ToolOutcome
+from orchestrator.tools.registry import AgentRunner, ToolBox, ToolOutcome
 from schemas.models import Agent, AgentTool, OutputField, Tool
 from schemas.templates import to_text
 
@@ -90,12 +90,14 @@ async def run_agent(
     max_delegations: int | None = None,
     sources: dict[str, str] | None = None,
     settings: dict[str, Any] | None = None,
+    delegate: AgentRunner | None = None,
 ) -> Any:
     """The agent's answer: text, or a validated dict when it declares `output` fields.
 
     `sources`: the text each template reference put into `prompt`, so an overflow names (and
     shortens) inputs rather than the prompt as a whole. `settings`: the step's own model, output and
     parameters, which override the agent's.
+    `delegate` (a supervisor's) answers its agent tools instead of running the named agent plainly.
     """
     agent, params = _with_settings(ctx, ctx.workflow.agents[agent_name], settings or {})
     overflow = Overflow(agent.on_overflow, agent_name, sources=dict(sources or {}),
@@ -106,7 +108,7 @@ async def run_agent(
         answer = await run_agent(ctx, name, task, step_id=step_id, usage=usage, depth=inner_depth)
         return to_text(answer)
 
-    box.run_agent = as_tool
+    box.run_agent = delegate or as_tool
     box.delegation_limit = max_delegations
     limit = agent.max_tool_calls if max_tool_calls is None else max_tool_calls
     messages: list[dict[str, Any]] = [
@@ -215,14 +217,19 @@ async def _structured(ctx: RunContext, params: ModelParams, messages: list[dict[
             ) from None
 
 
-def worker_tools(ctx: RunContext, manager: Agent, workers: list[str]) -> tuple[dict[str, Tool], dict[str, str]]:
-    """Each worker offered to a supervisor's manager as an agent tool, named after the worker."""
+def worker_tools(ctx: RunContext, manager: Agent, workers: list[str],
+                 teams: dict[str, str] | None = None) -> tuple[dict[str, Tool], dict[str, str]]:
+    """Each worker (and team: name -> description) offered to a supervisor's manager as an agent
+    tool, named after it."""
     tools: dict[str, Tool] = {}
     descriptions: dict[str, str] = {}
-    for worker in workers:
+    for worker in [*workers, *(teams or {})]:
         name = worker if worker not in manager.tools else f"agent_{worker}"[:64]
-        spec = ctx.workflow.agents[worker]
         tools[name] = AgentTool(type="agent", agent=worker)
-        descriptions[name] = (f"Delegate a sub-task to {spec.role}" + (f" (goal: {spec.goal})" if spec.goal else "")
-                              + ". Give the complete task with all context it needs.")
+        if teams and worker in teams:
+            what = f"the `{worker}` team" + (f" ({teams[worker]})" if teams[worker] else "")
+        else:
+            spec = ctx.workflow.agents[worker]
+            what = spec.role + (f" (goal: {spec.goal})" if spec.goal else "")
+        descriptions[name] = f"Delegate a sub-task to {what}. Give the complete task with all context it needs."
     return tools, descriptions

@@ -251,6 +251,7 @@ async def run_step(
         ctx.failed_step = step_id
         error = exc.sentence(ctx.policy.key_source) if isinstance(exc, ModelCallError) else str(exc)
         ctx.emit(_finished(ctx, step_id, step_type, usage, started, item_index, status="failed", error=error))
+        setattr(exc, _SPENT, usage.delta())  # noqa: B010 - read by `spent_by_failed_step`
         raise
     done = ctx.emit(_finished(ctx, step_id, step_type, usage, started, item_index, output=output))
     if slot is None:
@@ -259,6 +260,15 @@ async def run_step(
     else:
         delta = {"map_slots": {slot: output}}
     return {**delta, "steps_done": 1, **usage.delta(done.seq)}
+
+
+_SPENT = "_graphwright_spent"
+
+
+def spent_by_failed_step(exc: BaseException) -> dict[str, Any]:
+    """The usage delta of the step whose failure `exc` is: a supervisor that hands the failure back
+    to its manager as a tool error still counts the calls that step made."""
+    return dict(getattr(exc, _SPENT, {}))
 
 
 # Failures another attempt cannot fix: limits, a person's decision, a full disk, a key or model name.

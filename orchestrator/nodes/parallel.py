@@ -46,19 +46,36 @@ def branch_node(subgraph: Any) -> Any:
     """
 
     async def node(state: RunState, config: RunnableConfig) -> dict[str, Any]:
-        final = await subgraph.ainvoke(state, config)
-        delta: dict[str, Any] = {}
-        for channel in _MERGED:
-            before, after = state.get(channel) or {}, final.get(channel) or {}
-            changed = {k: v for k, v in after.items() if k not in before or before[k] != v}
-            if changed:
-                delta[channel] = changed
-        for counter in COUNTERS:
-            delta[counter] = (final.get(counter) or 0) - (state.get(counter) or 0)
-        delta["accounted"] = (final.get("accounted") or [])[len(state.get("accounted") or []):]
-        return delta
+        return state_delta(state, await subgraph.ainvoke(state, config))
 
     return node
+
+
+def state_delta(state: RunState, final: dict[str, Any]) -> dict[str, Any]:
+    """What a subgraph run from `state` to `final` wrote: its own outputs, counters and ledger."""
+    delta: dict[str, Any] = {}
+    for channel in _MERGED:
+        before, after = state.get(channel) or {}, final.get(channel) or {}
+        changed = {k: v for k, v in after.items() if k not in before or before[k] != v}
+        if changed:
+            delta[channel] = changed
+    for counter in COUNTERS:
+        delta[counter] = (final.get(counter) or 0) - (state.get(counter) or 0)
+    delta["accounted"] = (final.get("accounted") or [])[len(state.get("accounted") or []):]
+    return delta
+
+
+def add_deltas(total: dict[str, Any], delta: dict[str, Any]) -> dict[str, Any]:
+    """Two state deltas as one: dicts merged (newer wins), counters added, ledgers joined."""
+    out = dict(total)
+    for key, value in delta.items():
+        if key in _MERGED:
+            out[key] = {**(out.get(key) or {}), **value}
+        elif key == "accounted":
+            out[key] = [*(out.get(key) or []), *value]
+        else:
+            out[key] = (out.get(key) or 0) + value
+    return out
 
 
 def compile_step(b: Builder, step: ParallelStep, scope: Scope) -> Piece:

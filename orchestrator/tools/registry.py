@@ -12,6 +12,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from orchestrator.errors import BudgetExhausted, RunRejected
 from orchestrator.policy import Policy
 from orchestrator.redaction import KNOWN_SECRETS, without_known
 from schemas.models import AgentTool, FunctionTool, HttpTool, PythonTool, Tool
@@ -59,6 +60,8 @@ class ToolBox:
             return ToolOutcome(False, "error: the arguments must be a JSON object")
         try:
             outcome = await self._dispatch(tool, args)
+        except (BudgetExhausted, RunRejected):
+            raise  # a run limit or a person's decision met inside a delegated agent or team ends the run
         except Exception as exc:  # noqa: BLE001 - any tool failure goes back to the model
             outcome = ToolOutcome(False, f"error: {type(exc).__name__}: {exc}")
         # A page, program or API may echo a key or a named secret: never show, store or pass it on.

@@ -20,7 +20,7 @@ from schemas.steps.loop import LoopStep
 from schemas.steps.map import MapStep
 from schemas.steps.parallel import ParallelStep
 from schemas.steps.route import Classifier, RouteCase, RouteStep
-from schemas.steps.supervisor import SupervisorStep
+from schemas.steps.supervisor import SupervisorStep, Team
 from schemas.steps.transform import TransformStep
 
 Step = Annotated[
@@ -34,11 +34,11 @@ Step = Annotated[
 def rebuild(**names: object) -> None:
     """Resolve the kinds' forward references: `Step` itself, and the models they share with the
     rest of the config (`OutputField`), which `schemas.models` passes in once it defines them."""
-    for model in (*_StepBase.__subclasses__(), RouteCase):
+    for model in (*_StepBase.__subclasses__(), RouteCase, Team):
         model.model_rebuild(force=True, _types_namespace={"Step": Step, **names})
 
 __all__ = [
     "AgentStep", "ApprovalStep", "Artifact", "AskStep", "Children", "Classifier", "EndStep", "LoopStep", "MapStep",
-    "ParallelStep", "Read", "RouteCase", "RouteStep", "Step", "SupervisorStep", "TransformStep", "_StepBase",
+    "ParallelStep", "Read", "RouteCase", "RouteStep", "Step", "SupervisorStep", "Team", "TransformStep", "_StepBase",
     "max_executions", "min_executions", "rebuild",
 ]

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from chatbot import estimate_cost, yaml_diff
 from chatbot.estimate import ANSWER_TOKENS
+from schemas import load_workflow_file
 from schemas.models import Workflow
 from tests.chatbot.conftest import brief_config
 
@@ -73,3 +76,24 @@ def test_yaml_diff_is_short_and_empty_without_changes() -> None:
     assert "-b: 2" in diff and "+b: 3" in diff
     long = yaml_diff("", "\n".join(f"k{i}: {i}" for i in range(200)))
     assert long.count("\n") <= 61 and "more diff lines" in long
+
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+
+
+def test_a_team_costs_its_steps_for_every_delegation_it_may_get() -> None:
+    wf = load_workflow_file(EXAMPLES / "team_of_teams.yaml")
+    with_teams = estimate_cost(wf, default_model="openai/gpt-4o-mini")
+    wf.steps[0].teams[1].steps = wf.steps[0].teams[1].steps[:1]  # without the writing team's own supervisor
+    without = estimate_cost(wf, default_model="openai/gpt-4o-mini")
+    assert without.worst.calls == (1 + 3) + 3 * 2  # manager rounds; worst: each delegation to the two-step team
+    assert with_teams.worst.calls > without.worst.calls and with_teams.worst_tokens > with_teams.tokens
+
+
+def test_workers_sharing_the_conversation_read_more_tokens() -> None:
+    config = {"version": 2, "name": "s", "agents": {"m": {"role": "M"}, "a": {"role": "A"}, "b": {"role": "B"}},
+              "steps": [{"id": "s", "type": "supervisor", "manager": "m", "workers": ["a", "b"], "task": "t"}]}
+    isolated = estimate_cost(_workflow(config), default_model="openai/gpt-4o-mini")
+    config["steps"][0]["conversation"] = "shared"
+    shared = estimate_cost(_workflow(config), default_model="openai/gpt-4o-mini")
+    assert shared.worst.calls == isolated.worst.calls and shared.worst_tokens > isolated.worst_tokens

@@ -310,3 +310,19 @@ def test_the_sequential_form_can_save_the_result_as_a_file() -> None:
     assert "plain file name such as `report.md`" in replies[5]
     workflow = load_workflow(state.draft_yaml)
     assert workflow.steps[-1].artifact is not None and workflow.steps[-1].artifact.name == "report.md"
+
+
+def test_the_supervisor_pattern_asks_whether_workers_share_the_conversation() -> None:
+    state = ChatState()
+    reply = guided_turn(state, "supervisor").reply
+    for _ in range(12):
+        if "whole conversation" in reply:
+            break
+        reply = guided_turn(state, "yes").reply
+    assert "whole conversation" in reply
+    guided_turn(state, "shared")
+    for _ in range(6):
+        if state.draft_yaml:
+            break
+        guided_turn(state, "yes")
+    assert load_workflow(state.draft_yaml).steps[0].conversation == "shared"

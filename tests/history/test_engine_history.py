@@ -178,3 +178,36 @@ steps:
         assert _collect(engine.resume(stopped, owner="me"))[-1].type == "run_interrupted"  # goes on to the approval
     finally:
         store.close()
+
+
+def test_a_supervisor_with_teams_records_every_team_step_and_call_once(
+    data_dir: Path, llm_server: Any, credentials: Credentials, llm_client: Any
+) -> None:
+    from testkit.replies import ToolCallSpec
+
+    def delegating(request: Any) -> Reply:  # the offline synthesiser's answer, tool calls included
+        reply = synthesize(request.messages, request.tools)
+        return Reply(tool_calls=[ToolCallSpec(reply.tool_name, reply.tool_arguments)]) if reply.tool_name \
+            else Reply(text=reply.text)
+
+    llm_server.set_default(delegating)
+    store = HistoryStore.open(data_dir)
+    engine = Engine(data_dir=data_dir, client=llm_client, credentials=credentials,
+                    policy=Policy(default_model="openai/gpt-4o-mini"), sinks=[store.sink])  # fmt: skip
+    workflow = load_workflow_file(EXAMPLE.parent / "team_of_teams.yaml")
+    try:
+        events = _collect(engine.run(workflow, {}, owner="me"))
+        assert events[-1].type == "run_finished"
+        store.flush(10)
+        cur = store.read_cursor()
+        run_id = events[-1].run_id
+        steps = q.run_steps(cur, run_id, "me")
+        finished = [(e.step_id, e.step_type) for e in events if e.type == "step_finished"]
+        assert ("search", "agent") in finished and ("check", "agent") in finished  # the team ran
+        assert sorted(zip(steps.step_id, steps.step_type, strict=True)) == sorted(finished)
+        calls = q.run_calls(cur, run_id, "me")
+        assert len(calls) == len(llm_server.requests) == len([e for e in events if e.type == "llm_call"])
+        run = q.list_runs(cur, Filters(owner="me")).iloc[0]
+        assert run.tokens_in == events[-1].tokens_in == int(calls.tokens_in.sum())
+    finally:
+        store.close()

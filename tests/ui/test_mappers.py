@@ -348,3 +348,56 @@ def test_a_pending_question_says_how_to_answer_it() -> None:
     assert "Type one of `formal`, `friendly` in the box below and press **Approve**" in shown
     session.trace.apply(ev.ApprovalResolved(run_id="r", step_id="tone", approved=True, feedback="formal"))
     assert views(session)[6] == ""
+
+
+def test_diagram_draws_each_team_under_its_supervisor() -> None:
+    from pathlib import Path
+
+    from schemas import load_workflow_file
+
+    wf = load_workflow_file(Path(__file__).resolve().parents[2] / "examples" / "team_of_teams.yaml")
+    text = to_mermaid(wf)
+    assert "report: editor supervises (shared) research_team" in text
+    assert '|"delegates to research_team"|' in text and '|"delegates to writing_team"|' in text
+    for label in ("search: searcher", "check: fact_checker", "outline: outliner", "write: writing_lead supervises"):
+        assert label in text
+    report = next(line.split("(")[0].strip() for line in text.splitlines() if "report: editor" in line)
+    check = next(line.split("[")[0].strip() for line in text.splitlines() if "check: fact_checker" in line)
+    assert f"{check} --> {report}" in text  # the team's last step answers back to the supervisor
+
+
+
+def test_the_timeline_shows_a_teams_steps_between_its_supervisors_start_and_end(tmp_path) -> None:
+    import asyncio
+
+    from orchestrator.credentials import Credentials
+    from orchestrator.policy import Policy
+    from orchestrator.runner import Engine
+    from schemas import load_workflow
+    from tests.orchestrator.scripted import Say, ScriptedClient
+
+    wf = load_workflow("""
+version: 2
+name: t
+default_model: openai/gpt-4o-mini
+agents: {lead: {role: Lead, max_tool_calls: 0}, a: {role: A}}
+steps:
+  - id: top
+    type: supervisor
+    manager: lead
+    task: go
+    teams: [{name: crew, steps: [{id: inner, type: agent, agent: a, prompt: '{{ task }}'}]}]
+""")
+    client = ScriptedClient(by_step={"top": [Say(tool_calls=[("crew", {"task": "x"})]), Say("done")],
+                                     "inner": [Say("inner answer")]})
+    engine = Engine(data_dir=tmp_path, client=client, credentials=Credentials(keys={"openai": "sk-test"}),
+                    policy=Policy(), sinks=[])
+
+    async def run() -> list:
+        return [e async for e in engine.run(wf, {})]
+
+    view = TraceView()
+    view.apply_all(asyncio.run(run()))
+    assert [(r.step_id, r.status) for r in view.steps] == [("top", "ok"), ("inner", "ok")]
+    assert [(t.tool, t.result) for t in view.tools] == [("crew", "inner answer")]
+    assert "inner" in view.timeline_html()
