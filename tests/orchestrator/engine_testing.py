@@ -30,3 +30,13 @@ def collect(stream: AsyncIterator[Event]) -> list[Event]:
 
 def of_type(events: list[Event], kind: str) -> list[Any]:
     return [e for e in events if e.type == kind]
+
+
+def with_placeholder_secrets(credentials: Credentials, wf: Workflow) -> Credentials:
+    """The credentials plus a placeholder for each named secret the example's http tools read (their
+    APIs are out of reach offline: the call fails and the agent carries on, as with any tool error)."""
+    from orchestrator.named_secrets import needed_secrets
+
+    for name in needed_secrets(wf):
+        credentials = credentials.with_secret(name, "placeholder-not-a-key")
+    return credentials

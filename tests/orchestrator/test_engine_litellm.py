@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 
 import pytest
-from engine_testing import FAKE_KEYS, collect, of_type, workflow
+from engine_testing import FAKE_KEYS, collect, of_type, with_placeholder_secrets, workflow
 
 from orchestrator.offline_synth import synthesize
 from orchestrator.policy import Policy
@@ -27,16 +27,6 @@ def plausible(request) -> Reply:
     if reply.tool_name:
         return Reply(tool_calls=[ToolCallSpec(reply.tool_name, reply.tool_arguments)])
     return Reply(text=reply.text)
-
-
-def with_placeholder_secrets(credentials, wf):
-    """The credentials plus a placeholder for each named secret the example's http tools read (their
-    APIs are out of reach offline: the call fails and the agent carries on, as with any tool error)."""
-    from orchestrator.named_secrets import needed_secrets
-
-    for name in needed_secrets(wf):
-        credentials = credentials.with_secret(name, "placeholder-not-a-key")
-    return credentials
 
 
 def run_to_the_end(engine, wf) -> list:

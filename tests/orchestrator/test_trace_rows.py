@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from engine_testing import workflow
+from engine_testing import with_placeholder_secrets, workflow
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -75,14 +75,17 @@ def _run(tmp: Path, wf: Any, *, approve: bool = True, cancel_after: int | None =
          **kwargs: Any) -> list[Any]:
     """Record one run: to its end (answering approvals), or cancelled after some events (then resumed)."""
     sink = Recorder()
+    kwargs["credentials"] = with_placeholder_secrets(kwargs.get("credentials", Credentials()), wf)
     engine = _engine(tmp, sink, **kwargs)
 
     async def main() -> None:
         await _drain(engine.run(wf, {}), cancel_after)
         if resume:
             await _drain(engine.resume(sink.events[-1].run_id))
-        while sink.events[-1].type == "run_interrupted":
-            await _drain(engine.resume(sink.events[-1].run_id, approval=ApprovalDecision(approve, "not yet")))
+        while sink.events[-1].type == "run_interrupted":  # a question (`ask`) gets its first choice
+            asked = [e for e in sink.events if e.type == "approval_requested"][-1]
+            answer = asked.choices[0] if asked.choices else "not yet"
+            await _drain(engine.resume(sink.events[-1].run_id, approval=ApprovalDecision(approve, answer)))
 
     asyncio.run(main())
     return sink.events
@@ -151,7 +154,7 @@ def test_the_recordings_cover_the_endings(streams: dict[str, list[Any]]) -> None
     assert endings["cancelled"].type == "run_cancelled"
     assert endings["rejected_stops"].type == "run_cancelled" and endings["rejected_stops"].reason == "rejected"
     assert endings["provider_rejects_key"].type == endings["provider_unreachable"].type == "run_failed"
-    assert all(endings[p.stem].type == "run_finished" for p in EXAMPLES)
+    assert {p.stem: endings[p.stem].type for p in EXAMPLES} == {p.stem: "run_finished" for p in EXAMPLES}
 
 
 def test_map_items_close_under_their_parent_with_their_names(streams: dict[str, list[Any]]) -> None:
@@ -163,6 +166,8 @@ def test_map_items_close_under_their_parent_with_their_names(streams: dict[str, 
     assert [r.label.split(":")[0] for r in items] == [f"item {i + 1}" for i in range(len(items))]
     ids = [r.step_id for r in rows.rows]
     assert ids.index("sections") < ids.index("section") < ids.index("lesson")
+    body = [(r.step_id, r.label) for r in rows.rows if r.parent == "sections"]
+    assert body == [(step, item.label) for item in items for step in ("facts", "section")]  # grouped per item
 
 
 def test_loop_rounds_and_parallel_branches_are_nested(streams: dict[str, list[Any]]) -> None:

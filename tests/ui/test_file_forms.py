@@ -8,7 +8,7 @@ import pytest
 
 from orchestrator import events as ev
 from schemas import load_workflow
-from ui.downloads import artifact_downloads
+from ui.downloads import artifact_downloads, owner_folder
 from ui.forms import FormError, collect, layout, read_upload
 from ui.mermaid import to_mermaid
 from ui.trace_view import TraceView
@@ -68,6 +68,7 @@ def test_downloads_are_copies_in_the_visitors_own_folder(tmp_path: Path) -> None
     (folder / "report.md").write_text("# hi")
     paths = artifact_downloads(tmp_path / "data", "run1", "anon-ann")
     assert [Path(p).read_text() for p in paths] == ["# hi"]
-    assert all("anon-ann" in p and str(tmp_path) not in p for p in paths)
+    mine = str(owner_folder("anon-ann"))  # named by a hash of the owner, never the owner id itself
+    assert all(p.startswith(mine) and "anon-ann" not in p and str(tmp_path) not in p for p in paths)
     assert artifact_downloads(tmp_path / "data", "../run1", "anon-ann") == []
     assert artifact_downloads(tmp_path / "data", "", "anon-ann") == []
