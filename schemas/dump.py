@@ -26,7 +26,7 @@ _MISSING: Any = object()
 # Characters YAML treats as line breaks or cannot print raw: such strings are written double-quoted.
 _NEEDS_ESCAPES = re.compile("[\r\x85\u2028\u2029\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufeff\ud800-\udfff]")
 # A blank line before each big top-level section keeps fresh output easy to scan.
-_SECTION_RE = re.compile(r"^((?:inputs|models|agents|tools|steps|limits):)", re.MULTILINE)
+_SECTION_RE = re.compile(r"^((?:inputs|models|agents|tools|steps|limits|checks):)", re.MULTILINE)
 
 
 def modeline(schema_url: str = SCHEMA_URL) -> str:

@@ -13,6 +13,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, StringConstraints, model_validator
 
+from schemas.checks import Check
 from schemas.fields import (  # noqa: F401 (re-exported)
     FILE_BYTES_CEILING,
     ArtifactName,
@@ -343,6 +344,11 @@ class Workflow(_Strict):
     tools: dict[Identifier, Tool] = Field(default_factory=dict, max_length=50, description="Tools, by name.")
     steps: list[Step] = Field(min_length=1, max_length=1000, description="What happens, in order.")
     limits: Limits = Field(default_factory=Limits, description="Per-run limits; defaults apply when absent.")
+    checks: list[Check] = Field(
+        default_factory=list,
+        max_length=200,
+        description="Named test cases: inputs and what the outputs must be; `graphwright test FILE` runs them.",
+    )
 
     @model_validator(mode="before")
     @classmethod

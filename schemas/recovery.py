@@ -81,6 +81,9 @@ def _element(path: Path) -> Path | None:
         return None
     if path[0] in _NAMED:
         return tuple(path[:2]) if len(path) >= 2 else None
+    if path[0] == "checks" and len(path) >= 2 and isinstance(path[1], int):  # only the broken case or
+        deep = len(path) >= 4 and path[2] == "expect" and isinstance(path[3], int)  # expectation goes
+        return tuple(path[:4]) if deep else tuple(path[:2])
     if path[0] != "steps":
         return (path[0],)
     best: Path | None = None
@@ -129,6 +132,9 @@ def _replace(data: dict[str, Any], element: Path, names: set[str]) -> bool:
             parent[key] = {"model": "offline"}
         else:
             parent[key] = {}
+        return True
+    if element[0] == "checks" and len(element) in (2, 4):  # stand-ins; their own issues are filtered out
+        parent[key] = {"name": f"recovered {key}", "max_tokens": 1} if len(element) == 2 else {"contains": "?"}
         return True
     if element[0] != "steps":
         if element[0] in _TOP_DEFAULTS:

@@ -17,6 +17,7 @@ from schemas.expressions import Expr, parse_expression
 from schemas.issues import Issue, Path
 from schemas.locate import Locator
 from schemas.models import Step, Workflow
+from schemas.semantic_checks import check_issues
 from schemas.semantic_refs import Reader, Scope
 from schemas.semantic_resources import resource_issues
 from schemas.suggest import did_you_mean
@@ -55,6 +56,7 @@ class _Checker:
     def run(self) -> list[Issue]:
         self.walk(self.wf.steps, ("steps",), Scope())
         self.issues += self.reader.issues
+        self.issues += check_issues(self.wf, self.loc, self.reader)
         self.issues += resource_issues(
             self.wf, self.loc, self.agents_used, self.reader.inputs_read, self.sandbox_available
         )

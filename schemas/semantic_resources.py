@@ -14,7 +14,7 @@ from schemas.semantic_tools import tool_issues
 from schemas.suggest import did_you_mean
 from schemas.walk import iter_steps, min_executions
 
-_INPUT_TYPES: Mapping[str, tuple[type, ...]] = MappingProxyType(
+INPUT_TYPES: Mapping[str, tuple[type, ...]] = MappingProxyType(
     {
         "string": (str,),
         "text": (str,),
@@ -129,6 +129,8 @@ def _model_refs(wf: Workflow) -> list[tuple[str, Path, bool]]:
              if a.summary_model]
     for step, path in iter_steps(wf.steps):
         refs += [(name, (*path, *where), True) for where, name in step.models_named() if name]
+    refs += [(e.model, ("checks", c, "expect", i, "model"), True) for c, check in enumerate(wf.checks)
+             for i, e in enumerate(check.expect) if e.model]
     return refs
 
 
@@ -177,7 +179,7 @@ def _input_issues(wf: Workflow, loc: Locator, inputs_read: set[str]) -> list[Iss
     for name, spec in wf.inputs.items():
         default = spec.default
         if default is not None:
-            types = _INPUT_TYPES[spec.type]
+            types = INPUT_TYPES[spec.type]
             wrong_bool = isinstance(default, bool) and spec.type in ("integer", "number")
             if not isinstance(default, types) or wrong_bool:
                 issues.append(
