@@ -137,7 +137,36 @@ CREATE TABLE artifacts (
 );
 """
 
-MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3, _V4, _V5)
+# v6: results of declared checks (`graphwright test`, "Run checks"): one row per attempt of a case,
+# with the case's verdict repeated on each, so pass rates group by config version and model.
+_V6 = """
+CREATE TABLE IF NOT EXISTS check_results (
+    check_run_id VARCHAR NOT NULL,
+    ts TIMESTAMP NOT NULL,
+    owner VARCHAR NOT NULL DEFAULT '',
+    workflow VARCHAR NOT NULL,
+    config_hash VARCHAR NOT NULL DEFAULT '',
+    model VARCHAR NOT NULL,
+    case_name VARCHAR NOT NULL,
+    attempt INTEGER NOT NULL,
+    run_id VARCHAR NOT NULL,
+    status VARCHAR NOT NULL,
+    passed BOOLEAN NOT NULL,
+    case_passed BOOLEAN NOT NULL,
+    reason VARCHAR NOT NULL DEFAULT '',
+    judge_verdict BOOLEAN,
+    judge_reason VARCHAR NOT NULL DEFAULT '',
+    judge_model VARCHAR NOT NULL DEFAULT '',
+    cost_usd DOUBLE NOT NULL,
+    tokens BIGINT NOT NULL,
+    latency_s DOUBLE NOT NULL,
+    judge_cost_usd DOUBLE NOT NULL,
+    judge_tokens BIGINT NOT NULL,
+    findings VARCHAR NOT NULL DEFAULT '[]'
+);
+"""
+
+MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3, _V4, _V5, _V6)
 CURRENT_VERSION = len(MIGRATIONS)
 
 # Column order of the appended tables (the writer builds rows in exactly this order).

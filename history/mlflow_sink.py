@@ -16,6 +16,7 @@ import logging
 import os
 import queue
 import threading
+from collections import OrderedDict
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -52,6 +53,7 @@ class MlflowTracer:
         self._done = 0
         self.rejected = 0
         self._roots: dict[str, Any] = {}
+        self.trace_ids: OrderedDict[str, str] = OrderedDict()  # run id -> trace id (recent runs), for checks
         self._steps: dict[tuple[str, str], list[Any]] = {}
         self._thread = threading.Thread(target=self._loop, name="history-mlflow", daemon=True)
         self._thread.start()
@@ -65,6 +67,12 @@ class MlflowTracer:
             self.rejected += 1
             log.warning("MLflow tracing is behind; '%s' of run '%s' is not traced", event.type, event.run_id)
             return
+        with self._cv:
+            self._put += 1
+
+    def put_job(self, job: Callable[[MlflowTracer], None]) -> None:
+        """Run `job(self)` on the tracer's thread, after every event queued before it (blocks when full)."""
+        self._queue.put(job)
         with self._cv:
             self._put += 1
 
@@ -105,9 +113,10 @@ class MlflowTracer:
                 return
             if self.experiment_id is not None:
                 try:
-                    self._handle(event)
+                    event(self) if callable(event) else self._handle(event)
                 except Exception:  # tracing must never take the app down
-                    log.exception("MLflow tracing failed on '%s' of run '%s'", event.type, event.run_id)
+                    log.exception("MLflow tracing failed on '%s' of run '%s'", getattr(event, "type", event),
+                                  getattr(event, "run_id", ""))
             with self._cv:
                 self._done += 1
                 self._cv.notify_all()
@@ -132,6 +141,9 @@ class MlflowTracer:
                 tags={"graphwright.run_id": run_id, "graphwright.workflow": workflow},
             )  # fmt: skip
             self._roots[run_id] = root
+            self.trace_ids[run_id] = root.trace_id
+            while len(self.trace_ids) > 100_000:
+                self.trace_ids.popitem(last=False)
             if self._on_trace_id is not None:
                 self._on_trace_id(run_id, root.trace_id)
         return root

@@ -143,6 +143,13 @@ class HistoryStore:
                 self._cursors.append(self._now_cursor)
             self._now_cursor.execute(sql, params)
 
+    def log_checks(self, report: Any, owner: str = "") -> None:
+        """With MLflow tracing on, log a check run as an MLflow evaluation (after its runs' traces)."""
+        if self.tracer is not None:
+            from history.mlflow_checks import evaluation_job
+
+            self.tracer.put_job(evaluation_job(report, owner))
+
     def set_trace_id(self, run_id: str, trace_id: str) -> None:
         self._writer.put(SetTraceId(run_id, trace_id))
 
