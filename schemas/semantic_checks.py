@@ -7,9 +7,9 @@ A case must give every required input and only declared ones, each of its type; 
 
 from __future__ import annotations
 
+from schemas.checks import Check, Expectation
 from schemas.issues import Issue
 from schemas.locate import Locator
-from schemas.checks import Check, Expectation
 from schemas.models import Workflow
 from schemas.semantic_refs import Reader, Scope
 from schemas.semantic_resources import INPUT_TYPES
