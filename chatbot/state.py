@@ -60,6 +60,10 @@ class ChatState:
     mode: Mode = "llm"
     guided: GuidedState | None = None
     pending: PendingChange | None = None
+    # The chat turn (1-based count of user messages) whose answer last changed the draft, and what
+    # the person asked then; None after a hand edit. Runs record it with their config version.
+    draft_turn: int | None = None
+    draft_request: str = ""
 
     def add(self, role: Role, content: str) -> None:
         self.messages.append(ChatMessage(role, content))

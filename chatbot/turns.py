@@ -35,6 +35,8 @@ def finish(
     """Record the reply in the history and describe the turn for the page."""
     if record:
         state.add("assistant", reply)
+    if state.draft_yaml != before_yaml:
+        _note_turn(state, from_chat=record)
     return TurnResult(
         reply=reply,
         yaml=state.draft_yaml,
@@ -43,3 +45,15 @@ def finish(
         estimate=estimate_text(state.draft_yaml, default_model),
         pending_confirmation=list(state.pending.powers) if state.pending else [],
     )
+
+
+REQUEST_CHARS = 300
+
+
+def _note_turn(state: ChatState, *, from_chat: bool) -> None:
+    """Remember which chat turn produced the draft (a hand edit in the editor is no chat turn)."""
+    asked = [m.content for m in state.messages if m.role == "user"]
+    if from_chat and asked:
+        state.draft_turn, state.draft_request = len(asked), asked[-1][:REQUEST_CHARS]
+    else:
+        state.draft_turn, state.draft_request = None, ""

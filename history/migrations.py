@@ -137,9 +137,33 @@ CREATE TABLE artifacts (
 );
 """
 
-# v6: results of declared checks (`graphwright test`, "Run checks"): one row per attempt of a case,
+# Config versions (issue 17): the exact config each run ran, stored once per (owner, content hash)
+# (`schemas.versions`), with the text the person wrote, the chat turn that produced it and when it
+# was first seen. `runs.config_hash` names it; `estimate_*` is the pre-run cost estimate, kept so
+# the estimator's error can be shown beside what runs really cost.
+_V_CONFIG_VERSIONS = """
+CREATE TABLE IF NOT EXISTS config_versions (
+    owner VARCHAR NOT NULL,
+    hash VARCHAR NOT NULL,
+    workflow VARCHAR NOT NULL,
+    canonical VARCHAR NOT NULL,
+    original VARCHAR NOT NULL,
+    first_seen TIMESTAMP NOT NULL,
+    source VARCHAR NOT NULL DEFAULT '',
+    chat_turn INTEGER,
+    chat_request VARCHAR,
+    PRIMARY KEY (owner, hash)
+);
+ALTER TABLE runs ADD COLUMN IF NOT EXISTS config_hash VARCHAR;
+ALTER TABLE runs ADD COLUMN IF NOT EXISTS estimate_usd DOUBLE;
+ALTER TABLE runs ADD COLUMN IF NOT EXISTS estimate_worst_usd DOUBLE;
+ALTER TABLE runs ADD COLUMN IF NOT EXISTS estimate_tokens BIGINT;
+ALTER TABLE runs ADD COLUMN IF NOT EXISTS estimate_worst_tokens BIGINT;
+"""
+
+# Results of declared checks (`graphwright test`, "Run checks"): one row per attempt of a case,
 # with the case's verdict repeated on each, so pass rates group by config version and model.
-_V6 = """
+_V_CHECK_RESULTS = """
 CREATE TABLE IF NOT EXISTS check_results (
     check_run_id VARCHAR NOT NULL,
     ts TIMESTAMP NOT NULL,
@@ -166,7 +190,7 @@ CREATE TABLE IF NOT EXISTS check_results (
 );
 """
 
-MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3, _V4, _V5, _V6)
+MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3, _V4, _V5, _V_CONFIG_VERSIONS, _V_CHECK_RESULTS)
 CURRENT_VERSION = len(MIGRATIONS)
 
 # Column order of the appended tables (the writer builds rows in exactly this order).
