@@ -83,7 +83,8 @@ async def _run(args: argparse.Namespace, workflow: Any, history: Any) -> Any:
         print(f"{mark} {attempt.case} #{attempt.attempt} ({attempt.latency_s:.2f}s)", file=sys.stderr, flush=True)
 
     report = await run_checks(engine, workflow, owner=owner, model=args.model, concurrency=args.concurrency,
-                              names=args.case, config_hash=_config_hash(workflow), on_attempt=progress)
+                              names=args.case, original=Path(args.file).read_text(encoding="utf-8"),
+                              on_attempt=progress)
     if history is not None:
         from history.checks import record_report
 
@@ -91,7 +92,3 @@ async def _run(args: argparse.Namespace, workflow: Any, history: Any) -> Any:
         record_report(history, report, owner)
         history.log_checks(report, owner)
     return report
-
-
-def _config_hash(workflow: Any) -> str:
-    return ""

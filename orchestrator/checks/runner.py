@@ -18,6 +18,7 @@ from orchestrator.checks.grade import Finding, caps, describe, grade, target_val
 from orchestrator.checks.judge import Verdict, ask_judge, judge_params
 from orchestrator.checks.results import Attempt, CaseResult, CheckReport
 from orchestrator.errors import OrchestratorError
+from orchestrator.events import RunOrigin
 from orchestrator.state import InputsError
 from schemas.checks import Check, Expectation
 from schemas.models import Workflow
@@ -27,22 +28,29 @@ DEFAULT_CONCURRENCY = 4
 
 async def run_checks(engine: Any, workflow: Workflow, *, owner: str = "", model: str | None = None,
                      concurrency: int = DEFAULT_CONCURRENCY, names: Sequence[str] | None = None,
-                     config_hash: str = "", on_attempt: Callable[[Attempt], None] | None = None) -> CheckReport:
-    """Every case (or those in `names`), each attempt a run of `engine`; `model` overrides every step's."""
+                     original: str | None = None,
+                     on_attempt: Callable[[Attempt], None] | None = None) -> CheckReport:
+    """Every case (or those in `names`), each attempt a run of `engine`; `model` overrides every step's.
+
+    `original`: the YAML text as written, filed with the config's version in history.
+    """
+    from schemas.versions import config_hash
+
     started = time.perf_counter()
+    origin = RunOrigin(source="test", original=original)
     fallback = await engine._embedded_default()
     runs_on = model or workflow.default_model or engine.policy.default_model or fallback
     if runs_on in workflow.models:
         runs_on = workflow.models[runs_on].model
     judge_default = workflow.default_model or engine.policy.default_model or fallback
     chosen = [c for c in workflow.checks if names is None or c.name in names]
-    report = CheckReport(uuid.uuid4().hex, workflow.name, runs_on, config_hash,
+    report = CheckReport(uuid.uuid4().hex, workflow.name, runs_on, config_hash(workflow),
                          [CaseResult(c) for c in chosen])
     slots = asyncio.Semaphore(max(1, concurrency))
 
     async def one(result: CaseResult, number: int) -> None:
         async with slots:
-            attempt = await _attempt(engine, workflow, result.check, number, owner=owner, model=model,
+            attempt = await _attempt(engine, workflow, result.check, number, owner=owner, model=model, origin=origin,
                                      judge=lambda e: judge_params(e.model or judge_default, workflow,
                                                                   engine.credentials, fallback))
         result.attempts.append(attempt)
@@ -57,13 +65,13 @@ async def run_checks(engine: Any, workflow: Workflow, *, owner: str = "", model:
 
 
 async def _attempt(engine: Any, workflow: Workflow, check: Check, number: int, *, owner: str,
-                   model: str | None, judge: Callable[[Expectation], Any]) -> Attempt:
+                   model: str | None, origin: RunOrigin, judge: Callable[[Expectation], Any]) -> Attempt:
     attempt = Attempt(case=check.name, attempt=number, run_id=uuid.uuid4().hex)
     started = time.perf_counter()
     last: Any = None
     try:
         async for event in engine.run(workflow, dict(check.inputs), owner=owner, run_id=attempt.run_id,
-                                      model_override=model):
+                                      model_override=model, origin=origin):
             if event.type == "llm_call":
                 attempt.cost_usd += event.cost_usd
                 attempt.tokens += event.tokens_in + event.tokens_out
