@@ -51,7 +51,7 @@ def _input_issues(wf: Workflow, loc: Locator, check: Check, where: tuple) -> lis
     if missing:
         names = ", ".join(f"`{n}`" for n in missing)
         issues.append(loc.issue((*where, "name"), f"check `{check.name}` does not give the required input(s) {names}",
-                                "add them under the check's `inputs` (or give the inputs a `default`)"))
+                                "add them under the check's `inputs`, or give those inputs a `default`"))
     return issues
 
 
@@ -81,8 +81,7 @@ def _final_output(wf: Workflow, reader: Reader, parts: tuple[str, ...]) -> tuple
     last = wf.steps[-1].id
     vtype, problem = reader.resolve(("steps", last, "output", *parts), Scope(visible={last}))
     if problem is not None:
-        message = problem[0].replace(f"steps.{last}.output.", "the final output's ")
-        return vtype, (f"{message} (the final output is step `{last}`'s)", problem[1])
+        return vtype, (f"{problem[0]} (the final output is step `{last}`'s)", problem[1])
     return vtype, None
 
 
