@@ -13,6 +13,7 @@ import gradio as gr
 import pandas as pd
 
 from ui import analytics_view as view
+from ui import checks_analytics
 from ui.downloads import owner_folder
 from ui.funnel import UserFacingError, friendly_message, funnel
 from ui.services import AppServices
@@ -49,6 +50,7 @@ def build(services: AppServices, session_state: gr.State) -> gr.Button:
     with gr.Row():
         lat_model = gr.Plot(label="Call latency by model", elem_id="an-lat-model", show_label=False)
         lat_step = gr.Plot(label="Step latency", elem_id="an-lat-step", show_label=False)
+    pass_rate = checks_analytics.plot()
     failures = gr.Dataframe(label="Failures by reason", interactive=False, elem_id="an-failures")
     runs = gr.Dataframe(label="Runs (select a row to replay its trace)", interactive=False, elem_id="an-runs",
                         max_height=360)
@@ -70,6 +72,7 @@ def build(services: AppServices, session_state: gr.State) -> gr.Button:
         sql_out = gr.Dataframe(interactive=False, elem_id="an-sql-out")
 
     filter_inputs = [span, workflow, model, status, session_state]
+    checks_analytics.wire(services, pass_rate, refresh, filter_inputs, _filters)
 
     @funnel
     def dashboards(span_v: str, wf: str, mdl: str, st: str, session: Session) -> tuple[Any, ...]:

@@ -17,7 +17,7 @@ import gradio as gr
 
 from chatbot.run_origin import run_origin
 from orchestrator.providers import model_string_problem
-from ui import forms
+from ui import checks_view, forms
 from ui.downloads import artifact_downloads
 from ui.funnel import UserFacingError, funnel
 from ui.run_views import refused, stream, views
@@ -159,6 +159,7 @@ def build(services: AppServices, session_state: gr.State, design: DesignTab) -> 
                                 elem_id="run-output", buttons=["copy"])
             artifacts = gr.File(label="Files this run wrote", file_count="multiple", interactive=False,
                                 visible=False, elem_id="run-artifacts")
+            checks_view.build(services, session_state, config, model, allow)
 
     # Stop is an output of the run handlers themselves: enabled exactly while a run goes on (other
     # listeners updating it on the same clicks broke its cancelling, measured in the browser test)

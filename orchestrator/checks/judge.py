@@ -8,7 +8,9 @@ answer that cannot be read, or a call that fails, is a failed verdict that says 
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import Any
 
 from orchestrator.checks.grade import as_text
@@ -18,12 +20,12 @@ from orchestrator.llm_types import LLMRequest, ModelClient, ModelParams
 from schemas.models import Workflow
 
 MAX_OUTPUT_CHARS = 20_000  # what the judge is shown of a long output
-VERDICT_SCHEMA: dict[str, Any] = {
+VERDICT_SCHEMA: Mapping[str, Any] = MappingProxyType({
     "type": "object",
     "properties": {"passed": {"type": "boolean"}, "reason": {"type": "string"}},
     "required": ["passed", "reason"],
     "additionalProperties": False,
-}
+})
 _SYSTEM = ("You grade the output of an automated workflow against one criterion. Read the criterion and "
            "the output; decide strictly whether the output meets the criterion. Answer `passed` (true or "
            "false) and `reason`: one or two sentences that say why.")
@@ -58,7 +60,7 @@ async def ask_judge(client: ModelClient, params: ModelParams, criterion: str, va
     messages = [{"role": "system", "content": _SYSTEM},
                 {"role": "user", "content": f"Criterion: {criterion}\n\nOutput:\n<<<\n{text}\n>>>"}]
     try:
-        result = await client.complete(LLMRequest(params=params, messages=messages, json_schema=VERDICT_SCHEMA))
+        result = await client.complete(LLMRequest(params=params, messages=messages, json_schema=dict(VERDICT_SCHEMA)))
     except OrchestratorError as exc:
         return Verdict(False, f"the judge could not answer: {exc}"[:500], params.model)
     spent = {"model": result.model, "cost_usd": result.cost_usd, "tokens": result.tokens_in + result.tokens_out}

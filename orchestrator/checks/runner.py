@@ -12,6 +12,7 @@ import asyncio
 import time
 import uuid
 from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager, ExitStack
 from typing import Any
 
 from orchestrator.checks.grade import Finding, caps, describe, grade, target_value
@@ -28,31 +29,40 @@ DEFAULT_CONCURRENCY = 4
 
 async def run_checks(engine: Any, workflow: Workflow, *, owner: str = "", model: str | None = None,
                      concurrency: int = DEFAULT_CONCURRENCY, names: Sequence[str] | None = None,
-                     original: str | None = None,
-                     on_attempt: Callable[[Attempt], None] | None = None) -> CheckReport:
+                     original: str | None = None, on_attempt: Callable[[Attempt], None] | None = None,
+                     admit: Callable[[str], AbstractContextManager[Any]] | None = None) -> CheckReport:
     """Every case (or those in `names`), each attempt a run of `engine`; `model` overrides every step's.
 
-    `original`: the YAML text as written, filed with the config's version in history.
+    `original`: the YAML text as written, filed with the config's version in history. `admit(run_id)`:
+    held around each attempt (the app's quotas); when it refuses, that attempt fails with its reason.
     """
     from schemas.versions import config_hash
 
     started = time.perf_counter()
     origin = RunOrigin(source="test", original=original)
     fallback = await engine._embedded_default()
-    runs_on = model or workflow.default_model or engine.policy.default_model or fallback
-    if runs_on in workflow.models:
-        runs_on = workflow.models[runs_on].model
+    runs_on = model or _models_used(workflow, workflow.default_model or engine.policy.default_model or fallback)
     judge_default = workflow.default_model or engine.policy.default_model or fallback
     chosen = [c for c in workflow.checks if names is None or c.name in names]
     report = CheckReport(uuid.uuid4().hex, workflow.name, runs_on, config_hash(workflow),
                          [CaseResult(c) for c in chosen])
     slots = asyncio.Semaphore(max(1, concurrency))
 
+    def judge(e: Expectation) -> Any:
+        return judge_params(e.model or judge_default, workflow, engine.credentials, fallback)
+
     async def one(result: CaseResult, number: int) -> None:
+        attempt = Attempt(case=result.name, attempt=number, run_id=uuid.uuid4().hex)
         async with slots:
-            attempt = await _attempt(engine, workflow, result.check, number, owner=owner, model=model, origin=origin,
-                                     judge=lambda e: judge_params(e.model or judge_default, workflow,
-                                                                  engine.credentials, fallback))
+            with ExitStack() as held:
+                try:
+                    if admit is not None:
+                        held.enter_context(admit(attempt.run_id))
+                except Exception as exc:  # e.g. a quota: this attempt did not run
+                    attempt.status, attempt.error = "refused", str(exc)
+                else:
+                    await _attempt(engine, workflow, result.check, attempt, owner=owner, model=model,
+                                   origin=origin, judge=judge)
         result.attempts.append(attempt)
         if on_attempt is not None:
             on_attempt(attempt)
@@ -64,9 +74,8 @@ async def run_checks(engine: Any, workflow: Workflow, *, owner: str = "", model:
     return report
 
 
-async def _attempt(engine: Any, workflow: Workflow, check: Check, number: int, *, owner: str,
-                   model: str | None, origin: RunOrigin, judge: Callable[[Expectation], Any]) -> Attempt:
-    attempt = Attempt(case=check.name, attempt=number, run_id=uuid.uuid4().hex)
+async def _attempt(engine: Any, workflow: Workflow, check: Check, attempt: Attempt, *, owner: str,
+                   model: str | None, origin: RunOrigin, judge: Callable[[Expectation], Any]) -> None:
     started = time.perf_counter()
     last: Any = None
     try:
@@ -78,7 +87,7 @@ async def _attempt(engine: Any, workflow: Workflow, check: Check, number: int, *
             last = event
     except (InputsError, OrchestratorError, ValueError) as exc:  # refused before it started
         attempt.status, attempt.error = "failed", str(exc)
-        return attempt
+        return
     attempt.latency_s = time.perf_counter() - started
     attempt.status = last.type.removeprefix("run_") if last is not None else "failed"
     if last is not None and last.type == "run_finished":
@@ -88,7 +97,6 @@ async def _attempt(engine: Any, workflow: Workflow, check: Check, number: int, *
     else:
         attempt.error = _why_not_finished(last)
     attempt.findings += caps(check, attempt.cost_usd, attempt.tokens, attempt.latency_s)
-    return attempt
 
 
 async def _grade(attempt: Attempt, check: Check, output: Any, outputs: dict[str, Any],
@@ -114,6 +122,14 @@ async def _grade(attempt: Attempt, check: Check, output: Any, outputs: dict[str,
         attempt.judge_cost_usd = sum(v.cost_usd for v in verdicts)
         attempt.judge_tokens = sum(v.tokens for v in verdicts)
         attempt.judge_model = ", ".join(dict.fromkeys(v.model for v in verdicts if v.model))
+
+
+def _models_used(workflow: Workflow, default: str) -> str:
+    """The models the steps call, as people read them (aliases replaced by their model strings)."""
+    from orchestrator.models_table import used_model_names
+
+    names = [workflow.models[n].model if n in workflow.models else n for n in used_model_names(workflow, default)]
+    return ", ".join(dict.fromkeys(names))
 
 
 def _why_not_finished(last: Any) -> str:

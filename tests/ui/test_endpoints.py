@@ -11,7 +11,7 @@ from gradio_client import Client
 from testkit.replies import Reply
 from tests.ui.conftest import TEST_API_KEY, RunningApp
 
-EXPECTED_PUBLIC = {"/chat", "/confirm_change", "/reject_change", "/load_example", "/run", "/approve", "/reject",
+EXPECTED_PUBLIC = {"/chat", "/confirm_change", "/reject_change", "/load_example", "/run", "/run_checks", "/approve", "/reject",
                    "/resume", "/analytics", "/export", "/sql"}
 
 WORKFLOW = """\
