@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import shutil
 import sys
 from pathlib import Path
 from typing import Any
@@ -60,7 +61,8 @@ def cmd_test(args: argparse.Namespace) -> int:
             history.close()
     from orchestrator.checks.report import junit_xml, text_table
 
-    print(text_table(report))
+    width = shutil.get_terminal_size().columns if sys.stdout.isatty() else None  # CI logs get whole reasons
+    print(text_table(report, width))
     if args.junit is not None:
         args.junit.parent.mkdir(parents=True, exist_ok=True)
         args.junit.write_text(junit_xml(report), encoding="utf-8")

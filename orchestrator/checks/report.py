@@ -41,11 +41,11 @@ def _row(case: CaseResult) -> TableRow:
                     case.total("judge_cost_usd"), case.reason)
 
 
-def text_table(report: CheckReport, width: int = 100) -> str:
-    """A fixed-width table for the terminal, with a summary line."""
+def text_table(report: CheckReport, width: int | None = None) -> str:
+    """A fixed-width table with a summary line; `width` (a terminal's) cuts the reasons to fit."""
     rows = [HEADERS, *(r.cells() for r in table_rows(report))]
     sizes = [max(len(r[i]) for r in rows) for i in range(len(HEADERS) - 1)]
-    room = max(20, width - sum(sizes) - 2 * len(sizes))
+    room = max(30, width - sum(sizes) - 2 * len(sizes)) if width else 2000
     lines = ["  ".join([*(c.ljust(s) for c, s in zip(r[:-1], sizes, strict=True)), _cut(r[-1], room)]).rstrip()
              for r in rows]
     failed = len(report.failed)
