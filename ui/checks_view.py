@@ -57,8 +57,8 @@ def build(services: AppServices, session_state: gr.State, config: gr.Code, model
                     "grades the outputs; each run is recorded like any other.")
         button = gr.Button("Run checks", elem_id="run-checks")
         status = gr.Markdown(elem_id="checks-status")
-        table = gr.Dataframe(headers=list(HEADERS), value=[], interactive=False, wrap=True,
-                             elem_id="checks-table")
+        table = gr.Dataframe(headers=list(HEADERS), value=[], interactive=False, wrap=True, elem_id="checks-table",
+                             column_widths=["17%", "8%", "7%", "9%", "7%", "8%", "8%", "36%"])
 
     @funnel
     async def run_checks(text: str, model_override: str, allowed: bool, session: Session
