@@ -28,8 +28,11 @@ def config(checks: str) -> str:
 
 
 def answer_steps(request) -> Reply:
-    """`draft` writes "A note on <topic> tides."; `rate` scores the number of words in the topic."""
+    """`draft` writes "A note on <topic> tides."; `rate` scores the number of words in the topic; a judge
+    not scripted otherwise says yes."""
     prompt = str(request.messages[-1]["content"])
+    if prompt.startswith("Criterion: "):
+        return verdict(True, f"{request.model} agrees.")
     written = re.search(r"Write about (.+)", prompt)
     if written:
         return Reply(text=f"A note on {written.group(1).strip()} tides.")

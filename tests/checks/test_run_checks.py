@@ -162,3 +162,12 @@ def test_model_override_runs_the_steps_elsewhere_but_not_the_judge(answering, en
         """), model="openai/gpt-4.1-mini")
     assert report.passed and report.model == "openai/gpt-4.1-mini"
     assert sorted(r.model for r in answering.requests) == ["gpt-4.1-mini", "gpt-4.1-mini", "gpt-4o"]
+
+
+def test_a_judge_without_a_model_uses_the_workflows_default_model(answering, engine) -> None:
+    report = _run(engine, config("""
+        - {name: judged, inputs: {topic: gulls}, expect: [{step: draft, judge: It is about gulls}]}
+        """), model="openai/gpt-4.1-mini")
+    attempt = report.cases[0].attempts[0]
+    assert report.passed and attempt.judge_model == "openai/gpt-4o-mini"
+    assert attempt.judge_reason == "gpt-4o-mini agrees."
