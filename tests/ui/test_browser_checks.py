@@ -7,7 +7,10 @@ import json
 import pytest
 
 from testkit.replies import Reply
-from tests.ui.test_browser import SLOW, browser, expect, page, set_editor, shot, tab  # noqa: F401 (fixtures)
+from tests.ui import test_browser
+from tests.ui.test_browser import SLOW, expect, set_editor, shot, tab
+
+browser, page = test_browser.browser, test_browser.page  # the same fixtures: one Chromium per module
 
 pytestmark = pytest.mark.browser
 
