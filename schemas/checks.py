@@ -127,7 +127,8 @@ class Check(_Strict):
     name: CheckName
     description: str = Field("", max_length=500, description="What the case is about, for people.")
     inputs: dict[Identifier, CheckValue] = Field(
-        default_factory=dict, max_length=50, description="The run inputs (declared under the workflow's `inputs`)."
+        default_factory=dict, max_length=50,
+        description="The run inputs (declared under the workflow's `inputs`); a `file` input takes the file's text.",
     )
     expect: list[Expectation] = Field(
         default_factory=list, max_length=50, description="Every expectation must hold for the case to pass."
