@@ -137,7 +137,17 @@ CREATE TABLE artifacts (
 );
 """
 
-MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3, _V4, _V5)
+# v6: anonymous owner ids whose runs a signed-in visitor claimed (`history.claims`): each one once.
+_V6 = """
+CREATE TABLE owner_claims (
+    anon_owner VARCHAR PRIMARY KEY,
+    claimed_by VARCHAR NOT NULL,
+    claimed_at TIMESTAMP NOT NULL,
+    runs INTEGER NOT NULL
+);
+"""
+
+MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3, _V4, _V5, _V6)
 CURRENT_VERSION = len(MIGRATIONS)
 
 # Column order of the appended tables (the writer builds rows in exactly this order).
