@@ -185,11 +185,11 @@ class AppServices:
         return thread
 
     def close(self) -> None:
+        tracer = self._tracer
+        if tracer:  # first: its last traces hand their ids to the history
+            tracer.close()
         if self.history is not None:
             self.history.close()
-        tracer = self._tracer
-        if tracer:
-            tracer.close()
 
 
 def sweep_interval() -> float:
