@@ -11,44 +11,20 @@ offline with the given user, and only for the given token.
 
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from testkit.search_api import _reply
+from testkit.loopback_http import LoopbackHttp
+from testkit.loopback_http import reply_json as _reply
 
 
 @dataclass
-class HubApi:
+class HubApi(LoopbackHttp):
     token: str
     user: str = "ada"
     fullname: str = "Ada Lovelace"
     paths: list[str] = field(default_factory=list)  # every path asked for
     _server: ThreadingHTTPServer | None = None
-
-    @property
-    def url(self) -> str:
-        assert self._server is not None, "start the server first"
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
-
-    def __enter__(self) -> HubApi:
-        hub = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:  # noqa: N802 - http.server's naming
-                hub._handle(self)
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
 
     def _handle(self, handler: BaseHTTPRequestHandler) -> None:
         self.paths.append(handler.path)
