@@ -22,9 +22,15 @@ from ui.session import Session, new_owner
 
 
 def sign_in_enabled(environ: Mapping[str, str] | None = None) -> bool:
-    """A Space whose OAuth is turned on: `SPACE_ID` and `OAUTH_CLIENT_ID` are both set by the Hub."""
+    """A Space whose OAuth is turned on: `SPACE_ID` and `OAUTH_CLIENT_ID` are both set by the Hub.
+
+    Off the Hub (no `SYSTEM=spaces`) Gradio mocks the sign-in with the account of `HF_TOKEN`, which it
+    looks up at start-up: without that token the login is not offered rather than failing to start.
+    """
     env = os.environ if environ is None else environ
-    return bool(env.get("SPACE_ID", "").strip() and env.get("OAUTH_CLIENT_ID", "").strip())
+    if not (env.get("SPACE_ID", "").strip() and env.get("OAUTH_CLIENT_ID", "").strip()):
+        return False
+    return env.get("SYSTEM") == "spaces" or bool(env.get("HF_TOKEN", "").strip())
 
 
 @dataclass

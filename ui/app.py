@@ -94,9 +94,10 @@ def build_app(services: AppServices) -> gr.Blocks:
 
 
 def _hide_state_factories(demo: gr.Blocks) -> None:
-    """`gr.State(new_session)` adds a public load endpoint; a session factory is no API."""
+    """`gr.State(new_session)` and the login button's label check add public load endpoints; neither is an API."""
+    internal = {new_session.__name__, "_check_login_status"}
     for fn in demo.fns.values():
-        if getattr(fn.fn, "__name__", "") == new_session.__name__:
+        if getattr(fn.fn, "__name__", "") in internal:
             fn.api_visibility = "private"
 
 

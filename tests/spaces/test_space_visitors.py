@@ -9,6 +9,7 @@ ledger are all still there, on the persistent disk (`GRAPHWRIGHT_PERSISTENT_DIR`
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import socket
@@ -131,6 +132,9 @@ def _runs_listed(page: Any) -> str:
 
 def test_a_signed_in_visitor_runs_on_their_own_token_and_keeps_everything_across_a_restart(
         space: SpaceProcess, router: LLMServer, browser: Any, tmp_path: Path) -> None:
+    with urllib.request.urlopen(f"{space.url}/gradio_api/info", timeout=10) as answer:
+        public = set(json.load(answer)["named_endpoints"])
+    assert not {name for name in public if "login" in name or "claim" in name}, public  # internal, not an API
     ours, page = open_app(browser, space.url)
     login = page.locator("#hf-login")
     expect(login).to_contain_text("Sign in with Hugging Face")

@@ -39,7 +39,9 @@ def test_the_login_shows_only_on_a_space_with_oauth() -> None:
     assert not sign_in_enabled({})
     assert not sign_in_enabled({"OAUTH_CLIENT_ID": "x"})  # not a Space
     assert not sign_in_enabled({"SPACE_ID": "a/b"})  # a Space without `hf_oauth: true`
-    assert sign_in_enabled({"SPACE_ID": "a/b", "OAUTH_CLIENT_ID": "x"})
+    assert sign_in_enabled({"SPACE_ID": "a/b", "OAUTH_CLIENT_ID": "x", "SYSTEM": "spaces"})  # on the Hub
+    assert sign_in_enabled({"SPACE_ID": "a/b", "OAUTH_CLIENT_ID": "x", "HF_TOKEN": "hf_x"})  # Gradio's local mock
+    assert not sign_in_enabled({"SPACE_ID": "a/b", "OAUTH_CLIENT_ID": "x"})  # the mock would have no account
 
 
 def test_a_signed_in_visitor_is_their_hugging_face_name_and_keeps_their_token_hidden() -> None:
