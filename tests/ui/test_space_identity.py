@@ -105,3 +105,14 @@ def test_a_signed_in_visitor_claims_this_browsers_runs_once(data_dir: Path, on_a
         assert button["visible"] is False and "from before you signed in" not in md
         owner = store.read_cursor().execute("SELECT owner FROM runs WHERE run_id = 'r1'").fetchone()[0]
         assert owner == "hf:ada"
+
+
+def test_off_a_space_the_app_has_no_login(data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from ui.app import build_app
+
+    monkeypatch.delenv("SPACE_ID", raising=False)
+    monkeypatch.setenv("OAUTH_CLIENT_ID", "x")
+    services = AppServices(data_dir=data_dir)
+    demo = build_app(services)
+    assert not demo.expects_oauth  # no LoginButton: Gradio mounts no OAuth routes
+    demo.close()
