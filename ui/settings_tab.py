@@ -51,11 +51,11 @@ def inference_markdown(services: AppServices, session: Session) -> str:
     if not on_space():
         return ""
     model = hosted_default(services.credentials_for(session))
+    unbilled = "; only *concurrent runs* applies to your runs" if services.visitor_for(session).own_key else ""
     if session.settings.keys.get("huggingface"):
-        whose = "**the Hugging Face key you typed above** (billed to that account; only *concurrent runs* applies)"
+        whose = f"**the Hugging Face key you typed above** (billed to that account{unbilled})"
     elif session.hf_token:
-        whose = (f"**your own Hugging Face account** ({session.user}, from signing in): billed to you; only "
-                 "*concurrent runs* applies to these runs")
+        whose = f"**your own Hugging Face account** ({session.user}, from signing in): billed to you{unbilled}"
     elif "huggingface" in services.base_credentials.keys:
         whose = ("**the Space owner's token** (its `HF_TOKEN` secret): the owner pays, so this Space's quotas "
                  "below apply to your runs")
@@ -100,7 +100,7 @@ def function_tools_markdown() -> str:
     return "\n".join(lines)
 
 
-def space_model_choice(services: AppServices) -> list[str]:
+def space_model_choice() -> list[str]:
     """On a Space: the Inference Providers default, listed (and shown first when a token is at hand)."""
     from orchestrator.hf_inference import hosted_model, on_space
 
@@ -108,7 +108,7 @@ def space_model_choice(services: AppServices) -> list[str]:
 
 
 def model_choices(services: AppServices, session: Session, ollama: list[str] | None = None) -> list[str]:
-    choices = [OFFLINE_MODEL, *space_model_choice(services), *(f"ollama_chat/{m}" for m in ollama or [])]
+    choices = [OFFLINE_MODEL, *space_model_choice(), *(f"ollama_chat/{m}" for m in ollama or [])]
     if session.settings.default_model and session.settings.default_model not in choices:
         choices.append(session.settings.default_model)
     return choices
@@ -132,7 +132,7 @@ def build(services: AppServices, session_state: gr.State) -> list[Any]:
             quota_md = gr.Markdown(elem_id="quota-status")
             refresh_quotas = gr.Button("Refresh quotas", size="sm", elem_id="quota-refresh")
         with gr.Column():
-            hosted = space_model_choice(services)
+            hosted = space_model_choice()
             model = gr.Dropdown([OFFLINE_MODEL, *hosted], value=(hosted or [OFFLINE_MODEL])[0], label="Default model",
                                 allow_custom_value=True, elem_id="default-model",
                                 info="Used by workflows without a `default_model`, and by the assistant chat.")

@@ -70,6 +70,10 @@ def test_settings_says_whose_token_is_used(data_dir: Path, on_a_space: None) -> 
     text = keys_markdown(services, ada)
     assert "your own Hugging Face account** (ada" in text and "your Hugging Face sign-in (ada)" in text
     assert VISITOR_TOKEN not in text and OWNER_TOKEN not in text and VISITOR_TOKEN[-4:] not in text
+    assert "only *concurrent runs* applies" in text  # the Space has no other key ada's runs could use
+    mixed = AppServices(data_dir=data_dir, base_credentials=Credentials(
+        keys={"huggingface": OWNER_TOKEN, "openai": "sk-operator-0123456789abcdef"}))
+    assert "only *concurrent runs*" not in keys_markdown(mixed, ada)  # the owner's OpenAI key: quotas apply
     keyless = AppServices(data_dir=data_dir, base_credentials=Credentials())
     assert "offline synthetic model" in keys_markdown(keyless, anonymous)
 
