@@ -183,6 +183,9 @@ def test_a_signed_in_visitor_runs_on_their_own_token_and_keeps_everything_across
     tab(page, "Run")
     expect(page.locator("#run-paused").first).to_be_visible(timeout=SLOW)
     expect(page.locator("#run-resumable input")).to_have_value(re.compile(r"space-visit · interrupted"))
+    page.locator("#run-resume").click()  # it picks up where it was cut, on ada's token again
+    expect(page.locator("#run-status")).to_contain_text("finished", timeout=SLOW)
+    assert _auth_of_last_call(router) == f"Bearer {MOCK_VISITOR_TOKEN}"
     tab(page, "Settings")
     expect(page.locator("#quota-status")).to_contain_text("(signed-in visitor)")
     # the claimed run went on the owner's token (billed); the runs on ada's own token are not billed
@@ -199,7 +202,7 @@ def test_a_signed_in_visitor_runs_on_their_own_token_and_keeps_everything_across
     con = duckdb.connect(str(Path(space.env["GRAPHWRIGHT_PERSISTENT_DIR"]) / "history.duckdb"), read_only=True)
     rows = sorted(con.execute("SELECT owner, status FROM runs").fetchall())
     con.close()
-    assert rows == [("hf:ada", "finished"), ("hf:ada", "finished"), ("hf:ada", "interrupted")]
+    assert rows == [("hf:ada", "finished")] * 3  # the interrupted run was resumed to the end
     leaks = [f"log: {n}" for n in NEEDLES if n in space.log.read_text()]
     for path in (p for p in Path(space.env["GRAPHWRIGHT_PERSISTENT_DIR"]).rglob("*") if p.is_file()):
         leaks += [f"{path.name}: {n}" for n in NEEDLES if n.encode() in path.read_bytes()]
