@@ -6,6 +6,7 @@
     ├── HistoryWriteError         a batch could not be written (disk full, I/O error); the app keeps serving
     ├── MigrationError            the file's schema is newer than this code, or a migration failed
     ├── QuotaExceeded             a run was refused before it started: a visitor's quota is used up
+    ├── ClaimRefused              a signed-in visitor's claim of anonymous runs cannot happen (or happened)
     └── SqlBoxError               a power-user query was refused or failed
         ├── SqlBoxTimeout         it ran longer than its time limit and was stopped
         └── SqlBoxBusy            this visitor's previous query is still running
@@ -53,6 +54,10 @@ class QuotaExceeded(HistoryError):
     def __init__(self, quota: str, message: str) -> None:
         self.quota = quota
         super().__init__(message)
+
+
+class ClaimRefused(HistoryError):
+    """Says why in the visitor's terms (`history.claims` words it)."""
 
 
 class SqlBoxError(HistoryError):

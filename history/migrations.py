@@ -190,7 +190,17 @@ CREATE TABLE IF NOT EXISTS check_results (
 );
 """
 
-MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3, _V4, _V5, _V_CONFIG_VERSIONS, _V_CHECK_RESULTS)
+# Anonymous owner ids whose runs a signed-in visitor claimed (`history.claims`): each one once.
+_V_OWNER_CLAIMS = """
+CREATE TABLE owner_claims (
+    anon_owner VARCHAR PRIMARY KEY,
+    claimed_by VARCHAR NOT NULL,
+    claimed_at TIMESTAMP NOT NULL,
+    runs INTEGER NOT NULL
+);
+"""
+
+MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3, _V4, _V5, _V_CONFIG_VERSIONS, _V_CHECK_RESULTS, _V_OWNER_CLAIMS)
 CURRENT_VERSION = len(MIGRATIONS)
 
 # Column order of the appended tables (the writer builds rows in exactly this order).

@@ -150,6 +150,23 @@ class HistoryStore:
 
             self.tracer.put_job(evaluation_job(report, owner))
 
+    def transaction_now(self, statements: list[tuple[str, list[Any]]]) -> None:
+        """Run several small writes at once, all or none (an ownership claim moves rows in five tables)."""
+        self.flush()  # rows still queued for the claimed runs land first, so the claim moves them too
+        with self._now_lock:
+            if self._now_cursor is None:
+                self._now_cursor = self._con.cursor()
+                self._cursors.append(self._now_cursor)
+            cur = self._now_cursor
+            cur.execute("BEGIN TRANSACTION")
+            try:
+                for sql, params in statements:
+                    cur.execute(sql, params)
+                cur.execute("COMMIT")
+            except BaseException:
+                cur.execute("ROLLBACK")
+                raise
+
     def set_trace_id(self, run_id: str, trace_id: str) -> None:
         self._writer.put(SetTraceId(run_id, trace_id))
 

@@ -115,6 +115,12 @@ class RunStore:
                 (status, json.dumps(pending) if pending else None, add_elapsed, time.time(), run_id),
             )
 
+    def reassign(self, old_owner: str, new_owner: str) -> int:
+        """Give `old_owner`'s runs to `new_owner` (a visitor claiming their anonymous runs); returns how many."""
+        with self._lock:
+            return self._db.execute("UPDATE graphwright_runs SET owner = ? WHERE owner = ?",
+                                    (new_owner, old_owner)).rowcount
+
     def crashed(self) -> list[tuple[str, str, str, float]]:
         """`(run id, workflow name, owner, created)` of runs still marked running.
 

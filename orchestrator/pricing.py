@@ -12,6 +12,9 @@ from typing import Any
 from orchestrator.offline_model import is_offline
 
 LOCAL_PROVIDERS = frozenset({"ollama", "ollama_chat", "offline"})
+# Providers for which LiteLLM answers a price of 0 for any model it has no price for (it assumes a
+# free self-hosted endpoint); Inference Providers bill per token, so such a model is unpriced here.
+ZERO_WHEN_UNKNOWN = frozenset({"huggingface"})
 
 
 @dataclass(frozen=True)
@@ -26,6 +29,9 @@ def cost_of(model: str, tokens_in: int, tokens_out: int) -> Cost:
         return Cost(0.0, False)  # runs on this machine: free, and known to be
     import litellm
 
+    provider, _, bare = model.partition("/")
+    if provider in ZERO_WHEN_UNKNOWN and model not in litellm.model_cost and bare not in litellm.model_cost:
+        return Cost(0.0, True)
     try:
         prompt, completion = litellm.cost_per_token(model=model, prompt_tokens=tokens_in,
                                                     completion_tokens=tokens_out)

@@ -118,4 +118,8 @@ def resolve_model(model: str, credentials: Credentials, default: str = OFFLINE_M
 
 
 def _describe(model: str) -> str:
-    return "the offline synthetic model" if model == OFFLINE_MODEL else f"the local model '{model}'"
+    if model == OFFLINE_MODEL:
+        return "the offline synthetic model"
+    if provider_of(model) == "huggingface":
+        return f"the Hugging Face Inference Providers model '{model}'"
+    return f"the local model '{model}'"

@@ -98,9 +98,12 @@ class Engine:
 
     async def _embedded_default(self) -> str:
         if self._fallback_model is None:
+            from orchestrator.hf_inference import hosted_default
             from orchestrator.providers import detect_ollama, embedded_default
 
-            self._fallback_model = embedded_default(await self.workers.run_in("detect", detect_ollama))
+            # on a Space with a Hugging Face token: Inference Providers; else Ollama, else offline
+            self._fallback_model = hosted_default(self.credentials) or embedded_default(
+                await self.workers.run_in("detect", detect_ollama))
         return self._fallback_model
 
     # ---- public API -----------------------------------------------------------------------------

@@ -11,11 +11,13 @@ headers back (a careless API that echoes the key).
 from __future__ import annotations
 
 import json
-import threading
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
+
+from testkit.loopback_http import LoopbackHttp
+from testkit.loopback_http import reply_json as _reply
 
 
 @dataclass(frozen=True)
@@ -31,7 +33,7 @@ class ApiRequest:
 
 
 @dataclass
-class SearchApi:
+class SearchApi(LoopbackHttp):
     """`with SearchApi(key) as api:` serves on 127.0.0.1; `api.url`, `api.requests`."""
 
     key: str
@@ -39,33 +41,6 @@ class SearchApi:
     pages: dict[str, str] = field(default_factory=dict)  # url -> page text, for `/content`
     requests: list[ApiRequest] = field(default_factory=list)
     _server: ThreadingHTTPServer | None = None
-
-    @property
-    def url(self) -> str:
-        assert self._server is not None, "start the server first"
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
-
-    def __enter__(self) -> SearchApi:
-        api = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:  # noqa: N802 - http.server's naming
-                api._handle(self)
-
-            def do_POST(self) -> None:  # noqa: N802
-                api._handle(self)
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
 
     def _handle(self, handler: BaseHTTPRequestHandler) -> None:
         parts = urlsplit(handler.path)
@@ -97,11 +72,3 @@ class SearchApi:
                                         "snippet": f"A page about {q}."}])
         return _reply(handler, 200, {"searchParameters": {"q": q}, "organic": organic[: int(wanted.get("num", 10))]})
 
-
-def _reply(handler: BaseHTTPRequestHandler, status: int, payload: Any) -> None:
-    raw = json.dumps(payload).encode()
-    handler.send_response(status)
-    handler.send_header("Content-Type", "application/json")
-    handler.send_header("Content-Length", str(len(raw)))
-    handler.end_headers()
-    handler.wfile.write(raw)

@@ -17,7 +17,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from ui import analytics_tab, design_tab, run_tab, settings_tab
+from ui import account, analytics_tab, design_tab, run_tab, settings_tab
 from ui.fairness import share_queue_fairly
 from ui.page_assets import CHAT_TO_TOP_JS, KEEP_DRAFT_JS, LAYOUT_CSS, PAGE_JS, TITLE_HTML
 from ui.services import AppServices
@@ -54,6 +54,7 @@ def build_app(services: AppServices) -> gr.Blocks:
         session_state = gr.State(new_session)
         kept_owner = gr.BrowserState("", storage_key=OWNER_STORAGE[0], secret=OWNER_STORAGE[1])
         gr.HTML(TITLE_HTML, elem_id="gw-header")
+        account_bar = account.build(services, session_state, kept_owner)  # on a Space with OAuth only
         with gr.Tabs(elem_id="tabs"):
             with gr.Tab("Design", id="design", elem_id="tab-design"):
                 design = design_tab.build(services, session_state)
@@ -80,6 +81,10 @@ def build_app(services: AppServices) -> gr.Blocks:
                             design.diagram, design.download, session_state, kept_owner],
                            api_visibility="private", queue=False)
         loaded.then(run.list_resumable, [session_state], run.resumable_outputs, api_visibility="private")
+        if account_bar is not None:
+            loaded.then(lambda session: account.refresh(services, session), [session_state], account_bar.outputs,
+                        api_visibility="private")
+            account_bar.claimed.then(run.list_resumable, [session_state], run.resumable_outputs, api_visibility="private")
         loaded.then(None, [design.editor], None, js=KEEP_DRAFT_JS, api_visibility="private", queue=False)
         loaded.then(None, None, None, js=CHAT_TO_TOP_JS, api_visibility="private", queue=False)
     _hide_state_factories(demo)
@@ -89,9 +94,10 @@ def build_app(services: AppServices) -> gr.Blocks:
 
 
 def _hide_state_factories(demo: gr.Blocks) -> None:
-    """`gr.State(new_session)` adds a public load endpoint; a session factory is no API."""
+    """`gr.State(new_session)` and the login button's label check add public load endpoints; neither is an API."""
+    internal = {new_session.__name__, "_check_login_status"}
     for fn in demo.fns.values():
-        if getattr(fn.fn, "__name__", "") == new_session.__name__:
+        if getattr(fn.fn, "__name__", "") in internal:
             fn.api_visibility = "private"
 
 

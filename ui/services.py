@@ -50,6 +50,7 @@ class AppServices:
     _sandbox: tuple[float, bool] | None = None
     sql_gate: OwnerSlots = field(default_factory=OwnerSlots)  # one SQL-box query at a time per visitor
     quotas: Quotas = field(default_factory=lambda: Quotas(None))  # `create` binds them to the history
+    storage_warning: str | None = None  # on a Space without persistent storage: history is lost on restart
 
     @classmethod
     def create(cls, data_dir: Path | None = None, **kwargs: Any) -> AppServices:
@@ -57,8 +58,12 @@ class AppServices:
         from history.recovery import record_unrecorded_runs
         from history.store import HistoryStore, mlflow_enabled
         from orchestrator.paths import data_dir as default_data_dir
+        from orchestrator.paths import storage_warning
 
         directory = Path(data_dir) if data_dir is not None else default_data_dir()
+        kwargs.setdefault("storage_warning", storage_warning(directory))
+        if kwargs["storage_warning"]:
+            log.warning("data directory %s: %s", directory, kwargs["storage_warning"])
         store = HistoryStore.open(directory, mlflow=False)
         record_unrecorded_runs(store, directory)  # runs killed before their first history record
         kwargs.setdefault("mlflow_default", mlflow_enabled())  # tracing itself is per session: `sinks_for`
@@ -69,14 +74,20 @@ class AppServices:
     def visitor_for(self, session: Session) -> Visitor:
         """Who the quotas see: the owner id, whether signed in, and whether the operator's keys are
         out of reach (the session's own keys replace every key the server has)."""
-        own = set(Credentials(keys=session.settings.keys).keys)
+        own = set(Credentials(keys=self.session_keys(session)).keys)
         return Visitor(session.owner_id, signed_in=session.user is not None,
                        own_key=bool(own) and set(self.base_credentials.keys) <= own)
+
+    @staticmethod
+    def session_keys(session: Session) -> dict[str, str]:
+        """The visitor's own keys: a signed-in visitor's Hugging Face token, then the keys they typed."""
+        oauth = {"huggingface": session.hf_token} if session.hf_token else {}
+        return {**oauth, **session.settings.keys}
 
     def credentials_for(self, session: Session) -> Credentials:
         from dataclasses import replace
 
-        credentials = self.base_credentials.with_keys(session.settings.keys)
+        credentials = self.base_credentials.with_keys(self.session_keys(session))
         return replace(credentials, named={**credentials.named, **session.settings.secrets})
 
     def breaker(self) -> Any:
@@ -94,10 +105,15 @@ class AppServices:
         return LiteLLMClient(self.credentials_for(session), breaker=self.breaker())
 
     def default_model(self, session: Session) -> str:
-        """The session's model, else the first configured provider's pick, else the offline model."""
-        if session.settings.default_model:
-            return session.settings.default_model
-        return self.policy.default_model or OFFLINE_MODEL
+        """The session's model, else the operator's, else (on a Space with a Hugging Face token) an
+        Inference Providers model, else the offline model."""
+        return self._chosen_model(session) or OFFLINE_MODEL
+
+    def _chosen_model(self, session: Session) -> str | None:
+        from orchestrator.hf_inference import hosted_default
+
+        return (session.settings.default_model or self.policy.default_model
+                or hosted_default(self.credentials_for(session)))
 
     def sinks_for(self, session: Session) -> list[Any]:
         sinks: list[Any] = []
@@ -116,7 +132,7 @@ class AppServices:
         from orchestrator.runner import Engine
 
         # None lets the engine choose its embedded default (Ollama when it runs here, else offline)
-        policy = replace(self.policy, default_model=session.settings.default_model or self.policy.default_model)
+        policy = replace(self.policy, default_model=self._chosen_model(session))
         credentials = self.credentials_for(session)
         return Engine(data_dir=self.data_dir, client=self.client_for(session), credentials=credentials,
                       policy=policy, sinks=self.sinks_for(session), workers=self.workers)
@@ -169,11 +185,11 @@ class AppServices:
         return thread
 
     def close(self) -> None:
+        tracer = self._tracer
+        if tracer:  # first: its last traces hand their ids to the history
+            tracer.close()
         if self.history is not None:
             self.history.close()
-        tracer = self._tracer
-        if tracer:
-            tracer.close()
 
 
 def sweep_interval() -> float:

@@ -5,13 +5,16 @@ memory for the session's lifetime; `__repr__` masks them so a log line or traceb
 
 An anonymous person's owner id is a 128-bit random token that their browser keeps (localStorage),
 so their runs stay theirs across a page reload or an app restart; whoever holds the token sees
-those runs, like a session cookie. A signed-in user's runs follow the user name instead.
+those runs, like a session cookie. A signed-in user's runs follow the user name instead: `hf:<name>`
+for Hugging Face sign-in on a Space, `user:<name>` for the app's own `auth=`. The Hugging Face
+access token of a signed-in visitor stays here (masked in `repr`) and is used only for their calls.
 """
 
 from __future__ import annotations
 
 import re
 import secrets
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -59,13 +62,17 @@ class Session:
     settings: SessionSettings = field(default_factory=SessionSettings)
     trace: TraceView = field(default_factory=TraceView)
     user: str | None = None  # the signed-in user, when the host provides one
+    hf_signed_in: bool = False  # `user` comes from Hugging Face sign-in (OAuth on a Space)
+    hf_token: str = field(default="", repr=False)  # that visitor's access token (never shown, never stored)
     uploads: dict[str, Any] = field(default_factory=dict)  # file input name -> its upload (name, text)
     run_form: tuple[str, ...] = ()  # the Run form's slots as last shown: (workflow, input, kind) keys
 
     @property
     def owner_id(self) -> str:
         """Whose runs these are: the signed-in user when there is one, else this session."""
-        return f"user:{self.user}" if self.user else self.owner
+        if not self.user:
+            return self.owner
+        return f"hf:{self.user}" if self.hf_signed_in else f"user:{self.user}"
 
 
 def new_session() -> Session:
@@ -73,18 +80,29 @@ def new_session() -> Session:
     return Session()
 
 
+def hf_sign_in(request: Any) -> tuple[str, str] | None:
+    """`(user name, access token)` from Hugging Face OAuth (Gradio's signed session cookie), or None
+    when the visitor is not signed in or the sign-in has expired."""
+    try:
+        info = request.session.get("oauth_info") or {}
+    except (AttributeError, AssertionError, KeyError):  # no session middleware: not signed in
+        return None
+    expires = info.get("expires_at")
+    if isinstance(expires, int | float) and expires < time.time():
+        return None
+    name = (info.get("userinfo") or {}).get("preferred_username")
+    return (str(name), str(info.get("access_token") or "")) if name else None
+
+
 def signed_in_user(request: Any) -> str | None:
     """The user name from `auth=` (`request.username`) or Hugging Face OAuth (the session cookie)."""
     if request is None:
         return None
     name = getattr(request, "username", None)
-    if not name:
-        try:
-            info = request.session.get("oauth_info") or {}
-        except (AttributeError, AssertionError, KeyError):  # no session middleware: not signed in
-            info = {}
-        name = (info.get("userinfo") or {}).get("preferred_username")
-    return str(name) if name else None
+    if name:
+        return str(name)
+    signed = hf_sign_in(request)
+    return signed[0] if signed else None
 
 
 def adopt_browser_owner(session: Session, stored: Any) -> str:
@@ -97,7 +115,14 @@ def adopt_browser_owner(session: Session, stored: Any) -> str:
 
 def adopt_user(session: Session, request: Any) -> Session:
     """Record the signed-in user, if any: their runs then follow them across browser sessions."""
-    name = signed_in_user(request)
+    if request is None:
+        return session
+    name = getattr(request, "username", None)
     if name:
-        session.user = str(name)
+        session.user, session.hf_signed_in, session.hf_token = str(name), False, ""
+        return session
+    signed = hf_sign_in(request)
+    if signed:
+        session.user, session.hf_token = signed
+        session.hf_signed_in = True
     return session

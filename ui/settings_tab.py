@@ -26,18 +26,44 @@ PROVIDERS = tuple(KEY_ENV)
 def keys_markdown(services: AppServices, session: Session) -> str:
     """Which providers can be called, and where their key comes from (session keys masked)."""
     env = services.base_credentials.configured_providers()
+    own = services.session_keys(session)
     lines = ["| provider | key |", "|---|---|"]
-    for provider in sorted(set(env) | set(session.settings.keys)):
+    for provider in sorted(set(env) | set(own)):
         if provider in session.settings.keys:
             where = f"this session: `{mask(session.settings.keys[provider])}`"
+        elif provider in own:
+            where = f"your Hugging Face sign-in ({session.user})"
         elif provider in services.base_credentials.keys:
             where = "server environment (secret)"
         else:
             where = "local endpoint (no key needed)"
         lines.append(f"| {provider} | {where} |")
-    if len(lines) == 2:
-        return "No provider keys yet: runs use the offline model (or Ollama, when it runs here)."
-    return "\n".join(lines)
+    table = ("No provider keys yet: runs use the offline model (or Ollama, when it runs here)." if len(lines) == 2
+             else "\n".join(lines))
+    hosted = inference_markdown(services, session)
+    return f"{table}\n\n{hosted}" if hosted else table
+
+
+def inference_markdown(services: AppServices, session: Session) -> str:
+    """On a Space: whose Hugging Face token pays for Inference Providers calls, and which model runs."""
+    from orchestrator.hf_inference import hosted_default, hosted_model, on_space
+
+    if not on_space():
+        return ""
+    model = hosted_default(services.credentials_for(session))
+    unbilled = "; only *concurrent runs* applies to your runs" if services.visitor_for(session).own_key else ""
+    if session.settings.keys.get("huggingface"):
+        whose = f"**the Hugging Face key you typed above** (billed to that account{unbilled})"
+    elif session.hf_token:
+        whose = f"**your own Hugging Face account** ({session.user}, from signing in): billed to you{unbilled}"
+    elif "huggingface" in services.base_credentials.keys:
+        whose = ("**the Space owner's token** (its `HF_TOKEN` secret): the owner pays, so this Space's quotas "
+                 "below apply to your runs")
+    else:
+        return (f"**Inference Providers**: no Hugging Face token here, so runs use the offline synthetic model "
+                f"(its answers are made up, and labelled). Sign in with Hugging Face, or the Space owner adds an "
+                f"`HF_TOKEN` secret, for real answers from `{hosted_model()}`.")
+    return f"**Inference Providers**: calls use {whose}. Default model: `{model}`."
 
 
 def quotas_markdown(services: AppServices, session: Session) -> str:
@@ -74,8 +100,15 @@ def function_tools_markdown() -> str:
     return "\n".join(lines)
 
 
+def space_model_choice() -> list[str]:
+    """On a Space: the Inference Providers default, listed (and shown first when a token is at hand)."""
+    from orchestrator.hf_inference import hosted_model, on_space
+
+    return [hosted_model()] if on_space() else []
+
+
 def model_choices(services: AppServices, session: Session, ollama: list[str] | None = None) -> list[str]:
-    choices = [OFFLINE_MODEL, *(f"ollama_chat/{m}" for m in ollama or [])]
+    choices = [OFFLINE_MODEL, *space_model_choice(), *(f"ollama_chat/{m}" for m in ollama or [])]
     if session.settings.default_model and session.settings.default_model not in choices:
         choices.append(session.settings.default_model)
     return choices
@@ -83,6 +116,8 @@ def model_choices(services: AppServices, session: Session, ollama: list[str] | N
 
 def build(services: AppServices, session_state: gr.State) -> list[Any]:
     """Lay out the tab; returns the components whose values other tabs refresh on load."""
+    if services.storage_warning:
+        gr.Markdown(f"⚠ **Storage**: {services.storage_warning}.", elem_id="storage-warning")
     gr.Markdown("Keys you enter here are kept **only for this browser session**, in the server's memory: "
                 "never written to disk, logs, run history or traces. Keys set as environment variables "
                 "(for example Space secrets) are used automatically.")
@@ -97,7 +132,8 @@ def build(services: AppServices, session_state: gr.State) -> list[Any]:
             quota_md = gr.Markdown(elem_id="quota-status")
             refresh_quotas = gr.Button("Refresh quotas", size="sm", elem_id="quota-refresh")
         with gr.Column():
-            model = gr.Dropdown([OFFLINE_MODEL], value=OFFLINE_MODEL, label="Default model",
+            hosted = space_model_choice()
+            model = gr.Dropdown([OFFLINE_MODEL, *hosted], value=(hosted or [OFFLINE_MODEL])[0], label="Default model",
                                 allow_custom_value=True, elem_id="default-model",
                                 info="Used by workflows without a `default_model`, and by the assistant chat.")
             detect = gr.Button("Detect Ollama models", elem_id="detect-ollama")

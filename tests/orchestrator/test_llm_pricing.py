@@ -17,6 +17,11 @@ def test_an_unknown_model_is_free_but_flagged() -> None:
     assert cost_of("openai/some-private-finetune", 1000, 1000) == Cost(0.0, True)
 
 
+def test_an_inference_providers_model_without_a_price_is_unpriced_not_free() -> None:
+    # LiteLLM itself answers 0 for any `huggingface/` model it has no price for
+    assert cost_of("huggingface/Qwen/Qwen2.5-7B-Instruct", 1000, 1000) == Cost(0.0, True)
+
+
 @pytest.mark.parametrize("model", ["offline/synthetic", "ollama_chat/llama3.2", "ollama/qwen2.5:0.5b"])
 def test_local_models_are_free_and_known_to_be(model: str) -> None:
     assert cost_of(model, 5000, 5000) == Cost(0.0, False)

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from spaces.build_space import ROOT, build, front_matter
+from spaces.build_space import MARKER, ROOT, build, front_matter
 
 
 @pytest.fixture(scope="module")
@@ -88,3 +88,43 @@ def test_assembled_app_serves_its_front_page(space: Path, tmp_path: Path) -> Non
     finally:
         proc.terminate()
         proc.wait(timeout=20)
+
+
+def test_front_matter_turns_on_sign_in_with_the_inference_scope(space: Path) -> None:
+    meta = front_matter(space / "README.md")
+    assert meta["hf_oauth"] == "true"
+    head = (space / "README.md").read_text().split("---")[1]
+    assert "hf_oauth_scopes:\n  - inference-api" in head
+
+
+def test_the_space_readme_explains_running_it(space: Path) -> None:
+    text = (space / "README.md").read_text()
+    for topic in ("Duplicate this Space", "Sign in with Hugging Face", "HF_TOKEN", "GRAPHWRIGHT_HF_MODEL",
+                  "Persistent storage", "/data", "Quotas", "GRAPHWRIGHT_QUOTA_"):
+        assert topic in text, topic
+
+
+def test_building_again_replaces_its_own_output_and_keeps_the_rest(tmp_path: Path) -> None:
+    out = build(tmp_path / "space")
+    (out / ".git").mkdir()
+    (out / ".git" / "HEAD").write_text("ref: refs/heads/main\n")
+    (out / "ui" / "stale_module.py").write_text("# from an older build\n")
+    build(out)
+    assert (out / ".git" / "HEAD").is_file()
+    assert not (out / "ui" / "stale_module.py").exists()
+    assert (out / "app.py").is_file() and (out / MARKER).is_file()
+
+
+def test_a_fresh_space_clone_is_built_into_and_anything_else_is_refused(tmp_path: Path) -> None:
+    clone = tmp_path / "clone"
+    (clone / ".git").mkdir(parents=True)
+    (clone / ".gitattributes").write_text("*.bin filter=lfs\n")
+    (clone / "README.md").write_text("---\ntitle: x\n---\n")
+    build(clone)
+    assert (clone / ".gitattributes").is_file() and front_matter(clone / "README.md")["sdk"] == "gradio"
+    other = tmp_path / "mine"
+    other.mkdir()
+    (other / "notes.txt").write_text("mine\n")
+    with pytest.raises(SystemExit, match="not empty .*notes.txt.* choose a new or empty folder"):
+        build(other)
+    assert (other / "notes.txt").read_text() == "mine\n"

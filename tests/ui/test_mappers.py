@@ -258,7 +258,7 @@ def test_signed_in_users_own_their_runs_across_sessions() -> None:
     assert signed_in_user(None) is None
     assert signed_in_user(SimpleNamespace(username="alice")) == "alice"
     oauth = SimpleNamespace(username=None, session={"oauth_info": {"userinfo": {"preferred_username": "bob"}}})
-    assert adopt_user(Session(), oauth).owner_id == "user:bob"
+    assert adopt_user(Session(), oauth).owner_id == "hf:bob"
     anonymous = adopt_user(Session(), SimpleNamespace(username=None, session={}))
     assert anonymous.owner_id.startswith("anon-")
 
