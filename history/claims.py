@@ -43,7 +43,8 @@ def claim_anonymous_runs(store: HistoryStore, data_dir: Path, anon_owner: str, n
     if cur.execute("SELECT 1 FROM owner_claims WHERE anon_owner = ?", [anon_owner]).fetchone():
         raise ClaimRefused("this browser's anonymous runs were claimed already")
     runs = int(cur.execute("SELECT count(*) FROM runs WHERE owner = ?", [anon_owner]).fetchone()[0])
-    moves = [move for table in owned_tables(store) for move in _move_owner(table, anon_owner, new_owner)]
+    keyed = _keyed_tables(store)
+    moves = [move for table in owned_tables(store) for move in _move_owner(table, table in keyed, anon_owner, new_owner)]
     store.transaction_now([*moves, ("INSERT INTO owner_claims VALUES (?, ?, ?, ?)",
                                     [anon_owner, new_owner, datetime.now(UTC).replace(tzinfo=None), runs])])
     if (Path(data_dir) / RUNS_FILE_NAME).exists():  # the resumable runs follow their history
@@ -63,7 +64,17 @@ def owned_tables(store: HistoryStore) -> list[str]:
     return [name for (name,) in rows]
 
 
-def _move_owner(table: str, old: str, new: str) -> list[tuple[str, list[str]]]:
-    """Copy `old`'s rows to `new` (keeping `new`'s own row where a key already exists), then drop them."""
+def _keyed_tables(store: HistoryStore) -> set[str]:
+    rows = store.read_cursor().execute(
+        "SELECT DISTINCT table_name FROM duckdb_constraints() "
+        "WHERE constraint_type IN ('PRIMARY KEY', 'UNIQUE') "
+        "AND list_contains(constraint_column_names, 'owner')").fetchall()
+    return {name for (name,) in rows}
+
+
+def _move_owner(table: str, keyed: bool, old: str, new: str) -> list[tuple[str, list[str]]]:
+    """Move `old`'s rows to `new`; where the key includes the owner, a row `new` already has (same config version) is kept once."""
+    if not keyed:
+        return [(f"UPDATE {table} SET owner = ? WHERE owner = ?", [new, old])]
     return [(f"INSERT OR IGNORE INTO {table} SELECT * REPLACE (? AS owner) FROM {table} WHERE owner = ?", [new, old]),
             (f"DELETE FROM {table} WHERE owner = ?", [old])]

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from history.claims import claim_anonymous_runs, claimable_runs
+from history.claims import claim_anonymous_runs, claimable_runs, owned_tables
 from history.errors import ClaimRefused
 from history.quotas import Quotas, Visitor
 from history.store import HistoryStore
@@ -61,3 +61,21 @@ def test_a_claim_happens_once_and_only_into_an_account(store: HistoryStore, data
         claim_anonymous_runs(store, data_dir, ANON, "hf:eve")
     assert _owned(store, "runs", "hf:eve") == 0
 
+
+
+def test_a_config_version_the_account_already_has_is_kept_once(tmp_path):
+    """Owner-keyed rows (config versions) merge into the account instead of failing the claim."""
+    store = HistoryStore(tmp_path / "h.duckdb")
+    try:
+        assert {"runs", "steps", "llm_calls", "config_versions", "check_results"} <= set(owned_tables(store))
+        cur = store.read_cursor()
+        for owner in (ANON, "hf:ada"):
+            cur.execute("INSERT INTO config_versions (owner, hash, workflow, canonical, original, first_seen) "
+                        "VALUES (?, 'h1', 'w', 'c', 'o', now())", [owner])
+        cur.execute("INSERT INTO runs (run_id, owner, workflow, status, started_at) VALUES ('r1', ?, 'w', 'succeeded', now())", [ANON])
+        assert claim_anonymous_runs(store, tmp_path, ANON, "hf:ada") == 1
+        owners = cur.execute("SELECT owner FROM config_versions ORDER BY owner").fetchall()
+        assert owners == [("hf:ada",)]
+        assert cur.execute("SELECT owner FROM runs").fetchall() == [("hf:ada",)]
+    finally:
+        store.close()
