@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-import typing
 from pathlib import Path
 
 import pytest
-from pydantic import BaseModel
 
 from schemas import load_workflow
 from schemas.config_diff import diff_workflows
 from schemas.diff_words import NOUNS
-from schemas.models import Workflow
-from schemas.steps import Step
+from tests.schemas.test_generated import _models as models_in_the_tree  # every model, step kinds included
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
@@ -213,26 +210,10 @@ def test_raised_powers_are_listed_beside_the_changes() -> None:
     assert "Powers raised" in diff.to_text()
 
 
-def _models_in_the_tree() -> set[type[BaseModel]]:
-    """Every model reachable from `Workflow`, each step kind of `schemas/steps/` included."""
-    seen: set[type[BaseModel]] = set()
-    todo: list[object] = [Workflow, *typing.get_args(typing.get_args(Step)[0])]
-    while todo:
-        item = todo.pop()
-        if isinstance(item, type) and issubclass(item, BaseModel):
-            if item in seen:
-                continue
-            seen.add(item)
-            todo.extend(f.annotation for f in item.model_fields.values())
-        else:
-            todo.extend(typing.get_args(item))
-    return seen
-
-
 def test_every_field_of_every_model_has_words() -> None:
-    kinds = {m.__name__ for m in _models_in_the_tree()}
+    kinds = {m.__name__ for m in models_in_the_tree()}
     assert {"AgentStep", "LoopStep", "MapStep", "RouteStep", "SupervisorStep", "HttpTool", "Limits"} <= kinds
-    unnamed = [f"{m.__name__}.{name}" for m in _models_in_the_tree() for name in m.model_fields
+    unnamed = [f"{m.__name__}.{name}" for m in models_in_the_tree() for name in m.model_fields
                if f"{m.__name__}.{name}" not in NOUNS and name not in NOUNS]
     assert unnamed == []
 
