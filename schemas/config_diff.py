@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -27,12 +28,12 @@ from schemas.powers import raised_powers
 
 _MODEL_FIELDS = frozenset({"Workflow.default_model", "ModelSpec.model", "Agent.model", "AgentStep.model",
                            "Classifier.model", "Agent.summary_model"})
-_UNSET_MODEL = {  # noqa: RUF012 - read-only, module private
+_UNSET_MODEL = MappingProxyType({
     "Workflow.default_model": "the model chosen in Settings", "Agent.model": "the workflow's default model",
     "AgentStep.model": "its agent's model", "Classifier.model": "the workflow's default model",
-}
+})
 _NAMED_KINDS = frozenset({"loop", "map", "parallel", "route", "supervisor"})  # "loop `x`" reads better than "step `x`"
-_BOUNDS = {  # noqa: RUF012 - read-only, module private
+_BOUNDS = MappingProxyType({
     "LoopStep.max_iterations": "may run {b} times instead of {a}",
     "MapStep.max_items": "handles up to {b} items instead of {a}",
     "SupervisorStep.max_delegations": "may delegate {b} times instead of {a}",
@@ -41,7 +42,7 @@ _BOUNDS = {  # noqa: RUF012 - read-only, module private
     "Limits.max_steps": "a run may take {b} steps instead of {a}",
     "Limits.max_tokens": "a run may use {b} tokens instead of {a}",
     "Limits.timeout_seconds": "a run may take {b} s instead of {a} s",
-}
+})
 
 
 @dataclass(frozen=True)
