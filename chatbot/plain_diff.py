@@ -41,7 +41,7 @@ class PlainDiff:
 
     def to_text(self) -> str:
         """Plain text for the terminal and the chat: one change per line, then the cost line."""
-        return f"{self.diff.to_text()}\n{self.cost.sentence()}"
+        return f"{self.diff.to_text()}\n\n{self.cost.sentence()}"
 
     def to_markdown(self) -> str:
         return f"**What changed, in plain words**\n\n{self.to_text()}"

@@ -16,14 +16,14 @@ from ui.safe_text import esc, safe_markdown
 # (label, column, format) of the side-by-side comparison rows.
 _COMPARE_ROWS = (
     ("Runs", "runs", "{:.0f}"),
-    ("Avg cost / run", "avg_cost_usd", "${:.4f}"),
-    ("Total cost", "total_cost_usd", "${:.4f}"),
+    ("Avg cost / run", "avg_cost_usd", "${:.6f}"),
+    ("Total cost", "total_cost_usd", "${:.6f}"),
     ("Avg tokens / run", "avg_tokens", "{:,.0f}"),
     ("Latency p50", "p50_latency_s", "{:.2f}s"),
     ("Latency p95", "p95_latency_s", "{:.2f}s"),
     ("Failure rate", "failure_rate", "{:.0%}"),
     ("Check pass rate", "check_pass_rate", "{:.0%}"),
-    ("Estimated cost / run", "avg_estimate_usd", "${:.4f}"),
+    ("Estimated cost / run", "avg_estimate_usd", "${:.6f}"),
     ("Actual ÷ estimate (cost)", "cost_ratio", "{:.2f}×"),
     ("Actual ÷ estimate (tokens)", "token_ratio", "{:.2f}×"),
 )
@@ -65,7 +65,7 @@ def version_table(frame: pd.DataFrame) -> pd.DataFrame:
     cols = [c for c in VERSION_TABLE_COLUMNS if c in out.columns]
     out = out[cols] if cols else pd.DataFrame(columns=list(VERSION_TABLE_COLUMNS))
     numeric = [c for c in cols if c not in ("workflow", "version")]
-    out[numeric] = out[numeric].apply(pd.to_numeric, errors="coerce").round(4)
+    out[numeric] = out[numeric].apply(pd.to_numeric, errors="coerce").round(6)
     return out.astype(object).where(out.notna(), "")
 
 

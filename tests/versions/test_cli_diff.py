@@ -25,7 +25,7 @@ def test_diff_prints_the_change_and_the_cost_change(edited: Path, capsys: pytest
     assert main(["diff", str(EXAMPLE), str(edited), "--model", "openai/gpt-4o-mini"]) == 1
     lines = capsys.readouterr().out.splitlines()
     assert lines[1] == "- loop `revise` may run 5 times instead of 3"
-    assert lines[2].startswith("Estimated cost per run: expected $0.0016 (unchanged), worst case $0.0023 → $0.0036")
+    assert lines[2] == "" and lines[3].startswith("Estimated cost per run: expected $0.0016 (unchanged), worst case $0.0023 → $0.0036")
 
 
 def test_diff_of_a_cosmetic_edit_is_no_change(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
