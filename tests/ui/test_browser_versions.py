@@ -7,7 +7,7 @@ import pytest
 
 from testkit.replies import Reply
 from tests.ui.conftest import RunningApp
-from tests.ui.test_browser import SHOTS, SLOW, browser, expect, page, run_status, set_editor, shot, tab  # noqa: F401
+from tests.ui.test_browser import ARTIFACTS, SHOTS, SLOW, browser, expect, page, run_status, set_editor, tab  # noqa: F401
 
 pytestmark = pytest.mark.browser
 
@@ -71,8 +71,9 @@ def test_two_versions_side_by_side(page: object, ui_app: RunningApp, llm_server)
     expect(changed).to_contain_text("may run 5 times instead of 3")
     panel = page.locator("#an-versions-panel")
     panel.scroll_into_view_if_needed()
-    shot(page, "versions-analytics")
-    panel.screenshot(path=str(SHOTS / "versions-side-by-side.png"))
+    panel.screenshot(path=str(SHOTS / "versions-side-by-side.png"))  # the README's picture
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "versions-analytics.png"), full_page=True)  # the whole tab
 
     tab(page, "Design")
     set_editor(page, V2.replace("max_iterations: 5", "max_iterations: 7"))
