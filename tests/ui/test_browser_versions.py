@@ -83,3 +83,15 @@ def test_two_versions_side_by_side(page: object, ui_app: RunningApp, llm_server)
     out = page.locator("#draft-changed")
     expect(out).to_contain_text("may run 7 times instead of 3", timeout=SLOW)  # the oldest version: V1
     expect(out).to_contain_text("openai/gpt-4o-mini")
+
+    # Another visitor cannot open these versions, even knowing their hashes.
+    from gradio_client import Client
+
+    hashes = [r[0] for r in ui_app.services.history.read_cursor().execute(
+        "SELECT hash FROM config_versions WHERE workflow = 'two-versions'").fetchall()]
+    assert len(hashes) == 2
+    stranger = Client(ui_app.url, verbose=False)
+    with pytest.raises(Exception, match="not in your run history|not in the list of choices"):
+        stranger.predict(hashes[0], hashes[1], "All time", api_name="/compare_versions")
+    with pytest.raises(Exception, match="not in your run history|not in the list of choices"):
+        stranger.predict(hashes[0], V2, api_name="/diff_draft_against_version")
