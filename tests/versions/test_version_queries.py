@@ -88,3 +88,12 @@ def test_check_pass_rate_appears_when_checks_are_recorded(store: HistoryStore) -
                 "('alice', ?, false, '2026-09-21 15:00'), ('bob', ?, false, '2026-09-21 15:00')", [V1, V1, V1])
     both = hv.compare(cur, Filters(owner="alice"), V1, V2)
     assert both.iloc[0].check_pass_rate == 0.5 and both.isna().iloc[1]["check_pass_rate"]
+
+
+def test_the_sql_box_sees_only_the_users_versions(store: HistoryStore) -> None:
+    from history.sql_box import run_sql
+
+    sql = ("SELECT v.hash, count(*) AS runs FROM config_versions v JOIN runs r ON r.config_hash = v.hash "
+           "GROUP BY v.hash ORDER BY v.hash")
+    assert run_sql(store.read_cursor(), sql, "bob").frame.values.tolist() == [[V1, 1]]
+    assert run_sql(store.read_cursor(), "SELECT count(*) AS n FROM config_versions", "alice").frame["n"][0] == 2
