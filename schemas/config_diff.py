@@ -26,23 +26,20 @@ from schemas.diff_words import is_long, kind_name, noun, show
 from schemas.models import Step, Workflow
 from schemas.powers import raised_powers
 
-_MODEL_FIELDS = frozenset({"Workflow.default_model", "ModelSpec.model", "Agent.model", "AgentStep.model",
-                           "Classifier.model", "Agent.summary_model"})
-_UNSET_MODEL = MappingProxyType({
+# Model fields outside the step kinds (the kinds say theirs in `diff_unset_model`), with the words
+# for "not set"; bounds whose change reads as a sentence of its own.
+_MODELS = MappingProxyType({
     "Workflow.default_model": "the model chosen in Settings", "Agent.model": "the workflow's default model",
-    "AgentStep.model": "its agent's model", "Classifier.model": "the workflow's default model",
+    "ModelSpec.model": "no model", "Agent.summary_model": "no summary model",
 })
-_NAMED_KINDS = frozenset({"loop", "map", "parallel", "route", "supervisor"})  # "loop `x`" reads better than "step `x`"
 _BOUNDS = MappingProxyType({
-    "LoopStep.max_iterations": "may run {b} times instead of {a}",
-    "MapStep.max_items": "handles up to {b} items instead of {a}",
-    "SupervisorStep.max_delegations": "may delegate {b} times instead of {a}",
     "Agent.max_tool_calls": "may make {b} tool calls per step instead of {a}",
     "Limits.max_cost_usd": "the budget per run is now ${b} instead of ${a}",
     "Limits.max_steps": "a run may take {b} steps instead of {a}",
     "Limits.max_tokens": "a run may use {b} tokens instead of {a}",
     "Limits.timeout_seconds": "a run may take {b} s instead of {a} s",
 })
+_NAMED_KINDS = frozenset({"loop", "map", "parallel", "route", "supervisor"})  # "loop `x`" reads better than "step `x`"
 
 
 @dataclass(frozen=True)
@@ -138,22 +135,22 @@ class _Differ:
         if type(old) is not type(new):
             self.add(area, subject, "changed", f"{subject} is now {_kind_of(new)} instead of {_kind_of(old)}")
             return
-        owner = type(new).__name__
         for name in type(new).model_fields:
             if name in skip:
                 continue
             a, b = getattr(old, name), getattr(new, name)
             if not self.same(a, b):
-                self.value(area, subject, owner, name, a, b)
+                self.value(area, subject, type(new), name, a, b)
 
-    def value(self, area: str, subject: str, owner: str, name: str, a: Any, b: Any) -> None:
-        key, label = f"{owner}.{name}", noun(owner, name)
-        if key in _MODEL_FIELDS:
-            unset = _UNSET_MODEL.get(key, "no model")
+    def value(self, area: str, subject: str, model: type, name: str, a: Any, b: Any) -> None:
+        key, label = f"{model.__name__}.{name}", noun(model, name)
+        unset = getattr(model, "diff_unset_model", {}).get(name) or _MODELS.get(key)
+        bound = getattr(model, "diff_bounds", {}).get(name) or _BOUNDS.get(key)
+        if unset is not None:
             self.add(area, subject, "changed", f"{subject} now uses {show(b) if b else unset} instead of "
                      f"{show(a) if a else unset}" + (" for summaries" if name == "summary_model" else ""))
-        elif key in _BOUNDS and a is not None and b is not None:
-            text = _BOUNDS[key].format(a=show(a).strip("`"), b=show(b).strip("`"))
+        elif bound is not None and a is not None and b is not None:
+            text = bound.format(a=show(a).strip("`"), b=show(b).strip("`"))
             self.add(area, subject, "changed", text if key.startswith("Limits.") else f"{subject} {text}")
         elif key == "HttpTool.allow":
             self.hosts(subject, a, b)

@@ -1,8 +1,9 @@
 """The words of a plain-language config diff: what each field is called, and how values read.
 
-Every field of every model in the config tree has a name here (`NOUNS`): a test walks the models
-(step kinds from `schemas/steps/` included) and fails when a field has none, so a field added to
-the format is described in words, never as a raw key.
+Every field of every model in the config tree has a name: here (`NOUNS`) for the workflow,
+inputs, models, agents, tools and limits, and in each step kind's module (`diff_words`) for the
+kinds, so a kind still lives in one module. A test walks the models and fails when a field has
+none, so a field added to the format is described in words, never as a raw key.
 """
 
 from __future__ import annotations
@@ -58,32 +59,18 @@ NOUNS = MappingProxyType({
     "timeout_seconds": "the time limit per attempt (s)", "artifact": "the file it writes",
     "Retry.attempts": "the attempts", "Retry.backoff_seconds": "the wait before retrying (s)",
     "Artifact.name": "the file name", "Artifact.format": "the file format",
-    # step kinds
-    "AgentStep.agent": "the agent", "AgentStep.prompt": "the prompt", "AgentStep.prompt_file": "the prompt file",
-    "AgentStep.model": "the model", "AgentStep.output": "the structured output",
-    "AgentStep.temperature": "the temperature", "AgentStep.max_tokens": "the answer cap (max_tokens)",
-    "ApprovalStep.message": "the message", "ApprovalStep.on_reject": "what a rejection does",
-    "AskStep.question": "the question", "AskStep.choices": "the choices",
-    "EndStep.output": "the output",
-    "LoopStep.steps": "the body", "LoopStep.until": "the stop condition", "LoopStep.max_iterations": "the most iterations",
-    "MapStep.over": "the list it maps over", "MapStep.as_": "the item name", "MapStep.steps": "the body",
-    "MapStep.output": "the body step whose output is kept", "MapStep.max_items": "the most items",
-    "ParallelStep.branches": "the branches",
-    "RouteStep.on": "the value it routes on", "RouteStep.classify": "the classifier", "RouteStep.cases": "the cases",
-    "RouteStep.default": "the default branch",
-    "Classifier.prompt": "the classifier prompt", "Classifier.model": "the classifier model",
-    "RouteCase.when": "the condition", "RouteCase.steps": "the steps",
-    "SupervisorStep.manager": "the manager", "SupervisorStep.workers": "the workers", "SupervisorStep.teams": "the teams",
-    "SupervisorStep.task": "the task", "SupervisorStep.max_delegations": "the most delegations",
-    "SupervisorStep.conversation": "the conversation mode", "SupervisorStep.shared_history_chars":
-    "the shared history cap (characters)",
-    "Team.name": "the name", "Team.description": "the description", "Team.steps": "the steps",
-    "TransformStep.value": "the value it builds",
 })  # fmt: skip
 
 
-def noun(owner: str, field: str) -> str:
-    return NOUNS.get(f"{owner}.{field}") or NOUNS.get(field) or f"`{field}`"
+def words_for(model: type, field: str) -> str | None:
+    """The name of `model`'s `field` in a sentence: a step kind's own `diff_words` (in its module
+    under `schemas/steps/`), else this table; None when nobody named it."""
+    own = getattr(model, "diff_words", {})
+    return own.get(field) or NOUNS.get(f"{model.__name__}.{field}") or NOUNS.get(field)
+
+
+def noun(model: type, field: str) -> str:
+    return words_for(model, field) or f"`{field}`"
 
 
 def show(value: Any) -> str:
