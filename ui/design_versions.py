@@ -45,4 +45,4 @@ def wire(services: AppServices, session_state: gr.State, pick: gr.Dropdown, butt
         return diff_markdown(words.to_text(), yaml_diff(stored.original, text or "", max_lines=200))
 
     pick.focus(choices, [session_state], [pick], api_visibility="private", queue=False)
-    button.click(against, [pick, editor, session_state], [out], api_name="diff_draft_against_version")
+    button.click(against, [pick, editor, session_state], [out], api_visibility="private")

@@ -75,5 +75,5 @@ def build(services: AppServices, session_state: gr.State, span: gr.Dropdown) -> 
         return vv.compare_html(frame, labels), vv.diff_markdown(words, yaml_diff(texts[0].canonical, texts[1].canonical,
                                                                                   max_lines=200))
 
-    open_btn.click(side_by_side, [a, b, span, session_state], [compared, changed], api_name="compare_versions")
+    open_btn.click(side_by_side, [a, b, span, session_state], [compared, changed], api_visibility="private")
     return VersionsPanel(table, a, b)
