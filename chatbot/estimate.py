@@ -230,15 +230,17 @@ class _Walker:
 
     def check_window(self, step_id: str, agent_name: str, prompt: str) -> None:
         """Warn when the step's largest plausible prompt (files at their size cap) may overflow."""
-        from orchestrator.context_window import window_of
-        from orchestrator.llm_types import ModelParams
+        from orchestrator.offline_model import CONTEXT_WINDOW, is_offline
 
         agent = self.wf.agents.get(agent_name)
         if agent is None:
             return
         model, _ = self.model_of(agent.model)
         spec = self.wf.models.get(agent.model or self.wf.default_model or "")
-        window = window_of(ModelParams(model, context_window=spec.context_window if spec else None))
+        # The window from the alias, the offline model or LiteLLM's bundled map read as JSON
+        # (importing LiteLLM for this costs seconds, on the CLI too).
+        window = (spec.context_window if spec and spec.context_window else None) or (
+            CONTEXT_WINDOW if is_offline(model) else price_of(model).context_window)
         tokens = FRAMING_TOKENS + _prompt_tokens(agent.role + agent.goal + agent.instructions + prompt)
         for match in TEMPLATE_RE.finditer(prompt):
             path = match.group(1).strip().split(".")

@@ -87,6 +87,8 @@ class TurnResult:
     """What the page shows after a turn: the reply, the current YAML, what changed, and why not.
 
     `errors` are problems the user should see (the draft shown is still the last valid one);
+    `diff` is the unified diff of the YAML and `plain_diff` the same change in words, when both
+    drafts are valid;
     `pending_confirmation` lists raised powers waiting for `confirm()` / `reject()`.
     """
 
@@ -96,3 +98,4 @@ class TurnResult:
     errors: list[str] = field(default_factory=list)
     estimate: str | None = None
     pending_confirmation: list[str] = field(default_factory=list)
+    plain_diff: str = ""  # the change in plain words with the cost change per run (`chatbot.plain_diff`)

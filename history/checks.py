@@ -73,7 +73,8 @@ def _where(f: Filters, check_run_id: str | None = None) -> tuple[str, list[Any]]
     """WHERE clause for `check_results t` from fixed fragments (`status` filters the case's run status)."""
     lo, hi = _bounds(f)
     pairs = ((f.owner, "t.owner = ?"), (lo, "t.ts >= ?"), (hi, "t.ts < ?"), (f.workflow, "t.workflow = ?"),
-             (f.model, "t.model = ?"), (f.status, "t.status = ?"), (check_run_id, "t.check_run_id = ?"))
+             (f.model, "t.model = ?"), (f.status, "t.status = ?"), (f.version, "t.config_hash = ?"),
+             (check_run_id, "t.check_run_id = ?"))
     used = [(value, fragment) for value, fragment in pairs if value is not None]
     if not used:
         return "", []

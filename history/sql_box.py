@@ -49,6 +49,7 @@ TABLES = MappingProxyType({
     "steps": "SELECT * FROM steps WHERE ? IS NULL OR owner = ?",
     "llm_calls": "SELECT * FROM llm_calls WHERE ? IS NULL OR owner = ?",
     "events": "SELECT * FROM events WHERE ? IS NULL OR run_id IN (SELECT run_id FROM runs WHERE owner = ?)",
+    "config_versions": "SELECT * FROM config_versions WHERE ? IS NULL OR owner = ?",
 })
 
 

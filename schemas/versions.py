@@ -61,3 +61,16 @@ class ConfigVersion:
         """The version of `workflow`; `original` is the text it was loaded from (canonical if unknown)."""
         canonical = canonical_text(workflow)
         return cls(config_hash(workflow), workflow.name, canonical, original if original is not None else canonical)
+
+
+def workflow_of(canonical: str) -> Workflow:
+    """The workflow a stored canonical text describes (it was valid when stored: no file reads,
+    no semantic checks, so a `prompt_file` already inlined into `prompt` needs no file now)."""
+    from schemas.errors import ConfigError
+    from schemas.issues import Issue
+    from schemas.safe_yaml import read_untrusted
+
+    doc = read_untrusted(canonical)
+    if doc.problems:
+        raise ConfigError([Issue("<version>", p.line, p.column, (), p.message) for p in doc.problems])
+    return Workflow.model_validate(doc.data)

@@ -42,12 +42,12 @@ def wire(services: AppServices, plot: gr.Plot, refresh: gr.Button, filter_inputs
     """Refresh the chart with the other dashboards (same filters, the session's own results only)."""
 
     @funnel
-    def chart(span: str, workflow: str, model: str, status: str, session: Session) -> Any:
+    def chart(span: str, workflow: str, model: str, status: str, version: str, session: Session) -> Any:
         from history.checks import pass_rate_by_version
 
         if services.history is None:
             return None
-        f = filters(session, span, workflow, model, status)
+        f = filters(session, span, workflow, model, status, version)
         frame = pass_rate_chart(pass_rate_by_version(services.history.read_cursor(), f))
         with services.chart_lock:
             return view.figure(frame, "bars", "version", "pass_rate", "model", TITLE)

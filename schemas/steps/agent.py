@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import ConfigDict, Field
@@ -25,6 +26,10 @@ class AgentStep(_StepBase):
     """One agent answers one prompt."""
 
     model_config = ConfigDict(json_schema_extra=_prompt_or_file)
+
+    # How `graphwright diff` names this kind's fields (`schemas.config_diff`).
+    diff_words = MappingProxyType({"agent": "the agent", "prompt": "the prompt", "prompt_file": "the prompt file", "model": "the model", "output": "the structured output", "temperature": "the temperature", "max_tokens": "the answer cap (max_tokens)"})
+    diff_unset_model = MappingProxyType({"model": "its agent's model"})
 
     type: Literal["agent"]
     agent: Identifier = Field(description="The agent under `agents` that does this step.")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Literal
 
 from pydantic import Field
@@ -16,6 +17,9 @@ if TYPE_CHECKING:
 
 class ApprovalStep(_StepBase):
     """Pauses the run until a person approves or rejects, with optional feedback."""
+
+    # How `graphwright diff` names this kind's fields (`schemas.config_diff`).
+    diff_words = MappingProxyType({"message": "the message", "on_reject": "what a rejection does"})
 
     type: Literal["approval"]
     message: Template = Field(description="What the person is asked to approve.")

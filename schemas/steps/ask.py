@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Annotated, Literal
 
 from pydantic import Field, StringConstraints, field_validator
@@ -18,6 +19,9 @@ Choice = Annotated[str, StringConstraints(min_length=1, max_length=200)]
 
 class AskStep(_StepBase):
     """Pauses the run to ask a person a question (free text or one of `choices`); later steps read the answer."""
+
+    # How `graphwright diff` names this kind's fields (`schemas.config_diff`).
+    diff_words = MappingProxyType({"question": "the question", "choices": "the choices"})
 
     type: Literal["ask"]
     question: Template = Field(description="What the person is asked; templates fill in earlier outputs.")

@@ -11,8 +11,9 @@ still flows one way.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, ClassVar, Literal, Protocol, TypeVar
 
 from pydantic import Field
@@ -131,6 +132,11 @@ class _StepBase(_Strict):
     ends_run: ClassVar[bool] = False  # the run stops after this step (steps after it never run)
     diagram_shape: ClassVar[str] = "rect"
     diagram_exit: ClassVar[str | None] = None  # label of the edge leaving a leaf's diagram node
+    # The words `schemas.config_diff` uses for this kind's own fields, its bounds ("may run {b}
+    # times instead of {a}") and its model fields when unset; a test checks every field has words.
+    diff_words: ClassVar[Mapping[str, str]] = MappingProxyType({})
+    diff_bounds: ClassVar[Mapping[str, str]] = MappingProxyType({})
+    diff_unset_model: ClassVar[Mapping[str, str]] = MappingProxyType({})
 
     # ---- structure ----------------------------------------------------------------------------
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import Field, field_validator
@@ -20,6 +21,9 @@ class EndStep(_StepBase):
     Put it in a route case to stop on one branch; a route case with `steps: []` instead does nothing
     and carries on.
     """
+
+    # How `graphwright diff` names this kind's fields (`schemas.config_diff`).
+    diff_words = MappingProxyType({"output": "the output"})
 
     type: Literal["end"]
     output: Any = Field(

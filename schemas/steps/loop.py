@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import Field
@@ -28,6 +29,10 @@ if TYPE_CHECKING:
 
 class LoopStep(_StepBase):
     """Repeats its steps until `until` holds or `max_iterations` is reached."""
+
+    # How `graphwright diff` names this kind's fields (`schemas.config_diff`).
+    diff_words = MappingProxyType({"steps": "the body", "until": "the stop condition", "max_iterations": "the most iterations"})
+    diff_bounds = MappingProxyType({"max_iterations": "may run {b} times instead of {a}"})
 
     type: Literal["loop"]
     steps: list[Step] = Field(min_length=1, max_length=200, description="The body, run once per iteration.")

@@ -36,6 +36,10 @@ _NOT_IN_BODY = MappingProxyType({
 class MapStep(_StepBase):
     """Runs its steps once for each item of a list produced earlier, the items concurrently."""
 
+    # How `graphwright diff` names this kind's fields (`schemas.config_diff`).
+    diff_words = MappingProxyType({"over": "the list it maps over", "as_": "the item name", "steps": "the body", "output": "the body step whose output is kept", "max_items": "the most items"})
+    diff_bounds = MappingProxyType({"max_items": "handles up to {b} items instead of {a}"})
+
     type: Literal["map"]
     over: Template = Field(description="A template giving a list, e.g. `{{ steps.plan.output.topics }}`.")
     as_: Identifier = Field("item", alias="as", description="Name of each item inside the body's templates.")

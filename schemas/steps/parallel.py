@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Literal
 
 from pydantic import Field
@@ -17,6 +18,9 @@ if TYPE_CHECKING:
 
 class ParallelStep(_StepBase):
     """Runs a fixed set of branches at the same time; the next step waits for all of them."""
+
+    # How `graphwright diff` names this kind's fields (`schemas.config_diff`).
+    diff_words = MappingProxyType({"branches": "the branches"})
 
     type: Literal["parallel"]
     branches: list[Step] = Field(min_length=2, max_length=32, description="Steps that run concurrently.")

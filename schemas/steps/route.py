@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Literal
+from collections.abc import Mapping
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from pydantic import Field
 
@@ -31,11 +33,17 @@ if TYPE_CHECKING:
 class Classifier(_Strict):
     """An LLM picks one of the route's `when` labels."""
 
+    diff_words: ClassVar[Mapping[str, str]] = MappingProxyType({"prompt": "the classifier prompt",
+                                                               "model": "the classifier model"})
+    diff_unset_model: ClassVar[Mapping[str, str]] = MappingProxyType({"model": "the workflow's default model"})
+
     prompt: Template = Field(description="What to classify; the labels are added for the model.")
     model: ModelName | None = Field(None, description="Defaults to the workflow's default model.")
 
 
 class RouteCase(_Strict):
+    diff_words: ClassVar[Mapping[str, str]] = MappingProxyType({"when": "the condition", "steps": "the steps"})
+
     when: str = Field(
         min_length=1,
         max_length=500,
@@ -49,6 +57,9 @@ class RouteCase(_Strict):
 
 class RouteStep(_StepBase):
     """Chooses one branch: by a value (`on`), by an LLM (`classify`), or by expressions; else `default`."""
+
+    # How `graphwright diff` names this kind's fields (`schemas.config_diff`).
+    diff_words = MappingProxyType({"on": "the value it routes on", "classify": "the classifier", "cases": "the cases", "default": "the default branch"})
 
     type: Literal["route"]
     on: Template | None = Field(None, description="A template whose value is matched against each `when`.")

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from pydantic import Field
 
@@ -46,6 +46,9 @@ NOT_IN_TEAMS: Mapping[str, str] = MappingProxyType({
 class Team(_Strict):
     """A worker that is a sub-flow: its steps run in order for each sub-task delegated to it."""
 
+    diff_words: ClassVar[Mapping[str, str]] = MappingProxyType({"name": "the name", "description": "the description",
+                                                               "steps": "the steps"})
+
     name: Identifier = Field(description="The name the manager delegates to (its tool name).")
     description: str = Field(
         "", max_length=500, description="What the team does, told to the manager when it chooses a worker."
@@ -60,6 +63,10 @@ class Team(_Strict):
 
 class SupervisorStep(_StepBase):
     """A manager agent delegates sub-tasks to worker agents and teams until it has an answer."""
+
+    # How `graphwright diff` names this kind's fields (`schemas.config_diff`).
+    diff_words = MappingProxyType({"manager": "the manager", "workers": "the workers", "teams": "the teams", "task": "the task", "max_delegations": "the most delegations", "conversation": "the conversation mode", "shared_history_chars": "the shared history cap (characters)"})
+    diff_bounds = MappingProxyType({"max_delegations": "may delegate {b} times instead of {a}"})
 
     type: Literal["supervisor"]
     manager: Identifier = Field(description="The agent that plans and delegates.")

@@ -27,6 +27,9 @@ class TransformStep(_StepBase):
     the raw value (a list stays a list, an object stays an object). It costs nothing.
     """
 
+    # How `graphwright diff` names this kind's fields (`schemas.config_diff`).
+    diff_words = MappingProxyType({"value": "the value it builds"})
+
     type: Literal["transform"]
     value: Any = Field(
         description="The value to build: a template string, or a list or mapping whose strings are "

@@ -94,3 +94,17 @@ def test_the_canonical_text_loads_back_to_the_same_version() -> None:
     assert not [line for line in version.canonical.splitlines()[1:] if line.lstrip().startswith("#")]
     assert config_hash(load_workflow(canonical_text(workflow))) == version.hash
     assert len(version.hash) == 64 and version.short == version.hash[:8]
+
+
+def test_a_stored_canonical_text_reads_back_without_its_files(tmp_path) -> None:
+    from schemas import load_workflow_file
+    from schemas.versions import workflow_of
+
+    (tmp_path / "ask.md").write_text("Find the facts about {{ inputs.topic }}.")
+    config = tmp_path / "wf.yaml"
+    config.write_text(TEXT.replace("prompt: Find the key facts about {{ inputs.topic }}.", "prompt_file: ask.md"))
+    workflow = load_workflow_file(config)
+    canonical = canonical_text(workflow)
+    assert "Find the facts about" in canonical  # the file's text is part of the version
+    (tmp_path / "ask.md").unlink()
+    assert config_hash(workflow_of(canonical)) == config_hash(workflow)
