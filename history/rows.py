@@ -161,6 +161,8 @@ class Tracker:
             self._next_id += 1
             return
         item, payload = scrub(item)
+        if type(item) is ev.StepFinished and item.output is not None:  # kept once, in `steps.output`
+            payload = item.model_dump_json(exclude={"output"})
         if isinstance(item, ev.RunStarted):
             self._start(item, batch)
         run = self._run(item.run_id)
@@ -186,6 +188,9 @@ class Tracker:
             batch.new_runs.append(
                 (item.run_id, item.owner, item.workflow, item.default_model, utc(item.ts), _json(item.inputs))
             )
+            if item.source_run_id:  # a replay names the run it replays
+                batch.ops.append(RunOp("UPDATE runs SET source_run_id = ? WHERE run_id = ?",
+                                       [item.source_run_id, item.run_id]))
         else:  # a resume: a new segment of the same run; the owner stays the original one
             run.segment += 1
             run.iterations.clear()
@@ -207,6 +212,8 @@ class Tracker:
             item.run_id, item.seq, ts, item.step_id, item.step_type, item.status, item.duration_s,
             item.tokens_in, item.tokens_out, item.cost_usd, item.model, item.attempts, item.error,
             run.owner, run.workflow, run.segment, iteration, False,
+            None if item.status != "ok" else _json(item.output), item.execution, item.item_index, item.branch,
+            item.served,
         ))  # fmt: skip
 
     def _end(self, item: ev.Event, ts: float, batch: Batch) -> None:

@@ -25,6 +25,7 @@ from orchestrator.compiler import recursion_limit, with_checkpointer
 from orchestrator.models_table import build_model_table
 from orchestrator.named_secrets import resolve_secrets
 from orchestrator.nodes.common import RunContext, running
+from orchestrator.replay import ReplayPlan
 from orchestrator.state import InputsError, initial_state, input_previews, prepare_inputs
 
 if TYPE_CHECKING:
@@ -36,8 +37,9 @@ log = logging.getLogger(__name__)
 
 class RunDriver:
     def __init__(self, engine: Engine, stored: StoredRun, stamp: Stamp, *, resume: bool,
-                 approval: ApprovalDecision | None) -> None:
+                 approval: ApprovalDecision | None, replay: ReplayPlan | None = None) -> None:
         self.engine, self.stored, self.stamp = engine, stored, stamp
+        self.replay = replay
         self.resume, self.approval = resume, approval
         self.run_id = stored.run_id
         self.workflow = stored.workflow
@@ -95,7 +97,7 @@ class RunDriver:
                 self.ctx = RunContext(run_id=self.run_id, workflow=wf, client=self.engine.client,
                                       budget=Budget(wf.limits), policy=self.engine.policy, models=models,
                                       stamp=lambda e: self.stamp(e, enqueue=False), secrets=secrets,
-                                      data_dir=self.engine.data_dir)
+                                      data_dir=self.engine.data_dir, replay=self.replay)
                 command = await self._starting_point(graph, config, snapshot, inputs)
                 if command is _ALREADY_REPORTED:
                     return
@@ -127,7 +129,8 @@ class RunDriver:
         self.emit(ev.RunStarted(run_id=self.run_id, workflow=self.workflow.name,
                                 inputs=input_previews(self.workflow, inputs),
                                 default_model=default, owner=self.stored.owner, resumed=self.resume,
-                                accounted=_accounted(snapshot)))
+                                accounted=_accounted(snapshot),
+                                source_run_id=self.replay.source_run_id if self.replay else None))
 
     async def _starting_point(self, graph: Any, config: dict[str, Any], snapshot: Any,
                               inputs: dict[str, Any]) -> Any:

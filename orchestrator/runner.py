@@ -42,6 +42,7 @@ from orchestrator.errors import (
 from orchestrator.llm_types import ModelClient
 from orchestrator.policy import Policy
 from orchestrator.redaction import KNOWN_SECRETS, event_without_known, input_holding_a_key, usable
+from orchestrator.replay import ReplayPlan
 from orchestrator.state import InputsError
 from orchestrator.tool_journal import CURRENT_JOURNAL, ToolJournal
 from orchestrator.workers import CURRENT_OWNER, CURRENT_WORKERS, Workers
@@ -106,8 +107,11 @@ class Engine:
     # ---- public API -----------------------------------------------------------------------------
 
     async def run(self, workflow: Any, inputs: dict[str, Any], *, owner: str = "", run_id: str | None = None,
-                  model_override: str | None = None) -> AsyncIterator[ev.Event]:
-        """Start a run; yields its events, ending with one terminal event (see the module doc)."""
+                  model_override: str | None = None, replay: ReplayPlan | None = None) -> AsyncIterator[ev.Event]:
+        """Start a run; yields its events, ending with one terminal event (see the module doc).
+
+        `replay`: serve every step execution it does not choose from its source run (`orchestrator.replay`).
+        """
         run_id = run_id or uuid.uuid4().hex
         holding = input_holding_a_key(inputs, usable(self.credentials.known_secrets()))
         if holding is not None:  # inputs are stored with the run: a key must never get there
@@ -126,7 +130,7 @@ class Engine:
             raise full from exc
         stored = self.store.get(run_id)
         assert stored is not None
-        async for event in self._stream(stored, resume=False, approval=None):
+        async for event in self._stream(stored, resume=False, approval=None, replay=replay):
             yield event
 
     async def resume(self, run_id: str, *, approval: ApprovalDecision | None = None,
@@ -160,8 +164,8 @@ class Engine:
 
     # ---- driving a run --------------------------------------------------------------------------
 
-    async def _stream(self, stored: StoredRun, *, resume: bool, approval: ApprovalDecision | None
-                      ) -> AsyncIterator[ev.Event]:
+    async def _stream(self, stored: StoredRun, *, resume: bool, approval: ApprovalDecision | None,
+                      replay: ReplayPlan | None = None) -> AsyncIterator[ev.Event]:
         queue: asyncio.Queue[Any] = asyncio.Queue()
         seq = SeqCounter(self.store, stored.run_id, stored.seq_reserved)
 
@@ -183,7 +187,7 @@ class Engine:
 
         from orchestrator.drive import RunDriver
 
-        driver = RunDriver(self, stored, stamp, resume=resume, approval=approval)
+        driver = RunDriver(self, stored, stamp, resume=resume, approval=approval, replay=replay)
         self.journal.start_segment(stored.run_id)
         token = CURRENT_JOURNAL.set(self.journal)  # copied into the driver task and its node tasks
         owner_token = CURRENT_OWNER.set(stored.owner)  # whose sandbox slots the run's tool calls use
