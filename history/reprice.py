@@ -13,7 +13,6 @@ no per-token price is refused by name (`Unpriced`).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 import pandas as pd
 
@@ -36,21 +35,21 @@ class Repricing:
 
     @property
     def actual_usd(self) -> float | None:
-        return None if self.by_day.empty else float(self.by_day["actual_usd"].sum())
+        known = self.by_day["actual_usd"].dropna() if not self.by_day.empty else pd.Series(dtype=float)
+        return float(known.sum()) if len(known) else None  # no priced call: unknown, not 0
 
     @property
     def alternative_usd(self) -> float:
         return float(self.by_day["alternative_usd"].sum()) if not self.by_day.empty else 0.0
 
 
-_AGG = """
-count(*) AS calls, sum(t.tokens_in)::BIGINT AS tokens_in, sum(t.tokens_out)::BIGINT AS tokens_out,
-CASE WHEN count(*) FILTER (WHERE NOT t.unpriced) = 0 THEN NULL
-     ELSE sum(t.cost_usd) FILTER (WHERE NOT t.unpriced) END AS actual_usd,
-sum(CASE WHEN $tier IS NOT NULL AND t.tokens_in > $tier
-         THEN t.tokens_in * $tier_in + t.tokens_out * $tier_out
-         ELSE t.tokens_in * $inp + t.tokens_out * $out END) AS alternative_usd,
-count(*) FILTER (WHERE t.unpriced) AS unpriced_calls
+# One scan: calls grouped by what pricing needs (day, step, model, whether the prompt is above the
+# alternative's tier); the few thousand groups are then priced and rolled up in pandas.
+_GROUPS = """
+SELECT t.ts::DATE AS day, t.workflow, coalesce(t.step_id, '') AS step_id, t.model, t.unpriced,
+       t.tokens_in > ? AS above, count(*) AS calls, sum(t.tokens_in)::BIGINT AS tokens_in,
+       sum(t.tokens_out)::BIGINT AS tokens_out, sum(t.cost_usd) AS cost
+FROM llm_calls t {where} GROUP BY ALL
 """
 
 
@@ -61,24 +60,35 @@ def reprice(cur: Cursor, filters: Filters, model: str) -> Repricing:
         raise Unpriced(f"`{model}` has no per-token price in LiteLLM's price map, so nothing can be computed "
                        "for it; pick a priced model (e.g. openai/gpt-4o-mini) or check the spelling")
     where, params = _where(filters, "calls")
-    named = {"inp": price.input, "out": price.output, "tier": price.tier_tokens,
-             "tier_in": price.tier_input if price.tier_input is not None else price.input,
-             "tier_out": price.tier_output if price.tier_output is not None else price.output}
-    agg = _AGG
-    for name, value in sorted(named.items(), key=lambda kv: -len(kv[0])):  # literals: typed, no user text
-        agg = agg.replace(f"${name}", "NULL::BIGINT" if value is None else repr(value))
-    by_day = _frame(cur, f"SELECT strftime(t.ts, '%Y-%m-%d') AS day, {agg} FROM llm_calls t {where}"
-                         " GROUP BY 1 ORDER BY 1", params)
-    by_step = _frame(cur, f"SELECT t.workflow, coalesce(t.step_id, '') AS step_id,"
-                          f" string_agg(DISTINCT t.model, ', ' ORDER BY t.model) AS models, {agg}"
-                          f" FROM llm_calls t {where} GROUP BY 1, 2 ORDER BY actual_usd DESC NULLS LAST, 1, 2",
-                     params)
-    extra = "AND" if where else "WHERE"
-    unpriced = dict(cur.execute(
-        f"SELECT t.model, count(*) FROM llm_calls t {where} {extra} t.unpriced GROUP BY 1 ORDER BY 1", params
-    ).fetchall())
-    return Repricing(model, price, by_day, by_step, unpriced)
+    tier = price.tier_tokens if price.tier_tokens is not None else 2**62
+    groups = cur.execute(_GROUPS.format(where=where), [tier, *params]).df()
+    above = groups["above"].astype(bool)
+    tier_in = price.tier_input if price.tier_input is not None else price.input
+    tier_out = price.tier_output if price.tier_output is not None else price.output
+    groups["alternative_usd"] = (groups["tokens_in"] * above.map({True: tier_in, False: price.input}).astype(float)
+                                 + groups["tokens_out"] * above.map({True: tier_out, False: price.output}).astype(float))
+    unpriced = groups["unpriced"].astype(bool)
+    groups["priced_cost"] = groups["cost"].where(~unpriced, 0.0)
+    groups["priced_calls"] = groups["calls"].where(~unpriced, 0)
+    groups["unpriced_calls"] = groups["calls"].where(unpriced, 0)
+    groups["day"] = pd.to_datetime(groups["day"]).dt.strftime("%Y-%m-%d")
+    by_day = _roll(groups, ["day"]).sort_values("day", ignore_index=True)
+    by_step = _roll(groups, ["workflow", "step_id"])
+    by_step = by_step.sort_values(["actual_usd", "workflow", "step_id"], ascending=[False, True, True],
+                                  na_position="last", ignore_index=True)
+    names = groups[unpriced].groupby("model")["calls"].sum()
+    return Repricing(model, price, by_day, by_step, {str(k): int(v) for k, v in names.sort_index().items()})
 
 
-def _frame(cur: Cursor, sql: str, params: list[Any]) -> pd.DataFrame:
-    return cur.execute(sql, params).df()
+def _roll(groups: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
+    """Sum the priced groups under `keys`; a key with no priced call has an unknown (NaN) actual cost."""
+    sums = {"calls": "sum", "tokens_in": "sum", "tokens_out": "sum", "priced_cost": "sum", "priced_calls": "sum",
+            "alternative_usd": "sum", "unpriced_calls": "sum"}
+    out = groups.groupby(keys, as_index=False).agg(sums)
+    if "step_id" in keys:
+        models = groups.groupby(keys)["model"].agg(lambda m: ", ".join(sorted(set(m)))).rename("models")
+        out = out.merge(models.reset_index(), on=keys)
+    out["actual_usd"] = out["priced_cost"].where(out["priced_calls"] > 0)
+    columns = [*keys, *(["models"] if "step_id" in keys else []), "calls", "tokens_in", "tokens_out", "actual_usd",
+               "alternative_usd", "unpriced_calls"]
+    return out[columns]

@@ -89,6 +89,7 @@ def test_every_call_is_repriced_per_day_and_per_step_and_unpriced_models_are_nam
 def test_a_group_of_only_unpriced_calls_has_no_actual_cost_rather_than_zero(priced_store) -> None:
     result = reprice(priced_store.read_cursor(), Filters(owner="alice", model="my-own/finetune"), "openai/gpt-4o")
     assert result.by_day["actual_usd"].isna().all() and result.by_day["unpriced_calls"].tolist() == [1]
+    assert result.actual_usd is None
     assert result.alternative_usd == pytest.approx(_litellm_cost("openai/gpt-4o", 5_000, 1_000))
 
 
