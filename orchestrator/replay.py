@@ -68,6 +68,27 @@ class ReplayPlan:
             raise StepFailed(_diverged(route_id, execution, self.source_run_id), step_id=route_id) from None
 
 
+def plan_to_json(plan: ReplayPlan) -> str:
+    """The plan as saved with the run, so a resumed replay still serves what it served."""
+    return json.dumps({
+        "source_run_id": plan.source_run_id,
+        "outputs": [[sid, execution, out] for (sid, execution), out in plan.outputs.items()],
+        "branches": [[sid, execution, label] for (sid, execution), label in plan.branches.items()],
+        "rerun": sorted(plan.rerun), "rerun_all": sorted(plan.rerun_all),
+    }, default=str)
+
+
+def plan_from_json(text: str) -> ReplayPlan:
+    data = json.loads(text)
+    return ReplayPlan(
+        source_run_id=data["source_run_id"],
+        outputs={(sid, execution): out for sid, execution, out in data["outputs"]},
+        branches={(sid, execution): label for sid, execution, label in data["branches"]},
+        rerun=frozenset((sid, execution) for sid, execution in data["rerun"]),
+        rerun_all=frozenset(data["rerun_all"]),
+    )
+
+
 def _diverged(step_id: str, execution: str, source: str) -> str:
     loops, item = json.loads(execution)
     where = ", ".join([*(f"round {n} of `{loop}`" for loop, n in loops.items()),

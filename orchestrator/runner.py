@@ -42,7 +42,7 @@ from orchestrator.errors import (
 from orchestrator.llm_types import ModelClient
 from orchestrator.policy import Policy
 from orchestrator.redaction import KNOWN_SECRETS, event_without_known, input_holding_a_key, usable
-from orchestrator.replay import ReplayPlan
+from orchestrator.replay import ReplayPlan, plan_from_json, plan_to_json
 from orchestrator.state import InputsError
 from orchestrator.tool_journal import CURRENT_JOURNAL, ToolJournal
 from orchestrator.workers import CURRENT_OWNER, CURRENT_WORKERS, Workers
@@ -123,6 +123,8 @@ class Engine:
             raise ValueError(f"run id `{run_id}` is already used; continue that run with `resume` or pick a new id")
         try:
             self.store.create(run_id, workflow, inputs, owner, model_override)
+            if replay is not None:
+                self.store.save_replay(run_id, plan_to_json(replay))
         except (sqlite3.Error, OSError) as exc:
             full = disk_full(exc, self.data_dir)
             if full is None:
@@ -153,7 +155,9 @@ class Engine:
                 wanted = f"one of {', '.join(repr(c) for c in choices)}" if choices else "some text"
                 raise InvalidAnswer(f"question `{pending.get('step_id')}` needs {wanted} as its answer; "
                                     "the run is still waiting for it")
-        async for event in self._stream(stored, resume=True, approval=approval):
+        saved = self.store.replay_of(run_id)
+        replay = plan_from_json(saved) if saved is not None else None
+        async for event in self._stream(stored, resume=True, approval=approval, replay=replay):
             yield event
 
     def pending_approval(self, run_id: str) -> ev.ApprovalRequested | None:

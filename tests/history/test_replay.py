@@ -247,3 +247,32 @@ def test_the_cli_prints_the_side_by_side_table_and_the_diff(tmp_path: Path, llm_
     assert "--- final: output changed" in done.stdout and "+[gpt-4o] final" in done.stdout
     refused = cli("replay", run_id, "--step", "each")
     assert refused.returncode == 2 and "choose the steps inside it" in refused.stderr
+
+
+def test_a_replay_cut_short_and_resumed_still_serves_the_steps_it_did_not_choose(setup: Any) -> None:
+    store, engine, server = setup
+    source = _source(store, engine)
+    server.reset()
+    cut = True
+
+    def slow_plan(req: Any) -> Reply:
+        reply = _tagged(req)
+        return Reply(text=reply.text, latency=30 if cut and "plan" in str(req.messages[-1]["content"]) else 0.0)
+
+    server.set_default(slow_plan)
+    prepared = prepare_replay(store.read_cursor(), engine.store, source, OWNER, [Pick("plan", OTHER)])
+    started: list[str] = []
+
+    async def cut_short() -> None:
+        async for event in engine.run(prepared.workflow, prepared.inputs, owner=OWNER, replay=prepared.plan):
+            started.append(event.run_id)
+            if event.type == "step_started" and event.step_id == "plan":
+                await asyncio.sleep(0.3)  # the call is in flight
+                raise asyncio.CancelledError
+
+    with pytest.raises(asyncio.CancelledError):
+        asyncio.run(cut_short())
+    cut = False
+    events = _run(engine, engine.resume(started[0], owner=OWNER))
+    assert events[-1].type == "run_finished"
+    assert [r.model for r in server.requests] == ["gpt-4o", "gpt-4o"]  # `plan` twice (cut, then again); no other
