@@ -44,7 +44,7 @@ def comparison_html(comparison: Any) -> str:
     for s in comparison.steps:
         text = s.diff
         where = f" ({esc(s.where)})" if s.where else ""
-        body = "<em>same output</em>" if not text else "<pre class='gw-diff'>" + "\n".join(
+        body = "<em>same output</em>" if not text else "<pre class='gw-diff'>" + "".join(
             f"<span class='gw-diff-{_kind(line)}'>{esc(line)}</span>" for line in text.splitlines()) + "</pre>"
         diffs.append(f"<details open><summary><b>{esc(s.step_id)}</b>{where}</summary>{body}</details>")
     totals = (f"<p>Source run <code>{esc(comparison.source_run_id)}</code>: {_usd(comparison.cost_before)}; "
@@ -55,6 +55,8 @@ def comparison_html(comparison: Any) -> str:
 
 
 def _kind(line: str) -> str:
+    if line.startswith(("+++", "---", "@@")):
+        return "hdr"
     return "add" if line.startswith("+") else "del" if line.startswith("-") else "ctx"
 
 

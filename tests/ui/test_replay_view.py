@@ -56,5 +56,5 @@ def test_the_comparison_shows_before_after_and_a_marked_diff() -> None:
     after = Side("openai/gpt-4o-mini", 10, 4, 0.0001, 0.5, "line one\nnew <line>", "ok")
     html = comparison_html(Comparison("src", "new", [StepComparison("draft", "item 1", before, after)], 0.01, 0.0001))
     assert "<td>openai/gpt-4o → openai/gpt-4o-mini</td>" in html and "<td>item 1</td>" in html
-    assert "<span class='gw-diff-del'>-old line</span>" in html
+    assert "<span class='gw-diff-del'>-old line</span>" in html and "<span class='gw-diff-hdr'>--- before" in html
     assert "<span class='gw-diff-add'>+new &lt;line&gt;</span>" in html  # outputs are escaped
