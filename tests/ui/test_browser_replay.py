@@ -7,34 +7,21 @@ import pytest
 
 from testkit.replies import Reply
 from tests.ui.conftest import RunningApp
-from tests.ui.test_browser import (  # noqa: F401 - fixtures
-    CONFIG,
+from tests.ui.test_browser import (  # noqa: F401, F811 - fixtures
     SLOW,
-    _prepare_run,
-    _yaml,
     browser,
     expect,
     page,
-    run_status,
+    run_then_open_analytics,
     shot,
-    tab,
 )
 
 pytestmark = pytest.mark.browser
 
 
-def test_a_run_replays_on_another_model_and_the_calls_are_repriced(page: object, ui_app: RunningApp,
+def test_a_run_replays_on_another_model_and_the_calls_are_repriced(page: object, ui_app: RunningApp,  # noqa: F811
                                                                    llm_server) -> None:
-    llm_server.script(Reply(text="The tide comes in twice a day."))
-    _prepare_run(page, config=_yaml(CONFIG))
-    page.locator("#run-start").click()
-    expect(run_status(page)).to_contain_text("finished", timeout=SLOW)
-    ui_app.services.history.flush()
-    tab(page, "Analytics")
-    page.locator("#an-span input").click()
-    page.get_by_role("option", name="All time").click()
-    page.locator("#an-refresh").click()
-    runs = page.locator("#an-runs")
+    runs = run_then_open_analytics(page, ui_app, llm_server, "The tide comes in twice a day.")
     page.get_by_text("Run again on another model (replay)").click()
     runs.locator("[role=gridcell]").filter(has_text="chat-built").first.click()
     expect(page.locator("#an-rp-run textarea")).not_to_have_value("")
