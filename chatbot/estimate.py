@@ -109,9 +109,12 @@ class Estimate:
         return "\n".join(lines)
 
 
-def estimate_cost(workflow: Workflow, *, default_model: str) -> Estimate:
-    """Estimate tokens and USD per run of `workflow`; agents without a model use `default_model`."""
-    walker = _Walker(workflow, default_model)
+def estimate_cost(workflow: Workflow, *, default_model: str, override: str | None = None) -> Estimate:
+    """Estimate tokens and USD per run of `workflow`; agents without a model use `default_model`.
+
+    `override` is a run's model override (`--model`): it replaces every model the config names.
+    """
+    walker = _Walker(workflow, default_model, override)
     expected, worst = walker.steps(workflow.steps)
     models = sorted(set(expected.by_model) | set(worst.by_model))
     unpriced = [m for m in models if not price_of(m).known]
@@ -139,15 +142,18 @@ class _Walker:
         {"iterations": EXPECTED_ITERATIONS, "items": EXPECTED_ITEMS, "delegations": EXPECTED_DELEGATIONS}
     )
 
-    def __init__(self, workflow: Workflow, default_model: str) -> None:
+    def __init__(self, workflow: Workflow, default_model: str, override: str | None = None) -> None:
         self.wf = workflow
         self.default_model = default_model
+        self.override = override
         self.overflows: list[str] = []  # steps whose worst-case prompt may outgrow the model's window
 
     def model_of(self, name: str | None) -> tuple[str, int]:
         """The LiteLLM model string behind an alias (or name) and the answer length it allows."""
         name = name or self.wf.default_model or self.default_model
         spec = self.wf.models.get(name)
+        if self.override is not None:
+            return self.override, min(ANSWER_TOKENS, (spec.max_tokens if spec else None) or ANSWER_TOKENS)
         if spec is None:
             return name, ANSWER_TOKENS
         return spec.model, min(ANSWER_TOKENS, spec.max_tokens or ANSWER_TOKENS)
@@ -224,15 +230,17 @@ class _Walker:
 
     def check_window(self, step_id: str, agent_name: str, prompt: str) -> None:
         """Warn when the step's largest plausible prompt (files at their size cap) may overflow."""
-        from orchestrator.context_window import window_of
-        from orchestrator.llm_types import ModelParams
+        from orchestrator.offline_model import CONTEXT_WINDOW, is_offline
 
         agent = self.wf.agents.get(agent_name)
         if agent is None:
             return
         model, _ = self.model_of(agent.model)
         spec = self.wf.models.get(agent.model or self.wf.default_model or "")
-        window = window_of(ModelParams(model, context_window=spec.context_window if spec else None))
+        # The window from the alias, the offline model or LiteLLM's bundled map read as JSON
+        # (importing LiteLLM for this costs seconds, on the CLI too).
+        window = (spec.context_window if spec and spec.context_window else None) or (
+            CONTEXT_WINDOW if is_offline(model) else price_of(model).context_window)
         tokens = FRAMING_TOKENS + _prompt_tokens(agent.role + agent.goal + agent.instructions + prompt)
         for match in TEMPLATE_RE.finditer(prompt):
             path = match.group(1).strip().split(".")

@@ -60,6 +60,10 @@ class ChatState:
     mode: Mode = "llm"
     guided: GuidedState | None = None
     pending: PendingChange | None = None
+    # The chat turn (1-based count of user messages) whose answer last changed the draft, and what
+    # the person asked then; None after a hand edit. Runs record it with their config version.
+    draft_turn: int | None = None
+    draft_request: str = ""
 
     def add(self, role: Role, content: str) -> None:
         self.messages.append(ChatMessage(role, content))
@@ -83,6 +87,8 @@ class TurnResult:
     """What the page shows after a turn: the reply, the current YAML, what changed, and why not.
 
     `errors` are problems the user should see (the draft shown is still the last valid one);
+    `diff` is the unified diff of the YAML and `plain_diff` the same change in words, when both
+    drafts are valid;
     `pending_confirmation` lists raised powers waiting for `confirm()` / `reject()`.
     """
 
@@ -92,3 +98,4 @@ class TurnResult:
     errors: list[str] = field(default_factory=list)
     estimate: str | None = None
     pending_confirmation: list[str] = field(default_factory=list)
+    plain_diff: str = ""  # the change in plain words with the cost change per run (`chatbot.plain_diff`)

@@ -10,6 +10,7 @@ from __future__ import annotations
 from chatbot.diff import yaml_diff
 from chatbot.draft import current_workflow
 from chatbot.estimate import estimate_cost
+from chatbot.plain_diff import plain_diff
 from chatbot.state import ChatState, TurnResult
 
 OFFLINE_MODEL = "offline/synthetic"
@@ -35,6 +36,8 @@ def finish(
     """Record the reply in the history and describe the turn for the page."""
     if record:
         state.add("assistant", reply)
+    if state.draft_yaml != before_yaml:
+        _note_turn(state, from_chat=record)
     return TurnResult(
         reply=reply,
         yaml=state.draft_yaml,
@@ -42,4 +45,28 @@ def finish(
         errors=list(errors or []),
         estimate=estimate_text(state.draft_yaml, default_model),
         pending_confirmation=list(state.pending.powers) if state.pending else [],
+        plain_diff=plain_diff_text(before_yaml, state.draft_yaml, default_model),
     )
+
+
+def plain_diff_text(before_yaml: str, after_yaml: str, default_model: str) -> str:
+    """The change between two drafts in plain words with its cost change; empty unless both validate."""
+    if before_yaml == after_yaml or not before_yaml.strip():
+        return ""
+    before = current_workflow(before_yaml)
+    after = current_workflow(after_yaml) if before is not None else None
+    if before is None or after is None:
+        return ""
+    return plain_diff(before, after, default_model=default_model).to_text()
+
+
+REQUEST_CHARS = 300
+
+
+def _note_turn(state: ChatState, *, from_chat: bool) -> None:
+    """Remember which chat turn produced the draft (a hand edit in the editor is no chat turn)."""
+    asked = [m.content for m in state.messages if m.role == "user"]
+    if from_chat and asked:
+        state.draft_turn, state.draft_request = len(asked), asked[-1][:REQUEST_CHARS]
+    else:
+        state.draft_turn, state.draft_request = None, ""

@@ -105,6 +105,7 @@ def build_parser() -> argparse.ArgumentParser:
     schema.set_defaults(handler=cmd_schema)
     tools = sub.add_parser("tools", help="list the Python function tools installed on this server")
     tools.set_defaults(handler=cmd_tools)
+    importlib.import_module("graphwright.cli_diff").register(sub)
     if importlib.util.find_spec("graphwright.cli_run") is not None:
         importlib.import_module("graphwright.cli_run").register(sub)
     importlib.import_module("graphwright.replay").register(sub)

@@ -84,7 +84,20 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     for note in missing_images(workflow, os.environ.get("GRAPHWRIGHT_SANDBOX_IMAGE") or None):
         print(f"warning: {note} Until then, steps that run code will fail.", file=sys.stderr)
-    return _drive(args, lambda engine: engine.run(workflow, inputs, owner=_owner(), model_override=args.model))
+    from chatbot.run_origin import run_origin
+    from orchestrator.providers import OFFLINE_MODEL
+
+    origin = run_origin(workflow, _text_of(args.file), source="cli", default_model=OFFLINE_MODEL, override=args.model)
+    return _drive(args, lambda engine: engine.run(workflow, inputs, owner=_owner(), model_override=args.model,
+                                                  origin=origin))
+
+
+def _text_of(path: str) -> str | None:
+    """The file as written (history keeps it beside the canonical text); None when unreadable."""
+    try:
+        return Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return None
 
 
 def cmd_resume(args: argparse.Namespace) -> int:

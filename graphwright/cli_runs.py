@@ -8,11 +8,11 @@ import sys
 from pathlib import Path
 from typing import Any
 
-_COLUMNS = ("run id", "workflow", "status", "started", "cost")
+_COLUMNS = ("run id", "workflow", "version", "status", "started", "cost")
 
 
 def register(subparsers: Any) -> None:
-    runs = subparsers.add_parser("runs", help="list recent runs (id, workflow, status, started, cost)")
+    runs = subparsers.add_parser("runs", help="list recent runs (id, workflow, config version, status, started, cost)")
     runs.add_argument("--limit", "-n", type=int, default=20, help="how many runs, newest first (default 20)")
     runs.add_argument("--all-users", action="store_true", help="every user's runs, not only $USER's")
     runs.add_argument("--data-dir", type=Path, default=None, help="where history lives "
@@ -38,8 +38,8 @@ def cmd_runs(args: argparse.Namespace) -> int:
     if frame.empty:
         print("no runs yet; start one with `graphwright run FILE`", file=sys.stderr)
         return 0
-    rows = [(r.run_id, r.workflow, _status(r), str(r.started_at)[:19], f"${(r.cost_usd or 0):.4f}")
-            for r in frame.itertuples()]
+    rows = [(r.run_id, r.workflow, (r.config_hash or "")[:8], _status(r), str(r.started_at)[:19],
+             f"${(r.cost_usd or 0):.4f}") for r in frame.itertuples()]
     widths = [max(len(str(v)) for v in column) for column in zip(_COLUMNS, *rows, strict=False)]
     for row in (_COLUMNS, *rows):
         print("  ".join(str(v).ljust(w) for v, w in zip(row, widths, strict=True)).rstrip())

@@ -38,6 +38,7 @@ def cmd_replay(args: argparse.Namespace) -> int:
     from history.replay_plan import Pick, ReplayRefused, prepare_replay
     from history.store import HistoryStore
     from orchestrator.credentials import Credentials
+    from orchestrator.events import RunOrigin
     from orchestrator.policy import Policy
     from orchestrator.runner import Engine
 
@@ -61,7 +62,8 @@ def cmd_replay(args: argparse.Namespace) -> int:
 
         async def drive() -> Any:
             last = None
-            async for event in engine.run(prepared.workflow, prepared.inputs, owner=owner, replay=prepared.plan):
+            async for event in engine.run(prepared.workflow, prepared.inputs, owner=owner, replay=prepared.plan,
+                                          origin=RunOrigin(source="replay")):
                 last = event
             return last
 

@@ -30,35 +30,40 @@ def register(subparsers: Any) -> None:
 
 
 def cmd_reprice(args: argparse.Namespace) -> int:
-    import dataclasses
-
     from history.errors import HistoryLocked
     from history.queries import Filters
     from history.reprice import Unpriced, reprice
     from history.store import HistoryStore
 
-    extra = {}
-    if args.version:
-        if "version" not in {f.name for f in dataclasses.fields(Filters)}:
-            print("graphwright: this build does not record config versions; drop --version", file=sys.stderr)
-            return EXIT_REFUSED
-        extra["version"] = args.version
-    filters = Filters(owner=os.environ.get("USER", ""), date_from=args.since, date_to=args.until,
-                      workflow=args.workflow, **extra)
+    owner = os.environ.get("USER", "")
     try:
         store = HistoryStore.open(args.data_dir, mlflow=False)
     except HistoryLocked as exc:
         print(f"graphwright: {exc}", file=sys.stderr)
         return EXIT_REFUSED
     try:
+        version = _version(store.read_cursor(), owner, args.version) if args.version else None
+        filters = Filters(owner=owner, date_from=args.since, date_to=args.until, workflow=args.workflow,
+                          version=version)
         result = reprice(store.read_cursor(), filters, args.model)
-    except Unpriced as exc:
+    except (Unpriced, LookupError) as exc:
         print(f"graphwright: {exc}", file=sys.stderr)
         return EXIT_REFUSED
     finally:
         store.close()
     print_repricing(result, sys.stdout)
     return EXIT_OK
+
+
+def _version(cur: Any, owner: str, prefix: str) -> str:
+    """The full hash of the one version of `owner`'s runs that starts with `prefix`."""
+    rows = cur.execute("SELECT DISTINCT config_hash FROM runs WHERE owner = ? AND starts_with(config_hash, ?)",
+                       [owner, prefix.strip().lower()]).fetchall()
+    if len(rows) != 1:
+        found = "no config version" if not rows else f"{len(rows)} config versions"
+        raise LookupError(f"{found} of your runs start with `{prefix}`: give more of the hash "
+                          "(`graphwright runs` shows each run's version)")
+    return str(rows[0][0])
 
 
 def _usd(value: Any) -> str:

@@ -137,6 +137,30 @@ CREATE TABLE artifacts (
 );
 """
 
+# Config versions (issue 17): the exact config each run ran, stored once per (owner, content hash)
+# (`schemas.versions`), with the text the person wrote, the chat turn that produced it and when it
+# was first seen. `runs.config_hash` names it; `estimate_*` is the pre-run cost estimate, kept so
+# the estimator's error can be shown beside what runs really cost.
+_V_CONFIG_VERSIONS = """
+CREATE TABLE IF NOT EXISTS config_versions (
+    owner VARCHAR NOT NULL,
+    hash VARCHAR NOT NULL,
+    workflow VARCHAR NOT NULL,
+    canonical VARCHAR NOT NULL,
+    original VARCHAR NOT NULL,
+    first_seen TIMESTAMP NOT NULL,
+    source VARCHAR NOT NULL DEFAULT '',
+    chat_turn INTEGER,
+    chat_request VARCHAR,
+    PRIMARY KEY (owner, hash)
+);
+ALTER TABLE runs ADD COLUMN IF NOT EXISTS config_hash VARCHAR;
+ALTER TABLE runs ADD COLUMN IF NOT EXISTS estimate_usd DOUBLE;
+ALTER TABLE runs ADD COLUMN IF NOT EXISTS estimate_worst_usd DOUBLE;
+ALTER TABLE runs ADD COLUMN IF NOT EXISTS estimate_tokens BIGINT;
+ALTER TABLE runs ADD COLUMN IF NOT EXISTS estimate_worst_tokens BIGINT;
+"""
+
 # Replay (issue 17): each step execution's full output (JSON), which execution it was (loop rounds
 # and map item, as `orchestrator.replay.execution_key`), a route's case, and whether a replay served
 # the output from its source run; a replay run names its source run.
@@ -149,7 +173,7 @@ ALTER TABLE steps ADD COLUMN IF NOT EXISTS served BOOLEAN DEFAULT false;
 ALTER TABLE runs ADD COLUMN IF NOT EXISTS source_run_id VARCHAR;
 """
 
-MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3, _V4, _V5, _V6_REPLAY)
+MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3, _V4, _V5, _V_CONFIG_VERSIONS, _V6_REPLAY)
 CURRENT_VERSION = len(MIGRATIONS)
 
 # Column order of the appended tables (the writer builds rows in exactly this order).

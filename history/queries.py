@@ -35,6 +35,7 @@ class Filters:
     workflow: str | None = None
     model: str | None = None
     status: str | None = None
+    version: str | None = None  # a config version's hash (`runs.config_hash`)
 
 
 def _bounds(f: Filters) -> tuple[datetime | None, datetime | None]:
@@ -71,6 +72,10 @@ def _where(
     if f.status is not None:
         clauses.append("t.status = ?" if kind == "runs" else "t.run_id IN (SELECT run_id FROM runs WHERE status = ?)")
         params.append(f.status)
+    if f.version is not None:
+        clauses.append("t.config_hash = ?" if kind == "runs"
+                       else "t.run_id IN (SELECT run_id FROM runs WHERE config_hash = ?)")
+        params.append(f.version)
     return ("WHERE " + " AND ".join(clauses)) if clauses else "", params
 
 
@@ -180,7 +185,9 @@ def failures_by_reason(cur: Cursor, f: Filters) -> pd.DataFrame:
 
 
 _RUN_COLUMNS = """run_id, owner, workflow, status, started_at, finished_at, duration_s, tokens_in, tokens_out,
-    cost_usd, reason, message, failed_step, default_model, segments, mlflow_trace_id"""
+    cost_usd, reason, message, failed_step, default_model, segments, mlflow_trace_id, config_hash,
+    (SELECT v.first_seen FROM config_versions v WHERE v.owner = t.owner AND v.hash = t.config_hash)
+      AS version_first_seen, estimate_usd"""
 
 
 def most_expensive_runs(cur: Cursor, f: Filters, limit: int = 10) -> pd.DataFrame:

@@ -160,6 +160,10 @@ def _check_step(pick: Pick, step: Any, ran: set[str], source: str, workflow: Wor
     if step.type in _COMPOSITE:
         raise ReplayRefused(f"step `{sid}` is a `{step.type}`: choose the steps inside it (add @item=N or "
                             "@round=N to pick one item or round)")
+    if step.type == "supervisor":
+        raise ReplayRefused(f"step `{sid}` is a supervisor: its delegations are not recorded one by one, so it "
+                            "cannot be re-run on its own yet (it is served from the recorded run); replay agent "
+                            "steps and routes that classify")
     if not _calls_a_model(step):
         raise ReplayRefused(f"step `{sid}` ({step.type}) calls no model: run again on the same recorded "
                             "inputs it gives the same output. Replay agent steps and routes that classify")

@@ -72,10 +72,18 @@ _TERMINAL_STATUS = MappingProxyType({
 })
 
 INSERT_RUNS_SQL = """
-INSERT INTO runs (run_id, owner, workflow, default_model, status, started_at, inputs, segments)
+INSERT INTO runs (run_id, owner, workflow, default_model, status, started_at, inputs, segments,
+                  config_hash, estimate_usd, estimate_worst_usd, estimate_tokens, estimate_worst_tokens)
 SELECT unnest(?::VARCHAR[]), unnest(?::VARCHAR[]), unnest(?::VARCHAR[]), unnest(?::VARCHAR[]), 'running',
-       unnest(?::TIMESTAMP[]), unnest(?::VARCHAR[]), 1
+       unnest(?::TIMESTAMP[]), unnest(?::VARCHAR[]), 1, unnest(?::VARCHAR[]), unnest(?::DOUBLE[]),
+       unnest(?::DOUBLE[]), unnest(?::BIGINT[]), unnest(?::BIGINT[])
 ON CONFLICT DO NOTHING
+"""
+
+# A version is stored once per owner: the first run that ran it names its first-seen time and turn.
+_VERSION_SQL = """
+INSERT INTO config_versions (owner, hash, workflow, canonical, original, first_seen, source, chat_turn, chat_request)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING
 """
 
 # Terminal events of a batch in one statement (the last one per run); lists are zipped by unnest.
@@ -185,9 +193,16 @@ class Tracker:
         run = self._runs.get(item.run_id)
         if run is None or not run.in_db:
             self._runs[item.run_id] = _Run(item.owner, item.workflow, 0, in_db=True)
+            version = item.version
             batch.new_runs.append(
-                (item.run_id, item.owner, item.workflow, item.default_model, utc(item.ts), _json(item.inputs))
+                (item.run_id, item.owner, item.workflow, item.default_model, utc(item.ts), _json(item.inputs),
+                 item.config_hash or None, *_estimate(version))
             )
+            if version is not None and item.config_hash:
+                batch.ops.append(RunOp(_VERSION_SQL, [
+                    item.owner, item.config_hash, item.workflow, version.canonical, redact(version.original),
+                    utc(item.ts), version.source, version.chat_turn, redact(version.chat_request) or None,
+                ]))
             if item.source_run_id:  # a replay names the run it replays
                 batch.ops.append(RunOp("UPDATE runs SET source_run_id = ? WHERE run_id = ?",
                                        [item.source_run_id, item.run_id]))
@@ -234,6 +249,12 @@ def next_event_id(con: duckdb.DuckDBPyConnection) -> int:
         "SELECT greatest((SELECT coalesce(max(id), 0) FROM events), (SELECT coalesce(max(id), 0) FROM llm_calls))"
     ).fetchone()
     return int(row[0]) + 1 if row else 1
+
+
+def _estimate(version: ev.RunVersion | None) -> tuple[Any, ...]:
+    if version is None:
+        return (None, None, None, None)
+    return (version.estimate_usd, version.estimate_worst_usd, version.estimate_tokens, version.estimate_worst_tokens)
 
 
 def _json(value: Any) -> str:

@@ -30,7 +30,7 @@ except ImportError:  # the shared redactor is not there: a minimal pattern set
 
 _IDENTIFIERS = frozenset({
     "run_id", "type", "step_id", "step_type", "status", "model", "provider", "workflow", "owner",
-    "default_model", "agent", "tool", "call_id", "limit", "reason",
+    "default_model", "agent", "tool", "call_id", "limit", "reason", "config_hash", "version",
 })  # fmt: skip
 _NOT_TEXT = frozenset({int, float, bool, int | None, float | None, bool | None})
 

@@ -49,6 +49,7 @@ TABLES = MappingProxyType({
     "steps": "SELECT * FROM steps WHERE ? IS NULL OR owner = ?",
     "llm_calls": "SELECT * FROM llm_calls WHERE ? IS NULL OR owner = ?",
     "events": "SELECT * FROM events WHERE ? IS NULL OR run_id IN (SELECT run_id FROM runs WHERE owner = ?)",
+    "config_versions": "SELECT * FROM config_versions WHERE ? IS NULL OR owner = ?",
 })
 # Not a visitor's rows: LiteLLM's price map (`history.prices`), one row per per-token-priced model.
 # With it the box also defines `call_cost(model, tokens_in, tokens_out)` (see `history.sql_child`).

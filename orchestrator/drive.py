@@ -27,6 +27,7 @@ from orchestrator.named_secrets import resolve_secrets
 from orchestrator.nodes.common import RunContext, running
 from orchestrator.replay import ReplayPlan
 from orchestrator.state import InputsError, initial_state, input_previews, prepare_inputs
+from schemas.versions import ConfigVersion
 
 if TYPE_CHECKING:
     from orchestrator.runner import ApprovalDecision, Engine
@@ -37,10 +38,11 @@ log = logging.getLogger(__name__)
 
 class RunDriver:
     def __init__(self, engine: Engine, stored: StoredRun, stamp: Stamp, *, resume: bool,
-                 approval: ApprovalDecision | None, replay: ReplayPlan | None = None) -> None:
+                 approval: ApprovalDecision | None, origin: ev.RunOrigin | None = None,
+                 replay: ReplayPlan | None = None) -> None:
         self.engine, self.stored, self.stamp = engine, stored, stamp
+        self.resume, self.approval, self.origin = resume, approval, origin
         self.replay = replay
-        self.resume, self.approval = resume, approval
         self.run_id = stored.run_id
         self.workflow = stored.workflow
         self.ctx: RunContext | None = None
@@ -126,8 +128,13 @@ class RunDriver:
             self._end(status)
 
     def _announce(self, inputs: dict[str, Any], default: str, snapshot: Any) -> None:
-        self.emit(ev.RunStarted(run_id=self.run_id, workflow=self.workflow.name,
-                                inputs=input_previews(self.workflow, inputs),
+        version = ConfigVersion.of(self.workflow, self.origin.original if self.origin else None)
+        stamp = None
+        if not self.resume:  # a resume runs the version its start recorded
+            origin = self.origin.model_dump(exclude={"original"}) if self.origin else {}
+            stamp = ev.RunVersion(original=version.original, canonical=version.canonical, **origin)
+        self.emit(ev.RunStarted(run_id=self.run_id, workflow=self.workflow.name, config_hash=version.hash,
+                                version=stamp, inputs=input_previews(self.workflow, inputs),
                                 default_model=default, owner=self.stored.owner, resumed=self.resume,
                                 accounted=_accounted(snapshot),
                                 source_run_id=self.replay.source_run_id if self.replay else None))

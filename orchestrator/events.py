@@ -27,9 +27,38 @@ class _Event(BaseModel):
     ts: float = Field(default_factory=time.time)
 
 
+class RunOrigin(BaseModel):
+    """Where a run's config came from, as its caller knows it (history files it with the version).
+
+    `estimate_*` is the pre-run cost estimate (`chatbot.estimate`), kept so history can show how
+    far off the estimator is; `chat_turn` is the chat turn (1-based user message) that produced
+    the draft, when it came from the chat.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    original: str | None = None  # the YAML text as written (None: the canonical text)
+    source: str = ""  # app | cli | test | replay ...
+    chat_turn: int | None = None
+    chat_request: str = ""  # the person's message of that turn (shortened)
+    estimate_usd: float | None = None
+    estimate_worst_usd: float | None = None
+    estimate_tokens: int | None = None
+    estimate_worst_tokens: int | None = None
+
+
+class RunVersion(RunOrigin):
+    """The config a run ran; travels on `RunStarted` but is left out of its JSON (stored once per version)."""
+
+    original: str
+    canonical: str
+
+
 class RunStarted(_Event):
     type: Literal["run_started"] = "run_started"
     workflow: str
+    config_hash: str = ""  # `schemas.versions.config_hash` of the workflow that runs
+    version: RunVersion | None = Field(None, exclude=True)
     inputs: dict[str, Any] = {}
     default_model: str = ""
     owner: str = ""

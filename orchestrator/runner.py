@@ -107,10 +107,13 @@ class Engine:
     # ---- public API -----------------------------------------------------------------------------
 
     async def run(self, workflow: Any, inputs: dict[str, Any], *, owner: str = "", run_id: str | None = None,
-                  model_override: str | None = None, replay: ReplayPlan | None = None) -> AsyncIterator[ev.Event]:
+                  model_override: str | None = None, origin: ev.RunOrigin | None = None,
+                  replay: ReplayPlan | None = None) -> AsyncIterator[ev.Event]:
         """Start a run; yields its events, ending with one terminal event (see the module doc).
 
-        `replay`: serve every step execution it does not choose from its source run (`orchestrator.replay`).
+        `origin` says where the config came from (its text, the chat turn, the pre-run estimate):
+        history files it with the config version this run records. `replay`: serve every step
+        execution it does not choose from its source run (`orchestrator.replay`).
         """
         run_id = run_id or uuid.uuid4().hex
         holding = input_holding_a_key(inputs, usable(self.credentials.known_secrets()))
@@ -132,7 +135,7 @@ class Engine:
             raise full from exc
         stored = self.store.get(run_id)
         assert stored is not None
-        async for event in self._stream(stored, resume=False, approval=None, replay=replay):
+        async for event in self._stream(stored, resume=False, approval=None, origin=origin, replay=replay):
             yield event
 
     async def resume(self, run_id: str, *, approval: ApprovalDecision | None = None,
@@ -169,7 +172,8 @@ class Engine:
     # ---- driving a run --------------------------------------------------------------------------
 
     async def _stream(self, stored: StoredRun, *, resume: bool, approval: ApprovalDecision | None,
-                      replay: ReplayPlan | None = None) -> AsyncIterator[ev.Event]:
+                      origin: ev.RunOrigin | None = None, replay: ReplayPlan | None = None
+                      ) -> AsyncIterator[ev.Event]:
         queue: asyncio.Queue[Any] = asyncio.Queue()
         seq = SeqCounter(self.store, stored.run_id, stored.seq_reserved)
 
@@ -191,7 +195,7 @@ class Engine:
 
         from orchestrator.drive import RunDriver
 
-        driver = RunDriver(self, stored, stamp, resume=resume, approval=approval, replay=replay)
+        driver = RunDriver(self, stored, stamp, resume=resume, approval=approval, origin=origin, replay=replay)
         self.journal.start_segment(stored.run_id)
         token = CURRENT_JOURNAL.set(self.journal)  # copied into the driver task and its node tasks
         owner_token = CURRENT_OWNER.set(stored.owner)  # whose sandbox slots the run's tool calls use

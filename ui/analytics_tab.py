@@ -13,7 +13,7 @@ import gradio as gr
 import pandas as pd
 
 from ui import analytics_view as view
-from ui import replay_view
+from ui import replay_view, versions_panel
 from ui.downloads import owner_folder
 from ui.funnel import UserFacingError, friendly_message, funnel
 from ui.services import AppServices
@@ -25,14 +25,15 @@ NO_COST = "No cost yet: these runs used models with no known price"
 STATUSES = (ANY, "finished", "failed", "cancelled", "interrupted", "running")
 
 
-def _filters(session: Session, span: str, workflow: str | None, model: str | None, status: str | None) -> Any:
+def _filters(session: Session, span: str, workflow: str | None, model: str | None, status: str | None,
+             version: str | None = None) -> Any:
     from history.queries import Filters
 
     def pick(value: str | None) -> str | None:
         return None if not value or value == ANY else value
 
     return Filters(owner=session.owner_id, date_from=view.date_from(span), workflow=pick(workflow),
-                   model=pick(model), status=pick(status))
+                   model=pick(model), status=pick(status), version=pick(version))
 
 
 def _selected_run(evt: gr.SelectData) -> str:
@@ -48,6 +49,7 @@ def build(services: AppServices, session_state: gr.State) -> gr.Button:
         workflow = gr.Dropdown([ANY], value=ANY, label="Workflow", elem_id="an-workflow")
         model = gr.Dropdown([ANY], value=ANY, label="Model", elem_id="an-model")
         status = gr.Dropdown(list(STATUSES), value=ANY, label="Status", elem_id="an-status")
+        version = gr.Dropdown([ANY], value=ANY, label="Version", elem_id="an-version")
         refresh = gr.Button("Refresh", variant="primary", elem_id="an-refresh")
     kpis = gr.HTML(view.kpi_html(pd.DataFrame()), elem_id="an-kpis", js_on_load=None)
     with gr.Row():
@@ -59,6 +61,7 @@ def build(services: AppServices, session_state: gr.State) -> gr.Button:
     failures = gr.Dataframe(label="Failures by reason", interactive=False, elem_id="an-failures")
     runs = gr.Dataframe(label="Runs (select a row to replay its trace)", interactive=False, elem_id="an-runs",
                         max_height=360)
+    compare_versions = versions_panel.build(services, session_state, span)
     with gr.Accordion("Replay", open=True):
         replay_status = gr.Markdown("_Select a run above._", elem_id="an-replay-status")
         replay_timeline = gr.HTML("", elem_id="an-replay", js_on_load=None)
@@ -76,16 +79,16 @@ def build(services: AppServices, session_state: gr.State) -> gr.Button:
         sql_note = gr.Markdown(elem_id="an-sql-note")
         sql_out = gr.Dataframe(interactive=False, elem_id="an-sql-out")
 
-    filter_inputs = [span, workflow, model, status, session_state]
+    filter_inputs = [span, workflow, model, status, version, session_state]
 
     @funnel
-    def dashboards(span_v: str, wf: str, mdl: str, st: str, session: Session) -> tuple[Any, ...]:
+    def dashboards(span_v: str, wf: str, mdl: str, st: str, ver: str, session: Session) -> tuple[Any, ...]:
         from history import queries as q
 
         if services.history is None:
             raise UserFacingError("Run history is not available in this process.")
         cur = services.history.read_cursor()
-        f = _filters(session, span_v, wf, mdl, st)
+        f = _filters(session, span_v, wf, mdl, st, ver)
         cost_frame = view.cost_chart(q.cost_over_time(cur, f, "hour"))
         tokens_frame = view.tokens_chart(q.tokens_over_time(cur, f, "hour"))
         by_model = view.latency_chart(q.latency_by_model(cur, f), "model")
@@ -105,9 +108,11 @@ def build(services: AppServices, session_state: gr.State) -> gr.Button:
             view.runs_table(q.list_runs(cur, f, limit=200)),
             gr.update(choices=[ANY, *q.workflows(cur, session.owner_id)]),
             gr.update(choices=[ANY, *q.models(cur, session.owner_id)]),
+            *compare_versions.refresh(cur, session, f),
         )
 
-    outputs = [kpis, cost, tokens, lat_model, lat_step, failures, runs, workflow, model]
+    outputs = [kpis, cost, tokens, lat_model, lat_step, failures, runs, workflow, model, version,
+               *compare_versions.outputs]
     refresh.click(dashboards, filter_inputs, outputs, api_name="analytics", concurrency_limit=8,
                   concurrency_id="analytics")
     for dropdown in (span, status):
@@ -134,7 +139,7 @@ def build(services: AppServices, session_state: gr.State) -> gr.Button:
     runs.select(_selected_run, None, [rerun_id], api_visibility="private")
 
     @funnel
-    def export(fmt_v: str, what_v: str, span_v: str, wf: str, mdl: str, st: str, session: Session) -> str:
+    def export(fmt_v: str, what_v: str, span_v: str, wf: str, mdl: str, st: str, ver: str, session: Session) -> str:
         from history.export import export_calls, export_runs
 
         if services.history is None:
@@ -146,7 +151,7 @@ def build(services: AppServices, session_state: gr.State) -> gr.Button:
         name = "runs" if what_v == "runs" else "llm_calls"
         dest = owner_folder(session.owner_id) / f"{name}.{fmt_v}"
         writer = export_runs if what_v == "runs" else export_calls
-        return str(writer(services.history.read_cursor(), dest, _filters(session, span_v, wf, mdl, st), fmt_v))
+        return str(writer(services.history.read_cursor(), dest, _filters(session, span_v, wf, mdl, st, ver), fmt_v))
 
     export_btn.click(export, [fmt, what, *filter_inputs], [export_file], api_name="export")
 

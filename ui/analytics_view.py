@@ -21,7 +21,7 @@ _HOURLY_UP_TO = timedelta(days=2)
 _MAX_BUCKETS = 400  # gaps are filled with zeros up to this many buckets
 _MAX_BARS = 20
 _LABEL = MappingProxyType({"hour": "%b %d %H:00", "day": "%Y-%m-%d"})
-RUN_TABLE_COLUMNS = ("run_id", "workflow", "status", "started_at", "duration_s", "tokens_in", "tokens_out",
+RUN_TABLE_COLUMNS = ("run_id", "workflow", "version", "status", "started_at", "duration_s", "tokens_in", "tokens_out",
                      "cost_usd", "reason")
 
 
@@ -140,6 +140,11 @@ def sql_error_note(message: str) -> str:
 
 def runs_table(frame: pd.DataFrame) -> pd.DataFrame:
     """The runs table's columns, rounded for reading; run ids stay whole (rows are selected by them)."""
+    from ui.versions_view import version_label
+
+    if "config_hash" in frame.columns:  # the config version: short hash and when it was first run
+        seen = frame["version_first_seen"] if "version_first_seen" in frame.columns else [None] * len(frame)
+        frame = frame.assign(version=[version_label(v, s) for v, s in zip(frame["config_hash"], seen, strict=True)])
     cols = [c for c in RUN_TABLE_COLUMNS if c in frame.columns]
     out = frame[cols].copy() if cols else pd.DataFrame(columns=list(RUN_TABLE_COLUMNS))
     if "started_at" in out:

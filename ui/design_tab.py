@@ -17,7 +17,7 @@ import gradio as gr
 
 from chatbot.state import TurnResult
 from orchestrator.llm_types import ModelParams
-from ui import kept_design
+from ui import design_versions, kept_design
 from ui.downloads import owner_folder
 from ui.funnel import UserFacingError, funnel
 from ui.issues_view import issues_markdown
@@ -27,6 +27,7 @@ from ui.safe_text import safe_markdown
 from ui.services import AppServices
 from ui.session import Session
 from ui.uploads import read_upload
+from ui.versions_view import diff_markdown
 
 EXAMPLES_DIR = Path(__file__).resolve().parents[1] / "examples"
 MAX_UPLOAD_CHARS = 200_000
@@ -103,8 +104,9 @@ def _turn_outputs(session: Session, result: TurnResult) -> tuple[Any, ...]:
         issues = "\n".join(f"- {safe_markdown(e)}" for e in result.errors)
     group, pending_md = _pending_view(result)
     estimate = safe_markdown(result.estimate) if result.estimate else ""
+    changed = diff_markdown(result.plain_diff, result.diff) if result.diff else gr.skip()
     return (chat_messages(session), "", session.chat.draft_yaml, issues, diagram, group, pending_md,
-            estimate, _download_update(session), session)
+            estimate, _download_update(session), changed, session)
 
 
 def build(services: AppServices, session_state: gr.State) -> DesignTab:
@@ -138,10 +140,16 @@ def build(services: AppServices, session_state: gr.State) -> DesignTab:
             issues = gr.Markdown(issues_markdown(_Empty(), ""), elem_id="yaml-issues")
             with gr.Accordion("Diagram", open=True):
                 diagram = gr.Markdown(mermaid_markdown(None), elem_id="diagram")
+            with gr.Accordion("What changed", open=True, elem_id="draft-changes"):
+                with gr.Row():
+                    earlier = gr.Dropdown([], label="An earlier version from your run history", scale=4,
+                                          elem_id="design-version-pick")
+                    diff_earlier = gr.Button("Diff the draft against it", scale=1, elem_id="design-version-diff")
+                changed = gr.Markdown(elem_id="draft-changed")
 
     kept = gr.BrowserState(None, storage_key=kept_design.STORAGE_KEY, secret=kept_design.STORAGE_SECRET)
     turn_outputs = [chatbot, message, editor, issues, diagram, confirm_box, pending_md, estimate, download,
-                    session_state]
+                    changed, session_state]
 
     def keep(event: Any, wrote_editor: bool = True) -> None:
         """After `event`: store the draft and chat in the browser, and mark the text the server wrote."""
@@ -238,6 +246,7 @@ def build(services: AppServices, session_state: gr.State) -> DesignTab:
         return load_text(text, session)
 
     keep(upload.upload(open_file, [upload, session_state], load_outputs, api_visibility="private"))
+    design_versions.wire(services, session_state, earlier, diff_earlier, editor, changed)
     return DesignTab(editor=editor, issues=issues, diagram=diagram, chatbot=chatbot, kept=kept, download=download)
 
 

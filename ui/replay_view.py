@@ -97,6 +97,7 @@ def build(services: AppServices, session_state: gr.State, filter_inputs: list[An
         from history.errors import HistoryError
         from history.replay_compare import compare
         from history.replay_plan import Pick, prepare_replay
+        from orchestrator.events import RunOrigin
 
         if services.history is None:
             raise UserFacingError("Run history is not available in this process.")
@@ -110,7 +111,7 @@ def build(services: AppServices, session_state: gr.State, filter_inputs: list[An
         new_id = uuid.uuid4().hex
         with services.quotas.admit(services.visitor_for(session), new_id):
             async for _event in engine.run(prepared.workflow, prepared.inputs, owner=session.owner_id,
-                                           run_id=new_id, replay=prepared.plan):
+                                           run_id=new_id, replay=prepared.plan, origin=RunOrigin(source="replay")):
                 pass
         services.history.flush(30)
         return comparison_html(compare(services.history.read_cursor(), new_id, session.owner_id))

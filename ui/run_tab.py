@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import gradio as gr
 
+from chatbot.run_origin import run_origin
 from orchestrator.providers import model_string_problem
 from ui import forms
 from ui.downloads import artifact_downloads
@@ -281,8 +282,12 @@ def build(services: AppServices, session_state: gr.State, design: DesignTab) -> 
                                       message="Starting…")
             yield views(session)
             engine = services.engine_for(session)
+            origin = run_origin(workflow, text, source="app", default_model=services.default_model(session),
+                                override=override,
+                                chat=session.chat if is_design_draft(text, workflow, session) else None)
             async for update in stream(session, engine.run(workflow, inputs, owner=session.owner_id,
-                                                           run_id=run_id, model_override=override)):
+                                                           run_id=run_id, model_override=override,
+                                                           origin=origin)):
                 yield update
 
     def mark_fields(text: str, json_inputs: str, *values: Any) -> list[Any]:

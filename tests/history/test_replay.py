@@ -276,3 +276,50 @@ def test_a_replay_cut_short_and_resumed_still_serves_the_steps_it_did_not_choose
     events = _run(engine, engine.resume(started[0], owner=OWNER))
     assert events[-1].type == "run_finished"
     assert [r.model for r in server.requests] == ["gpt-4o", "gpt-4o"]  # `plan` twice (cut, then again); no other
+
+
+ROUTED = """
+version: 2
+name: routed
+default_model: openai/gpt-4o-mini
+agents:
+  w: {role: Writer}
+steps:
+  - {id: answer, type: agent, agent: w, prompt: 'answer the ticket'}
+  - id: tone
+    type: route
+    classify: {prompt: 'How does this sound? {{ steps.answer.output }}'}
+    cases:
+      - when: harsh
+        steps: [{id: soften, type: agent, agent: w, prompt: 'soften {{ steps.answer.output }}'}]
+    default: []
+  - {id: sign, type: agent, agent: w, prompt: 'sign {{ steps.answer.output }}'}
+"""
+
+
+def _harsh(req: Any) -> Reply:
+    if "You classify text" in str(req.messages[0].get("content")):
+        return Reply(text='{"label": "harsh"}')
+    return _tagged(req)
+
+
+def test_a_classifier_route_takes_its_recorded_case_without_asking_a_model_unless_chosen(setup: Any) -> None:
+    store, engine, server = setup
+    server.set_default(_harsh)
+    source = _source(store, engine, ROUTED)
+    assert len(server.requests) == 4  # answer, the classifier, soften, sign
+    server.reset()
+    server.set_default(_harsh)
+    events = _replay(store, engine, source, f"sign={OTHER}")
+    assert events[-1].type == "run_finished" and len(server.requests) == 1
+    assert [e.branch for e in events if e.type == "step_finished" and e.step_id == "tone"] == ["harsh"]
+
+    server.reset()
+    server.set_default(lambda req: Reply(text='{"label": "calm"}'))  # the classifier now says otherwise
+    events = _replay(store, engine, source, f"tone={OTHER}")
+    assert len(server.requests) == 1 and server.requests[0].model == "gpt-4o"
+    assert [e.branch for e in events if e.type == "step_finished" and e.step_id == "tone"] == ["default"]
+    [row] = compare(store.read_cursor(), events[-1].run_id, OWNER).steps
+    assert (row.step_id, row.before.output, row.after.output) == ("tone", "harsh", "default")
+
+

@@ -125,3 +125,25 @@ def test_the_cli_prints_actual_and_alternative_and_names_the_unpriced(priced_sto
                               "--data-dir", str(data_dir)], env=env, capture_output=True, text=True, timeout=120,
                              cwd=ROOT)
     assert refused.returncode == 2 and "`nope/nothing` has no per-token price" in refused.stderr
+
+
+def test_a_config_version_selects_its_runs_calls_also_by_hash_prefix_in_the_cli(store: HistoryStore,
+                                                                                  data_dir: Path) -> None:
+    for n, (version, tokens) in enumerate((("a1" * 32, 1_000), ("b2" * 32, 7_000))):
+        run_id = f"run-{n}"
+        store.record(ev.RunStarted(run_id=run_id, workflow="triage", owner="alice", ts=T0, seq=1, config_hash=version))
+        store.record(ev.LLMCall(run_id=run_id, seq=2, ts=T0 + 1, step_id="s", model="openai/gpt-4o-mini",
+                                provider="openai", tokens_in=tokens, tokens_out=0, cost_usd=0.0))
+    store.flush(10)
+    result = reprice(store.read_cursor(), Filters(owner="alice", version="b2" * 32), "openai/gpt-4o")
+    assert result.by_step["tokens_in"].tolist() == [7_000]
+    store.close()
+    done = subprocess.run([sys.executable, "-m", "graphwright", "reprice", "--model", "openai/gpt-4o", "--version",
+                           "b2b2", "--data-dir", str(data_dir)], env={**os.environ, "USER": "alice"},
+                          capture_output=True, text=True, timeout=120, cwd=ROOT)
+    assert done.returncode == 0, done.stderr
+    assert "7000" in done.stdout and "1000" not in done.stdout
+    vague = subprocess.run([sys.executable, "-m", "graphwright", "reprice", "--model", "openai/gpt-4o", "--version",
+                            "c3", "--data-dir", str(data_dir)], env={**os.environ, "USER": "alice"},
+                           capture_output=True, text=True, timeout=120, cwd=ROOT)
+    assert vague.returncode == 2 and "no config version of your runs start with `c3`" in vague.stderr

@@ -13,6 +13,8 @@ from pathlib import Path
 
 from engine_testing import TEST_API_KEY_ENV
 
+from schemas import load_workflow_file
+from schemas.versions import config_hash
 from testkit.replies import Reply
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -205,7 +207,8 @@ def test_json_mode_keeps_prompts_off_stdout_and_model_overrides_every_model(tmp_
     assert listed.returncode == 0, listed.stderr
     row = next(line for line in listed.stdout.splitlines() if line.startswith(run_id))
     assert "own-models" in row and "finished" in row and "$" in row
-    assert listed.stdout.splitlines()[0].split() == ["run", "id", "workflow", "status", "started", "cost"]
+    assert listed.stdout.splitlines()[0].split() == ["run", "id", "workflow", "version", "status", "started", "cost"]
+    assert row.split()[2] == config_hash(load_workflow_file(tmp_path / "wf.yaml"))[:8]  # the config version it ran
 
 
 def test_the_terminal_trace_nests_map_items_and_settles_them(tmp_path: Path, llm_server) -> None:

@@ -12,7 +12,8 @@ from testkit.replies import Reply
 from tests.ui.conftest import TEST_API_KEY, RunningApp
 
 EXPECTED_PUBLIC = {"/chat", "/confirm_change", "/reject_change", "/load_example", "/run", "/approve", "/reject",
-                   "/resume", "/analytics", "/export", "/sql", "/rerun", "/reprice"}
+                   "/resume", "/analytics", "/export", "/sql", "/compare_versions", "/diff_draft_against_version",
+                   "/rerun", "/reprice"}
 
 WORKFLOW = """\
 version: 1

@@ -63,9 +63,11 @@ def test_runs_table_keeps_ids_and_rounds_numbers() -> None:
     frame = pd.DataFrame([{"run_id": "abc", "workflow": "w", "status": "failed",
                            "started_at": datetime(2026, 11, 23, 1, 2, 3, 456), "duration_s": 1.234567,
                            "tokens_in": 1, "tokens_out": 2, "cost_usd": 0.123456789, "reason": None,
-                           "owner": "someone"}])
+                           "owner": "someone", "config_hash": "3f2a9c1d" + "0" * 56,
+                           "version_first_seen": datetime(2026, 11, 22, 9, 30, 5)}])
     table = view.runs_table(frame)
     assert list(table.columns) == list(view.RUN_TABLE_COLUMNS)
+    assert table.iloc[0]["version"] == "3f2a9c1d · 2026-11-22 09:30"
     assert table.iloc[0]["run_id"] == "abc" and table.iloc[0]["started_at"] == "2026-11-23 01:02:03"
     assert table.iloc[0]["cost_usd"] == 0.1235 and table.iloc[0]["reason"] == ""
 
