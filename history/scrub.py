@@ -67,4 +67,5 @@ def scrub(event: ev.Event) -> tuple[ev.Event, str]:
                 updates[name] = cleaned
     if updates:
         event = event.model_copy(update=updates)
-    return event, event.model_dump_json()
+    # A start's config text is stored once per version (`config_versions`), not in every run's log.
+    return event, event.model_dump_json(exclude={"version"} if isinstance(event, ev.RunStarted) else None)

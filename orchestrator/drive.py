@@ -25,6 +25,8 @@ from orchestrator.compiler import recursion_limit, with_checkpointer
 from orchestrator.models_table import build_model_table
 from orchestrator.named_secrets import resolve_secrets
 from orchestrator.nodes.common import RunContext, running
+from orchestrator.redaction import KNOWN_SECRETS
+from orchestrator.secrets import redact
 from orchestrator.replay import ReplayPlan
 from orchestrator.state import InputsError, initial_state, input_previews, prepare_inputs
 from schemas.versions import ConfigVersion
@@ -131,8 +133,11 @@ class RunDriver:
         version = ConfigVersion.of(self.workflow, self.origin.original if self.origin else None)
         stamp = None
         if not self.resume:  # a resume runs the version its start recorded
-            origin = self.origin.model_dump(exclude={"original"}) if self.origin else {}
-            stamp = ev.RunVersion(original=version.original, canonical=version.canonical, **origin)
+            known = KNOWN_SECRETS.get()  # a key in a comment of the text as written never travels on
+            origin = self.origin.model_dump(exclude={"original", "chat_request"}) if self.origin else {}
+            stamp = ev.RunVersion(original=redact(version.original, known), canonical=version.canonical,
+                                  chat_request=redact(self.origin.chat_request, known) if self.origin else "",
+                                  **origin)
         self.emit(ev.RunStarted(run_id=self.run_id, workflow=self.workflow.name, config_hash=version.hash,
                                 version=stamp, inputs=input_previews(self.workflow, inputs),
                                 default_model=default, owner=self.stored.owner, resumed=self.resume,

@@ -48,7 +48,8 @@ class RunOrigin(BaseModel):
 
 
 class RunVersion(RunOrigin):
-    """The config a run ran; travels on `RunStarted` but is left out of its JSON (stored once per version)."""
+    """The config a run ran, on its `RunStarted` (history stores the text once per version, not
+    in the event log)."""
 
     original: str
     canonical: str
@@ -58,7 +59,7 @@ class RunStarted(_Event):
     type: Literal["run_started"] = "run_started"
     workflow: str
     config_hash: str = ""  # `schemas.versions.config_hash` of the workflow that runs
-    version: RunVersion | None = Field(None, exclude=True)
+    version: RunVersion | None = None  # on a start, not on a resume
     inputs: dict[str, Any] = {}
     default_model: str = ""
     owner: str = ""

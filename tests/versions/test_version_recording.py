@@ -41,22 +41,29 @@ def _engine(data_dir: Path, store: HistoryStore) -> Engine:
     return Engine(data_dir=data_dir, policy=Policy(default_model="offline/synthetic"), sinks=[store.sink])
 
 
+KEY = "sk-proj-" + "Zx81Qw72Er63Ty54Ui45" * 2
+
+
 def test_a_run_records_its_version_chat_turn_and_estimate(data_dir: Path, store: HistoryStore) -> None:
     workflow = load_workflow(TEXT)
     chat = ChatState(draft_yaml=TEXT, draft_turn=3, draft_request="make it a brief for teenagers")
-    origin = run_origin(workflow, TEXT, source="app", default_model="openai/gpt-4o", chat=chat)
+    written = TEXT + f"# my key, for later: {KEY}\n"
+    origin = run_origin(workflow, written, source="app", default_model="openai/gpt-4o", chat=chat)
     events = _run(_engine(data_dir, store), workflow, "alice", origin)
     assert events[-1].type == "run_finished"
     assert events[0].config_hash == config_hash(workflow)
-    assert "canonical" not in events[0].model_dump_json()  # the text is stored once, not in every event
     store.flush(10)
     cur = store.read_cursor()
+    logged = cur.execute("SELECT payload FROM events WHERE type = 'run_started'").fetchone()[0]
+    assert config_hash(workflow) in logged and "canonical" not in logged  # the text is stored once per version
     run = cur.execute("SELECT config_hash, estimate_usd, estimate_worst_usd, estimate_tokens FROM runs").fetchone()
     assert run[0] == config_hash(workflow) and 0 < run[1] <= run[2] and run[3] > 0
     row = cur.execute("SELECT owner, workflow, canonical, original, source, chat_turn, chat_request "
                       "FROM config_versions").fetchone()
     assert row[:2] == ("alice", "brief-writer")
-    assert config_hash(load_workflow(row[2])) == run[0] and row[3] == TEXT
+    assert config_hash(load_workflow(row[2])) == run[0]
+    assert row[3].startswith(TEXT) and KEY not in row[3] and "[REDACTED]" in row[3]
+    assert KEY not in events[0].model_dump_json()
     assert row[4:] == ("app", 3, "make it a brief for teenagers")
 
 
