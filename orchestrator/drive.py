@@ -26,8 +26,8 @@ from orchestrator.models_table import build_model_table
 from orchestrator.named_secrets import resolve_secrets
 from orchestrator.nodes.common import RunContext, running
 from orchestrator.redaction import KNOWN_SECRETS
-from orchestrator.secrets import redact
 from orchestrator.replay import ReplayPlan
+from orchestrator.secrets import redact
 from orchestrator.state import InputsError, initial_state, input_previews, prepare_inputs
 from schemas.versions import ConfigVersion
 
