@@ -169,8 +169,6 @@ class Tracker:
             self._next_id += 1
             return
         item, payload = scrub(item)
-        if type(item) is ev.StepFinished and item.output is not None:  # kept once, in `steps.output`
-            payload = item.model_dump_json(exclude={"output"})
         if isinstance(item, ev.RunStarted):
             self._start(item, batch)
         run = self._run(item.run_id)

@@ -138,6 +138,9 @@ def test_every_step_on_another_model_reruns_every_call_and_keeps_the_run_shape(s
         ("plan", ""), ("draft", "item 0"), ("draft", "item 1"), ("edit", "round 1"), ("edit", "round 2"),
         ("left", ""), ("right", ""), ("final", "")])  # fmt: skip
     assert result.cost_after > 0
+    payloads = store.read_cursor().execute(
+        "SELECT payload FROM events WHERE run_id = ? AND type = 'step_finished'", [source]).fetchall()
+    assert payloads and not any('"output":' in p for (p,) in payloads)  # kept once, in steps.output
 
 
 def test_a_path_the_source_run_never_took_fails_the_step_instead_of_calling_a_model(setup: Any) -> None:
