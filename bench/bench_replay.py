@@ -128,9 +128,14 @@ def bench_replay(repeat: int) -> None:
             compare(store.read_cursor(), run_id, "alice")
 
         replay("*")
-        base = _median_s(fresh, repeat)
-        every = _median_s(lambda: replay("*"), repeat)
-        one = _median_s(lambda: replay("s4=openai/gpt-4o"), repeat)
+        times: dict[str, list[float]] = {"fresh": [], "every": [], "one": []}
+        for _ in range(repeat):  # interleaved, so all three see the same load on a shared machine
+            for name, work in (("fresh", fresh), ("every", lambda: replay("*")),
+                               ("one", lambda: replay("s4=openai/gpt-4o"))):
+                t0 = time.perf_counter()
+                work()
+                times[name].append(time.perf_counter() - t0)
+        base, every, one = (statistics.median(times[k]) for k in ("fresh", "every", "one"))
         store.close()
     server.stop()
     print(f"fresh run of {STEPS} steps: {base * 1000:.0f} ms (baseline)")
