@@ -82,7 +82,7 @@ def cmd_replay(args: argparse.Namespace) -> int:
 def print_comparison(comparison: Any, out: TextIO, *, diffs: bool = True) -> None:
     """The side-by-side table (and, below it, each changed output's diff)."""
     out.write(f"replay {comparison.run_id} of run {comparison.source_run_id}\n")
-    header = ("step", "where", "model before → after", "tokens in/out before → after", "cost $ before → after",
+    header = ("step", "where", "model before → after", "tokens in/out before → after", "cost before → after",
               "latency s before → after")
     rows = [header]
     for s in comparison.steps:
@@ -91,7 +91,7 @@ def print_comparison(comparison: Any, out: TextIO, *, diffs: bool = True) -> Non
             s.step_id, s.where or "-",
             f"{b.model if b else '-'} → {s.after.model or '-'}",
             f"{f'{b.tokens_in}/{b.tokens_out}' if b else '-'} → {s.after.tokens_in}/{s.after.tokens_out}",
-            f"{f'{b.cost_usd:.6f}' if b else '-'} → {s.after.cost_usd:.6f}",
+            f"{b.cost_text if b else '-'} → {s.after.cost_text}",
             f"{f'{b.latency_s:.2f}' if b else '-'} → {s.after.latency_s:.2f}"
             + ("" if s.after.status == "ok" else f" ({s.after.status}: {s.after.error})"),
         ))  # fmt: skip

@@ -19,14 +19,15 @@ _COMPOSITE = ("loop", "map", "parallel")
 _SQL = """
 WITH calls AS (
     SELECT step_id, sum(tokens_in) AS tin, sum(tokens_out) AS tout, sum(cost_usd) AS cost,
-           sum(latency_s) AS latency, any_value(model) AS model
+           sum(latency_s) AS latency, any_value(model) AS model, bool_or(unpriced) AS unpriced
     FROM llm_calls WHERE run_id = ? AND NOT superseded AND error IS NULL GROUP BY step_id
 )
 SELECT s.step_id, s.step_type, s.execution, s.iteration, s.item_index,
        coalesce(s.model, c.model), CASE WHEN s.step_type = 'route' THEN c.tin ELSE s.tokens_in END,
        CASE WHEN s.step_type = 'route' THEN c.tout ELSE s.tokens_out END,
        CASE WHEN s.step_type = 'route' THEN c.cost ELSE s.cost_usd END, s.duration_s,
-       CASE WHEN s.step_type = 'route' THEN to_json(s.branch)::VARCHAR ELSE s.output END, s.status, s.error, s.served
+       CASE WHEN s.step_type = 'route' THEN to_json(s.branch)::VARCHAR ELSE s.output END, s.status, s.error, s.served,
+       coalesce(c.unpriced, false)
 FROM steps s LEFT JOIN calls c ON c.step_id = s.step_id
 WHERE s.run_id = ? AND NOT s.superseded ORDER BY s.seq
 """
@@ -42,6 +43,11 @@ class Side:
     output: str
     status: str
     error: str | None = None
+    unpriced: bool = False  # its model has no known price: the cost is unknown, not 0
+
+    @property
+    def cost_text(self) -> str:
+        return "unpriced" if self.unpriced else f"${self.cost_usd:.6f}"
 
 
 @dataclass(frozen=True)
@@ -93,7 +99,7 @@ def _where(iteration: int | None, item: int | None) -> str:
 
 def _side(r: tuple[Any, ...]) -> Side:
     return Side(model=r[5], tokens_in=int(r[6] or 0), tokens_out=int(r[7] or 0), cost_usd=float(r[8] or 0.0),
-                latency_s=float(r[9] or 0.0), output=_text(r[10]), status=r[11], error=r[12])
+                latency_s=float(r[9] or 0.0), output=_text(r[10]), status=r[11], error=r[12], unpriced=bool(r[14]))
 
 
 def _text(stored: str | None) -> str:

@@ -36,7 +36,7 @@ def comparison_html(comparison: Any) -> str:
             esc(s.step_id), esc(s.where or "–"),
             f"{esc(b.model or '–') if b else '–'} → {esc(a.model or '–')}",
             f"{f'{b.tokens_in}/{b.tokens_out}' if b else '–'} → {a.tokens_in}/{a.tokens_out}",
-            f"{_usd(b.cost_usd) if b else '–'} → {_usd(a.cost_usd)}",
+            f"{b.cost_text if b else '–'} → {a.cost_text}",
             f"{f'{b.latency_s:.2f}s' if b else '–'} → {a.latency_s:.2f}s",
         )  # fmt: skip
         rows.append("<tr>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")

@@ -29,6 +29,7 @@ def test_a_replay_reruns_the_chosen_step_on_another_model_for_its_owner_only(ui_
 
     assert [r.model for r in llm_server.requests] == ["gpt-4o-mini"]
     assert "<td>write</td>" in html and "openai/test-model → openai/gpt-4o-mini" in html
+    assert "<td>unpriced → $0.0000" in html  # the test model has no price: never shown as $0
     assert f"Source run <code>{run_id}</code>" in html
     with pytest.raises(Exception, match=f"no run `{run_id}` among your runs"):
         theirs.predict(run_id, "write=openai/gpt-4o-mini", False, api_name="/rerun")
