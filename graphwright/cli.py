@@ -109,6 +109,8 @@ def build_parser() -> argparse.ArgumentParser:
     if importlib.util.find_spec("graphwright.cli_run") is not None:
         importlib.import_module("graphwright.cli_run").register(sub)
         importlib.import_module("graphwright.cli_test").register(sub)
+    importlib.import_module("graphwright.replay").register(sub)
+    importlib.import_module("graphwright.reprice").register(sub)
     return parser
 
 

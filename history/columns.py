@@ -20,7 +20,7 @@ from history.migrations import CALL_COLUMNS, EVENT_COLUMNS, STEP_COLUMNS
 # i: BIGINT, f: DOUBLE (None -> NULL), b: BOOLEAN, t: TIMESTAMP from epoch seconds, o: anything else
 _TYPES: Mapping[str, tuple[tuple[str, ...], str]] = MappingProxyType({
     "llm_calls": (CALL_COLUMNS, "oitoooiiifbbffoooibi"),
-    "steps": (STEP_COLUMNS, "oitooofiifoioooiob"),
+    "steps": (STEP_COLUMNS, "oitooofiifoioooioboooob"),
     "events": (EVENT_COLUMNS, "ioitoooi"),
 })
 

@@ -200,13 +200,28 @@ CREATE TABLE owner_claims (
 );
 """
 
-MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3, _V4, _V5, _V_CONFIG_VERSIONS, _V_CHECK_RESULTS, _V_OWNER_CLAIMS)
+# Replay (issue 17): each step execution's full output (JSON), which execution it was (loop rounds
+# and map item, as `orchestrator.replay.execution_key`), a route's case, and whether a replay served
+# the output from its source run; a replay run names its source run.
+_V_REPLAY = """
+ALTER TABLE steps ADD COLUMN IF NOT EXISTS output VARCHAR;
+ALTER TABLE steps ADD COLUMN IF NOT EXISTS execution VARCHAR;
+ALTER TABLE steps ADD COLUMN IF NOT EXISTS item_index INTEGER;
+ALTER TABLE steps ADD COLUMN IF NOT EXISTS branch VARCHAR;
+ALTER TABLE steps ADD COLUMN IF NOT EXISTS served BOOLEAN DEFAULT false;
+ALTER TABLE runs ADD COLUMN IF NOT EXISTS source_run_id VARCHAR;
+"""
+
+MIGRATIONS: tuple[str, ...] = (
+    _V1, _V2, _V3, _V4, _V5, _V_CONFIG_VERSIONS, _V_CHECK_RESULTS, _V_OWNER_CLAIMS, _V_REPLAY,
+)
 CURRENT_VERSION = len(MIGRATIONS)
 
 # Column order of the appended tables (the writer builds rows in exactly this order).
 STEP_COLUMNS = (
     "run_id", "seq", "ts", "step_id", "step_type", "status", "duration_s", "tokens_in", "tokens_out",
     "cost_usd", "model", "attempts", "error", "owner", "workflow", "segment", "iteration", "superseded",
+    "output", "execution", "item_index", "branch", "served",
 )  # fmt: skip
 CALL_COLUMNS = (
     "run_id", "seq", "ts", "step_id", "model", "provider", "attempt", "tokens_in", "tokens_out",

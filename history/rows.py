@@ -201,6 +201,9 @@ class Tracker:
                     item.owner, item.config_hash, item.workflow, version.canonical, redact(version.original),
                     utc(item.ts), version.source, version.chat_turn, redact(version.chat_request) or None,
                 ]))
+            if item.source_run_id:  # a replay names the run it replays
+                batch.ops.append(RunOp("UPDATE runs SET source_run_id = ? WHERE run_id = ?",
+                                       [item.source_run_id, item.run_id]))
         else:  # a resume: a new segment of the same run; the owner stays the original one
             run.segment += 1
             run.iterations.clear()
@@ -222,6 +225,8 @@ class Tracker:
             item.run_id, item.seq, ts, item.step_id, item.step_type, item.status, item.duration_s,
             item.tokens_in, item.tokens_out, item.cost_usd, item.model, item.attempts, item.error,
             run.owner, run.workflow, run.segment, iteration, False,
+            None if item.status != "ok" else _json(item.output), item.execution, item.item_index, item.branch,
+            item.served,
         ))  # fmt: skip
 
     def _end(self, item: ev.Event, ts: float, batch: Batch) -> None:

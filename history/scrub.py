@@ -67,5 +67,10 @@ def scrub(event: ev.Event) -> tuple[ev.Event, str]:
                 updates[name] = cleaned
     if updates:
         event = event.model_copy(update=updates)
-    # A start's config text is stored once per version (`config_versions`), not in every run's log.
-    return event, event.model_dump_json(exclude={"version"} if isinstance(event, ev.RunStarted) else None)
+    # A start's config text is stored once per version (`config_versions`), not in every run's log;
+    # a step's full output once, in `steps.output`.
+    if isinstance(event, ev.RunStarted):
+        return event, event.model_dump_json(exclude={"version"})
+    if isinstance(event, ev.StepFinished):
+        return event, event.model_dump_json(exclude={"output"})
+    return event, event.model_dump_json()

@@ -51,6 +51,9 @@ TABLES = MappingProxyType({
     "events": "SELECT * FROM events WHERE ? IS NULL OR run_id IN (SELECT run_id FROM runs WHERE owner = ?)",
     "config_versions": "SELECT * FROM config_versions WHERE ? IS NULL OR owner = ?",
 })
+# Not a visitor's rows: LiteLLM's price map (`history.prices`), one row per per-token-priced model.
+# With it the box also defines `call_cost(model, tokens_in, tokens_out)` (see `history.sql_child`).
+PRICES = "model_prices"
 
 
 @dataclass
@@ -85,16 +88,33 @@ def _tables_for(statement: str) -> tuple[str, ...]:
     try:
         named = duckdb.get_table_names(statement, connection=probe)
     except duckdb.Error:  # it cannot always bind without a catalog: copy everything
-        return tuple(TABLES)
+        return (*TABLES, PRICES)
     finally:
         probe.close()
-    return tuple(name for name in TABLES if name in named)
+    wanted = tuple(name for name in TABLES if name in named)
+    return (*wanted, PRICES) if PRICES in named or "call_cost" in statement.lower() else wanted
 
 
 def _export(cur: Cursor, owner: str | None, tables: tuple[str, ...], folder: Path) -> None:
     for name in tables:
         path = str(folder / f"{name}.parquet").replace("'", "''")
-        cur.execute(f"COPY ({TABLES[name]}) TO '{path}' (FORMAT parquet)", [owner, owner])
+        if name == PRICES:
+            _export_prices(path)
+        else:
+            cur.execute(f"COPY ({TABLES[name]}) TO '{path}' (FORMAT parquet)", [owner, owner])
+
+
+def _export_prices(path: str) -> None:
+    from history.prices import PRICE_COLUMNS, price_rows
+
+    frame = pd.DataFrame(price_rows(), columns=list(PRICE_COLUMNS))
+    frame["tier_above_tokens"] = frame["tier_above_tokens"].astype("Int64")
+    con = duckdb.connect(":memory:")
+    try:
+        con.register("prices", frame)
+        con.execute(f"COPY prices TO '{path}' (FORMAT parquet)")
+    finally:
+        con.close()
 
 
 def _child(folder: Path, timeout_s: float) -> dict[str, Any]:
@@ -136,7 +156,8 @@ def run_sql(
     cur: Cursor, sql: str, owner: str | None, *, row_limit: int = ROW_LIMIT, timeout_s: float = TIMEOUT_S,
     max_bytes: int = MAX_RESULT_BYTES, gate: OwnerSlots | None = None,
 ) -> SqlResult:
-    """Run one SELECT over `runs`, `steps`, `llm_calls` and `events` restricted to `owner`'s rows.
+    """Run one SELECT over `runs`, `steps`, `llm_calls` and `events` restricted to `owner`'s rows
+    (plus `model_prices` and `call_cost(...)`, LiteLLM's prices, when the query names them).
 
     `gate` (the app's, one for the process) lets each owner run one query at a time.
     """

@@ -23,6 +23,21 @@ import duckdb
 
 FETCH_BATCH = 8  # DuckDB holds the rest of its chunk within its memory limit
 
+# `call_cost('openai/gpt-4o', tokens_in, tokens_out)`: one call's dollars on a model, as LiteLLM
+# prices it (the map's key, else the name without its provider; a prompt above the tier's threshold
+# at the tier's rates); NULL when the model has no per-token price.
+CALL_COST_MACRO = """
+CREATE MACRO call_cost(model_name, tin, tout) AS (
+    SELECT CASE WHEN p.tier_above_tokens IS NOT NULL AND tin > p.tier_above_tokens
+                THEN tin * coalesce(p.tier_input_cost_per_token, p.input_cost_per_token)
+                     + tout * coalesce(p.tier_output_cost_per_token, p.output_cost_per_token)
+                ELSE tin * p.input_cost_per_token + tout * p.output_cost_per_token END
+    FROM model_prices p
+    WHERE p.model IN (model_name, CASE WHEN contains(model_name, '/') THEN substr(model_name, position('/' IN model_name) + 1) END)
+    ORDER BY p.model = model_name DESC LIMIT 1
+)
+"""
+
 
 def _size(value: Any) -> int:
     """Roughly how many bytes a value takes once it is JSON (strings and blobs dominate)."""
@@ -48,6 +63,8 @@ def _box(folder: Path, tables: list[str]) -> duckdb.DuckDBPyConnection:
     for name in tables:
         path = str(folder / f"{name}.parquet").replace("'", "''")
         box.execute(f"CREATE TABLE {name} AS SELECT * FROM read_parquet('{path}')")
+    if "model_prices" in tables:
+        box.execute(CALL_COST_MACRO)
     box.execute("SET python_enable_replacements = false")
     box.execute("SET enable_external_access = false")
     box.execute("SET lock_configuration = true")

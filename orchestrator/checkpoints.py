@@ -54,6 +54,15 @@ CREATE TABLE IF NOT EXISTS graphwright_runs (
 """
 
 
+# A replay's plan (`orchestrator.replay`), kept so that a resumed replay serves what it served.
+_REPLAYS = """
+CREATE TABLE IF NOT EXISTS graphwright_replays (
+    run_id TEXT PRIMARY KEY,
+    plan_json TEXT NOT NULL
+)
+"""
+
+
 @dataclass(frozen=True)
 class StoredRun:
     run_id: str
@@ -79,6 +88,7 @@ class RunStore:
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.execute(_SCHEMA)
+        self._db.execute(_REPLAYS)
 
     def close(self) -> None:
         with self._lock:
@@ -94,6 +104,16 @@ class RunStore:
                 (run_id, workflow.model_dump_json(by_alias=True, exclude_none=True), json.dumps(inputs),
                  owner, model_override, now, now),
             )
+
+    def save_replay(self, run_id: str, plan_json: str) -> None:
+        with self._lock:
+            self._db.execute("INSERT INTO graphwright_replays (run_id, plan_json) VALUES (?, ?)", (run_id, plan_json))
+
+    def replay_of(self, run_id: str) -> str | None:
+        """The saved plan of a replay run (JSON), None for an ordinary run."""
+        with self._lock:
+            row = self._db.execute("SELECT plan_json FROM graphwright_replays WHERE run_id = ?", (run_id,)).fetchone()
+        return row[0] if row else None
 
     def get(self, run_id: str) -> StoredRun | None:
         with self._lock:

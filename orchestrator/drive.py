@@ -26,6 +26,7 @@ from orchestrator.models_table import build_model_table
 from orchestrator.named_secrets import resolve_secrets
 from orchestrator.nodes.common import RunContext, running
 from orchestrator.redaction import KNOWN_SECRETS
+from orchestrator.replay import ReplayPlan
 from orchestrator.secrets import redact
 from orchestrator.state import InputsError, initial_state, input_previews, prepare_inputs
 from schemas.versions import ConfigVersion
@@ -39,9 +40,11 @@ log = logging.getLogger(__name__)
 
 class RunDriver:
     def __init__(self, engine: Engine, stored: StoredRun, stamp: Stamp, *, resume: bool,
-                 approval: ApprovalDecision | None, origin: ev.RunOrigin | None = None) -> None:
+                 approval: ApprovalDecision | None, origin: ev.RunOrigin | None = None,
+                 replay: ReplayPlan | None = None) -> None:
         self.engine, self.stored, self.stamp = engine, stored, stamp
         self.resume, self.approval, self.origin = resume, approval, origin
+        self.replay = replay
         self.run_id = stored.run_id
         self.workflow = stored.workflow
         self.ctx: RunContext | None = None
@@ -98,7 +101,7 @@ class RunDriver:
                 self.ctx = RunContext(run_id=self.run_id, workflow=wf, client=self.engine.client,
                                       budget=Budget(wf.limits), policy=self.engine.policy, models=models,
                                       stamp=lambda e: self.stamp(e, enqueue=False), secrets=secrets,
-                                      data_dir=self.engine.data_dir)
+                                      data_dir=self.engine.data_dir, replay=self.replay)
                 command = await self._starting_point(graph, config, snapshot, inputs)
                 if command is _ALREADY_REPORTED:
                     return
@@ -138,7 +141,8 @@ class RunDriver:
         self.emit(ev.RunStarted(run_id=self.run_id, workflow=self.workflow.name, config_hash=version.hash,
                                 version=stamp, inputs=input_previews(self.workflow, inputs),
                                 default_model=default, owner=self.stored.owner, resumed=self.resume,
-                                accounted=_accounted(snapshot)))
+                                accounted=_accounted(snapshot),
+                                source_run_id=self.replay.source_run_id if self.replay else None))
 
     async def _starting_point(self, graph: Any, config: dict[str, Any], snapshot: Any,
                               inputs: dict[str, Any]) -> Any:

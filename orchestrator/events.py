@@ -2,6 +2,9 @@
 
 The Run tab, the CLI, run history and MLflow all consume these same objects; each is a pydantic
 model with a `type` literal, so a stream serialises to JSON lines and parses back with `parse_event`.
+
+Fields declared with `exclude_if=_unset` appear in the JSON only when set, so events that do not
+use them serialise exactly as before.
 """
 
 from __future__ import annotations
@@ -10,6 +13,10 @@ import time
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+
+
+def _unset(value: Any) -> bool:
+    return value is None or value is False
 
 
 class _Event(BaseModel):
@@ -61,6 +68,7 @@ class RunStarted(_Event):
     # restored checkpoint holds. The others belong to work the crash lost (it runs again), so
     # history flags them superseded. None when unknown (a checkpoint written before this field).
     accounted: list[int] | None = None
+    source_run_id: str | None = Field(None, exclude_if=_unset)  # a replay: the run it re-runs steps of
 
 
 class RunFinished(_Event):
@@ -123,6 +131,11 @@ class StepFinished(_Event):
     item_index: int | None = None  # inside a map: which item (0-based)
     branch: str | None = None  # route: the `when` of the case taken, or "default"
     iterations: int | None = None  # loop: how many iterations ran
+    # For history (replay): the full output, which execution of the step this was (its loop rounds
+    # and map item), and whether the output was served from a recorded run instead of computed.
+    output: Any = Field(None, exclude_if=_unset)
+    execution: str | None = Field(None, exclude_if=_unset)
+    served: bool = Field(False, exclude_if=_unset)
 
 
 class LLMCall(_Event):

@@ -42,6 +42,7 @@ from orchestrator.errors import (
 from orchestrator.llm_types import ModelClient
 from orchestrator.policy import Policy
 from orchestrator.redaction import KNOWN_SECRETS, event_without_known, input_holding_a_key, usable
+from orchestrator.replay import ReplayPlan, plan_from_json, plan_to_json
 from orchestrator.state import InputsError
 from orchestrator.tool_journal import CURRENT_JOURNAL, ToolJournal
 from orchestrator.workers import CURRENT_OWNER, CURRENT_WORKERS, Workers
@@ -109,12 +110,13 @@ class Engine:
     # ---- public API -----------------------------------------------------------------------------
 
     async def run(self, workflow: Any, inputs: dict[str, Any], *, owner: str = "", run_id: str | None = None,
-                  model_override: str | None = None, origin: ev.RunOrigin | None = None
-                  ) -> AsyncIterator[ev.Event]:
+                  model_override: str | None = None, origin: ev.RunOrigin | None = None,
+                  replay: ReplayPlan | None = None) -> AsyncIterator[ev.Event]:
         """Start a run; yields its events, ending with one terminal event (see the module doc).
 
         `origin` says where the config came from (its text, the chat turn, the pre-run estimate):
-        history files it with the config version this run records.
+        history files it with the config version this run records. `replay`: serve every step
+        execution it does not choose from its source run (`orchestrator.replay`).
         """
         run_id = run_id or uuid.uuid4().hex
         holding = input_holding_a_key(inputs, usable(self.credentials.known_secrets()))
@@ -127,6 +129,8 @@ class Engine:
             raise ValueError(f"run id `{run_id}` is already used; continue that run with `resume` or pick a new id")
         try:
             self.store.create(run_id, workflow, inputs, owner, model_override)
+            if replay is not None:
+                self.store.save_replay(run_id, plan_to_json(replay))
         except (sqlite3.Error, OSError) as exc:
             full = disk_full(exc, self.data_dir)
             if full is None:
@@ -134,7 +138,7 @@ class Engine:
             raise full from exc
         stored = self.store.get(run_id)
         assert stored is not None
-        async for event in self._stream(stored, resume=False, approval=None, origin=origin):
+        async for event in self._stream(stored, resume=False, approval=None, origin=origin, replay=replay):
             yield event
 
     async def resume(self, run_id: str, *, approval: ApprovalDecision | None = None,
@@ -157,7 +161,9 @@ class Engine:
                 wanted = f"one of {', '.join(repr(c) for c in choices)}" if choices else "some text"
                 raise InvalidAnswer(f"question `{pending.get('step_id')}` needs {wanted} as its answer; "
                                     "the run is still waiting for it")
-        async for event in self._stream(stored, resume=True, approval=approval):
+        saved = self.store.replay_of(run_id)
+        replay = plan_from_json(saved) if saved is not None else None
+        async for event in self._stream(stored, resume=True, approval=approval, replay=replay):
             yield event
 
     def pending_approval(self, run_id: str) -> ev.ApprovalRequested | None:
@@ -169,7 +175,8 @@ class Engine:
     # ---- driving a run --------------------------------------------------------------------------
 
     async def _stream(self, stored: StoredRun, *, resume: bool, approval: ApprovalDecision | None,
-                      origin: ev.RunOrigin | None = None) -> AsyncIterator[ev.Event]:
+                      origin: ev.RunOrigin | None = None, replay: ReplayPlan | None = None
+                      ) -> AsyncIterator[ev.Event]:
         queue: asyncio.Queue[Any] = asyncio.Queue()
         seq = SeqCounter(self.store, stored.run_id, stored.seq_reserved)
 
@@ -191,7 +198,7 @@ class Engine:
 
         from orchestrator.drive import RunDriver
 
-        driver = RunDriver(self, stored, stamp, resume=resume, approval=approval, origin=origin)
+        driver = RunDriver(self, stored, stamp, resume=resume, approval=approval, origin=origin, replay=replay)
         self.journal.start_segment(stored.run_id)
         token = CURRENT_JOURNAL.set(self.journal)  # copied into the driver task and its node tasks
         owner_token = CURRENT_OWNER.set(stored.owner)  # whose sandbox slots the run's tool calls use

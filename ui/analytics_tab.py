@@ -13,7 +13,7 @@ import gradio as gr
 import pandas as pd
 
 from ui import analytics_view as view
-from ui import checks_analytics, versions_panel
+from ui import checks_analytics, replay_view, versions_panel
 from ui.downloads import owner_folder
 from ui.funnel import UserFacingError, friendly_message, funnel
 from ui.services import AppServices
@@ -34,6 +34,12 @@ def _filters(session: Session, span: str, workflow: str | None, model: str | Non
 
     return Filters(owner=session.owner_id, date_from=view.date_from(span), workflow=pick(workflow),
                    model=pick(model), status=pick(status), version=pick(version))
+
+
+def _selected_run(evt: gr.SelectData) -> str:
+    """The run id of the selected row (what "Run again on another model" starts from)."""
+    row = evt.row_value if evt is not None else None
+    return str(row[0]) if row else ""
 
 
 def build(services: AppServices, session_state: gr.State) -> gr.Button:
@@ -131,6 +137,8 @@ def build(services: AppServices, session_state: gr.State) -> gr.Button:
 
     runs.select(replay, [runs, session_state], [replay_status, replay_timeline, replay_output],
                 api_visibility="private")
+    rerun_id = replay_view.build(services, session_state, filter_inputs, _filters)
+    runs.select(_selected_run, None, [rerun_id], api_visibility="private")
 
     @funnel
     def export(fmt_v: str, what_v: str, span_v: str, wf: str, mdl: str, st: str, ver: str, session: Session) -> str:

@@ -44,6 +44,10 @@ CSS = """
 .gw-kpi {flex: 1 1 120px; padding: 8px 12px; border: 1px solid var(--border-color-primary); border-radius: 8px}
 .gw-kpi-label {font-size: 0.8em; opacity: 0.7}
 .gw-kpi-value {font-size: 1.3em; font-weight: 600}
+.gw-diff {white-space: pre-wrap; font-size: 0.85em}
+.gw-diff-add {display: block; background: rgba(21, 128, 61, 0.15)}
+.gw-diff-del {display: block; background: rgba(185, 28, 28, 0.15)}
+.gw-diff-hdr, .gw-diff-ctx {display: block; opacity: 0.75}
 """
 
 

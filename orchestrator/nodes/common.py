@@ -10,7 +10,6 @@ the consumer stops), then written to LangGraph's `custom` stream for the live co
 from __future__ import annotations
 
 import asyncio
-import json
 import time
 from collections.abc import Awaitable, Callable, Iterator, Mapping
 from contextlib import contextmanager
@@ -37,6 +36,7 @@ from orchestrator.errors import (
 )
 from orchestrator.llm_types import LLMResult, ModelClient, ModelParams
 from orchestrator.policy import Policy
+from orchestrator.replay import ReplayPlan, enclosing_loops, execution_key
 from orchestrator.state import RunState, template_context
 from orchestrator.text import shorten
 from schemas.errors import SchemaError
@@ -76,11 +76,17 @@ class RunContext:
     steps: dict[str, Any] = field(init=False, repr=False)  # step id -> its model (ids are unique)
 
     in_map: frozenset[str] = field(init=False, repr=False)  # steps inside a map's body (run per item)
+    loops_around: dict[str, tuple[str, ...]] = field(init=False, repr=False)  # step id -> loops it is in
 
     def __post_init__(self) -> None:
         self.steps = {step.id: step for step in all_steps(self.workflow)}
+        self.loops_around = enclosing_loops(self.workflow.steps)
         self.in_map = frozenset(inner.id for step in self.steps.values() if step.type == "map"
                                 for child in step.children() for inner, _ in iter_steps(child.steps))
+
+    def execution(self, step_id: str, state: RunState, item_index: int | None) -> str:
+        """Which execution of the step this is (its loop rounds and map item): see `replay.execution_key`."""
+        return execution_key(state.get("loops"), item_index, self.loops_around.get(step_id, ()))
 
     def keep(self, step_id: str, output: Any) -> None:
         """Remember a finished step's output for partial results (a map body's are per item: not kept)."""
@@ -88,6 +94,7 @@ class RunContext:
             self.finished[step_id] = output
     data_dir: Path | None = None  # where the run's folder (artifacts) lives
     notes: set[str] = field(default_factory=set)  # warnings already given once in this run
+    replay: ReplayPlan | None = None  # a replay run: which step executions are served from the source run
 
     def warn_once(self, message: str, step_id: str | None = None) -> None:
         if message not in self.notes:
@@ -240,20 +247,27 @@ async def run_step(
     ctx.emit(ev.StepStarted(run_id=ctx.run_id, step_id=step_id, step_type=step_type, agent=agent,
                             iteration=scope.iteration(state), item_index=item_index, item_label=item_label,
                             parent=scope.parent))
-    execution = json.dumps([state.get("loops") or {}, item_index], sort_keys=True)
+    execution = ctx.execution(step_id, state, item_index)
     usage, started = Usage(execution=execution), time.monotonic()
+    served = ctx.replay is not None and not ctx.replay.replays(step_id, execution)
     try:
-        output = await _attempts(ctx, step_id, body, usage)
+        if served:
+            assert ctx.replay is not None
+            output = ctx.replay.recorded(step_id, execution)
+        else:
+            output = await _attempts(ctx, step_id, body, usage)
         ctx.save_artifact(step_id, output)
     except (GraphBubbleUp, asyncio.CancelledError):
         raise
     except Exception as exc:
         ctx.failed_step = step_id
         error = exc.sentence(ctx.policy.key_source) if isinstance(exc, ModelCallError) else str(exc)
-        ctx.emit(_finished(ctx, step_id, step_type, usage, started, item_index, status="failed", error=error))
+        ctx.emit(_finished(ctx, step_id, step_type, usage, started, item_index, status="failed", error=error,
+                           execution=execution))
         setattr(exc, _SPENT, usage.delta())  # noqa: B010 - read by `spent_by_failed_step`
         raise
-    done = ctx.emit(_finished(ctx, step_id, step_type, usage, started, item_index, output=output))
+    done = ctx.emit(_finished(ctx, step_id, step_type, usage, started, item_index, output=output,
+                              execution=execution, served=served))
     if slot is None:
         ctx.keep(step_id, output)
         delta: dict[str, Any] = {"outputs": {step_id: output}}
@@ -304,13 +318,14 @@ async def _attempts(ctx: RunContext, step_id: str, body: Callable[[Usage], Await
 
 def _finished(ctx: RunContext, step_id: str, step_type: str, usage: Usage, started: float,
               item_index: int | None, *, status: str = "ok", output: Any = None,
-              error: str | None = None) -> ev.StepFinished:
+              error: str | None = None, execution: str | None = None, served: bool = False) -> ev.StepFinished:
     return ev.StepFinished(
         run_id=ctx.run_id, step_id=step_id, step_type=step_type, status=status,  # type: ignore[arg-type]
         duration_s=round(time.monotonic() - started, 6), tokens_in=usage.tokens_in,
         tokens_out=usage.tokens_out, cost_usd=usage.cost_usd, model=usage.model,
         attempts=max(usage.attempts, 1) if usage.model else 1, synthetic=usage.synthetic,
         output_preview=preview(output) if status == "ok" else "", error=error, item_index=item_index,
+        output=output if status == "ok" else None, execution=execution, served=served,
     )
 
 
@@ -335,6 +350,6 @@ def end_composite(ctx: RunContext, step_id: str, step_type: str, output: Any, **
     ctx.save_artifact(step_id, output)
     done = ctx.emit(ev.StepFinished(run_id=ctx.run_id, step_id=step_id, step_type=step_type,
                                     duration_s=round(time.monotonic() - started, 6),
-                                    output_preview=preview(output), **detail))
+                                    output_preview=preview(output), output=output, **detail))
     ctx.keep(step_id, output)
     return {"outputs": {step_id: output}, "accounted": [done.seq]}

@@ -27,9 +27,13 @@ def route_start(ctx: RunContext, step: RouteStep, scope: Scope) -> Node:
         begin_composite(ctx, state, step.id, "route", scope)
         context = scope.context(state)
         usage = Usage()
+        execution = ctx.execution(step.id, state, state.get("item_index"))
         if step.on is not None:
             value = _norm(fill(step.on, context, step.id, raw=True))
             chosen = next((i for i, c in enumerate(step.cases) if _norm(c.when) == value), DEFAULT)
+        elif step.classify is not None and ctx.replay is not None and not ctx.replay.replays(step.id, execution):
+            label = ctx.replay.branch(step.id, execution)  # the case the source run's classifier chose
+            chosen = next((i for i, c in enumerate(step.cases) if c.when == label), DEFAULT)
         elif step.classify is not None:
             chosen = await _classify(ctx, step, context, usage)
         else:
@@ -55,7 +59,8 @@ def route_end(ctx: RunContext, step: RouteStep) -> Node:
         taken = step.cases[chosen].steps if 0 <= chosen < len(step.cases) else step.default
         label = step.cases[chosen].when if 0 <= chosen < len(step.cases) else "default"
         output = (state.get("outputs") or {}).get(taken[-1].id) if taken else None
-        return end_composite(ctx, step.id, "route", output, branch=label, item_index=state.get("item_index"))
+        return end_composite(ctx, step.id, "route", output, branch=label, item_index=state.get("item_index"),
+                             execution=ctx.execution(step.id, state, state.get("item_index")))
 
     return node
 

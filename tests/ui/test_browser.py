@@ -293,9 +293,9 @@ def test_the_run_tab_tells_the_truth(page: object) -> None:
 
 
 # ---- Analytics and isolation ------------------------------------------------------------------------------
-def test_analytics_lists_the_sessions_runs_and_replays_one(page: object, browser: object, ui_app: RunningApp,
-                                                           llm_server) -> None:
-    llm_server.script(Reply(text="Replay me please."))
+def run_then_open_analytics(page: object, ui_app: RunningApp, llm_server: object, answer: str) -> object:
+    """Run `CONFIG` (the model answers `answer`), then show all of the session's runs in Analytics."""
+    llm_server.script(Reply(text=answer))
     _prepare_run(page, config=_yaml(CONFIG))
     page.locator("#run-start").click()
     expect(run_status(page)).to_contain_text("finished", timeout=SLOW)
@@ -304,7 +304,12 @@ def test_analytics_lists_the_sessions_runs_and_replays_one(page: object, browser
     page.locator("#an-span input").click()
     page.get_by_role("option", name="All time").click()
     page.locator("#an-refresh").click()
-    runs = page.locator("#an-runs")
+    return page.locator("#an-runs")
+
+
+def test_analytics_lists_the_sessions_runs_and_replays_one(page: object, browser: object, ui_app: RunningApp,
+                                                           llm_server) -> None:
+    runs = run_then_open_analytics(page, ui_app, llm_server, "Replay me please.")
     expect(runs).to_contain_text("chat-built")
     expect(page.locator("#an-kpis")).to_contain_text("Runs")
     runs.locator("[role=gridcell]").filter(has_text="chat-built").first.click()

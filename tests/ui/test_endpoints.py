@@ -12,7 +12,7 @@ from testkit.replies import Reply
 from tests.ui.conftest import TEST_API_KEY, RunningApp
 
 EXPECTED_PUBLIC = {"/chat", "/confirm_change", "/reject_change", "/load_example", "/run", "/run_checks", "/approve", "/reject",
-                   "/resume", "/analytics", "/export", "/sql"}
+                   "/resume", "/analytics", "/export", "/sql", "/rerun", "/reprice"}
 
 WORKFLOW = """\
 version: 1
