@@ -6,7 +6,7 @@ filters by it (None is all owners: the admin CLI only), like `history.queries`.
 
 Comparing two versions uses the same `Filters` (so the same period) for both sides: runs, cost,
 tokens, latency p50/p95, failure rate, the pre-run estimate against the actual cost, and the check
-pass rate when a `check_results` table (owner, config_hash, passed, ts) exists.
+pass rate (the share of check cases that passed, from `check_results`).
 """
 
 from __future__ import annotations
@@ -36,9 +36,12 @@ FROM runs t LEFT JOIN config_versions v ON v.owner = t.owner AND v.hash = t.conf
 {where} GROUP BY t.workflow, t.config_hash ORDER BY t.workflow, first_seen
 """
 
+# Per case, not per attempt: a case with `repeat: 3` that passed its threshold counts once, passed.
 _CHECK_PASS_RATE = """
-SELECT config_hash AS version, avg(CAST(passed AS DOUBLE)) AS check_pass_rate, count(*) AS checks
-FROM check_results t {where} GROUP BY config_hash
+SELECT config_hash AS version, avg(CAST(case_passed AS DOUBLE)) AS check_pass_rate, count(*) AS checks
+FROM (SELECT config_hash, check_run_id, case_name, bool_and(case_passed) AS case_passed
+      FROM check_results t {where} GROUP BY ALL)
+GROUP BY config_hash
 """
 
 
@@ -74,10 +77,7 @@ def by_version(cur: Cursor, f: Filters, versions: list[str] | None = None) -> pd
 
 
 def _pass_rates(cur: Cursor, f: Filters, versions: list[str]) -> list[float | None]:
-    """The check pass rate of each version, when the checks' results table exists (else None)."""
-    exists = cur.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = 'check_results'").fetchone()
-    if not exists or not exists[0]:
-        return [None] * len(versions)
+    """The check pass rate of each version (None for a version whose checks never ran)."""
     where, params = _where(Filters(owner=f.owner, date_from=f.date_from, date_to=f.date_to, workflow=f.workflow),
                            "calls", superseded=True)
     rates = {v: rate for v, rate, _n in cur.execute(_CHECK_PASS_RATE.format(where=where), params).fetchall()}

@@ -10,7 +10,8 @@ is unchanged.
 from __future__ import annotations
 
 import re
-from typing import Annotated, Any
+from types import MappingProxyType
+from typing import Annotated, Any, ClassVar
 
 from pydantic import Field, StringConstraints, field_validator, model_validator
 
@@ -39,6 +40,14 @@ class Expectation(_Strict):
     Give exactly one of `equals`, `contains`, `regex`, `shape`, `judge`, or numeric bounds
     (`min` and/or `max`).
     """
+
+    # How `graphwright diff` names these fields (`schemas.config_diff`).
+    diff_words: ClassVar[MappingProxyType[str, str]] = MappingProxyType({
+        "step": "the step checked", "field": "the field checked", "equals": "the expected value",
+        "contains": "the text it must contain", "regex": "the pattern it must match", "shape": "the JSON shape",
+        "min": "the lowest allowed value", "max": "the highest allowed value", "judge": "the judge's criterion",
+        "model": "the judge's model",
+    })
 
     step: Identifier | None = Field(
         None, description="The step whose output is checked; without it, the run's final output."
@@ -123,6 +132,13 @@ def _kinds(e: Expectation) -> list[str]:
 
 class Check(_Strict):
     """A named case: the run inputs, what the outputs must be, and caps on what the run may cost."""
+
+    # How `graphwright diff` names these fields (`schemas.config_diff`).
+    diff_words: ClassVar[MappingProxyType[str, str]] = MappingProxyType({
+        "name": "the name", "description": "the description", "inputs": "the inputs", "expect": "the expectations",
+        "max_cost_usd": "the cost cap (USD)", "max_tokens": "the token cap", "max_latency_s": "the time cap (s)",
+        "repeat": "the repeats", "pass_threshold": "the share of repeats that must pass",
+    })
 
     name: CheckName
     description: str = Field("", max_length=500, description="What the case is about, for people.")

@@ -20,6 +20,7 @@ NOUNS = MappingProxyType({
     "Workflow.description": "the description", "Workflow.default_model": "the default model",
     "Workflow.inputs": "the inputs", "Workflow.models": "the model aliases", "Workflow.agents": "the agents",
     "Workflow.tools": "the tools", "Workflow.steps": "the steps", "Workflow.limits": "the run limits",
+    "Workflow.checks": "the checks",
     # inputs
     "InputSpec.type": "its type", "InputSpec.format": "its file format", "InputSpec.max_bytes": "its size cap (bytes)",
     "InputSpec.description": "its description", "InputSpec.default": "its default",

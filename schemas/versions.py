@@ -5,7 +5,8 @@ validated model as JSON with sorted keys and defaults left out, so none of these
 comments, blank lines, indentation, quoting, the order of keys in a mapping (agents, tools,
 models, fields of a step), writing a default value out explicitly, or a version-1 file that
 migrates to the same model. Everything the engine would run differently changes it, including the
-order of steps and of list items. The canonical *text* is the readable YAML `to_yaml` writes for
+order of steps and of list items. The `checks:` cases are left out: they test the workflow, they
+do not change what it runs, so editing a case keeps the version its results are grouped by. The canonical *text* is the readable YAML `to_yaml` writes for
 the model (no comments); history keeps it beside the text the person actually wrote.
 
 Whoever records runs or results per version calls `config_hash(workflow)` (see VERSIONS-API.md).
@@ -23,7 +24,7 @@ SHORT = 8  # characters of the hash shown to people (git-style)
 
 
 def _canonical_json(workflow: Workflow) -> str:
-    sparse = workflow.model_dump(mode="json", by_alias=True, exclude_defaults=True)
+    sparse = workflow.model_dump(mode="json", by_alias=True, exclude_defaults=True, exclude={"checks"})
     return json.dumps(sparse, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 

@@ -87,6 +87,13 @@ def test_a_real_change_makes_a_new_version() -> None:
     assert _hash(TEXT.replace("default: how tides work", "default: how tides turn")) != _hash(TEXT)
 
 
+def test_editing_the_checks_keeps_the_version_their_results_are_grouped_by() -> None:
+    with_checks = SMALL + "checks:\n  - name: tides\n    expect:\n      - contains: tide\n"
+    edited = with_checks.replace("contains: tide", "contains: moon")
+    assert _hash(with_checks) == _hash(edited) == _hash(SMALL)
+    assert "contains: moon" in canonical_text(load_workflow(edited))
+
+
 def test_the_canonical_text_loads_back_to_the_same_version() -> None:
     workflow = load_workflow(TEXT)
     version = ConfigVersion.of(workflow, TEXT)

@@ -83,9 +83,15 @@ def test_versions_are_per_owner(store: HistoryStore) -> None:
 
 def test_check_pass_rate_appears_when_checks_are_recorded(store: HistoryStore) -> None:
     cur = store.read_cursor()
-    cur.execute("CREATE TABLE check_results (owner VARCHAR, config_hash VARCHAR, passed BOOLEAN, ts TIMESTAMP)")
-    cur.execute("INSERT INTO check_results VALUES ('alice', ?, true, '2026-09-21 15:00'), "
-                "('alice', ?, false, '2026-09-21 15:00'), ('bob', ?, false, '2026-09-21 15:00')", [V1, V1, V1])
+    # alice: case `a` passed (two attempts, one failed: the case still passed its threshold), case `b`
+    # failed; bob's failed case is not hers.
+    rows = [("alice", "a", 1, False, True), ("alice", "a", 2, True, True), ("alice", "b", 1, False, False),
+            ("bob", "a", 1, False, False)]
+    for owner, case, attempt, passed, case_passed in rows:
+        cur.execute("INSERT INTO check_results (check_run_id, ts, owner, workflow, config_hash, model, case_name, "
+                    "attempt, run_id, status, passed, case_passed, cost_usd, tokens, latency_s, judge_cost_usd, "
+                    "judge_tokens) VALUES ('c1', '2026-09-21 15:00', ?, 'w', ?, 'm', ?, ?, 'r', 'finished', ?, ?, "
+                    "0, 0, 0, 0, 0)", [owner, V1, case, attempt, passed, case_passed])
     both = hv.compare(cur, Filters(owner="alice"), V1, V2)
     assert both.iloc[0].check_pass_rate == 0.5 and both.isna().iloc[1]["check_pass_rate"]
 
