@@ -151,10 +151,18 @@ class PgHistoryStore(HistoryStore):
         self._closed = False
         self._pool = connect_pool(dsn)
         self._mirror = PgMirror(self._pool)
+        # the first catch-up copies everything (seconds for 1M calls): start it now, not on the first page view
+        threading.Thread(target=self._first_sync, name="history-mirror", daemon=True).start()
         types = {t: dict(self._mirror.column_types(t)) for t in KEYS}
         self._writer = PgWriter(self._pool, types, maxsize=queue_size, batch_size=batch_size, path=WHERE)
         self._now_lock = threading.Lock()
         atexit.register(self.close)
+
+    def _first_sync(self) -> None:
+        try:
+            self._mirror.sync()
+        except Exception as exc:  # noqa: BLE001 - the next read catches up (and reports) instead
+            log.warning("history: the first catch-up of the analytics copy failed: %s", exc)
 
     def execute_now(self, sql: str, params: list[Any]) -> None:
         with self._pool.connection() as con:
