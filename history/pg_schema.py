@@ -27,6 +27,9 @@ KEYS = MappingProxyType({
     "events": ("run_id", "seq"),
     "quota_ledger": ("run_id", "owner"),
     "artifacts": ("run_id", "name"),
+    "config_versions": ("owner", "hash"),
+    "check_results": ("check_run_id", "case_name", "attempt"),
+    "owner_claims": ("anon_owner",),
 })
 TABLES = tuple(KEYS)
 _PG_TYPES = MappingProxyType({"VARCHAR": "text", "TIMESTAMP": "timestamp", "DOUBLE": "double precision",
