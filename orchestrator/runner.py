@@ -108,6 +108,13 @@ class Engine:
     async def run(self, workflow: Any, inputs: dict[str, Any], *, owner: str = "", run_id: str | None = None,
                   model_override: str | None = None) -> AsyncIterator[ev.Event]:
         """Start a run; yields its events, ending with one terminal event (see the module doc)."""
+        stored = self.create_run(workflow, inputs, owner=owner, run_id=run_id, model_override=model_override)
+        async for event in self._stream(stored, resume=False, approval=None):
+            yield event
+
+    def create_run(self, workflow: Any, inputs: dict[str, Any], *, owner: str = "", run_id: str | None = None,
+                   model_override: str | None = None) -> StoredRun:
+        """Check the inputs and save the run's record (a run executing elsewhere starts from it)."""
         run_id = run_id or uuid.uuid4().hex
         holding = input_holding_a_key(inputs, usable(self.credentials.known_secrets()))
         if holding is not None:  # inputs are stored with the run: a key must never get there
@@ -126,8 +133,7 @@ class Engine:
             raise full from exc
         stored = self.store.get(run_id)
         assert stored is not None
-        async for event in self._stream(stored, resume=False, approval=None):
-            yield event
+        return stored
 
     async def resume(self, run_id: str, *, approval: ApprovalDecision | None = None,
                      owner: str = "") -> AsyncIterator[ev.Event]:
@@ -135,6 +141,13 @@ class Engine:
 
         Without `approval`, a run waiting for one just reports the pending approval again.
         """
+        stored = self.check_resumable(run_id, approval=approval, owner=owner)
+        async for event in self._stream(stored, resume=True, approval=approval):
+            yield event
+
+    def check_resumable(self, run_id: str, *, approval: ApprovalDecision | None = None,
+                        owner: str = "") -> StoredRun:
+        """The run to resume, or `RunNotResumable`/`InvalidAnswer` saying why it cannot be."""
         stored = self.store.get(run_id)
         if stored is None:
             raise RunNotResumable(f"no run `{run_id}` in {self.store.path}; check the run id and the data dir")
@@ -149,7 +162,12 @@ class Engine:
                 wanted = f"one of {', '.join(repr(c) for c in choices)}" if choices else "some text"
                 raise InvalidAnswer(f"question `{pending.get('step_id')}` needs {wanted} as its answer; "
                                     "the run is still waiting for it")
-        async for event in self._stream(stored, resume=True, approval=approval):
+        return stored
+
+    async def segment(self, stored: StoredRun, *, resume: bool, approval: ApprovalDecision | None
+                      ) -> AsyncIterator[ev.Event]:
+        """Drive one segment of a stored run, here (a cluster worker's entry point; `run`/`resume` check first)."""
+        async for event in self._stream(stored, resume=resume, approval=approval):
             yield event
 
     def pending_approval(self, run_id: str) -> ev.ApprovalRequested | None:

@@ -1,0 +1,73 @@
+"""Connecting to Temporal: where it is, which namespace and task queue (from the environment).
+
+`GRAPHWRIGHT_TEMPORAL_ADDRESS` (host:port, required in cluster mode), `GRAPHWRIGHT_TEMPORAL_NAMESPACE`
+(default `default`), `GRAPHWRIGHT_TEMPORAL_TASK_QUEUE` (default `graphwright-runs`) and
+`GRAPHWRIGHT_HEARTBEAT_TIMEOUT_S` (default 10: a worker silent that long loses its run). A server that
+does not answer gives an error naming the variable, not a gRPC stack trace.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from dataclasses import dataclass
+from typing import Any
+
+from orchestrator.execution import TEMPORAL_ADDRESS_ENV
+
+NAMESPACE_ENV = "GRAPHWRIGHT_TEMPORAL_NAMESPACE"
+TASK_QUEUE_ENV = "GRAPHWRIGHT_TEMPORAL_TASK_QUEUE"
+DSN_ENV = "GRAPHWRIGHT_POSTGRES_DSN"
+HEARTBEAT_ENV = "GRAPHWRIGHT_HEARTBEAT_TIMEOUT_S"
+
+
+class ClusterConfigError(RuntimeError):
+    """Cluster mode is asked for but not configured or not reachable; the message names the variable."""
+
+
+@dataclass(frozen=True)
+class TemporalSettings:
+    address: str
+    namespace: str = "default"
+    task_queue: str = "graphwright-runs"
+    heartbeat_timeout_s: float = 10.0  # how long a silent worker keeps a run before another takes it
+
+    @classmethod
+    def from_env(cls, environ: dict[str, str] | None = None) -> TemporalSettings:
+        env = os.environ if environ is None else environ
+        address = (env.get(TEMPORAL_ADDRESS_ENV) or "").strip()
+        if not address:
+            raise ClusterConfigError(f"set {TEMPORAL_ADDRESS_ENV} to the Temporal server's host:port "
+                                     "(e.g. 127.0.0.1:7233) to run workflows on workers")
+        try:
+            heartbeat = max(1.0, float(env.get(HEARTBEAT_ENV) or 10.0))
+        except ValueError:
+            raise ClusterConfigError(f"{HEARTBEAT_ENV} must be a number of seconds") from None
+        return cls(address, (env.get(NAMESPACE_ENV) or "default").strip(),
+                   (env.get(TASK_QUEUE_ENV) or "graphwright-runs").strip(), heartbeat)
+
+
+def postgres_dsn(environ: dict[str, str] | None = None) -> str:
+    """The DSN of the cluster's Postgres (run state, history, live events)."""
+    env = os.environ if environ is None else environ
+    dsn = (env.get(DSN_ENV) or "").strip()
+    if not dsn:
+        raise ClusterConfigError(f"set {DSN_ENV} (e.g. postgresql://user:pass@host:5432/graphwright): in cluster "
+                                 f"mode ({TEMPORAL_ADDRESS_ENV} is set) workers and app replicas share their "
+                                 "state and live events through PostgreSQL")
+    return dsn
+
+
+async def connect(settings: TemporalSettings, attempts: int = 30) -> Any:
+    """A Temporal client, retrying for a while (the server may still be starting, e.g. under compose)."""
+    from temporalio.client import Client
+
+    last: Exception | None = None
+    for _ in range(max(1, attempts)):
+        try:
+            return await Client.connect(settings.address, namespace=settings.namespace)
+        except RuntimeError as exc:  # the core SDK's "Failed client connect"
+            last = exc
+            await asyncio.sleep(1.0)
+    raise ClusterConfigError(f"cannot reach the Temporal server at {settings.address} "
+                             f"({TEMPORAL_ADDRESS_ENV}): {last}")

@@ -1,0 +1,87 @@
+"""Helpers of the cluster execution tests: real `graphwright worker` processes and an app-side executor.
+
+A `Cluster` is one test's slice of the cluster: its own task queue on the session's Temporal server
+(so tests never take each other's work), its own database on the session's Postgres, its own data
+dir, and the worker processes it started (each killed at the end).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[2]
+TEST_KEY = "sk-test-cluster-0123456789abcdef"
+
+
+@dataclass
+class Cluster:
+    address: str
+    dsn: str
+    data_dir: Path
+    llm_base_url: str
+    task_queue: str = field(default_factory=lambda: f"test-{uuid.uuid4().hex[:10]}")
+    workers: list[subprocess.Popen[str]] = field(default_factory=list)
+    extra_env: dict[str, str] = field(default_factory=dict)
+
+    def env(self) -> dict[str, str]:
+        keep = {k: v for k, v in os.environ.items() if not k.startswith("GRAPHWRIGHT_") and not k.endswith("_API_KEY")}
+        return {**keep, "GRAPHWRIGHT_TEMPORAL_ADDRESS": self.address, "GRAPHWRIGHT_TEMPORAL_TASK_QUEUE": self.task_queue,
+                "GRAPHWRIGHT_POSTGRES_DSN": self.dsn, "GRAPHWRIGHT_DATA_DIR": str(self.data_dir),
+                "OPENAI_API_KEY": TEST_KEY, "GRAPHWRIGHT_OPENAI_API_BASE": self.llm_base_url,
+                "GRAPHWRIGHT_OLLAMA_API_BASE": "http://127.0.0.1:9", "GRAPHWRIGHT_OFFLINE_TOKEN_DELAY": "0",
+                "LITELLM_LOCAL_MODEL_COST_MAP": "True", "PYTHONUNBUFFERED": "1", **self.extra_env}
+
+    def start_worker(self, *args: str) -> subprocess.Popen[str]:
+        log = open(self.data_dir.parent / f"worker-{len(self.workers)}.log", "w")  # noqa: SIM115
+        worker = subprocess.Popen([sys.executable, "-m", "graphwright", "worker", *args], cwd=ROOT, env=self.env(),
+                                  stdout=log, stderr=subprocess.STDOUT, text=True)
+        log.close()
+        self.workers.append(worker)
+        self.wait_for_pollers(len([w for w in self.workers if w.poll() is None]))
+        return worker
+
+    def worker_log(self, index: int) -> str:
+        return (self.data_dir.parent / f"worker-{index}.log").read_text(errors="replace")[-4000:]
+
+    def wait_for_pollers(self, count: int, timeout: float = 60.0) -> None:
+        from cluster.health import live_workers
+
+        deadline = time.monotonic() + timeout
+        while True:
+            polling = asyncio.run(live_workers(self.settings()))
+            if len(polling) >= count:
+                return
+            for i, w in enumerate(self.workers):
+                assert w.poll() is None or w.returncode in (0, -9, -15), self.worker_log(i)
+            assert time.monotonic() < deadline, f"{count} workers did not poll: {self.worker_log(len(self.workers) - 1)}"
+            time.sleep(0.3)
+
+    def settings(self) -> Any:
+        from cluster.temporal_client import TemporalSettings
+
+        return TemporalSettings(self.address, task_queue=self.task_queue)
+
+    def executor(self, engine: Any) -> Any:
+        from cluster.executor import ClusterExecutor, ClusterRuntime
+
+        return ClusterExecutor(engine, ClusterRuntime(self.settings(), self.dsn))
+
+    def stop(self) -> None:
+        for worker in self.workers:
+            if worker.poll() is None:
+                worker.send_signal(signal.SIGKILL)
+                worker.wait(10)
+
+
+async def drain(stream: AsyncIterator[Any]) -> list[Any]:
+    return [event async for event in stream]
