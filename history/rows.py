@@ -138,6 +138,11 @@ class Tracker:
             for run_id, owner, workflow, segment in rows:
                 self._runs[run_id] = _Run(owner, workflow, segment, in_db=True)
 
+    def new_id(self) -> int:
+        """The next event-log id (one writer per file: a counter; PostgreSQL: a shared sequence)."""
+        self._next_id += 1
+        return self._next_id - 1
+
     def finish_batch(self, batch: Batch) -> None:
         for run_id in batch.done:  # forget runs that ended for good (memory stays bounded)
             self._runs.pop(run_id, None)
@@ -157,8 +162,7 @@ class Tracker:
             run = self._runs.get(item.run_id) or self._run(item.run_id)
             if item.error:
                 item = item.model_copy(update={"error": redact(item.error)})
-            batch.calls.append(_call_fields(item) + (run.owner, run.workflow, run.segment, False, self._next_id))
-            self._next_id += 1
+            batch.calls.append(_call_fields(item) + (run.owner, run.workflow, run.segment, False, self.new_id()))
             return
         item, payload = scrub(item)
         if isinstance(item, ev.RunStarted):
@@ -166,8 +170,7 @@ class Tracker:
         run = self._run(item.run_id)
         ts = item.ts  # epoch seconds: the writer converts whole columns at once
         step_id = getattr(item, "step_id", None)
-        batch.events.append((self._next_id, item.run_id, item.seq, ts, item.type, step_id, payload, run.segment))
-        self._next_id += 1
+        batch.events.append((self.new_id(), item.run_id, item.seq, ts, item.type, step_id, payload, run.segment))
         match item:
             case ev.StepStarted():
                 run.iterations[item.step_id] = item.iteration

@@ -27,7 +27,9 @@ log = logging.getLogger(__name__)
 
 
 class Writer:
-    def __init__(self, con: duckdb.DuckDBPyConnection, *, maxsize: int, batch_size: int, path: str) -> None:
+    retried: tuple[type[BaseException], ...] = (duckdb.Error, OSError)  # write failures kept and retried
+
+    def __init__(self, con: Any, *, maxsize: int, batch_size: int, path: str, tracker: Tracker | None = None) -> None:
         self._con = con
         self._path = path
         self._maxsize = maxsize
@@ -40,7 +42,7 @@ class Writer:
         self.error: HistoryWriteError | None = None
         self.failures = 0  # failed write attempts so far
         self._closing = False
-        self._tracker = Tracker(con)
+        self._tracker = tracker if tracker is not None else Tracker(con)
         self._thread = threading.Thread(target=self._loop, name="history-writer", daemon=True)
         self._thread.start()
 
@@ -108,7 +110,7 @@ class Writer:
                     batch = Batch(count=len(items))
             try:
                 self._write(batch)
-            except (duckdb.Error, OSError) as exc:
+            except self.retried as exc:
                 with self._cv:
                     self.error = HistoryWriteError(
                         f"could not write {batch.count} history events to '{self._path}': {exc}; "

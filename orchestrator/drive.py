@@ -22,7 +22,7 @@ from langgraph.types import Command
 
 from orchestrator import events as ev
 from orchestrator.budget import Budget
-from orchestrator.checkpoints import StoredRun, open_saver
+from orchestrator.checkpoints import StoredRun
 from orchestrator.compiler import recursion_limit, with_checkpointer
 from orchestrator.models_table import build_model_table
 from orchestrator.named_secrets import resolve_secrets
@@ -97,7 +97,7 @@ class RunDriver:
                 if inputs_error is not None:
                     raise inputs_error
             secrets = resolve_secrets(wf, self.engine.credentials)  # a missing one fails before any step
-            async with open_saver(store.checkpoints) as saver:
+            async with self.engine.state.open_saver() as saver:
                 graph = with_checkpointer(self.engine.compiled(wf), saver)
                 config = {"configurable": {"thread_id": self.run_id}, "recursion_limit": recursion_limit(wf)}
                 snapshot = None

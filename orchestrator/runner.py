@@ -28,8 +28,9 @@ from pathlib import Path
 from typing import Any
 
 from orchestrator import events as ev
-from orchestrator.checkpoints import RunStore, SeqCounter, StoredRun
+from orchestrator.checkpoints import SeqCounter, StoredRun
 from orchestrator.credentials import Credentials
+from orchestrator.deployment import Deployment, open_run_state
 from orchestrator.errors import (
     BudgetExhausted,
     DiskFull,
@@ -43,7 +44,7 @@ from orchestrator.llm_types import ModelClient
 from orchestrator.policy import Policy
 from orchestrator.redaction import KNOWN_SECRETS, event_without_known, input_holding_a_key, usable
 from orchestrator.state import InputsError
-from orchestrator.tool_journal import CURRENT_JOURNAL, ToolJournal
+from orchestrator.tool_journal import CURRENT_JOURNAL
 from orchestrator.workers import CURRENT_OWNER, CURRENT_WORKERS, Workers
 from schemas.steps.ask import matching_choice
 
@@ -63,7 +64,8 @@ class Engine:
 
     def __init__(self, *, data_dir: Path | None = None, client: ModelClient | None = None,
                  credentials: Credentials | None = None, policy: Policy | None = None,
-                 sinks: Sequence[Callable[[ev.Event], None]] = (), workers: Workers | None = None) -> None:
+                 sinks: Sequence[Callable[[ev.Event], None]] = (), workers: Workers | None = None,
+                 deployment: Deployment | None = None) -> None:
         from orchestrator.paths import data_dir as default_data_dir
 
         self.data_dir = Path(data_dir) if data_dir is not None else default_data_dir()
@@ -74,8 +76,9 @@ class Engine:
         self._client = client
         self._fallback_model: str | None = None
         self._graphs: OrderedDict[str, Any] = OrderedDict()  # workflow JSON digest -> compiled graph
-        self.store = RunStore(self.data_dir)
-        self.journal = ToolJournal(self.store.path)  # tool calls of steps in flight (at-most-once)
+        # run records, tool journal (at-most-once tool calls), checkpointer: files here, or PostgreSQL
+        self.state = open_run_state(self.data_dir, deployment if deployment is not None else Deployment.from_env())
+        self.store, self.journal = self.state.records, self.state.journal
 
     def compiled(self, workflow: Any) -> Any:
         """The compiled graph of `workflow`, built once per distinct config (LRU of `GRAPH_CACHE`)."""
@@ -150,7 +153,7 @@ class Engine:
         """The run to resume, or `RunNotResumable`/`InvalidAnswer` saying why it cannot be."""
         stored = self.store.get(run_id)
         if stored is None:
-            raise RunNotResumable(f"no run `{run_id}` in {self.store.path}; check the run id and the data dir")
+            raise RunNotResumable(f"no run `{run_id}` in {self.state.where}; check the run id and the data dir")
         if owner and stored.owner and owner != stored.owner:
             raise RunNotResumable(f"run `{run_id}` belongs to another user")
         if stored.status in ("finished", "rejected"):

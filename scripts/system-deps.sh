@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Installs Debian's chromium, docker.io and docker-compose when missing (with a `docker compose` plugin
+# Installs Debian's chromium, docker.io, docker-compose and postgresql (the cluster tests' server) when missing (with a `docker compose` plugin
 # shim over Compose v1 when no v2 plugin exists) and starts dockerd when it is not running. (debootstrap, for the container tests' local base image, is installed on demand.)
 # Needs root (or sudo); without it, the browser and sandbox tests skip with a reason.
 set -uo pipefail
@@ -12,6 +12,7 @@ missing=()
 command -v chromium >/dev/null || missing+=(chromium)
 command -v dockerd >/dev/null || missing+=(docker.io)
 command -v docker-compose >/dev/null || docker compose version >/dev/null 2>&1 || missing+=(docker-compose)
+ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing+=(postgresql)
 if [ ${#missing[@]} -gt 0 ] && command -v apt-get >/dev/null; then
   $sudo apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null

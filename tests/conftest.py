@@ -96,6 +96,8 @@ def _isolated_env(monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.delenv(name, raising=False)
     for name in [n for n in os.environ if n.startswith("GRAPHWRIGHT_") and n.endswith("_API_BASE")]:
         monkeypatch.delenv(name, raising=False)
+    for name in ("GRAPHWRIGHT_POSTGRES_DSN", "GRAPHWRIGHT_TEMPORAL_ADDRESS"):  # cluster mode only when a test asks
+        monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("GRAPHWRIGHT_OFFLINE_TOKEN_DELAY", "0")
     monkeypatch.setenv("GRAPHWRIGHT_OLLAMA_API_BASE", "http://127.0.0.1:9")  # no Ollama in tests
     monkeypatch.setenv("LITELLM_LOCAL_MODEL_COST_MAP", "True")

@@ -1,0 +1,155 @@
+"""The history store in cluster mode: PostgreSQL is the system of record, DuckDB answers the queries.
+
+    store = PgHistoryStore(dsn)            # creates/extends the tables (`history.pg_schema`)
+    engine = Engine(sinks=[store.sink])    # the same queue and batching writer as locally
+    df = queries.kpis(store.read_cursor(), Filters(owner=user))   # the same DuckDB SQL
+
+Any number of processes write at once. The rows are the local store's (`history.rows.Tracker`);
+only the statements differ: each batch is one PostgreSQL transaction whose inserts are
+`ON CONFLICT DO NOTHING` on the row's key, so a batch written again after a lost connection (its
+COMMIT may have landed) is counted once. "Acknowledged" means the same as locally: after `flush()`
+returns True the rows are committed (and survive a PostgreSQL restart). A failed write stays queued
+and is retried on a fresh connection.
+
+Unlike the local store, opening does not mark 'running' runs interrupted: another worker may be
+running them. Reads go through `history.pg_mirror` (the analytics mechanism: see docs/scaling.md).
+"""
+
+from __future__ import annotations
+
+import atexit
+import logging
+import re
+import threading
+from functools import cache
+from types import MappingProxyType
+from typing import Any
+
+import duckdb
+import psycopg
+
+from history.columns import _TYPES
+from history.pg_mirror import PgMirror
+from history.pg_schema import KEYS, migrate_pg
+from history.rows import END_RUNS_SQL, INSERT_RUNS_SQL, TOTALS_SQL, Batch, SetTraceId, Tracker, _Run, columns
+from history.store import HistoryStore
+from history.writer import Writer
+
+log = logging.getLogger(__name__)
+WHERE = "the PostgreSQL history"
+_ARRAY = MappingProxyType({"VARCHAR": "text", "TIMESTAMP": "timestamp", "DOUBLE": "float8", "BIGINT": "int8",
+                          "INTEGER": "int4", "BOOLEAN": "bool"})  # fmt: skip
+_ARTIFACT_PG = """
+INSERT INTO artifacts (run_id, name, step_id, format, bytes, sha256, ts, owner) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)
+ON CONFLICT (run_id, name) DO UPDATE SET step_id = EXCLUDED.step_id, format = EXCLUDED.format, bytes = EXCLUDED.bytes,
+    sha256 = EXCLUDED.sha256, ts = EXCLUDED.ts, owner = EXCLUDED.owner
+"""
+
+
+@cache
+def to_pg(sql: str) -> str:
+    """The writer's few DuckDB statements in PostgreSQL's dialect (they are fixed: a small, tested map)."""
+    if sql.lstrip().startswith("INSERT OR REPLACE INTO artifacts"):
+        return _ARTIFACT_PG
+    sql = sql.replace("epoch(e.ts) - epoch(runs.started_at)", "extract(epoch FROM e.ts - runs.started_at)")
+    sql = re.sub(r"::DOUBLE\[\]", "::float8[]", sql)
+    return sql.replace("?", "%s")
+
+
+def _insert_sql(table: str, types: dict[str, str]) -> str:
+    names, kinds = _TYPES[table]
+    args = ", ".join(f"%s::{'float8' if k == 't' else _ARRAY[types[n]]}[]" for n, k in zip(names, kinds, strict=True))
+    cols = [f"to_timestamp(c{i}) AT TIME ZONE 'UTC'" if k == "t" else f"c{i}" for i, k in enumerate(kinds)]
+    return (f"INSERT INTO {table} ({', '.join(names)}) SELECT {', '.join(cols)} FROM unnest({args}) "
+            f"AS u({', '.join(f'c{i}' for i in range(len(names)))}) ON CONFLICT ({', '.join(KEYS[table])}) DO NOTHING")
+
+
+class PgTracker(Tracker):
+    """The local tracker's rows; run facts and event ids come from PostgreSQL (shared by all writers)."""
+
+    def __init__(self, pool: Any) -> None:
+        self._pool = pool
+        self._runs: dict[str, _Run] = {}
+        self._ids: list[int] = []
+
+    def prepare(self, items: list[Any]) -> None:
+        # A (re)started run is read again: its previous segment may have run on another worker.
+        wanted = {i.run_id for i in items if not isinstance(i, SetTraceId)
+                  and (i.run_id not in self._runs or i.type == "run_started")}
+        with self._pool.connection() as con:
+            if wanted:
+                rows = con.execute("SELECT run_id, owner, workflow, segments - 1 FROM runs WHERE run_id = ANY(%s)",
+                                   [sorted(wanted)]).fetchall()
+                for run_id, owner, workflow, segment in rows:
+                    self._runs[run_id] = _Run(owner, workflow, segment, in_db=True)
+            self._ids = [r[0] for r in con.execute(
+                "SELECT nextval('graphwright_event_id') FROM generate_series(1, %s)", [len(items)]).fetchall()]
+        self._ids.reverse()
+
+    def new_id(self) -> int:
+        return self._ids.pop()
+
+
+class PgWriter(Writer):
+    retried = (psycopg.Error, OSError)
+
+    def __init__(self, pool: Any, types: dict[str, dict[str, str]], **kwargs: Any) -> None:
+        self._pool = pool
+        self._inserts = {table: _insert_sql(table, types[table]) for table in ("steps", "llm_calls", "events")}
+        super().__init__(None, tracker=PgTracker(pool), **kwargs)
+
+    def _write(self, batch: Batch) -> None:
+        with self._pool.connection() as con, con.transaction():
+            if batch.new_runs:
+                con.execute(to_pg(INSERT_RUNS_SQL), columns(batch.new_runs))
+            for table, rows in (("steps", batch.steps), ("llm_calls", batch.calls), ("events", batch.events)):
+                if rows:
+                    con.execute(self._inserts[table], columns(rows))
+            for op in batch.ops:  # after the inserts: some ops look at this batch's step rows
+                con.execute(to_pg(op.sql), op.params)
+            if batch.ends:
+                con.execute(to_pg(END_RUNS_SQL), columns(batch.ends.values()))
+                con.execute(to_pg(TOTALS_SQL), [sorted(r for r, end in batch.ends.items() if end[1] != "finished")])
+
+
+class PgHistoryStore(HistoryStore):
+    """`HistoryStore`'s API over PostgreSQL: `record`/`sink`/`flush`/`stats` are inherited unchanged."""
+
+    def __init__(self, dsn: str, *, queue_size: int = 200_000, batch_size: int = 50_000, **_: Any) -> None:
+        from orchestrator.pg_state import connect_pool
+
+        migrate_pg(dsn)
+        self.path = WHERE  # type: ignore[assignment]  # for messages; never the DSN (it may hold a password)
+        self.interrupted_on_open: list[str] = []
+        self.tracer = None
+        self._closed = False
+        self._pool = connect_pool(dsn)
+        self._mirror = PgMirror(self._pool)
+        types = {t: dict(self._mirror.column_types(t)) for t in KEYS}
+        self._writer = PgWriter(self._pool, types, maxsize=queue_size, batch_size=batch_size, path=WHERE)
+        self._now_lock = threading.Lock()
+        atexit.register(self.close)
+
+    def execute_now(self, sql: str, params: list[Any]) -> None:
+        with self._pool.connection() as con:
+            con.execute(to_pg(sql), params)
+
+    def read_cursor(self) -> duckdb.DuckDBPyConnection:
+        """A cursor on the analytics copy, caught up with every row committed before this call."""
+        return self._mirror.cursor()
+
+    def mark_interrupted_runs(self) -> list[str]:
+        return []  # other workers own the runs still 'running': see the module doc
+
+    def close(self, timeout: float = 30.0) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        atexit.unregister(self.close)
+        try:
+            self.flush(timeout)
+        except Exception as exc:  # noqa: BLE001 - closing: say what is lost, then release everything
+            log.error("history closing with unwritten events: %s", exc)
+        self._writer.close(timeout)
+        self._mirror.close()
+        self._pool.close()
