@@ -40,6 +40,20 @@ class ClusterRuntime:
         self.settings, self.dsn = settings, dsn
         self._clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Any] = weakref.WeakKeyDictionary()
 
+    @classmethod
+    def from_env(cls) -> ClusterRuntime:
+        from cluster.temporal_client import postgres_dsn
+
+        return cls(TemporalSettings.from_env(), postgres_dsn())
+
+    def executor(self, engine: Any) -> ClusterExecutor:
+        return ClusterExecutor(engine, self)
+
+    async def live_workers(self) -> list[Any]:
+        from cluster.health import live_workers
+
+        return await live_workers(self.settings, await self.client())
+
     async def client(self) -> Any:
         loop = asyncio.get_running_loop()
         client = self._clients.get(loop)

@@ -10,14 +10,12 @@ from __future__ import annotations
 
 import asyncio
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from orchestrator.execution import TEMPORAL_ADDRESS_ENV
 
-NAMESPACE_ENV = "GRAPHWRIGHT_TEMPORAL_NAMESPACE"
-TASK_QUEUE_ENV = "GRAPHWRIGHT_TEMPORAL_TASK_QUEUE"
-DSN_ENV = "GRAPHWRIGHT_POSTGRES_DSN"
 HEARTBEAT_ENV = "GRAPHWRIGHT_HEARTBEAT_TIMEOUT_S"
 
 
@@ -33,26 +31,32 @@ class TemporalSettings:
     heartbeat_timeout_s: float = 10.0  # how long a silent worker keeps a run before another takes it
 
     @classmethod
-    def from_env(cls, environ: dict[str, str] | None = None) -> TemporalSettings:
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> TemporalSettings:
+        """From the deployment settings (`orchestrator.deployment`) plus the heartbeat timeout."""
+        from orchestrator.deployment import Deployment, DeploymentError
+
         env = os.environ if environ is None else environ
-        address = (env.get(TEMPORAL_ADDRESS_ENV) or "").strip()
-        if not address:
+        try:
+            deployment = Deployment.from_env(env)
+        except DeploymentError as exc:
+            raise ClusterConfigError(str(exc)) from None
+        if not deployment.temporal_address:
             raise ClusterConfigError(f"set {TEMPORAL_ADDRESS_ENV} to the Temporal server's host:port "
                                      "(e.g. 127.0.0.1:7233) to run workflows on workers")
         try:
             heartbeat = max(1.0, float(env.get(HEARTBEAT_ENV) or 10.0))
         except ValueError:
             raise ClusterConfigError(f"{HEARTBEAT_ENV} must be a number of seconds") from None
-        return cls(address, (env.get(NAMESPACE_ENV) or "default").strip(),
-                   (env.get(TASK_QUEUE_ENV) or "graphwright-runs").strip(), heartbeat)
+        return cls(deployment.temporal_address, deployment.temporal_namespace, deployment.task_queue, heartbeat)
 
 
-def postgres_dsn(environ: dict[str, str] | None = None) -> str:
+def postgres_dsn(environ: Mapping[str, str] | None = None) -> str:
     """The DSN of the cluster's Postgres (run state, history, live events)."""
-    env = os.environ if environ is None else environ
-    dsn = (env.get(DSN_ENV) or "").strip()
+    from orchestrator.deployment import DSN_VAR, Deployment
+
+    dsn = Deployment.from_env(os.environ if environ is None else environ).postgres_dsn
     if not dsn:
-        raise ClusterConfigError(f"set {DSN_ENV} (e.g. postgresql://user:pass@host:5432/graphwright): in cluster "
+        raise ClusterConfigError(f"set {DSN_VAR} (e.g. postgresql://user@host:5432/graphwright): in cluster "
                                  f"mode ({TEMPORAL_ADDRESS_ENV} is set) workers and app replicas share their "
                                  "state and live events through PostgreSQL")
     return dsn

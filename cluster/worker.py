@@ -76,13 +76,11 @@ async def serve(settings: TemporalSettings, dsn: str, options: WorkerOptions) ->
     publisher = EventPublisher(dsn)
     sinks: list[Any] = [publisher.publish]
     history = _open_history(options.data_dir)
-    if history is not None:
-        sinks.append(history.sink)
+    sinks.append(history.sink)
 
     def flush() -> None:
         publisher.flush()
-        if history is not None:
-            history.flush()
+        history.flush()
 
     await asyncio.to_thread(_warm_up)  # imports block the loop: not while a segment must heartbeat
     segments = Segments(_Engines(options.data_dir, sinks), flush, grace_s=options.grace_s)
@@ -106,8 +104,7 @@ async def serve(settings: TemporalSettings, dsn: str, options: WorkerOptions) ->
         await worker.shutdown()
     await running
     publisher.close()
-    if history is not None:
-        history.close()
+    history.close()
     log.info("worker stopped")
 
 
@@ -120,12 +117,8 @@ def _warm_up() -> None:
 
 
 def _open_history(data_dir: Path | None) -> Any:
-    """The cluster's shared history (Postgres), when this build has it; None otherwise."""
-    try:
-        from history.backend import open_history  # the state half of cluster mode
-        from orchestrator.deployment import Deployment
-    except ImportError:
-        return None
-    from orchestrator.paths import data_dir as default_data_dir
+    """The cluster's shared history (Postgres tables, idempotent per event), written by every worker."""
+    from history.backend import open_history
+    from orchestrator.deployment import Deployment
 
-    return open_history(data_dir or default_data_dir(), Deployment.from_env())
+    return open_history(data_dir, Deployment.from_env(), mlflow=False)

@@ -43,7 +43,7 @@ class Cluster:
 
     def start_worker(self, *args: str) -> subprocess.Popen[str]:
         log = open(self.data_dir.parent / f"worker-{len(self.workers)}.log", "w")  # noqa: SIM115
-        worker = subprocess.Popen([sys.executable, "-m", "graphwright", "worker", *args], cwd=ROOT, env=self.env(),
+        worker = subprocess.Popen([sys.executable, str(Path(__file__).parent / "guarded_worker.py"), *args], cwd=ROOT, env=self.env(),
                                   stdout=log, stderr=subprocess.STDOUT, text=True)
         log.close()
         self.workers.append(worker)
@@ -70,6 +70,17 @@ class Cluster:
         from cluster.temporal_client import TemporalSettings
 
         return TemporalSettings(self.address, task_queue=self.task_queue)
+
+    def deployment(self) -> Any:
+        from orchestrator.deployment import Deployment
+
+        return Deployment(postgres_dsn=self.dsn, temporal_address=self.address, task_queue=self.task_queue)
+
+    def app_engine(self, credentials: Any, policy: Any) -> Any:
+        """An app replica's engine: run records in the cluster's Postgres (no history sink of its own)."""
+        from orchestrator.runner import Engine
+
+        return Engine(data_dir=self.data_dir, credentials=credentials, policy=policy, deployment=self.deployment())
 
     def executor(self, engine: Any) -> Any:
         from cluster.executor import ClusterExecutor, ClusterRuntime

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from runs_testing import ROOT, TEST_KEY, drain
+from runs_testing import ROOT, TEST_KEY, Cluster, drain
 
 from orchestrator.credentials import Credentials
+from orchestrator.deployment import Deployment
 from orchestrator.offline_synth import synthesize
 from orchestrator.policy import Policy
 from orchestrator.runner import ApprovalDecision, Engine
@@ -50,7 +52,7 @@ def totals(events: list) -> tuple:
     end = events[-1]
     calls = [e for e in events if e.type == "llm_call"]
     return (end.type, end.tokens_in, end.tokens_out, round(end.cost_usd, 8), len(calls),
-            "".join(t.text for t in events if t.type == "token"))
+            sorted(t.text for t in events if t.type == "token"))  # (parallel branches interleave their tokens)
 
 
 def secrets_env(wf) -> dict[str, str]:
@@ -59,28 +61,43 @@ def secrets_env(wf) -> dict[str, str]:
     return {name: "placeholder-not-a-key" for name in needed_secrets(wf)}
 
 
-def local_engine(data_dir: Path, base_url: str, wf) -> Engine:
+def credentials_for(base_url: str, wf) -> Credentials:
     credentials = Credentials(keys={"openai": TEST_KEY}, api_bases={"openai": base_url})
     for name, value in secrets_env(wf).items():
         credentials = credentials.with_secret(name, value)
-    return Engine(data_dir=data_dir, credentials=credentials, policy=POLICY)
+    return credentials
+
+
+@pytest.fixture(scope="module")
+def examples_cluster(temporal_server, postgres_server, tmp_path_factory, _llm_server_session) -> Iterator[Cluster]:
+    """One worker for every example (each example's named secrets set in its environment)."""
+    data = tmp_path_factory.mktemp("examples") / "data"
+    data.mkdir()
+    slice_ = Cluster(temporal_server.address, postgres_server.create_database("gw_examples"), data,
+                     _llm_server_session.base_url)
+    for path in EXAMPLES:
+        slice_.extra_env.update(secrets_env(load_workflow_file(path)))
+    slice_.start_worker()
+    yield slice_
+    slice_.stop()
 
 
 @pytest.mark.parametrize("path", EXAMPLES, ids=[p.stem for p in EXAMPLES])
-def test_every_example_runs_on_a_worker_as_it_runs_in_process(path: Path, cluster, llm_server, tmp_path) -> None:
+def test_every_example_runs_on_a_worker_as_it_runs_in_process(path: Path, examples_cluster, llm_server,
+                                                              tmp_path) -> None:
     wf = load_workflow_file(path)
     llm_server.set_default(plausible)
-    local = asyncio.run(to_the_end(local_engine(tmp_path / "local", llm_server.base_url, wf), wf))
+    credentials = credentials_for(llm_server.base_url, wf)
+    local_engine = Engine(data_dir=tmp_path / "local", credentials=credentials, policy=POLICY, deployment=Deployment())
+    local = asyncio.run(to_the_end(local_engine, wf))
     local_calls = len(llm_server.requests)
 
-    cluster.extra_env.update(secrets_env(wf))
-    cluster.start_worker()
-    app_engine = local_engine(cluster.data_dir, llm_server.base_url, wf)
-    remote = asyncio.run(to_the_end(cluster.executor(app_engine), wf))
+    executor = examples_cluster.executor(examples_cluster.app_engine(credentials, POLICY))
+    remote = asyncio.run(to_the_end(executor, wf))
 
-    assert remote[-1].type == "run_finished", (remote[-1], cluster.worker_log(0))
-    assert shape(remote) == shape(local), cluster.worker_log(0)
+    assert remote[-1].type == "run_finished", (remote[-1], examples_cluster.worker_log(0))
+    assert shape(remote) == shape(local), examples_cluster.worker_log(0)
     assert totals(remote) == totals(local)
-    assert len(llm_server.requests) == 2 * local_calls  # each model call made once on the worker
+    assert len(llm_server.requests) == 2 * local_calls  # each model call made once, on the worker
     seqs = [e.seq for e in remote]
     assert seqs == sorted(seqs) and len(set(seqs)) == len(seqs)
