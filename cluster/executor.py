@@ -85,6 +85,9 @@ class ClusterExecutor:
         client = await self.runtime.client()
         handle = client.get_workflow_handle(run_id)
         running, waiting = await _state(handle)
+        # The segment's last event can arrive before its workflow has seen the segment end: the record says
+        # it paused, and the workflow takes the decision as soon as it does.
+        waiting = waiting or (running and stored.status == "interrupted")
         if running and not waiting and approval is not None:
             raise RunNotResumable(f"run `{run_id}` is still running: it is not waiting for a decision")
         if waiting and approval is None:  # as locally: report the pending approval again
