@@ -32,6 +32,7 @@ class Cluster:
     task_queue: str = field(default_factory=lambda: f"test-{uuid.uuid4().hex[:10]}")
     workers: list[subprocess.Popen[str]] = field(default_factory=list)
     extra_env: dict[str, str] = field(default_factory=dict)
+    heartbeat_timeout_s: float = 10.0
 
     def env(self) -> dict[str, str]:
         keep = {k: v for k, v in os.environ.items() if not k.startswith("GRAPHWRIGHT_") and not k.endswith("_API_KEY")}
@@ -39,18 +40,25 @@ class Cluster:
                 "GRAPHWRIGHT_POSTGRES_DSN": self.dsn, "GRAPHWRIGHT_DATA_DIR": str(self.data_dir),
                 "OPENAI_API_KEY": TEST_KEY, "GRAPHWRIGHT_OPENAI_API_BASE": self.llm_base_url,
                 "GRAPHWRIGHT_OLLAMA_API_BASE": "http://127.0.0.1:9", "GRAPHWRIGHT_OFFLINE_TOKEN_DELAY": "0",
-                "LITELLM_LOCAL_MODEL_COST_MAP": "True", "PYTHONUNBUFFERED": "1", **self.extra_env}
+                "LITELLM_LOCAL_MODEL_COST_MAP": "True", "PYTHONUNBUFFERED": "1",
+                "GRAPHWRIGHT_HEARTBEAT_TIMEOUT_S": str(self.heartbeat_timeout_s), **self.extra_env}
 
     def start_worker(self, *args: str) -> subprocess.Popen[str]:
         """A worker process (with the tests' network guard), once Temporal sees it polling."""
-        index = len(self.workers)
-        log = open(self.data_dir.parent / f"worker-{index}.log", "w")  # noqa: SIM115
-        worker = subprocess.Popen([sys.executable, str(Path(__file__).parent / "guarded_worker.py"), *args], cwd=ROOT,
-                                  env=self.env(), stdout=log, stderr=subprocess.STDOUT, text=True)
-        log.close()
-        self.workers.append(worker)
-        self.wait_until_polling(index)
-        return worker
+        return self.start_workers(1, *args)[0]
+
+    def start_workers(self, count: int, *args: str) -> list[subprocess.Popen[str]]:
+        """`count` workers started at once (imports are slow on a loaded machine), once all of them poll."""
+        first = len(self.workers)
+        for index in range(first, first + count):
+            log = open(self.data_dir.parent / f"worker-{index}.log", "w")  # noqa: SIM115
+            self.workers.append(subprocess.Popen(
+                [sys.executable, str(Path(__file__).parent / "guarded_worker.py"), *args], cwd=ROOT, env=self.env(),
+                stdout=log, stderr=subprocess.STDOUT, text=True))
+            log.close()
+        for index in range(first, first + count):
+            self.wait_until_polling(index)
+        return self.workers[first:]
 
     def worker_log(self, index: int) -> str:
         return (self.data_dir.parent / f"worker-{index}.log").read_text(errors="replace")[-4000:]
@@ -71,7 +79,7 @@ class Cluster:
     def settings(self) -> Any:
         from cluster.temporal_client import TemporalSettings
 
-        return TemporalSettings(self.address, task_queue=self.task_queue)
+        return TemporalSettings(self.address, task_queue=self.task_queue, heartbeat_timeout_s=self.heartbeat_timeout_s)
 
     def deployment(self) -> Any:
         from orchestrator.deployment import Deployment

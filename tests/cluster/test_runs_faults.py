@@ -40,6 +40,18 @@ steps:
 inputs: {tag: {default: x}}
 """
 
+THREE_STEPS = """
+version: 1
+name: three-steps
+default_model: openai/gpt-4o-mini
+agents: {w: {role: Writer}}
+inputs: {tag: {default: x}}
+steps:
+  - {id: one, type: agent, agent: w, prompt: 'one {{ inputs.tag }}'}
+  - {id: mid, type: agent, agent: w, prompt: 'mid {{ steps.one.output }}'}
+  - {id: two, type: agent, agent: w, prompt: 'two {{ steps.mid.output }}'}
+"""
+
 
 def credentials(cluster) -> Credentials:
     return Credentials(keys={"openai": TEST_KEY}, api_bases={"openai": cluster.llm_base_url})
@@ -122,3 +134,58 @@ def test_stop_cancels_a_run_on_its_worker_within_a_second(cluster, llm_server) -
     assert latency < 1.0
     assert events[0].type == "run_started"
     assert len(llm_server.requests) == 1
+
+
+def history_totals(dsn: str) -> tuple[dict[str, str], dict[str, int], dict[str, int]]:
+    """(status, tokens_in the run is charged, tokens_in of its non-superseded calls) per run, from history."""
+    from history.pg_store import PgHistoryStore
+
+    store = PgHistoryStore(dsn)
+    try:
+        cur = store.read_cursor()
+        statuses = dict(cur.execute("SELECT run_id, status FROM runs").fetchall())
+        charged = dict(cur.execute("SELECT run_id, tokens_in FROM runs").fetchall())
+        calls = dict(cur.execute("SELECT run_id, sum(tokens_in) FROM llm_calls WHERE NOT superseded GROUP BY run_id"
+                                 ).fetchall())
+    finally:
+        store.close()
+    return statuses, charged, calls
+
+
+@pytest.mark.slow
+def test_workers_killed_mid_run_lose_no_run_and_count_every_model_call_once(cluster, llm_server) -> None:
+    import os
+    import signal
+
+    runs, kills = 8, 3
+    cluster.heartbeat_timeout_s = 3.0
+    llm_server.set_default(lambda req: Reply(text=f"done {req.messages[-1]['content'][:40]}", latency=0.4))
+    victims = cluster.start_workers(kills)
+    cluster.start_worker()  # the survivor
+    wf = load_workflow(THREE_STEPS, "k.yaml")
+
+    async def run_all() -> list[list]:
+        started = [asyncio.create_task(drain(executor(cluster).run(wf, {"tag": f"t{i}"}, run_id=f"kill{i}")))
+                   for i in range(runs)]
+        for k, victim in enumerate(victims):  # kill a worker while runs are in flight
+            while len(llm_server.requests) < (k + 1) * runs * 3 // (kills + 1) and not all(t.done() for t in started):
+                await asyncio.sleep(0.05)
+            os.kill(victim.pid, signal.SIGKILL)
+        return await asyncio.gather(*started)
+
+    results = asyncio.run(run_all())
+    ends = [events[-1] for events in results]
+    assert [e.type for e in ends] == ["run_finished"] * runs, [(e.run_id, e.type) for e in ends]
+    for i, end in enumerate(ends):
+        assert end.output == f"done two done mid done one t{i}"
+    tokens = {end.tokens_in for end in ends}
+    assert len(tokens) == 1  # every run charged the same, however often its worker died
+
+    statuses, charged, calls = history_totals(cluster.dsn)
+    assert statuses == {f"kill{i}": "finished" for i in range(runs)}
+    charged_each = next(iter(tokens))
+    assert charged == calls == {f"kill{i}": charged_each for i in range(runs)}
+    resumed = sum(1 for events in results for e in events if e.type == "run_started" and e.resumed)
+    print(f"\n[cluster] {runs} runs, {kills} worker kills: {resumed} segments resumed on another worker, "
+          f"{len(llm_server.requests)} model requests for {3 * runs} calls counted")
+    assert resumed >= 1
