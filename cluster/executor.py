@@ -134,7 +134,7 @@ async def _state(handle: Any) -> tuple[bool, bool]:
 
 async def _follow(events: AsyncIterator[ev.Event], handle: Any) -> AsyncIterator[ev.Event]:
     """The events until the one that ends this segment; the workflow's end also ends it (no hang)."""
-    outcome = asyncio.ensure_future(handle.result())
+    outcome = asyncio.ensure_future(_outcome(handle))
     pending_event: asyncio.Future[Any] | None = None
     try:
         while True:
@@ -159,6 +159,17 @@ async def _follow(events: AsyncIterator[ev.Event], handle: Any) -> AsyncIterator
                 task.cancel()
                 with contextlib.suppress(BaseException):
                     await task
+
+
+async def _outcome(handle: Any) -> Any:
+    """The workflow's result; a lost connection to Temporal (e.g. its restart) is waited out, not an ending."""
+    from temporalio.service import RPCError
+
+    while True:
+        try:
+            return await handle.result()
+        except RPCError:
+            await asyncio.sleep(1.0)
 
 
 def _closed_without_ending(run_id: str, outcome: asyncio.Future[Any]) -> ev.Event:

@@ -189,3 +189,54 @@ def test_workers_killed_mid_run_lose_no_run_and_count_every_model_call_once(clus
     print(f"\n[cluster] {runs} runs, {kills} worker kills: {resumed} segments resumed on another worker, "
           f"{len(llm_server.requests)} model requests for {3 * runs} calls counted")
     assert resumed >= 1
+
+
+def test_sigterm_hands_a_long_segment_back_to_another_worker(cluster, llm_server) -> None:
+    import signal
+
+    slow = {"first": True}
+
+    def model(req) -> Reply:
+        if slow["first"]:
+            slow["first"] = False
+            return Reply(text="never sent", latency=60)
+        return Reply(text=f"done {req.messages[-1]['content']}")
+
+    llm_server.set_default(model)
+    leaving = cluster.start_worker("--grace", "1")
+    wf = load_workflow(TWO_STEPS, "t.yaml")
+
+    async def run() -> list:
+        task = asyncio.create_task(drain(executor(cluster).run(wf, {}, run_id="handback")))
+        while not llm_server.requests:
+            await asyncio.sleep(0.05)
+        await asyncio.to_thread(cluster.start_worker)  # the worker that takes the run over
+        leaving.send_signal(signal.SIGTERM)
+        return await task
+
+    events = asyncio.run(run())
+    assert leaving.wait(30) == 0, cluster.worker_log(0)
+    assert events[-1].type == "run_finished" and events[-1].output == "done two done one x"
+    assert not [e for e in events if e.type == "run_cancelled"]
+    handed = [e for e in events if e.type == "warning" and "shutting down" in e.message]
+    assert len(handed) == 1
+    assert [e.resumed for e in events if e.type == "run_started"] == [False, True]
+
+
+def test_a_temporal_server_restart_mid_run_does_not_stop_the_run(cluster, llm_server, temporal_server) -> None:
+    llm_server.set_default(lambda req: Reply(text=f"done {req.messages[-1]['content']}", latency=1.0))
+    cluster.start_worker()
+    wf = load_workflow(THREE_STEPS, "k.yaml")
+
+    async def run() -> list:
+        task = asyncio.create_task(drain(executor(cluster).run(wf, {}, run_id="restart")))
+        while not llm_server.requests:
+            await asyncio.sleep(0.05)
+        await asyncio.to_thread(temporal_server.restart)
+        return await task
+
+    events = asyncio.run(run())
+    assert events[-1].type == "run_finished", (events[-1], cluster.worker_log(0))
+    assert events[-1].output == "done two done mid done one x"
+    statuses, charged, calls = history_totals(cluster.dsn)
+    assert statuses == {"restart": "finished"} and charged == calls
