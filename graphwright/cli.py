@@ -107,6 +107,7 @@ def build_parser() -> argparse.ArgumentParser:
     tools.set_defaults(handler=cmd_tools)
     if importlib.util.find_spec("graphwright.cli_run") is not None:
         importlib.import_module("graphwright.cli_run").register(sub)
+    importlib.import_module("graphwright.cli_migrate").register(sub)
     importlib.import_module("graphwright.cli_worker").register(sub)
     return parser
 

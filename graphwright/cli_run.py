@@ -149,11 +149,12 @@ def _drive(args: argparse.Namespace, start: Any) -> int:
 
 def _open_history(data_dir: Path | None) -> Any:
     """The run-history store, or None (with a note) when another process (the app) holds it."""
+    from history.backend import open_history
     from history.errors import HistoryLocked
-    from history.store import HistoryStore
+    from orchestrator.deployment import Deployment
 
     try:
-        return HistoryStore.open(data_dir)
+        return open_history(data_dir, Deployment.from_env())
     except HistoryLocked as exc:
         print(f"note: this run is not recorded in run history ({exc})", file=sys.stderr)
         return None

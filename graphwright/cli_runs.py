@@ -21,13 +21,14 @@ def register(subparsers: Any) -> None:
 
 
 def cmd_runs(args: argparse.Namespace) -> int:
+    from history.backend import open_history
     from history.errors import HistoryLocked
     from history.queries import Filters, list_runs
-    from history.store import HistoryStore
+    from orchestrator.deployment import Deployment
 
     owner = None if args.all_users else os.environ.get("USER", "")
     try:
-        store = HistoryStore.open(args.data_dir, mlflow=False)
+        store = open_history(args.data_dir, Deployment.from_env(), mlflow=False)
     except HistoryLocked as exc:
         print(f"graphwright: cannot read run history now ({exc})", file=sys.stderr)
         return 2

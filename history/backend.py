@@ -32,10 +32,20 @@ class History(Protocol):
     def close(self, timeout: float = 30.0) -> None: ...
 
 
-def open_history(data_dir: str | Path | None, deployment: Deployment, **kwargs: Any) -> HistoryStore:
-    """The history store of this deployment (`kwargs` as for `HistoryStore.open`)."""
+def open_history(data_dir: str | Path | None, deployment: Deployment, *, recover: bool = False,
+                 **kwargs: Any) -> HistoryStore:
+    """The history store of this deployment (`kwargs` as for `HistoryStore.open`).
+
+    `recover` (the app's start-up): locally, record the runs a crash killed before their first
+    history row. In cluster mode a run still marked running may be live on a worker: left alone.
+    """
     if deployment.postgres_dsn is not None:
         from history.pg_store import PgHistoryStore
 
         return PgHistoryStore(deployment.postgres_dsn, **kwargs)
-    return HistoryStore.open(data_dir, **kwargs)
+    store = HistoryStore.open(data_dir, **kwargs)
+    if recover:
+        from history.recovery import record_unrecorded_runs
+
+        record_unrecorded_runs(store, store.path.parent)
+    return store

@@ -26,6 +26,7 @@ from types import MappingProxyType
 from typing import Any
 
 import duckdb
+import numpy as np
 import psycopg
 
 from history.columns import _TYPES
@@ -56,12 +57,37 @@ def to_pg(sql: str) -> str:
     return sql.replace("?", "%s")
 
 
-def _insert_sql(table: str, types: dict[str, str]) -> str:
-    names, kinds = _TYPES[table]
-    args = ", ".join(f"%s::{'float8' if k == 't' else _ARRAY[types[n]]}[]" for n, k in zip(names, kinds, strict=True))
-    cols = [f"to_timestamp(c{i}) AT TIME ZONE 'UTC'" if k == "t" else f"c{i}" for i, k in enumerate(kinds)]
-    return (f"INSERT INTO {table} ({', '.join(names)}) SELECT {', '.join(cols)} FROM unnest({args}) "
-            f"AS u({', '.join(f'c{i}' for i in range(len(names)))}) ON CONFLICT ({', '.join(KEYS[table])}) DO NOTHING")
+def _micros(values: list[Any]) -> list[int]:
+    """Epoch seconds to whole microseconds, truncated exactly as the local store's numpy cast does."""
+    return (np.array(values, dtype=np.float64) * 1e6).astype(np.int64).tolist()
+
+
+def _table_columns(table: str, rows: list[tuple[Any, ...]]) -> list[list[Any]]:
+    kinds = _TYPES[table][1]
+    return [_micros(c) if k == "t" else c for c, k in zip(columns(rows), kinds, strict=True)]
+
+
+class _Insert:
+    """A batch's rows of one table: `COPY` into a temporary table (fast: arrays of parameters cost
+    3x more), then one `INSERT ... SELECT ... ON CONFLICT DO NOTHING` on the row's key."""
+
+    def __init__(self, table: str, types: dict[str, str]) -> None:
+        names, kinds = _TYPES[table]
+        self.table, self.names = table, names
+        temp = ", ".join(f"{n} {'int8' if k == 't' else _ARRAY[types[n]]}" for n, k in zip(names, kinds, strict=True))
+        self.create = f"CREATE TEMP TABLE _in_{table} ({temp}) ON COMMIT DROP"
+        self.copy = f"COPY _in_{table} ({', '.join(names)}) FROM STDIN"
+        cols = [f"'epoch'::timestamp + {n} * interval '1 microsecond'" if k == "t" else n
+                for n, k in zip(names, kinds, strict=True)]
+        self.insert = (f"INSERT INTO {table} ({', '.join(names)}) SELECT {', '.join(cols)} FROM _in_{table} "
+                       f"ON CONFLICT ({', '.join(KEYS[table])}) DO NOTHING")
+
+    def run(self, con: Any, rows: list[tuple[Any, ...]]) -> None:
+        con.execute(self.create)
+        with con.cursor().copy(self.copy) as copy:
+            for row in zip(*_table_columns(self.table, rows), strict=True):
+                copy.write_row(row)
+        con.execute(self.insert)
 
 
 class PgTracker(Tracker):
@@ -95,7 +121,7 @@ class PgWriter(Writer):
 
     def __init__(self, pool: Any, types: dict[str, dict[str, str]], **kwargs: Any) -> None:
         self._pool = pool
-        self._inserts = {table: _insert_sql(table, types[table]) for table in ("steps", "llm_calls", "events")}
+        self._inserts = {table: _Insert(table, types[table]) for table in ("steps", "llm_calls", "events")}
         super().__init__(None, tracker=PgTracker(pool), **kwargs)
 
     def _write(self, batch: Batch) -> None:
@@ -104,7 +130,7 @@ class PgWriter(Writer):
                 con.execute(to_pg(INSERT_RUNS_SQL), columns(batch.new_runs))
             for table, rows in (("steps", batch.steps), ("llm_calls", batch.calls), ("events", batch.events)):
                 if rows:
-                    con.execute(self._inserts[table], columns(rows))
+                    self._inserts[table].run(con, rows)
             for op in batch.ops:  # after the inserts: some ops look at this batch's step rows
                 con.execute(to_pg(op.sql), op.params)
             if batch.ends:
@@ -125,10 +151,18 @@ class PgHistoryStore(HistoryStore):
         self._closed = False
         self._pool = connect_pool(dsn)
         self._mirror = PgMirror(self._pool)
+        # the first catch-up copies everything (seconds for 1M calls): start it now, not on the first page view
+        threading.Thread(target=self._first_sync, name="history-mirror", daemon=True).start()
         types = {t: dict(self._mirror.column_types(t)) for t in KEYS}
         self._writer = PgWriter(self._pool, types, maxsize=queue_size, batch_size=batch_size, path=WHERE)
         self._now_lock = threading.Lock()
         atexit.register(self.close)
+
+    def _first_sync(self) -> None:
+        try:
+            self._mirror.sync()
+        except Exception as exc:  # noqa: BLE001 - the next read catches up (and reports) instead
+            log.warning("history: the first catch-up of the analytics copy failed: %s", exc)
 
     def execute_now(self, sql: str, params: list[Any]) -> None:
         with self._pool.connection() as con:

@@ -93,27 +93,21 @@ class Writer:
 
     def _loop(self) -> None:
         batch: Batch | None = None
+        items: list[Any] | None = None
         delay = 0.05
         while True:
-            if batch is None:
-                items = self._take()
-                if items is None:
-                    return
-                batch = Batch()
-                try:
-                    self._tracker.prepare(items)
-                    for item in items:
-                        self._tracker.add(item, batch)
-                    self._tracker.finish_batch(batch)
-                except Exception:  # a bug turning events into rows: report loudly, keep serving
-                    log.exception("history could not convert %d events; they are not recorded", len(items))
-                    batch = Batch(count=len(items))
             try:
+                if batch is None:
+                    items = items or self._take()
+                    if items is None:
+                        return
+                    batch = self._convert(items)
                 self._write(batch)
             except self.retried as exc:
+                count = batch.count if batch is not None else len(items or ())
                 with self._cv:
                     self.error = HistoryWriteError(
-                        f"could not write {batch.count} history events to '{self._path}': {exc}; "
+                        f"could not write {count} history events to '{self._path}': {exc}; "
                         "they stay queued and are retried (free disk space if the disk is full)"
                     )
                     self.failures += 1
@@ -121,7 +115,7 @@ class Writer:
                     closing = self._closing
                 log.error("%s", self.error)
                 if closing and delay > 1.0:
-                    log.error("history store closing with %d unwritten events", batch.count)
+                    log.error("history store closing with %d unwritten events", count)
                     return
                 time.sleep(delay)
                 delay = min(delay * 2, 2.0)
@@ -130,7 +124,21 @@ class Writer:
                 self.committed += batch.count
                 self.error = None
                 self._cv.notify_all()
-            batch, delay = None, 0.05
+            batch, items, delay = None, None, 0.05
+
+    def _convert(self, items: list[Any]) -> Batch:
+        batch = Batch()
+        try:
+            self._tracker.prepare(items)  # reads the database: a failure there is retried like a write
+            for item in items:
+                self._tracker.add(item, batch)
+            self._tracker.finish_batch(batch)
+        except self.retried:
+            raise
+        except Exception:  # a bug turning events into rows: report loudly, keep serving
+            log.exception("history could not convert %d events; they are not recorded", len(items))
+            batch = Batch(count=len(items))
+        return batch
 
     def _write(self, batch: Batch) -> None:
         con = self._con

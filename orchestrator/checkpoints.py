@@ -37,7 +37,8 @@ RUNS_FILE_NAME = "runs.sqlite"
 BUSY_TIMEOUT_S = 60.0
 log = logging.getLogger(__name__)
 
-_SCHEMA = """
+# Plain SQL types, so the same table is created in PostgreSQL (`orchestrator.pg_state`).
+RUNS_SCHEMA = """
 CREATE TABLE IF NOT EXISTS graphwright_runs (
     run_id TEXT PRIMARY KEY,
     workflow_json TEXT NOT NULL,
@@ -46,10 +47,10 @@ CREATE TABLE IF NOT EXISTS graphwright_runs (
     model_override TEXT,
     status TEXT NOT NULL DEFAULT 'running',
     pending_json TEXT,
-    seq_reserved INTEGER NOT NULL DEFAULT 0,
-    elapsed_s REAL NOT NULL DEFAULT 0,
-    created REAL NOT NULL,
-    updated REAL NOT NULL
+    seq_reserved BIGINT NOT NULL DEFAULT 0,
+    elapsed_s DOUBLE PRECISION NOT NULL DEFAULT 0,
+    created DOUBLE PRECISION NOT NULL,
+    updated DOUBLE PRECISION NOT NULL
 )
 """
 
@@ -68,7 +69,12 @@ class StoredRun:
 
 
 class RunStore:
-    """The `graphwright_runs` table (thread-safe; WAL so it coexists with the checkpointer)."""
+    """The `graphwright_runs` table (thread-safe; WAL so it coexists with the checkpointer).
+
+    Statements go through `_rows`, so `orchestrator.pg_state.PgRunStore` reuses them on PostgreSQL.
+    """
+
+    _RESERVE_SQL = "UPDATE graphwright_runs SET seq_reserved = MAX(seq_reserved, ?) WHERE run_id = ?"
 
     def __init__(self, data_dir: Path) -> None:
         data_dir.mkdir(parents=True, exist_ok=True)
@@ -78,7 +84,11 @@ class RunStore:
         self._db = sqlite3.connect(self.path, check_same_thread=False, timeout=10, isolation_level=None)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.execute(_SCHEMA)
+        self._db.execute(RUNS_SCHEMA)
+
+    def _rows(self, sql: str, params: tuple[Any, ...]) -> list[tuple[Any, ...]]:
+        with self._lock:
+            return self._db.execute(sql, params).fetchall()
 
     def close(self) -> None:
         with self._lock:
@@ -87,48 +97,43 @@ class RunStore:
     def create(self, run_id: str, workflow: Workflow, inputs: dict[str, Any], owner: str,
                model_override: str | None) -> None:
         now = time.time()
-        with self._lock:
-            self._db.execute(
-                "INSERT INTO graphwright_runs (run_id, workflow_json, inputs_json, owner, model_override,"
-                " created, updated) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (run_id, workflow.model_dump_json(by_alias=True, exclude_none=True), json.dumps(inputs),
-                 owner, model_override, now, now),
-            )
+        self._rows(
+            "INSERT INTO graphwright_runs (run_id, workflow_json, inputs_json, owner, model_override,"
+            " created, updated) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (run_id, workflow.model_dump_json(by_alias=True, exclude_none=True), json.dumps(inputs),
+             owner, model_override, now, now),
+        )
 
     def get(self, run_id: str) -> StoredRun | None:
-        with self._lock:
-            row = self._db.execute(
-                "SELECT run_id, workflow_json, inputs_json, owner, model_override, status, pending_json,"
-                " seq_reserved, elapsed_s FROM graphwright_runs WHERE run_id = ?", (run_id,)
-            ).fetchone()
-        if row is None:
+        rows = self._rows(
+            "SELECT run_id, workflow_json, inputs_json, owner, model_override, status, pending_json,"
+            " seq_reserved, elapsed_s FROM graphwright_runs WHERE run_id = ?", (run_id,)
+        )
+        if not rows:
             return None
+        row = rows[0]
         return StoredRun(row[0], Workflow.model_validate_json(row[1]), json.loads(row[2]), row[3], row[4],
-                         row[5], json.loads(row[6]) if row[6] else None, row[7], row[8])
+                         row[5], json.loads(row[6]) if row[6] else None, int(row[7]), float(row[8]))
 
     def set_status(self, run_id: str, status: str, *, pending: dict[str, Any] | None = None,
                    add_elapsed: float = 0.0) -> None:
-        with self._lock:
-            self._db.execute(
-                "UPDATE graphwright_runs SET status = ?, pending_json = ?, elapsed_s = elapsed_s + ?,"
-                " updated = ? WHERE run_id = ?",
-                (status, json.dumps(pending) if pending else None, add_elapsed, time.time(), run_id),
-            )
+        self._rows(
+            "UPDATE graphwright_runs SET status = ?, pending_json = ?, elapsed_s = elapsed_s + ?,"
+            " updated = ? WHERE run_id = ?",
+            (status, json.dumps(pending) if pending else None, add_elapsed, time.time(), run_id),
+        )
 
     def crashed(self) -> list[tuple[str, str, str, float]]:
         """`(run id, workflow name, owner, created)` of runs still marked running.
 
         Only meaningful at start-up, under the data dir's lock: then their process died.
         """
-        with self._lock:
-            rows = self._db.execute("SELECT run_id, workflow_json, owner, created FROM graphwright_runs"
-                                    " WHERE status = 'running'").fetchall()
+        rows = self._rows("SELECT run_id, workflow_json, owner, created FROM graphwright_runs"
+                          " WHERE status = 'running'", ())
         return [(r[0], str(json.loads(r[1]).get("name", "")), r[2], r[3]) for r in rows]
 
     def reserve_seq(self, run_id: str, up_to: int) -> None:
-        with self._lock:
-            self._db.execute("UPDATE graphwright_runs SET seq_reserved = MAX(seq_reserved, ?) WHERE run_id = ?",
-                             (up_to, run_id))
+        self._rows(self._RESERVE_SQL, (up_to, run_id))
 
 
 class SeqCounter:

@@ -20,7 +20,7 @@ from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 
-_SCHEMA = """
+JOURNAL_SCHEMA = """
 CREATE TABLE IF NOT EXISTS graphwright_tool_calls (
     run_id TEXT NOT NULL,
     key TEXT NOT NULL,
@@ -35,14 +35,23 @@ INTERRUPTED = ("error: this tool call was interrupted by a crash of the app and 
 
 
 class ToolJournal:
-    """The journal of one data dir (thread-safe); `claim` per process so replays happen once."""
+    """The journal of one data dir (thread-safe); `claim` per process so replays happen once.
+
+    Statements go through `_row`, so `orchestrator.pg_state.PgToolJournal` reuses them on PostgreSQL.
+    """
+
+    _BEGIN_SQL = "INSERT OR REPLACE INTO graphwright_tool_calls (run_id, key) VALUES (?, ?)"
 
     def __init__(self, path: Path) -> None:
         self._lock = threading.Lock()
         self._db = sqlite3.connect(path, check_same_thread=False, timeout=60, isolation_level=None)
         self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute(_SCHEMA)
+        self._db.execute(JOURNAL_SCHEMA)
         self._seen: set[tuple[str, str]] = set()  # (run, key) met by this process: never replayed twice
+
+    def _row(self, sql: str, params: tuple[Any, ...]) -> tuple[Any, ...] | None:
+        with self._lock:
+            return self._db.execute(sql, params).fetchone()
 
     def start_segment(self, run_id: str) -> None:
         """A run (re)starts: calls recorded by its earlier segments may be replayed once each."""
@@ -60,8 +69,8 @@ class ToolJournal:
             if (run_id, key) in self._seen:
                 return None
             self._seen.add((run_id, key))
-            row = self._db.execute("SELECT done, ok, result FROM graphwright_tool_calls WHERE run_id = ? AND key = ?",
-                                   (run_id, key)).fetchone()
+        row = self._row("SELECT done, ok, result FROM graphwright_tool_calls WHERE run_id = ? AND key = ?",
+                        (run_id, key))
         if row is None:
             return None
         return (bool(row[1]), row[2]) if row[0] else (False, INTERRUPTED)
@@ -69,17 +78,16 @@ class ToolJournal:
     def begin(self, run_id: str, key: str) -> None:
         with self._lock:
             self._seen.add((run_id, key))
-            self._db.execute("INSERT OR REPLACE INTO graphwright_tool_calls (run_id, key) VALUES (?, ?)", (run_id, key))
+        self._row(self._BEGIN_SQL, (run_id, key))
 
     def end(self, run_id: str, key: str, ok: bool, text: str) -> None:
-        with self._lock:
-            self._db.execute("UPDATE graphwright_tool_calls SET done = 1, ok = ?, result = ? WHERE run_id = ? AND key = ?",
-                             (int(ok), text, run_id, key))
+        self._row("UPDATE graphwright_tool_calls SET done = 1, ok = ?, result = ? WHERE run_id = ? AND key = ?",
+                  (int(ok), text, run_id, key))
 
     def forget_run(self, run_id: str) -> None:
         """Drop a run's entries once it has ended for good (finished or rejected: never resumed)."""
+        self._row("DELETE FROM graphwright_tool_calls WHERE run_id = ?", (run_id,))
         with self._lock:
-            self._db.execute("DELETE FROM graphwright_tool_calls WHERE run_id = ?", (run_id,))
             self._seen = {seen for seen in self._seen if seen[0] != run_id}
 
     def close(self) -> None:

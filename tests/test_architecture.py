@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -98,3 +99,44 @@ def test_no_module_level_mutable_state() -> None:
                 if isinstance(node, ast.Global):
                     offenders.append(f"{path.relative_to(ROOT)}:{node.lineno} uses `global`")
     assert not offenders, "module-level mutable state:\n" + "\n".join(offenders)
+
+
+_BLOCK_CLUSTER = """
+import importlib.abc, sys, tempfile
+from pathlib import Path
+class Block(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path, target=None):
+        if name.split(".")[0] in ("psycopg", "psycopg_pool", "temporalio") or name.startswith("langgraph.checkpoint.postgres"):
+            raise ImportError("local mode imported a cluster dependency: " + name)
+sys.meta_path.insert(0, Block())
+from orchestrator.deployment import Deployment
+from orchestrator.runner import Engine
+from history.backend import open_history
+import graphwright.cli, ui.services
+data = Path(tempfile.mkdtemp())
+engine = Engine(data_dir=data, deployment=Deployment.from_env())
+store = open_history(data, Deployment.from_env(), mlflow=False)
+store.close(); engine.state.close()
+print("ok")
+"""
+
+
+def test_local_mode_imports_nothing_of_cluster_mode() -> None:
+    """The embedded default stays lean: no PostgreSQL or Temporal client is imported without their settings."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("GRAPHWRIGHT_POSTGRES", "GRAPHWRIGHT_TEMPORAL"))}
+    done = subprocess.run([sys.executable, "-c", _BLOCK_CLUSTER], cwd=ROOT, capture_output=True, text=True,
+                          timeout=120, env=env)
+    assert done.returncode == 0 and done.stdout.strip() == "ok", done.stderr[-3000:]
+
+
+def test_one_place_picks_the_cluster_implementations() -> None:
+    """No `if cluster:` scattered around: only the two factories name the PostgreSQL modules."""
+    pickers = {"orchestrator/deployment.py", "history/backend.py"}
+    cluster_modules = {"orchestrator.pg_state", "history.pg_store"}
+    offenders = []
+    for path in [p for layer in LAYERS for p in _modules(layer)] + _modules("graphwright"):
+        rel = str(path.relative_to(ROOT))
+        text = path.read_text()
+        if rel not in pickers and not rel.startswith(("orchestrator/pg_", "history/pg_")):
+            offenders += [f"{rel} imports {m}" for m in cluster_modules if f"from {m} import" in text]
+    assert not offenders, "\n".join(offenders)

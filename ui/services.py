@@ -55,13 +55,13 @@ class AppServices:
     @classmethod
     def create(cls, data_dir: Path | None = None, **kwargs: Any) -> AppServices:
         """Open the history store for `data_dir` (raises `HistoryLocked` if another app has it)."""
-        from history.recovery import record_unrecorded_runs
-        from history.store import HistoryStore, mlflow_enabled
+        from history.backend import open_history
+        from history.store import mlflow_enabled
+        from orchestrator.deployment import Deployment
         from orchestrator.paths import data_dir as default_data_dir
 
         directory = Path(data_dir) if data_dir is not None else default_data_dir()
-        store = HistoryStore.open(directory, mlflow=False)
-        record_unrecorded_runs(store, directory)  # runs killed before their first history record
+        store = open_history(directory, Deployment.from_env(), mlflow=False, recover=True)
         kwargs.setdefault("mlflow_default", mlflow_enabled())  # tracing itself is per session: `sinks_for`
         kwargs.setdefault("quotas", Quotas(store))
         from orchestrator.execution import cluster_mode
