@@ -40,3 +40,26 @@ async def live_workers(settings: TemporalSettings, client: Any = None) -> list[L
             seen[poller.identity] = (kinds, max(filter(None, (last, when)), default=None))
     return [LiveWorker(identity, settings.task_queue, tuple(sorted(kinds)), last)
             for identity, (kinds, last) in sorted(seen.items())]
+
+
+def main() -> int:
+    """`python -m cluster.health`: exit 0 when a worker on this host polls the task queue (a container's
+    health check: the worker process is up, connected and taking work)."""
+    import asyncio
+    import socket
+
+    from cluster.temporal_client import TemporalSettings
+
+    try:
+        workers = asyncio.run(live_workers(TemporalSettings.from_env()))
+    except Exception as exc:  # unreachable server, bad settings: unhealthy, and why
+        print(f"unhealthy: {exc}")
+        return 1
+    host = socket.gethostname()
+    mine = [w for w in workers if w.identity.rsplit(":", 1)[0] == host]
+    print(f"{len(mine)} worker(s) of {host} polling {workers[0].task_queue if workers else 'the queue'}")
+    return 0 if mine else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
