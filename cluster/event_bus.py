@@ -83,25 +83,29 @@ class EventPublisher:
             self._thread.join(10)
 
     def _loop(self) -> None:
+        import time
+
         con = None
         stop = False
         while not stop:
             item = self._queue.get()
+            deadline = time.monotonic() + FLUSH_S  # nothing waits longer than this after the first item
             batch: list[tuple[str, int, str]] = []
             waiters: list[threading.Event] = []
             while True:
                 if item is None:
                     stop = True
-                elif isinstance(item, threading.Event):
+                    break
+                if isinstance(item, threading.Event):
                     waiters.append(item)
                 else:
                     batch.append(item)
-                try:
-                    item = self._queue.get(timeout=FLUSH_S) if not stop and len(batch) < 5000 else None
-                except queue.Empty:
+                left = deadline - time.monotonic()
+                if left <= 0 or len(batch) >= 5000:
                     break
-                if item is None:
-                    stop = True
+                try:
+                    item = self._queue.get(timeout=left)
+                except queue.Empty:
                     break
             con = self._write(con, batch)
             for waiter in waiters:
