@@ -99,6 +99,8 @@ def main() -> None:
         cur = reader.read_cursor()
         cold = time.perf_counter() - t0
         calls = cur.execute("SELECT count(*) FROM llm_calls").fetchone()[0]
+        memory = cur.execute("SELECT memory_usage FROM pragma_database_size()").fetchone()[0]
+        print(f"analytics copy in memory: {memory}")
         print(f"ingest: {calls:,} LLM-call rows ({events:,} events) by {WRITERS} writer processes in {wall:.1f} s "
               f"= {calls / wall:,.0f} rows/s")
         extra = PgHistoryStore(dsn)

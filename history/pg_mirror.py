@@ -66,11 +66,14 @@ class PgMirror:
         files: dict[str, Path] = {}
         with self._pool.connection() as pg:
             pg.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
-            try:  # one round trip says which tables changed: a read with nothing new costs just this
-                changed = " UNION ALL ".join(
-                    f"SELECT '{t}' FROM (SELECT 1 FROM {t} WHERE gw_xid >= %s::xid8 LIMIT 1) AS _{t}" for t in self._types)
+            try:
+                if self._watermark != "0":  # a catch-up reads few rows: by the `gw_xid` index, whatever the
+                    pg.execute("SET LOCAL enable_seqscan = off")  # planner's (possibly stale) statistics say
                 xmin = pg.execute("SELECT pg_snapshot_xmin(pg_current_snapshot())::text").fetchone()[0]
-                tables = {r[0] for r in pg.execute(changed, [self._watermark] * len(self._types)).fetchall()}
+                newest = pg.execute("SELECT " + ", ".join(  # one round trip: which tables changed at all
+                    f"(SELECT gw_xid FROM {t} ORDER BY gw_xid DESC LIMIT 1)::text" for t in self._types)).fetchone()
+                tables = {t for t, last in zip(self._types, newest, strict=True)
+                          if last is not None and int(last) >= int(self._watermark)}
                 for table, types in self._types.items():
                     if table not in tables:
                         continue
@@ -89,6 +92,9 @@ class PgMirror:
 
     def _load(self, files: dict[str, Path]) -> int:
         con, copied = self._con, 0
+        if not files:  # nothing changed: no DuckDB transaction either
+            self._watermark = self._next_watermark
+            return 0
         con.execute("BEGIN TRANSACTION")
         try:
             for table, path in files.items():
