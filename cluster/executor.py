@@ -24,6 +24,7 @@ from orchestrator import events as ev
 from orchestrator.errors import RunNotResumable
 
 SETTLE_S = 2.0  # after the workflow closed, how long its last events may take to arrive
+QUERY_TIMEOUT_S = 5.0
 
 
 def ends_what_we_follow(event: ev.Event) -> bool:
@@ -120,7 +121,7 @@ class ClusterExecutor:
 
 async def _state(handle: Any) -> tuple[bool, bool]:
     """(the run's workflow is running, it waits for a decision)."""
-    from temporalio.client import WorkflowExecutionStatus
+    from temporalio.client import WorkflowExecutionStatus, WorkflowQueryFailedError
     from temporalio.service import RPCError
 
     try:
@@ -129,7 +130,11 @@ async def _state(handle: Any) -> tuple[bool, bool]:
         return False, False
     if description.status != WorkflowExecutionStatus.RUNNING:
         return False, False
-    return True, bool(await handle.query(RunWorkflow.waiting))
+    try:  # a query needs a live worker: with none, the run record's status answers instead (the caller)
+        async with asyncio.timeout(QUERY_TIMEOUT_S):
+            return True, bool(await handle.query(RunWorkflow.waiting))
+    except (TimeoutError, RPCError, WorkflowQueryFailedError):
+        return True, False
 
 
 async def _follow(events: AsyncIterator[ev.Event], handle: Any) -> AsyncIterator[ev.Event]:
