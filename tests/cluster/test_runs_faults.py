@@ -138,9 +138,10 @@ def test_stop_cancels_a_run_on_its_worker_within_a_second(cluster, llm_server) -
 
 def history_totals(dsn: str) -> tuple[dict[str, str], dict[str, int], dict[str, int]]:
     """(status, tokens_in the run is charged, tokens_in of its non-superseded calls) per run, from history."""
-    from history.pg_store import PgHistoryStore
+    from history.backend import open_history
+    from orchestrator.deployment import Deployment
 
-    store = PgHistoryStore(dsn)
+    store = open_history(None, Deployment(postgres_dsn=dsn))
     try:
         cur = store.read_cursor()
         statuses = dict(cur.execute("SELECT run_id, status FROM runs").fetchall())
@@ -150,6 +151,22 @@ def history_totals(dsn: str) -> tuple[dict[str, str], dict[str, int], dict[str, 
     finally:
         store.close()
     return statuses, charged, calls
+
+
+def call_rows(dsn: str, run_ids: list[str], results: list) -> str:
+    """What history holds of these runs' model calls, beside the events the app saw (for a failure message)."""
+    from history.backend import open_history
+    from orchestrator.deployment import Deployment
+
+    store = open_history(None, Deployment(postgres_dsn=dsn))
+    try:
+        rows = store.read_cursor().execute("SELECT run_id, seq, step_id, superseded, tokens_in FROM llm_calls WHERE "
+                                           "run_id IN (SELECT unnest(?)) ORDER BY run_id, seq", [run_ids]).fetchall()
+    finally:
+        store.close()
+    seen = [(e.run_id, e.seq, e.type, getattr(e, "step_id", None), getattr(e, "accounted", None))
+            for events in results for e in events if e.run_id in run_ids and e.type in ("llm_call", "run_started")]
+    return f"history rows: {rows}\nevents: {seen}"
 
 
 @pytest.mark.slow
@@ -184,7 +201,8 @@ def test_workers_killed_mid_run_lose_no_run_and_count_every_model_call_once(clus
     statuses, charged, calls = history_totals(cluster.dsn)
     assert statuses == {f"kill{i}": "finished" for i in range(runs)}
     charged_each = next(iter(tokens))
-    assert charged == calls == {f"kill{i}": charged_each for i in range(runs)}
+    assert charged == {f"kill{i}": charged_each for i in range(runs)}
+    assert calls == charged, call_rows(cluster.dsn, [r for r in calls if calls[r] != charged[r]], results)
     resumed = sum(1 for events in results for e in events if e.type == "run_started" and e.resumed)
     print(f"\n[cluster] {runs} runs, {kills} worker kills: {resumed} segments resumed on another worker, "
           f"{len(llm_server.requests)} model requests for {3 * runs} calls counted")
