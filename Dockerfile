@@ -14,6 +14,8 @@ ARG BASE_IMAGE=python:3.11-slim
 
 # ---- builder: the pinned requirements in a venv ---------------------------------------------
 FROM ${BASE_IMAGE} AS builder
+# requirements-cluster.txt for the cluster image (workers, app replicas, the Temporal dev server's binary)
+ARG REQUIREMENTS=requirements.txt
 ARG PIP_INDEX_URL
 ARG PIP_EXTRA_INDEX_URL
 ARG PIP_TRUSTED_HOST
@@ -21,7 +23,7 @@ ARG EXTRA_CA_CERTS=""
 ENV PIP_DISABLE_PIP_VERSION_CHECK=1 \
     PIP_NO_CACHE_DIR=1 \
     PIP_DEFAULT_TIMEOUT=120
-COPY requirements.txt /build/requirements.txt
+COPY requirements*.txt /build/
 # requirements.txt is a complete freeze: --no-deps installs exactly the pins, `pip check` proves they
 # are consistent, so nothing unpinned can slip in. Bytecode is compiled on all cores (pip would do it
 # on one); pip itself and the test suites pandas and numpy ship (~65 MB) are left out.
@@ -32,7 +34,7 @@ RUN set -eu; \
         export PIP_CERT=/build/ca.pem; \
     fi; \
     python3 -m venv /opt/venv; \
-    /opt/venv/bin/python -m pip install --no-deps --no-compile --progress-bar off -r /build/requirements.txt; \
+    /opt/venv/bin/python -m pip install --no-deps --no-compile --progress-bar off -r "/build/$REQUIREMENTS"; \
     /opt/venv/bin/python -m pip check; \
     /opt/venv/bin/python -m pip uninstall -y -q pip setuptools; \
     site=$(/opt/venv/bin/python -c 'import sysconfig; print(sysconfig.get_path("purelib"))'); \
@@ -60,6 +62,7 @@ COPY app.py ./
 COPY schemas ./schemas
 COPY orchestrator ./orchestrator
 COPY history ./history
+COPY cluster ./cluster
 COPY chatbot ./chatbot
 COPY ui ./ui
 COPY graphwright ./graphwright

@@ -112,6 +112,7 @@ def build_parser() -> argparse.ArgumentParser:
     importlib.import_module("graphwright.replay").register(sub)
     importlib.import_module("graphwright.reprice").register(sub)
     importlib.import_module("graphwright.cli_migrate").register(sub)
+    importlib.import_module("graphwright.cli_worker").register(sub)
     return parser
 
 

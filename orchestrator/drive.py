@@ -14,6 +14,8 @@ import sqlite3
 import time
 from collections.abc import Callable
 from contextlib import aclosing
+from contextvars import ContextVar
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from langgraph.types import Command
@@ -36,6 +38,19 @@ if TYPE_CHECKING:
 
 Stamp = Callable[..., Any]
 log = logging.getLogger(__name__)
+
+
+@dataclass
+class HandBack:
+    """Set on a segment by a cluster worker: a cancellation it `requested` (the worker is shutting down,
+    or lost its lease on the run) hands the run back, to be resumed from its checkpoint on another
+    worker, instead of stopping it; `message` says why, in the trace."""
+
+    requested: bool = False
+    message: str = ""
+
+
+HAND_BACK: ContextVar[HandBack | None] = ContextVar("graphwright_hand_back", default=None)
 
 
 class RunDriver:
@@ -110,6 +125,10 @@ class RunDriver:
                     interrupts = await self._stream_graph(graph, command, config)
                 await self._finish(graph, config, interrupts)
         except asyncio.CancelledError:
+            hand_back = HAND_BACK.get()
+            if hand_back is not None and hand_back.requested:  # not a stop: the run goes on elsewhere
+                self.emit(ev.Warning(run_id=self.run_id, message=hand_back.message))
+                raise
             self.emit(ev.RunCancelled(run_id=self.run_id, reason="cancelled", outputs=self.partial))
             self._end("cancelled")
             raise

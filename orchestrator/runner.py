@@ -121,6 +121,15 @@ class Engine:
         history files it with the config version this run records. `replay`: serve every step
         execution it does not choose from its source run (`orchestrator.replay`).
         """
+        stored = self.create_run(workflow, inputs, owner=owner, run_id=run_id, model_override=model_override,
+                                 replay=replay)
+        async for event in self._stream(stored, resume=False, approval=None, origin=origin, replay=replay):
+            yield event
+
+    def create_run(self, workflow: Any, inputs: dict[str, Any], *, owner: str = "", run_id: str | None = None,
+                   model_override: str | None = None, replay: ReplayPlan | None = None) -> StoredRun:
+        """Check the inputs and save the run's record (a run executing elsewhere starts from it), with
+        its replay plan, so every segment, wherever it runs, serves what the plan serves."""
         run_id = run_id or uuid.uuid4().hex
         holding = input_holding_a_key(inputs, usable(self.credentials.known_secrets()))
         if holding is not None:  # inputs are stored with the run: a key must never get there
@@ -141,8 +150,7 @@ class Engine:
             raise full from exc
         stored = self.store.get(run_id)
         assert stored is not None
-        async for event in self._stream(stored, resume=False, approval=None, origin=origin, replay=replay):
-            yield event
+        return stored
 
     async def resume(self, run_id: str, *, approval: ApprovalDecision | None = None,
                      owner: str = "") -> AsyncIterator[ev.Event]:
@@ -150,6 +158,13 @@ class Engine:
 
         Without `approval`, a run waiting for one just reports the pending approval again.
         """
+        stored = self.check_resumable(run_id, approval=approval, owner=owner)
+        async for event in self.segment(stored, resume=True, approval=approval):  # a replay keeps its plan
+            yield event
+
+    def check_resumable(self, run_id: str, *, approval: ApprovalDecision | None = None,
+                        owner: str = "") -> StoredRun:
+        """The run to resume, or `RunNotResumable`/`InvalidAnswer` saying why it cannot be."""
         stored = self.store.get(run_id)
         if stored is None:
             raise RunNotResumable(f"no run `{run_id}` in {self.state.where}; check the run id and the data dir")
@@ -164,9 +179,14 @@ class Engine:
                 wanted = f"one of {', '.join(repr(c) for c in choices)}" if choices else "some text"
                 raise InvalidAnswer(f"question `{pending.get('step_id')}` needs {wanted} as its answer; "
                                     "the run is still waiting for it")
-        saved = self.store.replay_of(run_id)
+        return stored
+
+    async def segment(self, stored: StoredRun, *, resume: bool, approval: ApprovalDecision | None,
+                      origin: ev.RunOrigin | None = None) -> AsyncIterator[ev.Event]:
+        """Drive one segment of a stored run, here (a cluster worker's entry point; `run`/`resume` check first)."""
+        saved = self.store.replay_of(stored.run_id)
         replay = plan_from_json(saved) if saved is not None else None
-        async for event in self._stream(stored, resume=True, approval=approval, replay=replay):
+        async for event in self._stream(stored, resume=resume, approval=approval, origin=origin, replay=replay):
             yield event
 
     def pending_approval(self, run_id: str) -> ev.ApprovalRequested | None:

@@ -64,6 +64,11 @@ class NetworkBlocked(OSError):
 @pytest.fixture(autouse=True)
 def _block_network(monkeypatch: pytest.MonkeyPatch) -> None:
     """Refuse non-loopback connections and name lookups; unix sockets (dockerd) stay allowed."""
+    guard_network(monkeypatch.setattr)
+
+
+def guard_network(patch: Any) -> None:
+    """Install the guard with `patch(owner, name, value)` (monkeypatch's, or `setattr` in a child process)."""
     real_connect, real_connect_ex = socket.socket.connect, socket.socket.connect_ex
     real_getaddrinfo = socket.getaddrinfo
 
@@ -84,9 +89,9 @@ def _block_network(monkeypatch: pytest.MonkeyPatch) -> None:
             raise socket.gaierror(socket.EAI_NONAME, f"tests may not resolve {host!r} (network blocked)")
         return real_getaddrinfo(host, *args, **kwargs)
 
-    monkeypatch.setattr(socket.socket, "connect", connect)
-    monkeypatch.setattr(socket.socket, "connect_ex", connect_ex)
-    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+    patch(socket.socket, "connect", connect)
+    patch(socket.socket, "connect_ex", connect_ex)
+    patch(socket, "getaddrinfo", getaddrinfo)
 
 
 @pytest.fixture(autouse=True)

@@ -11,7 +11,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 CORE_PACKAGES = ("schemas", "orchestrator", "history", "chatbot")
 HANDLER_PACKAGES = ("schemas", "orchestrator", "history", "chatbot", "ui")
-LAYERS = ("schemas", "orchestrator", "history", "chatbot", "ui")
+LAYERS = ("schemas", "orchestrator", "history", "cluster", "chatbot", "ui")
 
 _BLOCK_GRADIO = """
 import importlib.abc, importlib.util, pkgutil, sys

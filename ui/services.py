@@ -51,6 +51,7 @@ class AppServices:
     sql_gate: OwnerSlots = field(default_factory=OwnerSlots)  # one SQL-box query at a time per visitor
     quotas: Quotas = field(default_factory=lambda: Quotas(None))  # `create` binds them to the history
     storage_warning: str | None = None  # on a Space without persistent storage: history is lost on restart
+    cluster: Any = None  # cluster mode: `cluster.executor.ClusterRuntime` (runs execute on Temporal workers)
 
     @classmethod
     def create(cls, data_dir: Path | None = None, **kwargs: Any) -> AppServices:
@@ -68,6 +69,12 @@ class AppServices:
         store = open_history(directory, Deployment.from_env(), mlflow=False, recover=True)
         kwargs.setdefault("mlflow_default", mlflow_enabled())  # tracing itself is per session: `sinks_for`
         kwargs.setdefault("quotas", Quotas(store))
+        from orchestrator.execution import cluster_mode
+
+        if cluster_mode():  # only then is anything of Temporal imported
+            from cluster.executor import ClusterRuntime
+
+            kwargs.setdefault("cluster", ClusterRuntime.from_env())
         return cls(data_dir=directory, history=store, **kwargs)
 
     # ---- per session -------------------------------------------------------------------------
@@ -126,7 +133,8 @@ class AppServices:
         return sinks
 
     def engine_for(self, session: Session) -> Any:
-        """A run engine bound to this session's keys, model, and the shared history."""
+        """Where this session's runs execute (`orchestrator.execution.RunExecutor`): an engine bound to its
+        keys, model and the shared history; in cluster mode the same engine's records, driven by workers."""
         from dataclasses import replace
 
         from orchestrator.runner import Engine
@@ -134,8 +142,9 @@ class AppServices:
         # None lets the engine choose its embedded default (Ollama when it runs here, else offline)
         policy = replace(self.policy, default_model=self._chosen_model(session))
         credentials = self.credentials_for(session)
-        return Engine(data_dir=self.data_dir, client=self.client_for(session), credentials=credentials,
-                      policy=policy, sinks=self.sinks_for(session), workers=self.workers)
+        engine = Engine(data_dir=self.data_dir, client=self.client_for(session), credentials=credentials,
+                        policy=policy, sinks=self.sinks_for(session), workers=self.workers)
+        return engine if self.cluster is None else self.cluster.executor(engine)
 
     # ---- optional parts ----------------------------------------------------------------------
     def mlflow_tracer(self) -> Any:

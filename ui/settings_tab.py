@@ -114,6 +114,23 @@ def model_choices(services: AppServices, session: Session, ollama: list[str] | N
     return choices
 
 
+def _workers_section(services: AppServices, session_state: gr.State) -> None:
+    """Cluster mode: the live workers from Temporal, for operators (`ui.workers_view`)."""
+    from ui.workers_view import OPERATORS_ENV, is_operator, workers_markdown
+
+    gr.Markdown("### Workers\nThe processes that execute runs (cluster mode), as Temporal sees them polling.")
+    workers_md = gr.Markdown(elem_id="worker-health")
+    refresh = gr.Button("Refresh workers", size="sm", elem_id="worker-refresh")
+
+    @funnel
+    async def show(session: Session) -> str:
+        if not is_operator(session.user):
+            return f"Only operators see worker health (signed-in users named in `{OPERATORS_ENV}`)."
+        return workers_markdown(await services.cluster.live_workers(), services.cluster.settings.task_queue)
+
+    refresh.click(show, [session_state], [workers_md], api_visibility="private")
+
+
 def build(services: AppServices, session_state: gr.State) -> list[Any]:
     """Lay out the tab; returns the components whose values other tabs refresh on load."""
     if services.storage_warning:
@@ -152,6 +169,8 @@ def build(services: AppServices, session_state: gr.State) -> list[Any]:
     gr.Markdown("### Function tools installed on this server\nConfigs name them as `type: function` tools; they "
                 "run in the app's process (see SECURITY.md).")
     gr.Markdown(function_tools_markdown(), elem_id="function-tools")
+    if services.cluster is not None:
+        _workers_section(services, session_state)
 
     @funnel
     def keep_secret(name: str, value: str, session: Session) -> tuple[Any, ...]:

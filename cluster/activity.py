@@ -1,0 +1,114 @@
+"""The activity a `graphwright worker` executes: one segment of one run, driven by the usual `Engine`.
+
+The segment runs exactly the local code path (`Engine.segment` -> `RunDriver`): the engine reads
+the run's record and checkpoint from the shared stores, and its sinks are the event bus (live
+events to the app replicas) and, when given, the run history. A retried attempt (its worker died)
+resumes from the checkpoint: the ledger (`RunStarted.accounted`) flags the lost work superseded, so
+every step and model call is counted once, and the tool journal replays a finished tool call or
+reports one cut by the death as "outcome unknown".
+
+Heartbeats go out every `HEARTBEAT_EVERY_S` from a task of their own (a long model call must not
+look like a dead worker); Temporal delivers a cancellation (the Stop button) through them, as a
+`CancelledError` that reaches the running node and the sandbox container, as it does locally. When
+the worker is asked to shut down, the segment gets `GRACE_S` to finish; then it is handed back:
+cancelled without recording a stop, and retried on another worker from its checkpoint.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+
+from cluster.workflow import ACTIVITY_NAME, SegmentRequest
+from orchestrator.drive import HAND_BACK, HandBack
+from orchestrator.events import TERMINAL_TYPES
+
+log = logging.getLogger(__name__)
+
+SHUTTING_DOWN = "this worker is shutting down; the run continues on another worker from its last checkpoint"
+LEASE_LOST = ("this worker lost its lease on the run (Temporal did not hear from it in time); the run "
+              "continues on another worker from its last checkpoint")
+HEARTBEAT_EVERY_S = 0.25
+GRACE_S = 10.0
+ENDED = {"run_finished": "finished", "run_failed": "failed", "run_cancelled": "cancelled",
+         "run_interrupted": "interrupted"}
+
+
+class Segments:
+    """The worker's activity: `engine_for(default_model)` gives the engine; `flush()` settles the event bus."""
+
+    def __init__(self, engine_for: Callable[[str], Any], flush: Callable[[], Any], grace_s: float = GRACE_S) -> None:
+        self.engine_for, self.flush, self.grace_s = engine_for, flush, grace_s
+
+    @activity.defn(name=ACTIVITY_NAME)
+    async def drive_segment(self, request: SegmentRequest) -> str:
+        from orchestrator.runner import ApprovalDecision
+
+        info = activity.info()
+        engine = self.engine_for(request.default_model)
+        stored = engine.store.get(request.run_id)
+        if stored is None:
+            raise ApplicationError(f"no run record for `{request.run_id}`", non_retryable=True)
+        if stored.status in ("finished", "rejected"):  # an earlier attempt ended it before reporting
+            return stored.status
+        decision = request.decision
+        approval = ApprovalDecision(decision.approved, decision.feedback) if decision is not None else None
+        resume = request.resume or info.attempt > 1
+        hand_back = HandBack()
+        token = HAND_BACK.set(hand_back)
+        origin = None
+        if request.origin_json and not resume:
+            from orchestrator.events import RunOrigin
+
+            origin = RunOrigin.model_validate_json(request.origin_json)
+        segment = asyncio.create_task(self._drive(engine, stored, resume, approval, origin))
+        HAND_BACK.reset(token)
+        beats = asyncio.create_task(_heartbeat())
+        shutdown = asyncio.create_task(activity.wait_for_worker_shutdown())
+        try:
+            await asyncio.wait({segment, shutdown}, return_when=asyncio.FIRST_COMPLETED)
+            if not segment.done():  # the worker is shutting down: finish within the grace, else hand back
+                done, _ = await asyncio.wait({segment}, timeout=self.grace_s)
+                if not done:
+                    hand_back.requested, hand_back.message = True, SHUTTING_DOWN
+                    segment.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await segment
+                    await asyncio.to_thread(self.flush)
+                    raise ApplicationError("the worker shut down; the run continues on another worker",
+                                           type="HandedBack")
+            status = segment.result()
+        except asyncio.CancelledError:
+            details = activity.cancellation_details()
+            if details is None or not details.cancel_requested:  # not Stop: e.g. the lease timed out
+                hand_back.requested, hand_back.message = True, LEASE_LOST
+            segment.cancel()  # Stop (the workflow was cancelled): the driver records the cancellation
+            with contextlib.suppress(asyncio.CancelledError):
+                await segment
+            raise
+        finally:
+            beats.cancel()
+            shutdown.cancel()
+            await asyncio.to_thread(self.flush)
+        return status
+
+    async def _drive(self, engine: Any, stored: Any, resume: bool, approval: Any, origin: Any = None) -> str:
+        ending = "failed"
+        async for event in engine.segment(stored, resume=resume, approval=approval, origin=origin):
+            if event.type in TERMINAL_TYPES:
+                ending = ENDED[event.type]
+                if getattr(event, "reason", "") == "rejected":
+                    ending = "rejected"
+        return ending
+
+
+async def _heartbeat() -> None:
+    while True:
+        activity.heartbeat()
+        await asyncio.sleep(HEARTBEAT_EVERY_S)

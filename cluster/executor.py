@@ -1,0 +1,197 @@
+"""Cluster mode's `RunExecutor`: the app replica's side of a run that executes on a worker.
+
+`run` saves the run's record (in the shared store, as the local engine does), starts the run's
+Temporal workflow and yields its events from the event bus; `resume` sends a person's decision to
+the waiting workflow as an update (or starts a new workflow from the checkpoint when none is
+running). The events are the engine's own, recorded by the worker, so the Run tab folds them
+exactly as in local mode. Closing or cancelling the iterator — the Stop button, or the visitor
+leaving — cancels the workflow, which cancels the segment on its worker; the worker records the
+`RunCancelled`, as the local driver does.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import weakref
+from collections.abc import AsyncIterator
+from typing import Any
+
+from cluster.event_bus import last_seq, subscribe
+from cluster.temporal_client import TemporalSettings, connect
+from cluster.workflow import Decision, RunRequest, RunWorkflow
+from orchestrator import events as ev
+from orchestrator.errors import RunNotResumable
+
+SETTLE_S = 2.0  # after the workflow closed, how long its last events may take to arrive
+QUERY_TIMEOUT_S = 5.0
+
+
+def ends_what_we_follow(event: ev.Event) -> bool:
+    """A terminal event; an interruption only when it is a pause for a person (a worker's death is not one)."""
+    if event.type == "run_interrupted":
+        return event.reason == "approval"
+    return event.type in ev.TERMINAL_TYPES
+
+
+class ClusterRuntime:
+    """Process-wide: the Temporal settings, the Postgres DSN and one client per event loop."""
+
+    def __init__(self, settings: TemporalSettings, dsn: str) -> None:
+        self.settings, self.dsn = settings, dsn
+        self._clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Any] = weakref.WeakKeyDictionary()
+
+    @classmethod
+    def from_env(cls) -> ClusterRuntime:
+        from cluster.temporal_client import postgres_dsn
+
+        return cls(TemporalSettings.from_env(), postgres_dsn())
+
+    def executor(self, engine: Any) -> ClusterExecutor:
+        return ClusterExecutor(engine, self)
+
+    async def live_workers(self) -> list[Any]:
+        from cluster.health import live_workers
+
+        return await live_workers(self.settings, await self.client())
+
+    async def client(self) -> Any:
+        loop = asyncio.get_running_loop()
+        client = self._clients.get(loop)
+        if client is None:
+            client = await connect(self.settings, attempts=3)
+            self._clients[loop] = client
+        return client
+
+
+class ClusterExecutor:
+    """Runs on workers, events through Postgres; `engine` gives the run records and the input checks."""
+
+    def __init__(self, engine: Any, runtime: ClusterRuntime) -> None:
+        self.engine, self.runtime = engine, runtime
+
+    async def run(self, workflow: Any, inputs: dict[str, Any], *, owner: str = "", run_id: str | None = None,
+                  model_override: str | None = None, origin: ev.RunOrigin | None = None,
+                  replay: Any = None) -> AsyncIterator[ev.Event]:
+        stored = self.engine.create_run(workflow, inputs, owner=owner, run_id=run_id, model_override=model_override,
+                                        replay=replay)  # the plan is saved with the record: workers read it
+        request = self._request(stored, resume=False, decision=None)
+        request.origin_json = origin.model_dump_json() if origin is not None else None
+        async with subscribe(self.runtime.dsn, stored.run_id) as events:
+            client = await self.runtime.client()
+            handle = await client.start_workflow(RunWorkflow.run, request, id=stored.run_id,
+                                                 task_queue=self.runtime.settings.task_queue)
+            async for event in _follow(events, handle):
+                yield event
+
+    async def resume(self, run_id: str, *, approval: Any = None, owner: str = "") -> AsyncIterator[ev.Event]:
+        stored = self.engine.check_resumable(run_id, approval=approval, owner=owner)
+        client = await self.runtime.client()
+        handle = client.get_workflow_handle(run_id)
+        running, waiting = await _state(handle)
+        # The segment's last event can arrive before its workflow has seen the segment end: the record says
+        # it paused, and the workflow takes the decision as soon as it does.
+        waiting = waiting or (running and stored.status == "interrupted")
+        if running and not waiting and approval is not None:
+            raise RunNotResumable(f"run `{run_id}` is still running: it is not waiting for a decision")
+        if waiting and approval is None:  # as locally: report the pending approval again
+            pending = self.engine.pending_approval(run_id)
+            if pending is not None:
+                yield pending
+                yield ev.RunInterrupted(run_id=run_id, reason="approval")
+                return
+        after = await last_seq(self.runtime.dsn, run_id)
+        decision = Decision(approval.approved, approval.feedback) if approval is not None else None
+        async with subscribe(self.runtime.dsn, run_id, after) as events:
+            if waiting:
+                await handle.execute_update(RunWorkflow.decide, decision)
+            elif not running:  # paused in a workflow that has ended, stopped, failed or crashed: a new one
+                request = self._request(stored, resume=True, decision=decision)
+                handle = await client.start_workflow(RunWorkflow.run, request, id=run_id,
+                                                     task_queue=self.runtime.settings.task_queue)
+            async for event in _follow(events, handle):  # (running: follow it, e.g. from another replica)
+                yield event
+
+    def _request(self, stored: Any, *, resume: bool, decision: Decision | None) -> RunRequest:
+        return RunRequest(stored.run_id, resume=resume, decision=decision,
+                          default_model=self.engine.policy.default_model or "",
+                          timeout_s=float(stored.workflow.limits.timeout_seconds),
+                          heartbeat_timeout_s=self.runtime.settings.heartbeat_timeout_s)
+
+    def pending_approval(self, run_id: str) -> ev.ApprovalRequested | None:
+        return self.engine.pending_approval(run_id)
+
+
+async def _state(handle: Any) -> tuple[bool, bool]:
+    """(the run's workflow is running, it waits for a decision)."""
+    from temporalio.client import WorkflowExecutionStatus, WorkflowQueryFailedError
+    from temporalio.service import RPCError
+
+    try:
+        description = await handle.describe()
+    except RPCError:  # no such workflow (e.g. a run started before cluster mode)
+        return False, False
+    if description.status != WorkflowExecutionStatus.RUNNING:
+        return False, False
+    try:  # a query needs a live worker: with none, the run record's status answers instead (the caller)
+        async with asyncio.timeout(QUERY_TIMEOUT_S):
+            return True, bool(await handle.query(RunWorkflow.waiting))
+    except (TimeoutError, RPCError, WorkflowQueryFailedError):
+        return True, False
+
+
+async def _follow(events: AsyncIterator[ev.Event], handle: Any) -> AsyncIterator[ev.Event]:
+    """The events until the one that ends this segment; the workflow's end also ends it (no hang)."""
+    outcome = asyncio.ensure_future(_outcome(handle))
+    pending_event: asyncio.Future[Any] | None = None
+    try:
+        while True:
+            pending_event = asyncio.ensure_future(anext(events))
+            await asyncio.wait({pending_event, outcome}, return_when=asyncio.FIRST_COMPLETED)
+            if not pending_event.done():  # the workflow closed: its last events may still be in flight
+                done, _ = await asyncio.wait({pending_event}, timeout=SETTLE_S)
+                if not done:
+                    yield _closed_without_ending(handle.id, outcome)
+                    return
+            event = pending_event.result()
+            pending_event = None
+            yield event
+            if ends_what_we_follow(event):
+                return
+    except (asyncio.CancelledError, GeneratorExit):
+        await _shielded(handle.cancel())
+        raise
+    finally:
+        for task in (pending_event, outcome):
+            if task is not None and not task.done():
+                task.cancel()
+                with contextlib.suppress(BaseException):
+                    await task
+
+
+async def _outcome(handle: Any) -> Any:
+    """The workflow's result; a lost connection to Temporal (e.g. its restart) is waited out, not an ending."""
+    from temporalio.service import RPCError
+
+    while True:
+        try:
+            return await handle.result()
+        except RPCError:
+            await asyncio.sleep(1.0)
+
+
+def _closed_without_ending(run_id: str, outcome: asyncio.Future[Any]) -> ev.Event:
+    exc = outcome.exception() if not outcome.cancelled() else None
+    why = f": {exc.cause or exc}" if exc is not None and hasattr(exc, "cause") else ""
+    return ev.RunFailed(run_id=run_id, reason="internal",
+                        message=f"the run's workflow ended without finishing the run{why}; resume it to retry")
+
+
+async def _shielded(work: Any) -> None:
+    """Finish `work` (the cancellation request) even though this task is being cancelled."""
+    task = asyncio.ensure_future(work)
+    with contextlib.suppress(BaseException):
+        await asyncio.shield(task)
+    if not task.done():
+        with contextlib.suppress(BaseException):
+            await task

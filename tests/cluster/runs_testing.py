@@ -1,0 +1,108 @@
+"""Helpers of the cluster execution tests: real `graphwright worker` processes and an app-side executor.
+
+A `Cluster` is one test's slice of the cluster: its own task queue on the session's Temporal server
+(so tests never take each other's work), its own database on the session's Postgres, its own data
+dir, and the worker processes it started (each killed at the end).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[2]
+TEST_KEY = "sk-test-cluster-0123456789abcdef"
+
+
+@dataclass
+class Cluster:
+    address: str
+    dsn: str
+    data_dir: Path
+    llm_base_url: str
+    task_queue: str = field(default_factory=lambda: f"test-{uuid.uuid4().hex[:10]}")
+    workers: list[subprocess.Popen[str]] = field(default_factory=list)
+    extra_env: dict[str, str] = field(default_factory=dict)
+    heartbeat_timeout_s: float = 10.0
+
+    def env(self) -> dict[str, str]:
+        keep = {k: v for k, v in os.environ.items() if not k.startswith("GRAPHWRIGHT_") and not k.endswith("_API_KEY")}
+        return {**keep, "GRAPHWRIGHT_TEMPORAL_ADDRESS": self.address, "GRAPHWRIGHT_TEMPORAL_TASK_QUEUE": self.task_queue,
+                "GRAPHWRIGHT_POSTGRES_DSN": self.dsn, "GRAPHWRIGHT_DATA_DIR": str(self.data_dir),
+                "OPENAI_API_KEY": TEST_KEY, "GRAPHWRIGHT_OPENAI_API_BASE": self.llm_base_url,
+                "GRAPHWRIGHT_OLLAMA_API_BASE": "http://127.0.0.1:9", "GRAPHWRIGHT_OFFLINE_TOKEN_DELAY": "0",
+                "LITELLM_LOCAL_MODEL_COST_MAP": "True", "PYTHONUNBUFFERED": "1",
+                "GRAPHWRIGHT_HEARTBEAT_TIMEOUT_S": str(self.heartbeat_timeout_s), **self.extra_env}
+
+    def start_worker(self, *args: str) -> subprocess.Popen[str]:
+        """A worker process (with the tests' network guard), once Temporal sees it polling."""
+        return self.start_workers(1, *args)[0]
+
+    def start_workers(self, count: int, *args: str) -> list[subprocess.Popen[str]]:
+        """`count` workers started at once (imports are slow on a loaded machine), once all of them poll."""
+        first = len(self.workers)
+        for index in range(first, first + count):
+            log = open(self.data_dir.parent / f"worker-{index}.log", "w")  # noqa: SIM115
+            self.workers.append(subprocess.Popen(
+                [sys.executable, str(Path(__file__).parent / "guarded_worker.py"), *args], cwd=ROOT, env=self.env(),
+                stdout=log, stderr=subprocess.STDOUT, text=True))
+            log.close()
+        for index in range(first, first + count):
+            self.wait_until_polling(index)
+        return self.workers[first:]
+
+    def worker_log(self, index: int) -> str:
+        return (self.data_dir.parent / f"worker-{index}.log").read_text(errors="replace")[-4000:]
+
+    def polling_pids(self) -> set[int]:
+        from cluster.health import live_workers
+
+        return {int(w.identity.rsplit(":", 1)[1]) for w in asyncio.run(live_workers(self.settings()))}
+
+    def wait_until_polling(self, index: int, timeout: float = 240.0) -> None:
+        """(A loaded machine imports slowly: minutes, not seconds, is the honest bound.)"""
+        worker, deadline = self.workers[index], time.monotonic() + timeout
+        while worker.pid not in self.polling_pids():
+            assert worker.poll() is None, self.worker_log(index)
+            assert time.monotonic() < deadline, f"worker {index} did not poll: {self.worker_log(index)}"
+            time.sleep(0.3)
+
+    def settings(self) -> Any:
+        from cluster.temporal_client import TemporalSettings
+
+        return TemporalSettings(self.address, task_queue=self.task_queue, heartbeat_timeout_s=self.heartbeat_timeout_s)
+
+    def deployment(self) -> Any:
+        from orchestrator.deployment import Deployment
+
+        return Deployment(postgres_dsn=self.dsn, temporal_address=self.address, task_queue=self.task_queue)
+
+    def app_engine(self, credentials: Any, policy: Any) -> Any:
+        """An app replica's engine: run records in the cluster's Postgres (no history sink of its own)."""
+        from orchestrator.runner import Engine
+
+        return Engine(data_dir=self.data_dir, credentials=credentials, policy=policy, deployment=self.deployment())
+
+    def executor(self, engine: Any) -> Any:
+        from cluster.executor import ClusterExecutor, ClusterRuntime
+
+        return ClusterExecutor(engine, ClusterRuntime(self.settings(), self.dsn))
+
+    def stop(self) -> None:
+        for worker in self.workers:
+            if worker.poll() is None:
+                worker.send_signal(signal.SIGKILL)
+                worker.wait(10)
+
+
+async def drain(stream: AsyncIterator[Any]) -> list[Any]:
+    return [event async for event in stream]
