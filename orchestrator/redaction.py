@@ -32,7 +32,12 @@ def usable(known: Iterable[str]) -> tuple[str, ...]:
 
 def without_known(text: str, known: Iterable[str]) -> str:
     """`text` with every occurrence of a known key replaced by [REDACTED]."""
-    for key in usable(known):
+    return _without(text, usable(known))
+
+
+def _without(text: str, keys: tuple[str, ...]) -> str:
+    """`without_known` for keys already `usable` (the streaming path: no sort per chunk)."""
+    for key in keys:
         if key in text:
             text = text.replace(key, REDACTED)
     return text
@@ -85,21 +90,23 @@ class StreamRedactor:
     def feed(self, chunk: str) -> str:
         if not self._known:
             return chunk
-        self._buffer = without_known(self._buffer + chunk, self._known)
+        self._buffer = _without(self._buffer + chunk, self._known)
         cut = len(self._buffer) - self._partial_key_at_end(self._buffer)
         out, self._buffer = self._buffer[:cut], self._buffer[cut:]
         return out
 
     def flush(self) -> str:
-        out, self._buffer = without_known(self._buffer, self._known), ""
+        out, self._buffer = _without(self._buffer, self._known), ""
         return out
 
     def _partial_key_at_end(self, text: str) -> int:
         """The length of the longest end of `text` that is the beginning of a known key."""
         longest = 0
-        for key in self._known:
-            for n in range(min(len(key) - 1, len(text)), longest, -1):
-                if text.endswith(key[:n]):
-                    longest = n
+        for key in self._known:  # only where the key's first character occurs can a key begin
+            at = text.find(key[0], max(0, len(text) - len(key) + 1))
+            while at != -1 and len(text) - at > longest:
+                if key.startswith(text[at:]):
+                    longest = len(text) - at
                     break
+                at = text.find(key[0], at + 1)
         return longest

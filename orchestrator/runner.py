@@ -23,6 +23,7 @@ import sqlite3
 import uuid
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import aclosing
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -126,8 +127,9 @@ class Engine:
             raise full from exc
         stored = self.store.get(run_id)
         assert stored is not None
-        async for event in self._stream(stored, resume=False, approval=None):
-            yield event
+        async with aclosing(self._stream(stored, resume=False, approval=None)) as events:
+            async for event in events:  # closed with this generator: the driver ends (and records why) now
+                yield event
 
     async def resume(self, run_id: str, *, approval: ApprovalDecision | None = None,
                      owner: str = "") -> AsyncIterator[ev.Event]:
@@ -149,8 +151,9 @@ class Engine:
                 wanted = f"one of {', '.join(repr(c) for c in choices)}" if choices else "some text"
                 raise InvalidAnswer(f"question `{pending.get('step_id')}` needs {wanted} as its answer; "
                                     "the run is still waiting for it")
-        async for event in self._stream(stored, resume=True, approval=approval):
-            yield event
+        async with aclosing(self._stream(stored, resume=True, approval=approval)) as events:
+            async for event in events:
+                yield event
 
     def pending_approval(self, run_id: str) -> ev.ApprovalRequested | None:
         stored = self.store.get(run_id)
