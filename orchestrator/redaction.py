@@ -45,24 +45,31 @@ def _without(text: str, keys: tuple[str, ...]) -> str:
 
 def deep_without_known(value: Any, known: tuple[str, ...]) -> Any:
     """`value` (str, dict, list, nested) with known keys redacted from every string in it."""
+    return _deep(value, usable(known))
+
+
+def _deep(value: Any, keys: tuple[str, ...]) -> Any:
     if isinstance(value, str):
-        return without_known(value, known) if value else value
+        return _without(value, keys) if value else value
     if isinstance(value, dict):
-        return {k: deep_without_known(v, known) for k, v in value.items()}
+        return {k: _deep(v, keys) for k, v in value.items()}
     if isinstance(value, list | tuple):
-        return [deep_without_known(v, known) for v in value]
+        return [_deep(v, keys) for v in value]
     return value
 
 
 def event_without_known(event: E, known: tuple[str, ...]) -> E:
-    """A copy of `event` with known keys redacted from every field (the event itself when clean)."""
+    """A copy of `event` with known keys redacted from every field (the event itself when clean).
+
+    Runs on every event of every run, the streamed pieces included: the keys are sorted once per
+    event, not once per string in it."""
     if not known:
         return event
+    keys = usable(known)
     updates = {}
-    for name in type(event).model_fields:
-        value = getattr(event, name)
+    for name, value in event.__dict__.items():  # the fields' values, without pydantic's attribute lookups
         if isinstance(value, str | dict | list) and value:
-            cleaned = deep_without_known(value, known)
+            cleaned = _deep(value, keys)
             if cleaned != value:
                 updates[name] = cleaned
     return event.model_copy(update=updates) if updates else event
