@@ -80,6 +80,6 @@ def warm_run_path(models: tuple[str, ...] = ()) -> float:
     for model in models:
         cost_of(model, 1, 1)
         _litellm_window(model)
-    gc.collect()  # what the imports and the run left alive stays out of later collections
-    gc.freeze()
+    gc.freeze()  # what the imports and the run left alive stays out of later collections (no full
+    # collection first: it would stop every thread, a run the person just started included, ~0.5 s)
     return time.perf_counter() - started
