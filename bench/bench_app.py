@@ -11,12 +11,19 @@
     tab and samples the streaming text box every 20 ms. Reported: page updates per second, the
     largest lag between what the server had sent and what the page showed (target < 0.5 s), and
     whether the final text has every token (target: none dropped).
+(c) First run after start: the app is spawned (with the loopback server answering after `--latency`
+    s), and as soon as its first page is served, headless Chromium pastes a one-step workflow, opens
+    the Run tab and clicks Run, at once (or after `--think` s); the time from the click to the first
+    token on the page is compared with the same for the runs after it (median of `--warm-runs`).
+    Reported: both, their ratio (target <= 1.5), when the first click happened after the spawn,
+    and the load average at the time.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import re
 import socket
 import statistics
 import subprocess
@@ -25,6 +32,7 @@ import tempfile
 import textwrap
 import time
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -66,9 +74,10 @@ def _env(port: int, data_dir: Path, extra: dict[str, str] | None = None) -> dict
     return env
 
 
-def _spawn(script: Path, port: int, data_dir: Path, extra: dict[str, str] | None = None) -> subprocess.Popen:
+def _spawn(script: Path, port: int, data_dir: Path, extra: dict[str, str] | None = None,
+           log: Any = subprocess.DEVNULL) -> subprocess.Popen:
     return subprocess.Popen([sys.executable, str(script)], cwd=ROOT, env=_env(port, data_dir, extra),
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                            stdout=subprocess.DEVNULL, stderr=log)
 
 
 def _first_page(proc: subprocess.Popen, port: int, started: float, timeout: float = 120) -> float:
@@ -169,8 +178,24 @@ def _max_lag(arrivals: list[tuple[float, str]], samples: list[list[float]]) -> f
     return worst
 
 
+def _run_tab(playwright: Any, port: int, workflow: str, timeout_ms: int) -> tuple[Any, Any]:
+    """A browser on the app's page with `workflow` typed into Design and the Run tab open, ready to run."""
+    from playwright.sync_api import expect
+
+    browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    page.set_default_timeout(timeout_ms)
+    page.goto(f"http://127.0.0.1:{port}/")
+    page.locator("#yaml-editor .cm-content").click()
+    page.keyboard.insert_text(workflow)
+    expect(page.locator("#yaml-issues")).to_contain_text("Valid", timeout=timeout_ms)
+    page.get_by_role("tab", name="Run").click()
+    expect(page.locator("#run-preflight")).to_contain_text("stream-bench", timeout=timeout_ms)
+    return browser, page
+
+
 def bench_streaming(tps: float, tokens: int) -> dict[str, float | bool]:
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import sync_playwright
 
     words = [f"w{i}" for i in range(tokens)]
     workflow = WORKFLOW.replace("Write a long text.", " ".join(words))
@@ -187,15 +212,7 @@ def bench_streaming(tps: float, tokens: int) -> dict[str, float | bool]:
         try:
             _first_page(proc, port, time.perf_counter())
             with sync_playwright() as p:
-                browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-                page = browser.new_page(viewport={"width": 1400, "height": 1000})
-                page.set_default_timeout(60_000)
-                page.goto(f"http://127.0.0.1:{port}/")
-                page.locator("#yaml-editor .cm-content").click()
-                page.keyboard.insert_text(workflow)
-                expect(page.locator("#yaml-issues")).to_contain_text("Valid", timeout=60_000)
-                page.get_by_role("tab", name="Run").click()
-                expect(page.locator("#run-preflight")).to_contain_text("stream-bench", timeout=60_000)
+                browser, page = _run_tab(p, port, workflow, 60_000)
                 page.locator("#run-start").click()  # warm-up: the first run imports LiteLLM and LangGraph
                 _wait_finished(page)
                 page.evaluate(_SAMPLER)
@@ -221,12 +238,80 @@ def bench_streaming(tps: float, tokens: int) -> dict[str, float | bool]:
     }
 
 
+_FIRST_TOKEN = """() => {
+  // Time from now to the first text of the run just started in the current-step box.
+  window.__clicked = Date.now();
+  window.__first = null;
+  // The box still shows the previous run's text until the new run's first update clears it.
+  const box = document.querySelector('#run-current textarea');
+  let cleared = false;
+  const timer = setInterval(() => {
+    const text = box.value.trim();
+    if (!cleared) {
+      cleared = text === '';
+    } else if (text) {
+      window.__first = (Date.now() - window.__clicked) / 1000;
+      clearInterval(timer);
+    }
+  }, 5);
+}"""
+
+
+def bench_first_run(latency: float, warm_runs: int, think: float = 0.0) -> dict[str, float]:
+    """(c): seconds from click to first token of the first run after start, and of the next runs."""
+    from playwright.sync_api import sync_playwright
+
+    llm_port = _free_port()
+    server = subprocess.Popen([sys.executable, "-m", "testkit.llm_server", "--port", str(llm_port),
+                               "--default", "echo", "--latency", str(latency)], cwd=ROOT,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    workflow = WORKFLOW.replace("Write a long text.", " ".join(f"w{i}" for i in range(60)))
+    firsts: list[float] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        port = _free_port()
+        extra = {"GRAPHWRIGHT_OPENAI_API_BASE": f"http://127.0.0.1:{llm_port}/v1",
+                 "OPENAI_API_KEY": "sk-bench-not-a-real-key-000"}
+        time.sleep(1.0)  # the loopback server is up
+        spawned = time.perf_counter()
+        log = open(Path(tmp) / "app.log", "w+")  # noqa: SIM115 - read back below, closed with the folder
+        proc = _spawn(ROOT / "app.py", port, Path(tmp) / "data", extra, log)
+        try:
+            page_s = _first_page(proc, port, spawned)
+            with sync_playwright() as p:
+                browser, page = _run_tab(p, port, workflow, 120_000)
+                page.wait_for_timeout(think * 1000)  # a person reading the page before clicking Run
+                clicked_s = time.perf_counter() - spawned
+                for _ in range(1 + warm_runs):
+                    page.evaluate(_FIRST_TOKEN)
+                    page.locator("#run-start").click()
+                    _wait_finished(page)
+                    firsts.append(float(page.evaluate("() => window.__first")))
+                browser.close()
+        finally:
+            _stop(proc)
+            _stop(server)
+        log.seek(0)
+        warm_up = re.search(r"warm-up done in ([\d.]+)s", log.read())
+        log.close()
+    warm = statistics.median(firsts[1:])
+    return {"page_s": page_s, "clicked_s": clicked_s, "first_s": firsts[0], "warm_s": warm,
+            "ratio": firsts[0] / warm, "warm_up_s": float(warm_up.group(1)) if warm_up else float("nan")}
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--tps", type=float, default=300.0)
     parser.add_argument("--tokens", type=int, default=900)
+    parser.add_argument("--latency", type=float, default=0.2, help="(c): server latency before the first byte")
+    parser.add_argument("--warm-runs", type=int, default=3)
+    parser.add_argument("--think", type=float, default=0.0,
+                        help="(c): seconds between the Run tab being ready and the click (0: at once)")
+    parser.add_argument("--only", choices=["first-run"], default=None, help="run only (c)")
     args = parser.parse_args(argv)
+    if args.only == "first-run":
+        first_run(args)
+        return
 
     start = bench_startup(args.repeats)
     print(f"startup  hello app {start['hello_s']:.2f}s · graphwright {start['app_s']:.2f}s · "
@@ -235,6 +320,18 @@ def main(argv: list[str] | None = None) -> None:
     print(f"stream   {args.tokens} tokens at {args.tps:g}/s (the app received {stream['received_tps']:.0f}/s) · "
           f"{stream['updates_per_s']:.1f} page updates/s · max lag {stream['max_lag_s']:.3f}s (target < 0.5) · "
           f"all tokens shown: {stream['all_tokens']}")
+    first_run(args)
+
+
+def first_run(args: argparse.Namespace) -> None:
+    load = os.getloadavg()
+    first = bench_first_run(args.latency, args.warm_runs, args.think)
+    load = tuple(max(a, b) for a, b in zip(load, os.getloadavg(), strict=True))
+    print(f"first run  page served {first['page_s']:.2f}s after spawn (the app's warm-up then took "
+          f"{first['warm_up_s']:.1f}s), Run clicked at {first['clicked_s']:.2f}s · "
+          f"click to first token: first run {first['first_s']:.3f}s · later runs (median of {args.warm_runs}) "
+          f"{first['warm_s']:.3f}s · ratio {first['ratio']:.2f} (target <= 1.5) · "
+          f"load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
 
 
 if __name__ == "__main__":

@@ -52,6 +52,17 @@ def _litellm_window(model: str) -> int | None:
     return int(window) if window else None
 
 
+async def _litellm_loaded(params: ModelParams) -> None:
+    """Import LiteLLM off the event loop when `window_of` is about to need it (the first run of a
+    process, if the app's warm-up has not finished): the import takes seconds, and the loop serves
+    every other visitor meanwhile."""
+    if not params.context_window and not is_offline(params.model):
+        from orchestrator.llm import litellm_module, litellm_ready
+
+        if not litellm_ready():
+            await litellm_module()
+
+
 def window_of(params: ModelParams) -> int | None:
     """Prompt tokens `params.model` accepts, or None when nobody knows."""
     if params.context_window:
@@ -94,6 +105,7 @@ Summarise = Callable[[LLMRequest], Awaitable[LLMResult]]
 async def fit(request: LLMRequest, overflow: Overflow, summarise: Summarise,
               note: Callable[[str], None]) -> LLMRequest:
     """`request` unchanged when it fits; else shortened as `overflow.mode` says, or StepFailed."""
+    await _litellm_loaded(request.params)
     window = window_of(request.params)
     if window is None:
         note(f"`{request.params.model}` has no known context window (LiteLLM's model info does not list it), "

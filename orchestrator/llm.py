@@ -20,7 +20,7 @@ import json
 import logging
 import os
 import random
-import sys
+import threading
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -72,7 +72,15 @@ def load_litellm() -> Any:
         if not any(isinstance(f, RedactingFilter) for f in logger.filters):
             logger.addFilter(RedactingFilter())
     _freeze_long_lived_objects()
+    _READY.set()
     return litellm
+
+
+_READY = threading.Event()  # set once LiteLLM is imported and configured (a thread may be importing it)
+
+
+def litellm_ready() -> bool:
+    return _READY.is_set()
 
 
 @functools.cache  # once per process (two threads racing on the first call just freeze twice)
@@ -111,6 +119,19 @@ class _Outcome:
     ttft_s: float | None
 
 
+def _read(obj: Any, name: str) -> Any:
+    """`getattr(obj, name, None)`, but reading a pydantic model's extra fields directly: LiteLLM's
+    chunk and delta fields are extras, which pydantic's `__getattr__` serves in microseconds each,
+    a few times per streamed chunk."""
+    extra = getattr(obj, "__pydantic_extra__", None)
+    if extra is not None:
+        if name in extra:
+            return extra[name]
+        if name not in obj.__dict__ and not hasattr(type(obj), name):
+            return None
+    return getattr(obj, name, None)
+
+
 class _ConsumerFailed(Exception):
     """Carries an exception raised by `on_token` past the provider-error handling."""
 
@@ -126,6 +147,8 @@ class _StreamState:
     text: list[str] = field(default_factory=list)
     tools: dict[int, _ToolAcc] = field(default_factory=dict)
     usage: Any = None
+    finished: bool = False  # a chunk carried a finish_reason
+    complete: bool = False  # the usage came after the finish: nothing more will (see `_attempt`)
     redactor: StreamRedactor = field(init=False)
 
     def __post_init__(self) -> None:
@@ -143,16 +166,22 @@ class _StreamState:
         self._show(self.redactor.flush())
 
     def feed(self, chunk: Any) -> None:
-        self.usage = getattr(chunk, "usage", None) or self.usage
-        if not chunk.choices:  # the final usage chunk has none
+        usage = _read(chunk, "usage")
+        self.usage = usage or self.usage
+        if not chunk.choices:  # the final usage chunk may have none
+            self.complete = bool(usage) and self.finished
             return
-        delta = chunk.choices[0].delta
-        if delta.content or delta.tool_calls:
+        choice = chunk.choices[0]
+        delta = choice.delta
+        content, tool_calls = _read(delta, "content"), _read(delta, "tool_calls")
+        self.complete = bool(usage) and self.finished and not (content or tool_calls)
+        self.finished = self.finished or bool(_read(choice, "finish_reason"))
+        if content or tool_calls:
             self.ttft = self.ttft if self.ttft is not None else time.perf_counter() - self.started
-        if delta.content:
-            self.text.append(delta.content)
-            self._show(self.redactor.feed(delta.content))
-        for call in delta.tool_calls or []:
+        if content:
+            self.text.append(content)
+            self._show(self.redactor.feed(content))
+        for call in tool_calls or []:
             acc = self.tools.setdefault(call.index or 0, _ToolAcc())
             acc.id = call.id or acc.id
             if call.function is not None:
@@ -173,6 +202,33 @@ class _StreamState:
         return _Outcome(full, calls, tokens_in, tokens_out, self.ttft)
 
 
+class _StallWatch:
+    """Expires `deadline` once `timeout` s pass without progress.
+
+    Each chunk only notes the time; the timer is re-armed when it fires early, about once per
+    `timeout`, rather than moved on every chunk (a cancel and a new timer each).
+    """
+
+    def __init__(self, deadline: asyncio.Timeout, timeout: float) -> None:
+        self._deadline, self._timeout = deadline, timeout
+        self._loop = asyncio.get_running_loop()
+        self._last = self._loop.time()
+        self._timer = self._loop.call_at(self._last + timeout, self._check)
+
+    def progress(self) -> None:
+        self._last = self._loop.time()
+
+    def stop(self) -> None:
+        self._timer.cancel()
+
+    def _check(self) -> None:
+        due = self._last + self._timeout
+        if due <= self._loop.time():
+            self._deadline.reschedule(self._loop.time())  # the attempt's await raises TimeoutError now
+        else:
+            self._timer = self._loop.call_at(due, self._check)
+
+
 async def _in_own_thread(fn: Callable[[], Any]) -> Any:
     """`fn()` in a thread of its own: never queued behind (or holding) a thread of a shared pool."""
     from concurrent.futures import ThreadPoolExecutor
@@ -182,6 +238,14 @@ async def _in_own_thread(fn: Callable[[], Any]) -> Any:
         return await asyncio.get_running_loop().run_in_executor(executor, fn)
     finally:
         executor.shutdown(wait=False)
+
+
+async def litellm_module() -> Any:
+    """`load_litellm()` from a coroutine: the first import takes seconds, so it runs in a thread of
+    its own, keeping the event loop (and cancellation) responsive."""
+    if _READY.is_set():
+        return load_litellm()
+    return await _in_own_thread(load_litellm)  # (it waits there if another thread is importing it)
 
 
 class LiteLLMClient:
@@ -206,6 +270,7 @@ class LiteLLMClient:
         errors: list[ModelCallError] = []
         attempt = 0
         started = time.perf_counter()
+        known = self.credentials.known_secrets()  # reads the environment: once per call, not per attempt
         for params in (request.params, *request.params.fallbacks):
             provider = provider_of(params.model)
             circuit = circuit_key(params.model, self.credentials.key_for(provider))
@@ -221,11 +286,11 @@ class LiteLLMClient:
                     break
                 t0 = time.perf_counter()
                 try:
-                    outcome = await self._attempt(params, provider, request, on_token)
+                    outcome = await self._attempt(params, provider, request, on_token, known)
                 except _ConsumerFailed as exc:
                     raise exc.__cause__ from None  # type: ignore[misc]
                 except Exception as exc:  # every provider failure becomes a ModelCallError below
-                    error = to_model_error(exc, params.model, provider, self.credentials.known_secrets())
+                    error = to_model_error(exc, params.model, provider, known)
                     errors.append(error)
                     if self.breaker is not None and error.retryable:
                         self.breaker.record_failure(circuit)
@@ -293,25 +358,30 @@ class LiteLLMClient:
         return kwargs
 
     async def _attempt(self, params: ModelParams, provider: str, request: LLMRequest,
-                       on_token: OnToken | None) -> _Outcome:
-        if "litellm" in sys.modules:
-            litellm = load_litellm()
-        else:  # the first import takes seconds: keep the event loop (and cancellation) responsive
-            litellm = await _in_own_thread(load_litellm)
+                       on_token: OnToken | None, known: tuple[str, ...]) -> _Outcome:
+        litellm = await litellm_module()
         if is_offline(params.model):
             register_offline_provider()
         kwargs = self._call_kwargs(params, provider, request)
-        state = _StreamState(time.perf_counter(), on_token, self.credentials.known_secrets())
-        loop = asyncio.get_running_loop()
+        state = _StreamState(time.perf_counter(), on_token, known)
         stream: Any = None
+        watch: _StallWatch | None = None
         try:
-            async with asyncio.timeout(params.timeout) as deadline:  # no progress for `timeout` s fails
+            async with asyncio.timeout(None) as deadline:  # no progress for `timeout` s fails
+                watch = _StallWatch(deadline, params.timeout)
                 stream = await litellm.acompletion(**kwargs)
                 async for chunk in stream:
-                    deadline.reschedule(loop.time() + params.timeout)
+                    watch.progress()
                     state.feed(chunk)
+                    if state.complete:
+                        # The usage chunk follows the finish: the reply is whole. Reading on would
+                        # only make LiteLLM rebuild the whole response again and run its logging
+                        # callbacks (a thread hop, a deep copy, a task: ~1 ms a call); `aclose` ends it.
+                        break
                 state.finish()
         finally:
+            if watch is not None:
+                watch.stop()
             if stream is not None and hasattr(stream, "aclose"):
                 with contextlib.suppress(Exception):
                     await stream.aclose()  # release the connection even after a timeout or cancel

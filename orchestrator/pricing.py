@@ -6,6 +6,8 @@ the run crashing. When a provider reports no usage we count tokens ourselves.
 
 from __future__ import annotations
 
+import functools
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,6 +29,34 @@ def cost_of(model: str, tokens_in: int, tokens_out: int) -> Cost:
     """Dollar cost of `tokens_in`/`tokens_out` on `model`; unknown models cost 0, `unpriced=True`."""
     if is_offline(model) or model.split("/", 1)[0] in LOCAL_PROVIDERS:
         return Cost(0.0, False)  # runs on this machine: free, and known to be
+    rates = _rates(model)
+    if rates is _UNPRICED:
+        return Cost(0.0, True)
+    if rates is _TIERED:
+        return _litellm_cost(model, tokens_in, tokens_out)
+    per_in, per_out = rates  # type: ignore[misc]
+    return Cost(tokens_in * per_in + tokens_out * per_out, False)
+
+
+_UNPRICED, _TIERED = object(), object()
+_PROBES = (1_000, 150_000, 250_000, 1_100_000)  # beyond the usual tiers' thresholds (128k, 200k, 1M)
+
+
+@functools.lru_cache(maxsize=512)
+def _rates(model: str) -> tuple[float, float] | object:
+    """`model`'s price per input and per output token, looked up once: LiteLLM's lookup costs ~0.2 ms a
+    call. Models whose price is not one rate per token (tiers above some context size) are `_TIERED`:
+    LiteLLM prices each of their calls."""
+    one_in, one_out = _litellm_cost(model, 1, 0), _litellm_cost(model, 0, 1)
+    if one_in.unpriced or one_out.unpriced:
+        return _UNPRICED
+    for n in _PROBES:
+        if not math.isclose(_litellm_cost(model, n, n).usd, n * one_in.usd + n * one_out.usd, rel_tol=1e-9):
+            return _TIERED
+    return one_in.usd, one_out.usd
+
+
+def _litellm_cost(model: str, tokens_in: int, tokens_out: int) -> Cost:
     import litellm
 
     provider, _, bare = model.partition("/")

@@ -32,7 +32,12 @@ def usable(known: Iterable[str]) -> tuple[str, ...]:
 
 def without_known(text: str, known: Iterable[str]) -> str:
     """`text` with every occurrence of a known key replaced by [REDACTED]."""
-    for key in usable(known):
+    return _without(text, usable(known))
+
+
+def _without(text: str, keys: tuple[str, ...]) -> str:
+    """`without_known` for keys already `usable` (the streaming path: no sort per chunk)."""
+    for key in keys:
         if key in text:
             text = text.replace(key, REDACTED)
     return text
@@ -40,24 +45,31 @@ def without_known(text: str, known: Iterable[str]) -> str:
 
 def deep_without_known(value: Any, known: tuple[str, ...]) -> Any:
     """`value` (str, dict, list, nested) with known keys redacted from every string in it."""
+    return _deep(value, usable(known))
+
+
+def _deep(value: Any, keys: tuple[str, ...]) -> Any:
     if isinstance(value, str):
-        return without_known(value, known) if value else value
+        return _without(value, keys) if value else value
     if isinstance(value, dict):
-        return {k: deep_without_known(v, known) for k, v in value.items()}
+        return {k: _deep(v, keys) for k, v in value.items()}
     if isinstance(value, list | tuple):
-        return [deep_without_known(v, known) for v in value]
+        return [_deep(v, keys) for v in value]
     return value
 
 
 def event_without_known(event: E, known: tuple[str, ...]) -> E:
-    """A copy of `event` with known keys redacted from every field (the event itself when clean)."""
+    """A copy of `event` with known keys redacted from every field (the event itself when clean).
+
+    Runs on every event of every run, the streamed pieces included: the keys are sorted once per
+    event, not once per string in it."""
     if not known:
         return event
+    keys = usable(known)
     updates = {}
-    for name in type(event).model_fields:
-        value = getattr(event, name)
+    for name, value in event.__dict__.items():  # the fields' values, without pydantic's attribute lookups
         if isinstance(value, str | dict | list) and value:
-            cleaned = deep_without_known(value, known)
+            cleaned = _deep(value, keys)
             if cleaned != value:
                 updates[name] = cleaned
     return event.model_copy(update=updates) if updates else event
@@ -85,21 +97,23 @@ class StreamRedactor:
     def feed(self, chunk: str) -> str:
         if not self._known:
             return chunk
-        self._buffer = without_known(self._buffer + chunk, self._known)
+        self._buffer = _without(self._buffer + chunk, self._known)
         cut = len(self._buffer) - self._partial_key_at_end(self._buffer)
         out, self._buffer = self._buffer[:cut], self._buffer[cut:]
         return out
 
     def flush(self) -> str:
-        out, self._buffer = without_known(self._buffer, self._known), ""
+        out, self._buffer = _without(self._buffer, self._known), ""
         return out
 
     def _partial_key_at_end(self, text: str) -> int:
         """The length of the longest end of `text` that is the beginning of a known key."""
         longest = 0
-        for key in self._known:
-            for n in range(min(len(key) - 1, len(text)), longest, -1):
-                if text.endswith(key[:n]):
-                    longest = n
+        for key in self._known:  # only where the key's first character occurs can a key begin
+            at = text.find(key[0], max(0, len(text) - len(key) + 1))
+            while at != -1 and len(text) - at > longest:
+                if key.startswith(text[at:]):
+                    longest = len(text) - at
                     break
+                at = text.find(key[0], at + 1)
         return longest

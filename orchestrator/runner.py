@@ -23,6 +23,7 @@ import sqlite3
 import uuid
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import aclosing
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -123,8 +124,9 @@ class Engine:
         """
         stored = self.create_run(workflow, inputs, owner=owner, run_id=run_id, model_override=model_override,
                                  replay=replay)
-        async for event in self._stream(stored, resume=False, approval=None, origin=origin, replay=replay):
-            yield event
+        async with aclosing(self._stream(stored, resume=False, approval=None, origin=origin, replay=replay)) as events:
+            async for event in events:  # closed with this generator: the driver ends (and records why) now
+                yield event
 
     def create_run(self, workflow: Any, inputs: dict[str, Any], *, owner: str = "", run_id: str | None = None,
                    model_override: str | None = None, replay: ReplayPlan | None = None) -> StoredRun:
@@ -159,8 +161,9 @@ class Engine:
         Without `approval`, a run waiting for one just reports the pending approval again.
         """
         stored = self.check_resumable(run_id, approval=approval, owner=owner)
-        async for event in self.segment(stored, resume=True, approval=approval):  # a replay keeps its plan
-            yield event
+        async with aclosing(self.segment(stored, resume=True, approval=approval)) as events:  # a replay keeps its plan
+            async for event in events:
+                yield event
 
     def check_resumable(self, run_id: str, *, approval: ApprovalDecision | None = None,
                         owner: str = "") -> StoredRun:
@@ -186,8 +189,10 @@ class Engine:
         """Drive one segment of a stored run, here (a cluster worker's entry point; `run`/`resume` check first)."""
         saved = self.store.replay_of(stored.run_id)
         replay = plan_from_json(saved) if saved is not None else None
-        async for event in self._stream(stored, resume=resume, approval=approval, origin=origin, replay=replay):
-            yield event
+        async with aclosing(self._stream(stored, resume=resume, approval=approval, origin=origin,
+                                         replay=replay)) as events:
+            async for event in events:
+                yield event
 
     def pending_approval(self, run_id: str) -> ev.ApprovalRequested | None:
         stored = self.store.get(run_id)

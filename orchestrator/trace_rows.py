@@ -7,7 +7,9 @@ rows truthful:
 
 - a `StepFinished` closes the open row of the same execution (step id and map item), never another;
 - a step that starts again after a pause or a crash (the approval step on resume, the step a crash
-  cut short) takes over its unfinished row instead of leaving it beside the new one;
+  cut short) takes over its unfinished row instead of leaving it beside the new one; so does a step
+  that finished just before the crash or cancel but whose result the checkpoint did not keep, so
+  that it starts again in the resumed segment;
 - an approval rejected with `on_reject: continue` ends `rejected` (with a note), not `ok`;
 - a terminal event closes every row still open: nothing is left `running`, and only the approval
   a paused run waits for is left `waiting`.
@@ -51,6 +53,7 @@ class Row:
     tool_errors: int = 0
     text: str = ""
     rejected: bool = False
+    finished_seq: int | None = None  # the seq of the `StepFinished` that closed it
 
     @property
     def label(self) -> str:
@@ -73,6 +76,7 @@ class TraceRows:
     rows: list[Row] = field(default_factory=list)
     ended: str | None = None  # the last terminal event's type, None while the run goes on
     pending_approval: str | None = None
+    segment_seq: int = 0  # the seq of the latest resumed segment's `RunStarted`
 
     @property
     def tool_errors(self) -> int:
@@ -94,6 +98,8 @@ class TraceRows:
         match event:
             case ev.RunStarted():  # a resumed segment asks again for an approval still pending
                 self.ended, self.pending_approval = None, None
+                if event.resumed:
+                    self.segment_seq = event.seq
                 return []
             case ev.StepStarted():
                 return [self._start(event)]
@@ -168,10 +174,18 @@ class TraceRows:
 
     def _start(self, event: ev.StepStarted) -> Row:
         row = self._latest(event.step_id, event.item_index)
-        if row is not None and row.status in _UNFINISHED and row.iteration == event.iteration:
+        if row is not None and row.iteration == event.iteration and (
+                row.status in _UNFINISHED or self._lost(row)):
+            if row.status == "ok":
+                row.text = ""  # it streams its answer again
             row.status, row.note, row.error = "running", "", None  # the same execution, resumed
             return row
         return self._add(event)
+
+    def _lost(self, row: Row) -> bool:
+        """Whether `row` finished in an earlier segment (seqs only grow) yet its step starts again in
+        this one: the checkpoint did not keep its result, so it runs again."""
+        return row.status == "ok" and row.finished_seq is not None and row.finished_seq < self.segment_seq
 
     def _finish(self, event: ev.StepFinished) -> Row:
         row = self._latest(event.step_id, event.item_index, states=OPEN) or self._latest(
@@ -179,7 +193,7 @@ class TraceRows:
         if row is None:  # its start is in a segment we did not see
             row = self._add(ev.StepStarted(run_id=event.run_id, step_id=event.step_id,
                                            step_type=event.step_type, item_index=event.item_index, ts=event.ts))
-        row.status, row.duration_s = event.status, event.duration_s
+        row.status, row.duration_s, row.finished_seq = event.status, event.duration_s, event.seq
         row.tokens_in, row.tokens_out, row.cost_usd = event.tokens_in, event.tokens_out, event.cost_usd
         row.model, row.error = event.model or row.model, event.error
         if row.rejected:  # `on_reject: continue` finishes the step ok, `stop` fails it

@@ -272,12 +272,14 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--default", choices=["echo", "fail"], default="echo")
     parser.add_argument("--tokens-per-second", type=float, default=None,
                         help="stream the echo reply at this rate (for UI benchmarks)")
+    parser.add_argument("--latency", type=float, default=0.0, help="seconds before the echo reply's first byte")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO)
     server = LLMServer(port=args.port, host=args.host, default=args.default)
-    if args.tokens_per_second:
-        tps = args.tokens_per_second
-        server.set_default(lambda req: Reply(text=echo_reply(req.messages).text, tokens_per_second=tps))
+    if args.tokens_per_second or args.latency:
+        tps, latency = args.tokens_per_second, args.latency
+        server.set_default(lambda req: Reply(text=echo_reply(req.messages).text, tokens_per_second=tps,
+                                             latency=latency))
     server.start()
     print(f"testkit LLM server on {server.base_url} (default: {args.default}); Ctrl-C to stop", flush=True)
     try:

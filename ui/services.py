@@ -173,18 +173,19 @@ class AppServices:
         self._sandbox = (now, ok)
         return ok
 
-    def warm_up(self, delay: float = 1.0) -> threading.Thread:
-        """Import the heavy libraries in the background, after the first page had its chance."""
+    def warm_up(self, delay: float = 0.2) -> threading.Thread:
+        """Pay the first run's one-off costs in the background (`orchestrator.warm`), once the first
+        page had its chance, so the first run after start is as quick as the next ones."""
 
         def _work() -> None:
             time.sleep(delay)
-            started = time.perf_counter()
-            for name in ("orchestrator.llm", "orchestrator.runner"):
-                try:
-                    __import__(name)
-                except Exception as exc:  # a missing optional part must not kill the app
-                    log.warning("warm-up could not import %s: %s", name, exc)
-            log.info("warm-up done in %.1fs", time.perf_counter() - started)
+            try:
+                from orchestrator.warm import warm_run_path
+
+                models = (self.policy.default_model,) if self.policy.default_model else ()
+                log.info("warm-up done in %.1fs", warm_run_path(models))
+            except Exception as exc:  # a missing optional part must not kill the app
+                log.warning("warm-up incomplete: %s", exc)
             while True:  # containers whose owning app died (kill -9) are removed within one interval
                 _sweep_sandbox_containers()
                 time.sleep(sweep_interval())

@@ -2,7 +2,7 @@
 
 Shared by agent steps, map items, supervisors (whose workers are offered as tools) and
 agent-as-tool. Every call is preceded by the budget check; every attempt becomes an `LLMCall` event
-and every streamed piece a `Token` event, both tagged with the step they belong to.
+and the streamed pieces `Token` events (joined: see `token_stream`), both tagged with the step they belong to.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from orchestrator.structured import (
     parse_output,
     repair_message,
 )
+from orchestrator.token_stream import TokenCoalescer
 from orchestrator.tool_journal import CURRENT_JOURNAL
 from orchestrator.tools.registry import AgentRunner, ToolBox, ToolOutcome
 from schemas.models import Agent, AgentTool, OutputField, Tool
@@ -55,14 +56,16 @@ async def call_model(ctx: RunContext, request: LLMRequest, usage: Usage) -> LLMR
     request = await fit_window(ctx, request, usage, Overflow())
     ctx.budget.before_call(request.messages, step_id)
 
-    def on_token(text: str) -> None:
-        if text:
-            ctx.emit(ev.Token(run_id=ctx.run_id, step_id=step_id, text=text))
+    tokens = TokenCoalescer(lambda text: ctx.emit(ev.Token(run_id=ctx.run_id, step_id=step_id, text=text)))
 
     def on_attempt(call: Any) -> None:
+        tokens.flush()  # an attempt's text comes before its `LLMCall` (a failed one tells to drop it)
         usage.calls.append(ctx.emit(call.model_copy(update={"run_id": ctx.run_id, "step_id": step_id})).seq)
 
-    result = await ctx.client.complete(request, on_token, on_attempt)
+    try:
+        result = await ctx.client.complete(request, tokens.add, on_attempt)
+    finally:
+        tokens.flush()
     ctx.budget.add_usage(result.tokens_in, result.tokens_out, result.cost_usd)
     usage.add(result)
     return result

@@ -86,6 +86,15 @@ def test_stalled_stream_times_out(llm_client: LiteLLMClient, llm_server: LLMServ
     _fail(llm_client, ModelParams("openai/test-model", timeout=0.3, retries=0), ProviderTimeout)
 
 
+def test_a_stream_that_keeps_moving_outlasts_its_timeout(llm_client: LiteLLMClient, llm_server: LLMServer) -> None:
+    """The timeout bounds the silence between chunks, not the whole reply."""
+    llm_server.script(Reply(text="one two three four five six seven eight", chunk_delay=0.1))
+    started = time.perf_counter()
+    result, calls = _call(llm_client, ModelParams("openai/test-model", timeout=0.4, retries=0))
+    assert result.text == "one two three four five six seven eight" and len(calls) == 1
+    assert time.perf_counter() - started > 0.4
+
+
 def test_falls_back_to_the_next_model(llm_client: LiteLLMClient, llm_server: LLMServer) -> None:
     llm_server.script(Reply(fault="server_error"), Reply(fault="server_error"), model="primary")
     llm_server.script(Reply(text="from the fallback"), model="backup")

@@ -199,6 +199,26 @@ def test_a_cancelled_then_resumed_run_has_one_row_per_execution(streams: dict[st
     assert len(keys) == len(set(keys)) and {r.status for r in rows.rows} == {"ok"}
 
 
+def test_a_step_whose_finish_the_checkpoint_lost_takes_over_its_row_when_it_runs_again() -> None:
+    """Cancelled just after `b` finished, before its result was checkpointed: the resume runs it again."""
+    run = "r1"
+    rows = TraceRows()
+    rows.apply_all([
+        ev.RunStarted(run_id=run, seq=1, workflow="w"),
+        ev.StepStarted(run_id=run, seq=2, step_id="a", step_type="agent"),
+        ev.StepFinished(run_id=run, seq=3, step_id="a", step_type="agent"),
+        ev.StepStarted(run_id=run, seq=4, step_id="b", step_type="agent"),
+        ev.StepFinished(run_id=run, seq=5, step_id="b", step_type="agent"),
+        ev.RunCancelled(run_id=run, seq=6),
+        ev.RunStarted(run_id=run, seq=1001, workflow="w", resumed=True, accounted=[3]),
+        ev.StepStarted(run_id=run, seq=1002, step_id="b", step_type="agent"),
+    ])
+    assert [(r.step_id, r.status) for r in rows.rows] == [("a", "ok"), ("b", "running")]
+    rows.apply_all([ev.StepFinished(run_id=run, seq=1003, step_id="b", step_type="agent"),
+                    ev.RunFinished(run_id=run, seq=1004)])
+    assert [(r.step_id, r.status) for r in rows.rows] == [("a", "ok"), ("b", "ok")]
+
+
 # ---- generated: cut short, interleaved, ended by any terminal event ---------------------------------
 def _key(event: Any) -> tuple[str | None, int | None] | None:
     """Which execution an event belongs to; None for events that must keep their place."""
