@@ -1,0 +1,60 @@
+"""How the CLI starts: no garbage collection while modules load, LiteLLM imported early for model commands.
+
+A cold `graphwright run` spends most of its time before the first model request importing modules
+(LiteLLM alone ≈2.5 s of CPU here). Two things make that shorter:
+
+- The cyclic garbage collector runs every few hundred allocations and walks everything allocated so
+  far, so during a big import it walks the same module objects again and again (≈15 % of LiteLLM's
+  import). Imports leave little garbage, so collection is paused while the command's modules load;
+  `load_litellm` then collects once and freezes what is alive, and collection resumes.
+- For commands that call a model, LiteLLM is imported in a background thread as soon as the command
+  is known, while the main thread imports the engine, reads, validates and compiles the config and
+  opens the stores. (Both need the GIL, so the overlap is the waiting part: file reads, the stores'
+  I/O.) There is no explicit join: the first call's `import litellm` waits on Python's module lock
+  until this import has finished.
+"""
+
+from __future__ import annotations
+
+import gc
+import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+MODEL_COMMANDS = frozenset({"run", "resume"})
+
+
+@contextmanager
+def collection_paused() -> Iterator[None]:
+    """Garbage collection off for the block (unless something turns it back on), as it was after."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def preload_litellm(*, then_collect: bool) -> threading.Thread | None:
+    """Start importing LiteLLM in a daemon thread (None when it is already imported or importing).
+
+    With `then_collect`, garbage collection is turned on once LiteLLM is in (and frozen).
+    """
+    if "litellm" in sys.modules:
+        return None
+    from orchestrator.llm import load_litellm  # before the thread: the main thread needs it anyway
+
+    def run() -> None:
+        try:
+            load_litellm()
+        except Exception:  # noqa: S110  the first model call imports it again and reports the failure
+            pass
+        finally:
+            if then_collect:
+                gc.enable()
+
+    thread = threading.Thread(target=run, name="graphwright-litellm-import", daemon=True)
+    thread.start()
+    return thread
