@@ -127,7 +127,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if handler is None:
             parser.error(f"no handler for `{args.command}`")
         if args.command in MODEL_COMMANDS:
-            preload_litellm(then_collect=True)
+            preload_litellm()
         return int(handler(args) or 0)
 
 

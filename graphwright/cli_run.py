@@ -104,6 +104,7 @@ def _owner() -> str:
 
 
 def _drive(args: argparse.Namespace, start: Any) -> int:
+    from graphwright.startup import engine_loaded
     from orchestrator.credentials import Credentials
     from orchestrator.errors import InvalidAnswer, RunNotResumable
     from orchestrator.policy import Policy
@@ -116,6 +117,7 @@ def _drive(args: argparse.Namespace, start: Any) -> int:
     sinks = [view] if history is None else [view, history.sink]
     engine = Engine(data_dir=args.data_dir, credentials=Credentials.from_env(), policy=policy, sinks=sinks)
     view.data_dir = engine.data_dir
+    engine_loaded()
 
     async def main() -> int:
         stream = start(engine)

@@ -5,8 +5,9 @@ A cold `graphwright run` spends most of its time before the first model request 
 
 - The cyclic garbage collector runs every few hundred allocations and walks everything allocated so
   far, so during a big import it walks the same module objects again and again (≈15 % of LiteLLM's
-  import). Imports leave little garbage, so collection is paused while the command's modules load;
-  `load_litellm` then collects once and freezes what is alive, and collection resumes.
+  import). Imports leave little garbage, so collection is paused while the command's modules load.
+  For a model command it resumes when both the engine's modules and LiteLLM are in (LiteLLM's
+  loader collects once and freezes what is alive then); for other commands, when the command ends.
 - For commands that call a model, LiteLLM is imported in a background thread as soon as the command
   is known, while the main thread imports the engine, reads, validates and compiles the config and
   opens the stores. (Both need the GIL, so the overlap is the waiting part: file reads, the stores'
@@ -37,14 +38,34 @@ def collection_paused() -> Iterator[None]:
             gc.enable()
 
 
-def preload_litellm(*, then_collect: bool) -> threading.Thread | None:
+class _Resume:
+    """Turns garbage collection back on once every party that loads modules has said it is done."""
+
+    def __init__(self, parties: int) -> None:
+        self._left = parties
+        self._lock = threading.Lock()
+
+    def done(self) -> None:
+        with self._lock:
+            self._left -= 1
+            if self._left == 0:
+                gc.enable()
+
+
+_resume: _Resume | None = None
+
+
+def preload_litellm() -> threading.Thread | None:
     """Start importing LiteLLM in a daemon thread (None when it is already imported or importing).
 
-    With `then_collect`, garbage collection is turned on once LiteLLM is in (and frozen).
+    Collection resumes when this import and `engine_loaded()` have both happened.
     """
+    global _resume
     if "litellm" in sys.modules:
         return None
     from orchestrator.llm import load_litellm  # before the thread: the main thread needs it anyway
+
+    resume = _resume = _Resume(2)
 
     def run() -> None:
         try:
@@ -52,9 +73,20 @@ def preload_litellm(*, then_collect: bool) -> threading.Thread | None:
         except Exception:  # noqa: S110  the first model call imports it again and reports the failure
             pass
         finally:
-            if then_collect:
-                gc.enable()
+            resume.done()
 
     thread = threading.Thread(target=run, name="graphwright-litellm-import", daemon=True)
     thread.start()
     return thread
+
+
+def engine_loaded() -> None:
+    """The main thread has set up the engine: import what a run imports first (the compiler and the
+    run driver: LangGraph) while collection is still paused, then let it resume once LiteLLM is in."""
+    global _resume
+    import orchestrator.compiler  # noqa: F401
+    import orchestrator.drive  # noqa: F401
+
+    if _resume is not None:
+        _resume.done()
+        _resume = None

@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from testkit.importtime import Import, forbidden, parse, total_seconds
+from testkit.procstats import TEN_STEPS
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "examples" / "one_persona.yaml"
@@ -29,13 +30,6 @@ HEAVY = ("gradio", "pandas", "mlflow", "temporalio", "psycopg", "plotly", "pyarr
 ENGINE = ("litellm", "openai", "tiktoken", "langgraph", "langchain_core", "langsmith", "duckdb", "docker",
           "aiohttp", "httpx")
 VALIDATE_CAP_S = 2.0  # ≈0.45 s here
-TEN_STEPS = textwrap.dedent("""
-    version: 1
-    name: ten-steps
-    default_model: openai/gpt-4o-mini
-    agents: {w: {role: Writer}}
-    steps:
-""") + "".join(f"  - {{id: s{i}, type: agent, agent: w, prompt: 'step {i}'}}\n" for i in range(10))
 
 
 def _imports(*args: str, env: dict[str, str] | None = None) -> list[Import]:
