@@ -131,9 +131,14 @@ def app_memory(env: dict[str, str], runs: int, run_args: Callable[[int], tuple] 
         _, peak = memory_mb(proc.pid)
         return AppMemory(idle, after_first, peak, sum("finished" in r.lower() for r in results))
     finally:
-        proc.terminate()
-        try:
-            proc.wait(20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop(proc)
+
+
+def stop(proc: subprocess.Popen) -> None:
+    """Terminate a child, killing it when it does not exit within 20 s."""
+    proc.terminate()
+    try:
+        proc.wait(20)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
