@@ -13,6 +13,7 @@ load; medians over `--repeats` rounds are printed, with the load average before 
   Baselines: `python -c "import litellm"` (the import no CLI can skip), and a bare script that imports
   LiteLLM and makes the same 10 streamed `litellm.acompletion` calls (what a minimal caller costs).
 - `graphwright validate` and `graphwright schema`: wall time (target < 1 s), beside `python -c pass`.
+- With `--before DIR`, the same `run` from another checkout (say, of main), in the same rounds.
 - The app (`--app-runs` > 0): RSS after start-up and warm-up, after one run, and the high-water mark
   while serving `--app-runs` runs at once, one visitor each (target < 1 GB).
 """
@@ -86,11 +87,12 @@ def _checked(cost: ChildCost, what: str) -> ChildCost:
     return cost
 
 
-def bench_cli(repeats: int, latency: float) -> dict[str, dict[str, float]]:
-    """Medians of every CLI figure and its baselines, measured interleaved."""
+def bench_cli(repeats: int, latency: float, before: Path | None = None) -> dict[str, dict[str, float]]:
+    """Medians of every CLI figure and its baselines, measured interleaved (and the `run` of another
+    checkout, `before`, when given)."""
     first = FirstRequests(latency)
     samples: dict[str, list[ChildCost]] = {}
-    firsts: dict[str, list[float]] = {"run": [], "bare_calls": []}
+    firsts: dict[str, list[float]] = {"run": [], "bare_calls": [], "run_before": []}
     with LLMServer(default=first) as server, tempfile.TemporaryDirectory() as tmp:
         env = _env(server)
         workflow, bare = Path(tmp) / "ten.yaml", Path(tmp) / "bare_calls.py"
@@ -106,11 +108,14 @@ def bench_cli(repeats: int, latency: float) -> dict[str, dict[str, float]]:
             "schema": [py, "-m", "graphwright", "schema"],
             "python": [py, "-c", "pass"],
         }
+        if before is not None:  # `python -m` imports the package of its working directory first
+            commands["run_before"] = commands["run"]
         for i in range(repeats):
             for name, args in commands.items():
-                if name == "run":
-                    args = [*args[:-1], str(Path(tmp) / f"data-{i}")]
-                cost = _checked(run_child(args, env), name)
+                if name.startswith("run"):
+                    args = [*args[:-1], str(Path(tmp) / f"data-{name}-{i}")]
+                cwd = before if name == "run_before" and before is not None else ROOT
+                cost = _checked(run_child(args, env, cwd=cwd), name)
                 samples.setdefault(name, []).append(cost)
                 if name in firsts:
                     firsts[name].append(first.first_after(cost.started))
@@ -138,7 +143,8 @@ def _row(what: str, value: str, baseline: str, target: str) -> str:
     return f"| {what} | {value} | {baseline} | {target} |"
 
 
-def report(cli: dict[str, dict[str, float]], app: dict[str, float] | None, load: tuple[str, str]) -> str:
+def report(cli: dict[str, dict[str, float]], app: dict[str, float] | None, load: tuple[str, str],
+           before_dir: Path | None = None) -> str:
     run, bare, imp = cli["run"], cli["bare_calls"], cli["import_litellm"]
     fmt: Callable[[float], str] = "{:.2f} s".format
     lines = [f"load average before: {load[0]}; after: {load[1]}", "",
@@ -152,6 +158,10 @@ def report(cli: dict[str, dict[str, float]], app: dict[str, float] | None, load:
                   "≤ 250 MB"),
              _row("CPU user+sys of that run", fmt(run["cpu_s"]),
                   f"bare script {fmt(bare['cpu_s'])}; `import litellm` {fmt(imp['cpu_s'])}", ""),
+             *([_row(f"the same run from `{before_dir}`",
+                     f"first request {fmt(cli['run_before']['first_request_s'])}, total "
+                     f"{fmt(cli['run_before']['wall_s'])}, {cli['run_before']['peak_rss_mb']:.0f} MB, CPU "
+                     f"{fmt(cli['run_before']['cpu_s'])}", "", "")] if "run_before" in cli else []),
              _row("cold `validate` (brief_writer.yaml)", fmt(cli["validate"]["wall_s"]),
                   f"`python -c pass` {fmt(cli['python']['wall_s'])}", "< 1 s"),
              _row("cold `schema`", fmt(cli["schema"]["wall_s"]), f"`python -c pass` {fmt(cli['python']['wall_s'])}",
@@ -169,12 +179,14 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--latency", type=float, default=0.2, help="seconds per model call")
     parser.add_argument("--app-runs", type=int, default=20, help="concurrent app runs (0: skip the app)")
+    parser.add_argument("--before", type=Path, default=None,
+                        help="another checkout (e.g. of main) whose `run` is measured in the same rounds")
     args = parser.parse_args(argv)
-    before = " ".join(f"{x:.2f}" for x in os.getloadavg())
-    cli = bench_cli(args.repeats, args.latency)
+    load_before = " ".join(f"{x:.2f}" for x in os.getloadavg())
+    cli = bench_cli(args.repeats, args.latency, args.before)
     app = bench_app(args.app_runs, args.latency) if args.app_runs else None
-    after = " ".join(f"{x:.2f}" for x in os.getloadavg())
-    print(report(cli, app, (before, after)))
+    load_after = " ".join(f"{x:.2f}" for x in os.getloadavg())
+    print(report(cli, app, (load_before, load_after), args.before))
 
 
 if __name__ == "__main__":
