@@ -6,8 +6,8 @@ A cold `graphwright run` spends most of its time before the first model request 
 - The cyclic garbage collector runs every few hundred allocations and walks everything allocated so
   far, so during a big import it walks the same module objects again and again (≈15 % of LiteLLM's
   import). Imports leave little garbage, so collection is paused while the command's modules load.
-  For a model command it resumes when both the engine's modules and LiteLLM are in (LiteLLM's
-  loader collects once and freezes what is alive then); for other commands, when the command ends.
+  For a model command it resumes when both the engine's modules and LiteLLM are in, after freezing
+  what is alive then (out of every later collection); for other commands, when the command ends.
 - For commands that call a model, LiteLLM is imported in a background thread as soon as the command
   is known, while the main thread imports the engine, reads, validates and compiles the config and
   opens the stores. (Both need the GIL, so the overlap is the waiting part: file reads, the stores'
@@ -49,6 +49,7 @@ class _Resume:
         with self._lock:
             self._left -= 1
             if self._left == 0:
+                gc.freeze()  # the modules loaded since LiteLLM's freeze: never walked again either
                 gc.enable()
 
 

@@ -80,7 +80,8 @@ def load_litellm() -> Any:
 @functools.cache  # once per process (two threads racing on the first call just freeze twice)
 def _freeze_long_lived_objects() -> None:
     """Keep the objects alive now (modules, mostly) out of every later garbage collection."""
-    gc.collect()  # what is garbage now must not be frozen
+    if gc.isenabled():  # paused (the CLI, while loading modules): too little garbage to walk 400k objects for
+        gc.collect()  # what is garbage now must not be frozen
     gc.freeze()
     atexit.register(gc.unfreeze)  # shutdown collects them (else nanobind reports leaks)
 

@@ -29,11 +29,16 @@ HEAVY = ("gradio", "pandas", "mlflow", "temporalio", "psycopg", "plotly", "pyarr
 # Not needed to check or describe a config: no engine, no model client, no stores.
 ENGINE = ("litellm", "openai", "tiktoken", "langgraph", "langchain_core", "langsmith", "duckdb", "docker",
           "aiohttp", "httpx")
-VALIDATE_CAP_S = 2.0  # ≈0.45 s here
+# Import time of a config command over that of the libraries it cannot do without, both measured in
+# the same test (a ratio survives a loaded machine; seconds do not): 2.4-4.8 here under load.
+BASELINE = "import argparse, json, pydantic, ruamel.yaml"
+RATIO_CAP = 8.0
 
 
 def _imports(*args: str, env: dict[str, str] | None = None) -> list[Import]:
-    done = subprocess.run([sys.executable, "-X", "importtime", "-m", "graphwright", *args], cwd=ROOT,
+    """What `graphwright ARGS` imported (or, with `-c CODE` as ARGS, what the code imported)."""
+    program = list(args) if args[0] == "-c" else ["-m", "graphwright", *args]
+    done = subprocess.run([sys.executable, "-X", "importtime", *program], cwd=ROOT,
                           env=env, capture_output=True, text=True, timeout=240)
     assert done.returncode == 0, done.stderr[-3000:]
     imports = parse(done.stderr)
@@ -46,7 +51,8 @@ def _imports(*args: str, env: dict[str, str] | None = None) -> list[Import]:
 def test_config_commands_import_no_engine_and_nothing_heavy(args: tuple[str, ...]) -> None:
     imports = _imports(*args)
     assert forbidden(imports, HEAVY + ENGINE) == []
-    assert total_seconds(imports) < VALIDATE_CAP_S
+    baseline = total_seconds(_imports("-c", BASELINE))
+    assert total_seconds(imports) < RATIO_CAP * baseline, f"{total_seconds(imports):.2f} s vs {baseline:.2f} s"
 
 
 def test_a_run_imports_nothing_it_does_not_need(tmp_path: Path, llm_server) -> None:
