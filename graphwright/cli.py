@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from graphwright.startup import MODEL_COMMANDS, collection_paused, preload_litellm
+from graphwright.startup import MODEL_COMMANDS, collection_paused, preload_litellm, skip_final_collection
 
 if TYPE_CHECKING:
     from schemas.issues import ValidationReport
@@ -128,7 +128,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             parser.error(f"no handler for `{args.command}`")
         if args.command in MODEL_COMMANDS:
             preload_litellm()
-        return int(handler(args) or 0)
+        code = int(handler(args) or 0)
+    if argv is None and args.command in MODEL_COMMANDS:  # the process is the command: it ends now
+        skip_final_collection()
+    return code
 
 
 if __name__ == "__main__":
