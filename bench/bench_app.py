@@ -36,6 +36,8 @@ from typing import Any
 
 import httpx
 
+from testkit.procstats import stop
+
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -95,12 +97,7 @@ def _first_page(proc: subprocess.Popen, port: int, started: float, timeout: floa
 
 
 def _stop(proc: subprocess.Popen) -> None:
-    proc.terminate()
-    try:
-        proc.wait(20)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
+    stop(proc)
 
 
 def bench_startup(repeats: int) -> dict[str, float]:

@@ -13,14 +13,20 @@ import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from schemas import validate_text, workflow_schema
-from schemas.errors import ConfigError
-from schemas.issues import ValidationReport
-from schemas.loader import read_config_file
+from graphwright.startup import MODEL_COMMANDS, collection_paused, preload_litellm, skip_final_collection
+
+if TYPE_CHECKING:
+    from schemas.issues import ValidationReport
 
 
 def _validate_one(path: str, sandbox_available: bool | None) -> ValidationReport:
+    from schemas import validate_text
+    from schemas.errors import ConfigError
+    from schemas.issues import ValidationReport
+    from schemas.loader import read_config_file
+
     try:
         text = read_config_file(path)
     except ConfigError as exc:
@@ -57,6 +63,8 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def cmd_schema(args: argparse.Namespace) -> int:
+    from schemas import workflow_schema
+
     text = json.dumps(workflow_schema(), indent=2, ensure_ascii=False) + "\n"
     if args.write:
         from schemas.generate import write_all
@@ -117,12 +125,19 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    handler = getattr(args, "handler", None) or getattr(args, "func", None)
-    if handler is None:
-        parser.error(f"no handler for `{args.command}`")
-    return int(handler(args) or 0)
+    """Parse, then run the command's handler (see `graphwright.startup` for why it starts this way)."""
+    with collection_paused():
+        parser = build_parser()
+        args = parser.parse_args(argv)
+        handler = getattr(args, "handler", None) or getattr(args, "func", None)
+        if handler is None:
+            parser.error(f"no handler for `{args.command}`")
+        if args.command in MODEL_COMMANDS:
+            preload_litellm()
+        code = int(handler(args) or 0)
+    if argv is None and args.command in MODEL_COMMANDS:  # the process is the command: it ends now
+        skip_final_collection()
+    return code
 
 
 if __name__ == "__main__":

@@ -16,11 +16,12 @@ import json
 import os
 import sys
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
-from orchestrator.events import TERMINAL_TYPES
 from orchestrator.text import shorten
-from orchestrator.trace_rows import Row, TraceRows
+
+if TYPE_CHECKING:  # imported when a run starts: `validate` and `schema` register this module too
+    from orchestrator.trace_rows import Row
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_WAITING, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 
@@ -116,6 +117,7 @@ def _owner() -> str:
 
 
 def _drive(args: argparse.Namespace, start: Any) -> int:
+    from graphwright.startup import engine_loaded
     from orchestrator.credentials import Credentials
     from orchestrator.errors import InvalidAnswer, RunNotResumable
     from orchestrator.policy import Policy
@@ -128,6 +130,7 @@ def _drive(args: argparse.Namespace, start: Any) -> int:
     sinks = [view] if history is None else [view, history.sink]
     engine = Engine(data_dir=args.data_dir, credentials=Credentials.from_env(), policy=policy, sinks=sinks)
     view.data_dir = engine.data_dir
+    engine_loaded()
 
     async def main() -> int:
         stream = start(engine)
@@ -210,7 +213,11 @@ class LiveView:
     """Prints events as they happen: readable lines, or JSON lines with `--json`."""
 
     def __init__(self, out: TextIO, *, as_json: bool) -> None:
+        from orchestrator.events import TERMINAL_TYPES
+        from orchestrator.trace_rows import TraceRows
+
         self.out, self.as_json = out, as_json
+        self.terminal_types = TERMINAL_TYPES
         self.data_dir: Path | None = None  # where artifacts are written, to print their paths
         self.last: Any = None
         self.pending: Any = None
@@ -226,7 +233,7 @@ class LiveView:
         if self.as_json:
             self.out.write(event.model_dump_json() + "\n")
         else:
-            if event.type in TERMINAL_TYPES:  # what the run's end settled: nothing is left "running"
+            if event.type in self.terminal_types:  # what the run's end settled: nothing is left "running"
                 for row in changed:
                     self._line(_row_line(row))
             self._readable(event)

@@ -1,8 +1,10 @@
-"""Bulk inserts, column-wise: a batch of row tuples becomes one typed DataFrame and one INSERT.
+"""Bulk inserts, column-wise: a batch of row tuples becomes typed numpy columns and one INSERT.
 
 Why not DuckDB's row appender: it converts every Python value on its own, and integers are slow
 (≈28k rows/s for 20 int columns here, against ≈900k rows/s for the same data as numpy columns).
-Timestamps arrive as epoch seconds and are converted for the whole column at once.
+Timestamps arrive as epoch seconds and are converted for the whole column at once. DuckDB scans a
+dict of numpy arrays as it scans a DataFrame (NaN in a DOUBLE column becomes NULL in both), so
+writing history never imports pandas (≈0.2 s and ≈45 MB on the CLI's path to its first model call).
 """
 
 from __future__ import annotations
@@ -13,7 +15,6 @@ from typing import Any
 
 import duckdb
 import numpy as np
-import pandas as pd
 
 from history.migrations import CALL_COLUMNS, EVENT_COLUMNS, STEP_COLUMNS
 
@@ -41,8 +42,8 @@ def _column(values: tuple[Any, ...], kind: str) -> Any:
 
 def append_columns(con: duckdb.DuckDBPyConnection, table: str, rows: list[tuple[Any, ...]]) -> None:
     names, kinds = _TYPES[table]
-    frame = pd.DataFrame({n: _column(v, k) for n, k, v in zip(names, kinds, zip(*rows, strict=True), strict=True)})
-    con.register("_batch", frame)
+    batch = {n: _column(v, k) for n, k, v in zip(names, kinds, zip(*rows, strict=True), strict=True)}
+    con.register("_batch", batch)
     try:
         con.execute(f"INSERT INTO {table} ({', '.join(names)}) SELECT * FROM _batch")
     finally:

@@ -42,8 +42,9 @@ class Overflow:
 
 @functools.lru_cache(maxsize=256)
 def _litellm_window(model: str) -> int | None:
-    import litellm
+    from orchestrator.llm import load_litellm  # configured for offline use: may be the first import
 
+    litellm = load_litellm()
     try:
         info = litellm.get_model_info(model)
     except Exception:  # not in LiteLLM's map: unknown

@@ -30,6 +30,7 @@ from orchestrator.circuit import CircuitBreaker, circuit_key
 from orchestrator.credentials import Credentials
 from orchestrator.errors import CircuitOpen, ModelCallError
 from orchestrator.events import LLMCall
+from orchestrator.lazy_encoding import defer_default_encoding
 from orchestrator.llm_retry import Backoff, final_error, to_model_error
 from orchestrator.llm_types import LLMRequest, LLMResult, ModelParams, OnAttempt, OnToken, ToolCallRequest
 from orchestrator.offline_model import is_offline, register_offline_provider
@@ -65,6 +66,7 @@ def load_litellm() -> Any:
     litellm.suppress_debug_info = True
     litellm.disable_hf_tokenizer_download = True  # token counting must never download
     litellm.disable_streaming_logging = True  # we report usage ourselves (read on sync streams only)
+    defer_default_encoding()  # its tokenizer loads when something counts, not at the first call
     for name in _LITELLM_LOGGERS:
         logger = logging.getLogger(name)
         if logger.level < logging.WARNING:
@@ -86,7 +88,8 @@ def litellm_ready() -> bool:
 @functools.cache  # once per process (two threads racing on the first call just freeze twice)
 def _freeze_long_lived_objects() -> None:
     """Keep the objects alive now (modules, mostly) out of every later garbage collection."""
-    gc.collect()  # what is garbage now must not be frozen
+    if gc.isenabled():  # paused (the CLI, while loading modules): too little garbage to walk 400k objects for
+        gc.collect()  # what is garbage now must not be frozen
     gc.freeze()
     atexit.register(gc.unfreeze)  # shutdown collects them (else nanobind reports leaks)
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import sys
 from functools import lru_cache
 from pathlib import Path
 
@@ -19,7 +20,19 @@ LOCAL_PROVIDERS = ("ollama_chat/", "ollama/", "offline/", "lm_studio/", "llamafi
 
 @lru_cache(maxsize=1)
 def known_models() -> frozenset[str]:
-    """Names in LiteLLM's bundled price map; empty when litellm is not installed."""
+    """Names in LiteLLM's bundled price map; empty when litellm is not installed.
+
+    The map (3 MB of JSON) is parsed once per process where possible: from LiteLLM's own copy when
+    LiteLLM is imported, or being imported (the CLI starts that early for `run`: this waits for it),
+    else from the file, without importing LiteLLM (seconds).
+    """
+    if "litellm" in sys.modules:
+        try:
+            import litellm  # waits while another thread is importing it
+
+            return frozenset(k for k in litellm.model_cost if k != "sample_spec")
+        except Exception:  # noqa: S110  that import failed: read the file
+            pass
     spec = importlib.util.find_spec("litellm")
     if spec is None or not spec.submodule_search_locations:
         return frozenset()
