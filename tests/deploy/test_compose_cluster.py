@@ -50,3 +50,10 @@ def test_no_secret_is_written_in_the_file_and_workers_stop_gracefully(services) 
     assert env["OPENAI_API_KEY"] is None and services["app-cluster"]["environment"] == env
     assert services["worker"]["stop_signal"] == "SIGTERM"
     assert services["worker"]["read_only"] is True and services["worker"]["cap_drop"] == ["ALL"]
+
+
+def test_the_cluster_password_is_checked_by_postgres_not_by_the_default_profile() -> None:
+    """`docker compose up` (no cluster) must not need the cluster's password; Postgres still refuses to start without it."""
+    text = (ROOT / "docker-compose.yml").read_text()
+    assert "GRAPHWRIGHT_PG_PASSWORD:?" not in text
+    assert ":?set POSTGRES_PASSWORD" in (ROOT / "deploy" / "postgres" / "entrypoint.sh").read_text()

@@ -84,7 +84,7 @@ def test_only_the_data_volume_is_writable_for_the_app_user(
     ids, app_files, data_files = done.output.decode().splitlines()
     assert ids == "1000 True False False"
     assert json.loads(app_files.replace("'", '"')) == [
-        "app.py", "chatbot", "examples", "graphwright", "history", "orchestrator", "schemas", "ui",
+        "app.py", "chatbot", "cluster", "examples", "graphwright", "history", "orchestrator", "schemas", "ui",
     ]  # fmt: skip
     assert data_files != "[]", "the app keeps its history in /data"
 
