@@ -3,6 +3,10 @@
 Used by `bench/bench_cold.py` (figures) and by the memory tests (generous bounds), so both measure
 the same way: a cold child process per measurement, its own rusage from `os.wait4` (peak RSS is
 the kernel's high-water mark, not a sample), and for the app `/proc/<pid>/status`.
+
+Linux carries a process's peak RSS across fork and exec: a child forked from a big parent (pytest
+after a thousand tests: ~900 MB) reports at least the parent's size. So the measured command is
+started by a tiny launcher (a fresh interpreter), whose own small size is all its child inherits.
 """
 
 from __future__ import annotations
@@ -19,6 +23,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+# argv: rusage file, then the command. Writes "returncode utime stime maxrss_kb" of the command alone.
+_LAUNCHER = """
+import os, subprocess, sys
+proc = subprocess.Popen(sys.argv[2:])
+_, status, usage = os.wait4(proc.pid, 0)
+with open(sys.argv[1], "w") as out:
+    out.write(f"{os.waitstatus_to_exitcode(status)} {usage.ru_utime} {usage.ru_stime} {usage.ru_maxrss}")
+"""
 TEN_STEPS = "".join([
     "version: 1\nname: ten-steps\ndefault_model: openai/gpt-4o-mini\nagents: {w: {role: Writer}}\nsteps:\n",
     *(f"  - {{id: s{i}, type: agent, agent: w, prompt: 'step {i}'}}\n" for i in range(10))])
@@ -53,25 +65,22 @@ class ChildCost:
 
 def run_child(args: Sequence[str], env: dict[str, str] | None = None, timeout: float = 300,
               cwd: Path = ROOT) -> ChildCost:
-    """Run `args` to completion; its own wall time, CPU and peak RSS (not its siblings')."""
+    """Run `args` to completion; its own wall time, CPU and peak RSS (not its siblings' or parent's)."""
     with tempfile.TemporaryDirectory() as tmp:
-        out_path, err_path = Path(tmp) / "out", Path(tmp) / "err"
+        out_path, err_path, usage_path = Path(tmp) / "out", Path(tmp) / "err", Path(tmp) / "usage"
         with out_path.open("wb") as out, err_path.open("wb") as err:
             started, t0 = time.time(), time.perf_counter()
-            proc = subprocess.Popen(list(args), cwd=cwd, env=env, stdout=out, stderr=err)
-            deadline = t0 + timeout
-            while True:
-                pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
-                if pid:
-                    break
-                if time.perf_counter() > deadline:
-                    proc.kill()
-                    pid, status, usage = os.wait4(proc.pid, 0)
-                    break
-                time.sleep(0.005)
+            proc = subprocess.Popen([sys.executable, "-I", "-S", "-c", _LAUNCHER, str(usage_path), *args],
+                                    cwd=cwd, env=env, stdout=out, stderr=err, start_new_session=True)
+            try:
+                proc.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, 9)
+                proc.wait()
             wall = time.perf_counter() - t0
-            proc.returncode = os.waitstatus_to_exitcode(status)
-        return ChildCost(proc.returncode, wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024,
+        fields = usage_path.read_text().split() if usage_path.exists() else ["-9", "0", "0", "0"]
+        code, utime, stime, maxrss_kb = int(fields[0]), float(fields[1]), float(fields[2]), int(fields[3])
+        return ChildCost(code, wall, utime + stime, maxrss_kb / 1024,
                          started, out_path.read_text(errors="replace"), err_path.read_text(errors="replace"))
 
 
