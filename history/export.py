@@ -27,11 +27,14 @@ def _write(cur: Cursor, sql: str, params: list[object], dest: Path, fmt: Format)
         raise ValueError(f"export format must be 'csv' or 'parquet', not {fmt!r}")
     dest = Path(dest)
     dest.parent.mkdir(parents=True, exist_ok=True)
-    relation = cur.sql(sql, params=params)
-    if fmt == "csv":
-        relation.write_csv(str(dest), header=True)
-    else:
-        relation.write_parquet(str(dest))
+    # Its own cursor: DuckDB 2.0 refuses `sql()` on a cursor whose last `execute()` result was not
+    # read to the end (any earlier `fetchone()` on this thread's shared cursor), and says "in use".
+    with cur.cursor() as own:
+        relation = own.sql(sql, params=params)
+        if fmt == "csv":
+            relation.write_csv(str(dest), header=True)
+        else:
+            relation.write_parquet(str(dest))
     return dest
 
 

@@ -17,11 +17,11 @@ from gradio_client import Client
 
 from tests.hardening.conftest import WORKFLOW, Sink, refused_run, run_args
 from tests.ui.conftest import RunningApp
+from tests.ui.test_endpoints import EXPECTED_PUBLIC
 
 ROOT = Path(__file__).resolve().parents[2]
 CANARY = "GW-FILE-CANARY-7f3a9c"
-PUBLIC_API = frozenset({"/chat", "/confirm_change", "/reject_change", "/load_example", "/run", "/approve",
-                        "/reject", "/resume", "/analytics", "/export", "/sql"})
+PUBLIC_API = frozenset(EXPECTED_PUBLIC)  # one list of the public endpoints, kept by the UI tests
 FILE_ROUTES = ("/gradio_api/file=", "/gradio_api/file/", "/file=", "/file/", "/gradio_api/proxy=",
                "/gradio_api/custom_component/x/y/z/", "/gradio_api/run-history/records/a/b/assets/",
                "/static/", "/assets/", "/gradio_api/")

@@ -41,3 +41,12 @@ def test_export_uses_the_dashboard_filters(two_owners: HistoryStore, tmp_path: P
     assert duckdb.sql(f"SELECT count(*) FROM '{empty}'").fetchall() == [(0,)]
     with pytest.raises(ValueError, match="csv' or 'parquet"):
         export_runs(cur, tmp_path / "x.xlsx", Filters(owner="alice"), "xlsx")  # type: ignore[arg-type]
+
+
+def test_an_earlier_query_left_half_read_on_the_same_cursor_does_not_block_an_export(
+        two_owners: HistoryStore, tmp_path: Path) -> None:
+    """DuckDB 2.0 calls the cursor "in use" after a `fetchone()`; the export must still work."""
+    cur = two_owners.read_cursor()
+    assert cur.execute("SELECT run_id FROM runs ORDER BY run_id").fetchone() == ("a1",)
+    path = export_runs(cur, tmp_path / "runs.csv", Filters(owner="alice"))
+    assert pd.read_csv(path)["run_id"].tolist() == ["a1"]
