@@ -17,7 +17,7 @@ from testkit.llm_server import LLMServer
 from testkit.procstats import TEN_STEPS, app_memory, run_child
 from testkit.replies import Reply
 
-CLI_PEAK_MB = 350  # 329 MB here (LiteLLM alone is 174 MB); it was 375 MB with pandas and the tokenizer loaded
+CLI_PEAK_MB = 350  # 333 MB here (LiteLLM alone is 174 MB); 364-375 MB before (pandas, docker, the map parsed twice)
 APP_PEAK_MB = 1024
 
 
