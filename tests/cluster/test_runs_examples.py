@@ -51,8 +51,17 @@ def shape(events: list) -> Counter:
 def totals(events: list) -> tuple:
     end = events[-1]
     calls = [e for e in events if e.type == "llm_call"]
-    return (end.type, end.tokens_in, end.tokens_out, round(end.cost_usd, 8), len(calls),
-            sorted(t.text for t in events if t.type == "token"))  # (parallel branches interleave their tokens)
+    return (end.type, end.tokens_in, end.tokens_out, round(end.cost_usd, 8), len(calls), streamed(events))
+
+
+def streamed(events: list) -> dict[str | None, Counter]:
+    """Each step's streamed characters: token events are joined by time (20 ms windows) and parallel
+    branches and map items interleave theirs, so only what was streamed per step is timing-free."""
+    per_step: dict[str | None, Counter] = {}
+    for e in events:
+        if e.type == "token":
+            per_step.setdefault(e.step_id, Counter()).update(e.text)
+    return per_step
 
 
 def secrets_env(wf) -> dict[str, str]:
