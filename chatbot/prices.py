@@ -7,14 +7,11 @@ Local providers (Ollama, the offline model) cost nothing; anything else not in t
 
 from __future__ import annotations
 
-import importlib.util
-import json
 from dataclasses import dataclass
-from functools import lru_cache
-from pathlib import Path
 from typing import Any
 
-_PRICE_FILE = "model_prices_and_context_window_backup.json"
+from schemas.model_catalog import bundled_price_map
+
 _LOCAL_PREFIXES = ("ollama/", "ollama_chat/", "offline/", "lm_studio/", "llamafile/")
 
 
@@ -28,16 +25,8 @@ class Price:
     context_window: int | None = None
 
 
-@lru_cache(maxsize=1)
 def _price_map() -> dict[str, Any]:
-    spec = importlib.util.find_spec("litellm")
-    if spec is None or not spec.submodule_search_locations:
-        return {}
-    path = Path(next(iter(spec.submodule_search_locations))) / _PRICE_FILE
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
+    return bundled_price_map()  # one parse per process, shared with re-pricing (`history.prices`)
 
 
 def price_of(model: str) -> Price:

@@ -10,18 +10,14 @@ per image, per character) has no per-token price here: it is *unpriced*, named, 
 
 from __future__ import annotations
 
-import functools
-import importlib.util
-import json
 import re
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from orchestrator.offline_model import is_offline
 from orchestrator.pricing import LOCAL_PROVIDERS
+from schemas.model_catalog import bundled_price_map
 
-MAP_FILE = "model_prices_and_context_window_backup.json"
 _TIER = re.compile(r"^input_cost_per_token_above_(\d+)(k?)_tokens$")
 
 
@@ -44,14 +40,9 @@ class Price:
         return tokens_in * self.input + tokens_out * self.output
 
 
-@functools.cache
 def price_map() -> dict[str, Any]:
     """The bundled map (model -> its entry), or {} when LiteLLM is not installed."""
-    spec = importlib.util.find_spec("litellm")
-    if spec is None or spec.origin is None:
-        return {}
-    path = Path(spec.origin).parent / MAP_FILE
-    return json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+    return bundled_price_map()
 
 
 def _price(key: str, entry: Any) -> Price | None:

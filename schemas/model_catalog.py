@@ -11,6 +11,7 @@ import json
 import sys
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 from schemas.suggest import did_you_mean
 
@@ -33,15 +34,28 @@ def known_models() -> frozenset[str]:
             return frozenset(k for k in litellm.model_cost if k != "sample_spec")
         except Exception:  # noqa: S110  that import failed: read the file
             pass
+    return frozenset(k for k in read_price_file() if k != "sample_spec")  # the names only: the map is not kept
+
+
+def read_price_file() -> dict[str, Any]:
+    """LiteLLM's bundled price map as it ships (model -> entry), parsed now; {} without LiteLLM."""
     spec = importlib.util.find_spec("litellm")
     if spec is None or not spec.submodule_search_locations:
-        return frozenset()
+        return {}
     path = Path(next(iter(spec.submodule_search_locations))) / _PRICE_MAP
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        return json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
-        return frozenset()
-    return frozenset(k for k in data if k != "sample_spec")
+        return {}
+
+
+@lru_cache(maxsize=1)
+def bundled_price_map() -> dict[str, Any]:
+    """The same map, parsed once per process for readers of prices (the estimate, re-pricing).
+
+    Read from the file, not `litellm.model_cost`: the engine registers prices of its own there.
+    """
+    return read_price_file()
 
 
 def is_known_model(name: str) -> bool:
