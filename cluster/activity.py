@@ -25,6 +25,7 @@ from typing import Any
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from cluster.sealed import SECRET_ENV, ClusterSecretError, Sealer
 from cluster.workflow import ACTIVITY_NAME, SegmentRequest
 from orchestrator.drive import HAND_BACK, HandBack
 from orchestrator.events import TERMINAL_TYPES
@@ -43,8 +44,9 @@ ENDED = {"run_finished": "finished", "run_failed": "failed", "run_cancelled": "c
 class Segments:
     """The worker's activity: `engine_for(default_model)` gives the engine; `flush()` settles the event bus."""
 
-    def __init__(self, engine_for: Callable[[str], Any], flush: Callable[[], Any], grace_s: float = GRACE_S) -> None:
-        self.engine_for, self.flush, self.grace_s = engine_for, flush, grace_s
+    def __init__(self, engine_for: Callable[[str], Any], flush: Callable[[], Any], grace_s: float = GRACE_S,
+                 sealer: Sealer | None = None) -> None:
+        self.engine_for, self.flush, self.grace_s, self.sealer = engine_for, flush, grace_s, sealer
 
     @activity.defn(name=ACTIVITY_NAME)
     async def drive_segment(self, request: SegmentRequest) -> str:
@@ -57,6 +59,8 @@ class Segments:
             raise ApplicationError(f"no run record for `{request.run_id}`", non_retryable=True)
         if stored.status in ("finished", "rejected"):  # an earlier attempt ended it before reporting
             return stored.status
+        if request.sealed:
+            engine = self._with_visitor_keys(engine, request)
         decision = request.decision
         approval = ApprovalDecision(decision.approved, decision.feedback) if decision is not None else None
         resume = request.resume or info.attempt > 1
@@ -97,6 +101,20 @@ class Segments:
             shutdown.cancel()
             await asyncio.to_thread(self.flush)
         return status
+
+    def _with_visitor_keys(self, engine: Any, request: SegmentRequest) -> Any:
+        """The engine with the visitor's keys opened for this segment; a worker that cannot open them
+        fails the run once, saying which variable differs (a retry on this worker would fail alike)."""
+        try:
+            if self.sealer is None:
+                raise ClusterSecretError(f"this worker has no {SECRET_ENV}, so it cannot open the visitor's keys "
+                                         f"sent with the run: set the app's value of {SECRET_ENV} on it")
+            secrets = self.sealer.open(request.sealed or "", request.run_id)
+        except ClusterSecretError as exc:
+            log.error("run %s: %s", request.run_id, exc)
+            engine.store.set_status(request.run_id, "failed")
+            raise ApplicationError(str(exc), type="ClusterSecret", non_retryable=True) from None
+        return engine.with_credentials(engine.credentials.with_session(secrets.keys, secrets.named))
 
     async def _drive(self, engine: Any, stored: Any, resume: bool, approval: Any, origin: Any = None) -> str:
         ending = "failed"

@@ -18,7 +18,8 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from cluster.event_bus import last_seq, subscribe
-from cluster.temporal_client import TemporalSettings, connect
+from cluster.sealed import ClusterSecretError, Sealer, SessionSecrets, refusal
+from cluster.temporal_client import ClusterConfigError, TemporalSettings, connect
 from cluster.workflow import Decision, RunRequest, RunWorkflow
 from orchestrator import events as ev
 from orchestrator.errors import RunNotResumable
@@ -37,18 +38,24 @@ def ends_what_we_follow(event: ev.Event) -> bool:
 class ClusterRuntime:
     """Process-wide: the Temporal settings, the Postgres DSN and one client per event loop."""
 
-    def __init__(self, settings: TemporalSettings, dsn: str) -> None:
-        self.settings, self.dsn = settings, dsn
+    def __init__(self, settings: TemporalSettings, dsn: str, sealer: Sealer | None = None) -> None:
+        self.settings, self.dsn, self.sealer = settings, dsn, sealer
         self._clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Any] = weakref.WeakKeyDictionary()
 
     @classmethod
     def from_env(cls) -> ClusterRuntime:
         from cluster.temporal_client import postgres_dsn
 
-        return cls(TemporalSettings.from_env(), postgres_dsn())
+        try:
+            sealer = Sealer.from_env()
+        except ClusterSecretError as exc:  # a malformed secret stops the app at start, named
+            raise ClusterConfigError(str(exc)) from None
+        return cls(TemporalSettings.from_env(), postgres_dsn(), sealer)
 
-    def executor(self, engine: Any) -> ClusterExecutor:
-        return ClusterExecutor(engine, self)
+    def executor(self, engine: Any, secrets: SessionSecrets | None = None) -> ClusterExecutor:
+        """`secrets`: the visitor's own keys, sent sealed with each segment; refused (raises
+        `SessionKeysRefused`, naming the variable) when no shared secret is set to seal them with."""
+        return ClusterExecutor(engine, self, secrets)
 
     async def live_workers(self) -> list[Any]:
         from cluster.health import live_workers
@@ -67,8 +74,10 @@ class ClusterRuntime:
 class ClusterExecutor:
     """Runs on workers, events through Postgres; `engine` gives the run records and the input checks."""
 
-    def __init__(self, engine: Any, runtime: ClusterRuntime) -> None:
-        self.engine, self.runtime = engine, runtime
+    def __init__(self, engine: Any, runtime: ClusterRuntime, secrets: SessionSecrets | None = None) -> None:
+        if secrets and runtime.sealer is None:
+            raise refusal()
+        self.engine, self.runtime, self._secrets = engine, runtime, secrets
 
     async def run(self, workflow: Any, inputs: dict[str, Any], *, owner: str = "", run_id: str | None = None,
                   model_override: str | None = None, origin: ev.RunOrigin | None = None,
@@ -101,7 +110,8 @@ class ClusterExecutor:
                 yield ev.RunInterrupted(run_id=run_id, reason="approval")
                 return
         after = await last_seq(self.runtime.dsn, run_id)
-        decision = Decision(approval.approved, approval.feedback) if approval is not None else None
+        decision = (Decision(approval.approved, approval.feedback, sealed=self._seal(run_id)) if approval is not None
+                    else None)
         async with subscribe(self.runtime.dsn, run_id, after) as events:
             if waiting:
                 await handle.execute_update(RunWorkflow.decide, decision)
@@ -116,7 +126,14 @@ class ClusterExecutor:
         return RunRequest(stored.run_id, resume=resume, decision=decision,
                           default_model=self.engine.policy.default_model or "",
                           timeout_s=float(stored.workflow.limits.timeout_seconds),
-                          heartbeat_timeout_s=self.runtime.settings.heartbeat_timeout_s)
+                          heartbeat_timeout_s=self.runtime.settings.heartbeat_timeout_s,
+                          sealed=self._seal(stored.run_id))
+
+    def _seal(self, run_id: str) -> str | None:
+        """The visitor's keys for this run's next segment, sealed (None: the workers' own keys)."""
+        if not self._secrets or self.runtime.sealer is None:
+            return None
+        return self.runtime.sealer.seal(self._secrets, run_id)
 
     def pending_approval(self, run_id: str) -> ev.ApprovalRequested | None:
         return self.engine.pending_approval(run_id)

@@ -71,7 +71,14 @@ async def serve(settings: TemporalSettings, dsn: str, options: WorkerOptions) ->
 
     from cluster.activity import Segments
     from cluster.event_bus import EventPublisher
+    from cluster.sealed import ClusterSecretError, Sealer
+    from cluster.temporal_client import ClusterConfigError
     from cluster.workflow import RunWorkflow
+
+    try:
+        sealer = Sealer.from_env()  # None: runs use this worker's own keys; a visitor's keys cannot open
+    except ClusterSecretError as exc:
+        raise ClusterConfigError(str(exc)) from None
 
     publisher = EventPublisher(dsn)
     sinks: list[Any] = [publisher.publish]
@@ -83,7 +90,7 @@ async def serve(settings: TemporalSettings, dsn: str, options: WorkerOptions) ->
         history.flush()
 
     await asyncio.to_thread(_warm_up)  # imports block the loop: not while a segment must heartbeat
-    segments = Segments(_Engines(options.data_dir, sinks), flush, grace_s=options.grace_s)
+    segments = Segments(_Engines(options.data_dir, sinks), flush, grace_s=options.grace_s, sealer=sealer)
     client = await connect(settings)
     worker = Worker(client, task_queue=settings.task_queue, workflows=[RunWorkflow],
                     activities=[segments.drive_segment], identity=options.identity or identity(),

@@ -32,6 +32,7 @@ SEGMENT_SLACK_S = 120.0  # on top of the run's own wall-clock limit (the engine 
 class Decision:
     approved: bool
     feedback: str = ""
+    sealed: str | None = None  # the deciding visitor's keys for the next segment (`cluster.sealed`)
 
 
 @dataclass
@@ -45,6 +46,7 @@ class RunRequest:
     timeout_s: float = 3600.0  # the run's `limits.timeout_seconds`
     heartbeat_timeout_s: float = 10.0  # a dead worker's segment moves to another worker after this
     origin_json: str | None = None  # `orchestrator.events.RunOrigin` of a new run (config text, chat turn, estimate)
+    sealed: str | None = None  # the visitor's own keys, AES-GCM-sealed for this run (`cluster.sealed`)
 
 
 @dataclass
@@ -54,6 +56,7 @@ class SegmentRequest:
     decision: Decision | None
     default_model: str
     origin_json: str | None = None
+    sealed: str | None = None  # as `RunRequest.sealed`: opened by the worker, for this segment only
 
 
 @workflow.defn(name=WORKFLOW_NAME)
@@ -65,7 +68,7 @@ class RunWorkflow:
     @workflow.run
     async def run(self, request: RunRequest) -> str:
         segment = SegmentRequest(request.run_id, request.resume, request.decision, request.default_model,
-                                 request.origin_json)
+                                 request.origin_json, request.sealed)
         while True:
             status: str = await workflow.execute_activity(
                 ACTIVITY_NAME, segment, result_type=str,
@@ -85,7 +88,8 @@ class RunWorkflow:
             finally:
                 self._waiting = False
             decision, self._decision = self._decision, None
-            segment = SegmentRequest(request.run_id, True, decision, request.default_model)
+            segment = SegmentRequest(request.run_id, True, Decision(decision.approved, decision.feedback),
+                                     request.default_model, sealed=decision.sealed)
 
     @workflow.update
     async def decide(self, decision: Decision) -> None:

@@ -1,7 +1,8 @@
 """`graphwright worker`: a process that executes runs from the Temporal task queue (cluster mode).
 
 Configured from the environment like the app: `GRAPHWRIGHT_TEMPORAL_ADDRESS`,
-`GRAPHWRIGHT_POSTGRES_DSN`, the provider keys. Stop it with SIGTERM: it takes no new work, lets
+`GRAPHWRIGHT_POSTGRES_DSN`, the provider keys, and `GRAPHWRIGHT_CLUSTER_SECRET` (the app replicas' value)
+to run with the keys a visitor brought. Stop it with SIGTERM: it takes no new work, lets
 running segments finish for `--grace` seconds and hands the rest back to other workers.
 """
 
@@ -22,6 +23,8 @@ def register(subparsers: Any) -> None:
                         help="seconds a running segment may take to finish on SIGTERM before it is handed back")
     worker.add_argument("--data-dir", type=Path, default=None,
                         help="artifacts and sandbox files (default: $GRAPHWRIGHT_DATA_DIR, else ./data)")
+    worker.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"],
+                        help="how much the worker logs (default INFO; keys never reach the log at any level)")
     worker.set_defaults(handler=cmd_worker)
 
 
@@ -29,7 +32,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
     import asyncio
 
     os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(level=getattr(logging, args.log_level), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
         from cluster.temporal_client import ClusterConfigError, TemporalSettings, postgres_dsn
         from cluster.worker import WorkerOptions, serve

@@ -78,6 +78,10 @@ class Credentials:
         """A copy with the user's typed keys added (empty values remove nothing)."""
         return replace(self, keys={**self.keys, **session_keys})
 
+    def with_session(self, keys: Mapping[str, str], named: Mapping[str, str]) -> Credentials:
+        """A copy with a visitor's own keys and named secrets over these (a worker running their run)."""
+        return replace(self, keys={**self.keys, **keys}, named={**self.named, **named})
+
     def with_secret(self, name: str, value: str) -> Credentials:
         """A copy with a named secret (for `{{ secrets.NAME }}` in http tools) set for this session."""
         return replace(self, named={**self.named, name: value})

@@ -16,6 +16,7 @@ run (`run` or `resume`), so time spent waiting for a person does not count.
 from __future__ import annotations
 
 import asyncio
+import copy
 import errno
 import hashlib
 import logging
@@ -81,6 +82,13 @@ class Engine:
         # run records, tool journal (at-most-once tool calls), checkpointer: files here, or PostgreSQL
         self.state = open_run_state(self.data_dir, deployment if deployment is not None else Deployment.from_env())
         self.store, self.journal = self.state.records, self.state.journal
+
+    def with_credentials(self, credentials: Credentials) -> Engine:
+        """This engine with other keys (a cluster worker running one visitor's segment): the same
+        stores, compiled graphs, sinks and workers; its own model client and embedded default."""
+        other = copy.copy(self)
+        other.credentials, other._client, other._fallback_model = credentials, None, None
+        return other
 
     def compiled(self, workflow: Any) -> Any:
         """The compiled graph of `workflow`, built once per distinct config (LRU of `GRAPH_CACHE`)."""

@@ -45,7 +45,7 @@ def friendly_message(exc: BaseException) -> str:
     if isinstance(exc, UserFacingError | SchemaError):
         return str(exc)
     module = type(exc).__module__.split(".")[0]
-    if module in ("chatbot", "history", "orchestrator"):
+    if module in ("chatbot", "history", "orchestrator", "cluster"):
         return _redact(str(exc))
     return (f"Something went wrong ({type(exc).__name__}). Try again; if it keeps happening, "
             "the server log has the details.")

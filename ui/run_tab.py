@@ -276,13 +276,13 @@ def build(services: AppServices, session_state: gr.State, design: DesignTab) -> 
                 workflow, inputs, override = checked_run(text, model_override, allowed, json_inputs,
                                                          slot_values[:-1], session)
                 held.enter_context(services.quotas.admit(services.visitor_for(session), run_id))
-            except Exception as exc:  # a refusal (config, inputs, quota) stays in the trace area, worded for people
+                engine = services.engine_for(session)  # (cluster mode may refuse the visitor's own keys)
+            except Exception as exc:  # a refusal (config, inputs, quota, keys) stays in the trace area, worded for people
                 yield refused(session, exc)
                 return
             session.trace = TraceView(budget_usd=workflow.limits.max_cost_usd, status="running",
                                       message="Starting…")
             yield views(session)
-            engine = services.engine_for(session)
             origin = run_origin(workflow, text, source="app", default_model=services.default_model(session),
                                 override=override,
                                 chat=session.chat if is_design_draft(text, workflow, session) else None)

@@ -144,7 +144,11 @@ class AppServices:
         credentials = self.credentials_for(session)
         engine = Engine(data_dir=self.data_dir, client=self.client_for(session), credentials=credentials,
                         policy=policy, sinks=self.sinks_for(session), workers=self.workers)
-        return engine if self.cluster is None else self.cluster.executor(engine)
+        if self.cluster is None:
+            return engine
+        from cluster.sealed import SessionSecrets  # the visitor's own keys travel sealed to the worker
+
+        return self.cluster.executor(engine, SessionSecrets(self.session_keys(session), session.settings.secrets))
 
     # ---- optional parts ----------------------------------------------------------------------
     def mlflow_tracer(self) -> Any:
