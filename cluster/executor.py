@@ -199,7 +199,9 @@ async def _outcome(handle: Any) -> Any:
 
 def _closed_without_ending(run_id: str, outcome: asyncio.Future[Any]) -> ev.Event:
     exc = outcome.exception() if not outcome.cancelled() else None
-    why = f": {exc.cause or exc}" if exc is not None and hasattr(exc, "cause") else ""
+    while getattr(exc, "cause", None) is not None:  # workflow failure <- activity failure <- what the worker said
+        exc = exc.cause  # type: ignore[union-attr]
+    why = f": {exc}" if exc is not None else ""
     return ev.RunFailed(run_id=run_id, reason="internal",
                         message=f"the run's workflow ended without finishing the run{why}; resume it to retry")
 
