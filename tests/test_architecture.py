@@ -106,7 +106,7 @@ import importlib.abc, sys, tempfile
 from pathlib import Path
 class Block(importlib.abc.MetaPathFinder):
     def find_spec(self, name, path, target=None):
-        if name.split(".")[0] in ("psycopg", "psycopg_pool", "temporalio") or name.startswith("langgraph.checkpoint.postgres"):
+        if name.split(".")[0] in ("psycopg", "psycopg_pool", "temporalio", "cluster") or name.startswith("langgraph.checkpoint.postgres"):
             raise ImportError("local mode imported a cluster dependency: " + name)
 sys.meta_path.insert(0, Block())
 from orchestrator.deployment import Deployment
@@ -117,12 +117,26 @@ data = Path(tempfile.mkdtemp())
 engine = Engine(data_dir=data, deployment=Deployment.from_env())
 store = open_history(data, Deployment.from_env(), mlflow=False)
 store.close(); engine.state.close()
+from orchestrator.credentials import Credentials
+from ui.services import AppServices
+from ui.session import Session
+services = AppServices.create(data / "app", base_credentials=Credentials(keys={"openai": "sk-operator"}))
+session = Session(hf_token="hf-visitor-token")
+session.settings.keys["openai"] = "sk-visitor-typed"
+session.settings.secrets["SERPER_API_KEY"] = "serper-visitor"
+visitor = services.engine_for(session)  # local mode: the very engine, the visitor's keys in its memory
+assert type(visitor) is Engine and services.cluster is None, type(visitor)
+assert visitor.credentials.key_for("openai") == "sk-visitor-typed", visitor.credentials
+assert visitor.credentials.key_for("huggingface") == "hf-visitor-token"
+assert visitor.credentials.secret("SERPER_API_KEY") == "serper-visitor"
+visitor.state.close(); services.history.close()
 print("ok")
 """
 
 
 def test_local_mode_imports_nothing_of_cluster_mode() -> None:
-    """The embedded default stays lean: no PostgreSQL or Temporal client is imported without their settings."""
+    """The embedded default stays lean: no PostgreSQL or Temporal client, nothing of `cluster` (its key sealing
+    included) is imported without their settings; a visitor's keys reach the in-process engine as before."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("GRAPHWRIGHT_POSTGRES", "GRAPHWRIGHT_TEMPORAL"))}
     done = subprocess.run([sys.executable, "-c", _BLOCK_CLUSTER], cwd=ROOT, capture_output=True, text=True,
                           timeout=120, env=env)

@@ -6,7 +6,7 @@ import base64
 
 import pytest
 
-from cluster.sealed import SECRET_ENV, ClusterSecretError, Sealer, SessionSecrets, refusal
+from cluster.sealed import SECRET_ENV, ClusterSecretError, Sealer, SessionKeysRefused, SessionSecrets, refusal
 
 pytestmark = pytest.mark.cluster
 
@@ -52,3 +52,29 @@ def test_a_short_or_missing_secret_is_refused_naming_the_variable() -> None:
     assert Sealer.from_env({SECRET_ENV: SECRET}).key_id == Sealer(SECRET).key_id
     message = str(refusal())
     assert SECRET_ENV in message and "Settings" in message
+
+
+def test_the_app_refuses_a_visitors_own_keys_without_the_secret_in_their_terms(tmp_path) -> None:
+    """The Settings keys (and a Space sign-in token) of a visitor, in a cluster with no shared secret."""
+    from cluster.executor import ClusterRuntime
+    from cluster.temporal_client import TemporalSettings
+    from orchestrator.credentials import Credentials
+    from ui.funnel import friendly_message
+    from ui.services import AppServices
+    from ui.session import Session
+
+    runtime = ClusterRuntime(TemporalSettings("127.0.0.1:9"), "postgresql://nobody@127.0.0.1:9/none", sealer=None)
+    services = AppServices.create(tmp_path, base_credentials=Credentials(keys={"openai": "sk-operator"}),
+                                  cluster=runtime)
+    try:
+        typed, signed_in = Session(), Session(hf_token="hf-visitor")
+        typed.settings.keys["openai"] = "sk-visitor"
+        for session in (typed, signed_in):
+            with pytest.raises(SessionKeysRefused) as refused:
+                services.engine_for(session)
+            assert f"its operator has not set {SECRET_ENV}" in friendly_message(refused.value)
+        operators = services.engine_for(Session())  # a visitor without keys of their own runs as before
+        assert operators.engine.credentials.key_for("openai") == "sk-operator"
+        operators.engine.state.close()
+    finally:
+        services.history.close()
