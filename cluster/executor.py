@@ -85,7 +85,7 @@ class ClusterExecutor:
         stored = self.engine.create_run(workflow, inputs, owner=owner, run_id=run_id, model_override=model_override,
                                         replay=replay)  # the plan is saved with the record: workers read it
         request = self._request(stored, resume=False, decision=None)
-        request.origin_json = origin.model_dump_json() if origin is not None else None
+        request.origin_json = _without_keys(origin, self.engine).model_dump_json() if origin is not None else None
         async with subscribe(self.runtime.dsn, stored.run_id) as events:
             client = await self.runtime.client()
             handle = await client.start_workflow(RunWorkflow.run, request, id=stored.run_id,
@@ -137,6 +137,17 @@ class ClusterExecutor:
 
     def pending_approval(self, run_id: str) -> ev.ApprovalRequested | None:
         return self.engine.pending_approval(run_id)
+
+
+def _without_keys(origin: ev.RunOrigin, engine: Any) -> ev.RunOrigin:
+    """The origin with every known key cleared from the text as written and the chat turn: it travels in
+    Temporal's history (locally the same redaction happens before history records the version)."""
+    from orchestrator.redaction import usable
+    from orchestrator.secrets import redact
+
+    known = usable(engine.credentials.known_secrets())
+    original = redact(origin.original, known) if origin.original is not None else None
+    return origin.model_copy(update={"original": original, "chat_request": redact(origin.chat_request, known)})
 
 
 async def _state(handle: Any) -> tuple[bool, bool]:

@@ -20,6 +20,7 @@ from runs_testing import TEST_KEY, drain
 
 from cluster.sealed import SECRET_ENV, Sealer, SessionKeysRefused, SessionSecrets
 from orchestrator.credentials import Credentials
+from orchestrator.events import RunOrigin
 from orchestrator.policy import Policy
 from schemas import load_workflow
 from testkit.replies import Reply
@@ -37,6 +38,16 @@ agents: {w: {role: Writer}}
 steps:
   - {id: one, type: agent, agent: w, prompt: 'one'}
   - {id: two, type: agent, agent: w, prompt: 'two {{ steps.one.output }}'}
+"""
+APPROVAL = """
+version: 1
+name: approve-me
+default_model: openai/gpt-4o-mini
+agents: {w: {role: Writer}}
+steps:
+  - {id: draft, type: agent, agent: w, prompt: draft}
+  - {id: check, type: approval, message: 'Publish {{ steps.draft.output }}?'}
+  - {id: publish, type: agent, agent: w, prompt: 'publish {{ steps.draft.output }}'}
 """
 
 
@@ -113,8 +124,9 @@ def test_a_worker_runs_with_the_visitors_key_even_after_a_kill_and_the_key_is_ke
     secrets = SessionSecrets(keys={"openai": CANARY}, named={"SERPER_API_KEY": NAMED_CANARY})
 
     async def run_kill_and_resume() -> list[Any]:
+        pasted = RunOrigin(original=f"{TWO_STEPS}# my key: {CANARY}\n", source="app", chat_request=f"use {CANARY}")
         task = asyncio.create_task(drain(visitor_executor(cluster, SECRET, secrets).run(
-            load_workflow(TWO_STEPS, "t.yaml"), {}, run_id="keyed")))
+            load_workflow(TWO_STEPS, "t.yaml"), {}, run_id="keyed", origin=pasted)))
         deadline = time.monotonic() + 120
         while not llm_server.requests:  # worker 0 is inside the first model call
             assert time.monotonic() < deadline and not task.done(), cluster.worker_log(0)
@@ -131,7 +143,7 @@ def test_a_worker_runs_with_the_visitors_key_even_after_a_kill_and_the_key_is_ke
     assert set(authorizations(llm_server)) == {f"Bearer {CANARY}"}  # never the worker's TEST_KEY
 
     payloads = temporal_payloads(cluster, "keyed")
-    assert '"sealed":"v1.' in payloads  # the keys did travel in the history: sealed
+    assert '"sealed":"v1.' in payloads and "# my key: [REDACTED]" in payloads  # keys travel sealed, or not at all
     assert leaks(payloads, CANARY, NAMED_CANARY) == []
     database = b"".join(p.read_bytes() for p in temporal_server.root.glob("temporal.db*")).decode("latin-1")
     assert "keyed" in database and "v1." + Sealer(SECRET).key_id in database  # payloads are stored as they are
@@ -176,3 +188,22 @@ def test_a_worker_with_another_secret_fails_the_run_once_saying_so_and_keeps_ser
     assert log.count("Completing activity as failed") == 1  # failed once, not retried in a loop
     events = asyncio.run(drain(visitor_executor(cluster, SECRET, None).run(wf, {})))
     assert events[-1].type == "run_finished"  # the same worker serves the next run
+
+
+def test_an_approval_carries_the_keys_of_the_visitor_who_decides(cluster, llm_server) -> None:
+    """As locally, the segment after a decision runs with the decider's keys (here another replica's visitor)."""
+    from orchestrator.runner import ApprovalDecision
+
+    llm_server.set_default(lambda req: Reply(text="ok"))
+    cluster.extra_env[SECRET_ENV] = SECRET
+    cluster.start_worker()
+    starter, decider = SessionSecrets(keys={"openai": CANARY}), SessionSecrets(keys={"openai": "sk-decider-9d1e"})
+
+    first = asyncio.run(drain(visitor_executor(cluster, SECRET, starter).run(
+        load_workflow(APPROVAL, "a.yaml"), {}, run_id="approve-keys")))
+    assert first[-1].type == "run_interrupted"
+    second = asyncio.run(drain(visitor_executor(cluster, SECRET, decider).resume(
+        "approve-keys", approval=ApprovalDecision(True, "go"))))
+
+    assert second[-1].type == "run_finished", second[-3:]
+    assert authorizations(llm_server) == [f"Bearer {CANARY}", "Bearer sk-decider-9d1e"]
