@@ -57,3 +57,16 @@ def test_the_cluster_password_is_checked_by_postgres_not_by_the_default_profile(
     text = (ROOT / "docker-compose.yml").read_text()
     assert "GRAPHWRIGHT_PG_PASSWORD:?" not in text
     assert ":?set POSTGRES_PASSWORD" in (ROOT / "deploy" / "postgres" / "entrypoint.sh").read_text()
+
+
+def test_the_docs_give_the_compose_commands_the_end_to_end_test_runs() -> None:
+    from tests.deploy.test_compose_cluster_run import DOWN, HISTORY, RUN, SERVICES, UP
+
+    docs = (ROOT / "docs" / "scaling.md").read_text()
+    deploy = docs[docs.index("### Deploy"):]
+    for command in (f"docker compose --profile cluster {' '.join(UP[:3])}", " ".join(SERVICES),
+                    f"docker compose exec -T app-cluster sh -c '{RUN}'",
+                    f"docker compose exec -T app-cluster {' '.join(HISTORY)}",
+                    f"docker compose --profile cluster {' '.join(DOWN)}"):
+        assert command in deploy, f"docs/scaling.md's Deploy section lacks `{command}`"
+    assert f"docker compose --profile cluster {' '.join(UP[:3])}" in (ROOT / "README.md").read_text()
