@@ -37,7 +37,8 @@ def test_every_cluster_service_is_health_checked(services) -> None:
     dockerfile = (ROOT / "Dockerfile").read_text()
     for name in CLUSTER:
         assert "healthcheck" in services[name] or (name == "app-cluster" and "HEALTHCHECK" in dockerfile), name
-    assert services["worker"]["healthcheck"]["test"] == ["CMD", "python", "-m", "cluster.health"]
+    assert services["worker"]["healthcheck"]["test"] == ["CMD", "sh", "/app/cluster/healthcheck.sh"]
+    assert (ROOT / "cluster" / "healthcheck.sh").exists() and "COPY cluster ./cluster" in dockerfile
     for name in ("worker", "app-cluster"):
         assert services[name]["depends_on"]["postgres"] == {"condition": "service_healthy"}
         assert services[name]["depends_on"]["temporal"] == {"condition": "service_healthy"}

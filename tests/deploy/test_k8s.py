@@ -39,7 +39,7 @@ def test_workers_stop_gracefully_and_scale_on_the_task_queue_backlog() -> None:
     assert command[:4] == ["python", "-m", "graphwright", "worker"]
     grace = float(command[command.index("--grace") + 1])
     assert pod["terminationGracePeriodSeconds"] > grace  # SIGTERM: finish or hand back before the kill
-    assert pod["containers"][0]["livenessProbe"]["exec"]["command"] == ["python", "-m", "cluster.health"]
+    assert pod["containers"][0]["livenessProbe"]["exec"]["command"] == ["sh", "/app/cluster/healthcheck.sh"]
     scaled = docs[("ScaledObject", "graphwright-worker")]["spec"]
     assert scaled["scaleTargetRef"]["name"] == "graphwright-worker"
     trigger = scaled["triggers"][0]
@@ -142,4 +142,6 @@ def test_the_worker_command_is_one_the_cli_accepts() -> None:
     assert command[:3] == ["python", "-m", "graphwright"]
     args = build_parser().parse_args(command[3:])  # exits (SystemExit) on an unknown flag
     assert (args.max_runs, args.grace) == (8, 10.0)
-    assert (ROOT / "cluster" / "health.py").read_text().count('if __name__ == "__main__":') == 1
+    probe = _pods()["graphwright-worker"]["containers"][0]["livenessProbe"]["exec"]["command"]
+    assert probe[0] == "sh" and "WORKDIR /app" in DOCKERFILE and "COPY cluster ./cluster" in DOCKERFILE
+    assert (ROOT / Path(probe[1]).relative_to("/app")).is_file()  # the image's copy of the repository's script
