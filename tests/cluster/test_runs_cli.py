@@ -10,20 +10,13 @@ import sys
 from pathlib import Path
 
 import pytest
+from runs_testing import TWO_STEPS
 
 from testkit.replies import Reply
 
 pytestmark = pytest.mark.cluster
 
 ROOT = Path(__file__).resolve().parents[2]
-CONFIG = """
-version: 1
-name: from-the-cli
-default_model: openai/gpt-4o-mini
-agents: {w: {role: Writer}}
-steps:
-  - {id: one, type: agent, agent: w, prompt: one}
-"""
 
 
 async def _activity_identities(cluster, run_id: str) -> list[str]:
@@ -39,11 +32,11 @@ def test_the_cli_starts_its_run_on_a_worker_and_prints_the_workers_events(cluste
     llm_server.set_default(lambda req: Reply(text=f"done {req.messages[-1]['content']}"))
     worker = cluster.start_worker()
     config = tmp_path / "run.yaml"
-    config.write_text(CONFIG)
+    config.write_text(TWO_STEPS)
 
     done = subprocess.run([sys.executable, "-m", "graphwright", "run", str(config), "--json"], cwd=ROOT,
                           env=cluster.env(), capture_output=True, text=True, timeout=240)
     events = [json.loads(line) for line in done.stdout.splitlines()]
     assert done.returncode == 0, done.stderr
-    assert [e["type"] for e in events][-1] == "run_finished" and events[-1]["output"] == "done one"
+    assert [e["type"] for e in events][-1] == "run_finished" and events[-1]["output"] == "done two done one"
     assert asyncio.run(_activity_identities(cluster, events[-1]["run_id"])) == [f"{socket.gethostname()}:{worker.pid}"]

@@ -27,6 +27,7 @@ import pytest
 
 from testkit.llm_server import LLMServer
 from testkit.replies import Reply
+from tests.cluster.runs_testing import TWO_STEPS
 from tests.deploy.conftest import build_args, compose_command
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow, pytest.mark.timeout(1800)]
@@ -40,16 +41,6 @@ HISTORY = ("python", "-m", "graphwright", "runs", "--all-users")
 DOWN = ("down", "--volumes")
 CONTAINERS = 5  # two workers
 HEALTHY_WITHIN_S = 300.0
-
-WORKFLOW = """\
-version: 1
-name: compose-cluster
-default_model: openai/gpt-4o-mini
-agents: {w: {role: Writer}}
-steps:
-  - {id: one, type: agent, agent: w, prompt: one}
-  - {id: two, type: agent, agent: w, prompt: 'two {{ steps.one.output }}'}
-"""
 
 
 @dataclass
@@ -148,7 +139,7 @@ def test_the_cluster_profile_runs_a_workflow_on_a_worker_into_the_shared_history
     probe = cluster.compose("exec", "-T", "app-cluster", "sh", "/app/cluster/healthcheck.sh", check=False)
     assert probe.returncode == 1, probe.stdout  # the workers' probe fails where no worker polls
 
-    ran = cluster.compose("exec", "-T", "app-cluster", "sh", "-c", f"{RUN} --json", stdin=WORKFLOW, timeout=180)
+    ran = cluster.compose("exec", "-T", "app-cluster", "sh", "-c", f"{RUN} --json", stdin=TWO_STEPS, timeout=180)
     events = [json.loads(line) for line in ran.stdout.splitlines() if line.startswith("{")]
     assert events[-1]["type"] == "run_finished" and events[-1]["output"] == "done two done one", ran.stderr
     run_id = events[-1]["run_id"]
