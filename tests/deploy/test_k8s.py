@@ -121,6 +121,7 @@ def test_images_users_ports_and_probes_match_the_dockerfile_and_the_code() -> No
     home = re.search(r"HOME=(\S+)", DOCKERFILE).group(1)
     health_path = re.search(r'Route\("([^"]+)", _healthz\)', (ROOT / "ui" / "app.py").read_text()).group(1)
     assert f"127.0.0.1:7860{health_path}" in DOCKERFILE  # the image's HEALTHCHECK probes the same route
+    assert f"127.0.0.1:7860{health_path}" in " ".join(compose["app-cluster"]["healthcheck"]["test"])  # and compose
     for name, pod in _pods().items():
         assert (pod["securityContext"]["runAsUser"], pod["securityContext"]["runAsGroup"]) == (int(user), int(group))
         for container in pod["containers"]:
