@@ -40,7 +40,7 @@ RUN = "cat > /tmp/run.yaml && exec python -m graphwright run /tmp/run.yaml"
 HISTORY = ("python", "-m", "graphwright", "runs", "--all-users")
 DOWN = ("down", "--volumes")
 CONTAINERS = 5  # two workers
-HEALTHY_WITHIN_S = 300.0
+HEALTHY_WITHIN_S = 420.0  # measured 170-190 s at load average 31-41 on 2 cores
 
 
 @dataclass
