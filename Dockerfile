@@ -14,8 +14,6 @@ ARG BASE_IMAGE=python:3.11-slim
 
 # ---- builder: the pinned requirements in a venv ---------------------------------------------
 FROM ${BASE_IMAGE} AS builder
-# requirements-cluster.txt for the cluster image (workers, app replicas, the Temporal dev server's binary)
-ARG REQUIREMENTS=requirements.txt
 ARG PIP_INDEX_URL
 ARG PIP_EXTRA_INDEX_URL
 ARG PIP_TRUSTED_HOST
@@ -26,21 +24,32 @@ ENV PIP_DISABLE_PIP_VERSION_CHECK=1 \
 COPY requirements*.txt /build/
 # requirements.txt is a complete freeze: --no-deps installs exactly the pins, `pip check` proves they
 # are consistent, so nothing unpinned can slip in. Bytecode is compiled on all cores (pip would do it
-# on one); pip itself and the test suites pandas and numpy ship (~65 MB) are left out.
+# on one). This layer is the same for the app and the cluster image (REQUIREMENTS is declared below
+# it), so building both costs one install.
 RUN set -eu; \
     if [ -n "$EXTRA_CA_CERTS" ]; then \
         bundle=/etc/ssl/certs/ca-certificates.crt; \
         { cat "$bundle" 2>/dev/null || true; printf '%s\n' "$EXTRA_CA_CERTS"; } > /build/ca.pem; \
-        export PIP_CERT=/build/ca.pem; \
     fi; \
+    [ -s /build/ca.pem ] && export PIP_CERT=/build/ca.pem; \
     python3 -m venv /opt/venv; \
-    /opt/venv/bin/python -m pip install --no-deps --no-compile --progress-bar off -r "/build/$REQUIREMENTS"; \
+    /opt/venv/bin/python -m pip install --no-deps --no-compile --progress-bar off -r /build/requirements.txt; \
+    site=$(/opt/venv/bin/python -c 'import sysconfig; print(sysconfig.get_path("purelib"))'); \
+    /opt/venv/bin/python -m compileall -q -j 0 "$site" >/dev/null || true
+# requirements-cluster.txt for the cluster image (workers, app replicas, the Temporal dev server's
+# binary): its extra pins on top. Then `pip check`, and pip itself and the test suites pandas and
+# numpy ship (~65 MB) are left out.
+ARG REQUIREMENTS=requirements.txt
+RUN set -eu; \
+    [ -s /build/ca.pem ] && export PIP_CERT=/build/ca.pem; \
+    site=$(/opt/venv/bin/python -c 'import sysconfig; print(sysconfig.get_path("purelib"))'); \
+    if [ "$REQUIREMENTS" != requirements.txt ]; then \
+        /opt/venv/bin/python -m pip install --no-deps --no-compile --progress-bar off -r "/build/$REQUIREMENTS"; \
+        /opt/venv/bin/python -m compileall -q -j 0 "$site" >/dev/null || true; \
+    fi; \
     /opt/venv/bin/python -m pip check; \
     /opt/venv/bin/python -m pip uninstall -y -q pip setuptools; \
-    site=$(/opt/venv/bin/python -c 'import sysconfig; print(sysconfig.get_path("purelib"))'); \
-    rm -rf "$site/pandas/tests" "$site"/numpy/*/tests "$site"/numpy/_core/tests; \
-    /opt/venv/bin/python -m compileall -q -j 0 "$site" >/dev/null || true; \
-    rm -rf /build
+    rm -rf "$site/pandas/tests" "$site"/numpy/*/tests "$site"/numpy/_core/tests /build
 
 # ---- runtime: base + venv + the app's own packages ---------------------------------------------
 FROM ${BASE_IMAGE}

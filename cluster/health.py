@@ -43,8 +43,8 @@ async def live_workers(settings: TemporalSettings, client: Any = None) -> list[L
 
 
 def main() -> int:
-    """`python -m cluster.health`: exit 0 when a worker on this host polls the task queue (a container's
-    health check: the worker process is up, connected and taking work)."""
+    """`python -m cluster.health`: exit 0 when a worker on this host polls the task queue (the worker
+    process is up, connected and taking work). Containers ask the same with `cluster/healthcheck.sh`."""
     import asyncio
     import socket
 

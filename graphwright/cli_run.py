@@ -120,23 +120,28 @@ def _drive(args: argparse.Namespace, start: Any) -> int:
     from graphwright.startup import engine_loaded
     from orchestrator.credentials import Credentials
     from orchestrator.errors import InvalidAnswer, RunNotResumable
+    from orchestrator.execution import cluster_mode
     from orchestrator.policy import Policy
     from orchestrator.runner import ApprovalDecision, Engine
     from orchestrator.state import InputsError
 
     view = LiveView(sys.stdout, as_json=args.json)
     policy = Policy(sandbox_image=os.environ.get("GRAPHWRIGHT_SANDBOX_IMAGE") or None, key_source="environment")
-    history = None if args.no_history else _open_history(args.data_dir)
+    on_workers = cluster_mode()  # the workers record the run in the shared history
+    history = None if args.no_history or on_workers else _open_history(args.data_dir)
     sinks = [view] if history is None else [view, history.sink]
-    engine = Engine(data_dir=args.data_dir, credentials=Credentials.from_env(), policy=policy, sinks=sinks)
+    engine = Engine(data_dir=args.data_dir, credentials=Credentials.from_env(), policy=policy,
+                    sinks=[] if on_workers else sinks)
+    runner = _runner(engine) if on_workers else engine
     view.data_dir = engine.data_dir
     engine_loaded()
 
     async def main() -> int:
-        stream = start(engine)
+        stream = start(runner)
         while True:
-            async for _event in stream:
-                pass  # the view prints every event as a sink
+            async for event in stream:
+                if on_workers:  # events come from the workers, not through this engine's sinks
+                    view(event)
             last = view.last
             if last is None or last.type != "run_interrupted":
                 return _exit_code(last)
@@ -147,7 +152,7 @@ def _drive(args: argparse.Namespace, start: Any) -> int:
                 print(f"run {last.run_id} is waiting for a person; continue it with "
                       f"`graphwright resume {last.run_id} {how}", file=sys.stderr)
                 return EXIT_WAITING
-            stream = engine.resume(last.run_id, approval=ApprovalDecision(*decision))
+            stream = runner.resume(last.run_id, approval=ApprovalDecision(*decision))
 
     try:
         return asyncio.run(main())
@@ -161,6 +166,14 @@ def _drive(args: argparse.Namespace, start: Any) -> int:
     finally:
         if history is not None:
             history.close()
+
+
+def _runner(engine: Any) -> Any:
+    """Cluster mode (`GRAPHWRIGHT_TEMPORAL_ADDRESS` set): the run executes on a `graphwright worker`,
+    as from the app; `engine` keeps the run records and the input checks."""
+    from cluster.executor import ClusterRuntime
+
+    return ClusterRuntime.from_env().executor(engine)
 
 
 def _open_history(data_dir: Path | None) -> Any:

@@ -21,6 +21,15 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[2]
 TEST_KEY = "sk-test-cluster-0123456789abcdef"
+TWO_STEPS = """
+version: 1
+name: two-steps
+default_model: openai/gpt-4o-mini
+agents: {w: {role: Writer}}
+steps:
+  - {id: one, type: agent, agent: w, prompt: one}
+  - {id: two, type: agent, agent: w, prompt: 'two {{ steps.one.output }}'}
+"""  # a workflow of two model calls, the second quoting the first
 
 
 @dataclass

@@ -5,22 +5,12 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from runs_testing import TEST_KEY
+from runs_testing import TEST_KEY, TWO_STEPS
 
 from schemas import load_workflow
 from testkit.replies import Reply
 
 pytestmark = pytest.mark.cluster
-
-CONFIG = """
-version: 1
-name: through-the-app
-default_model: openai/gpt-4o-mini
-agents: {w: {role: Writer}}
-steps:
-  - {id: one, type: agent, agent: w, prompt: one}
-  - {id: two, type: agent, agent: w, prompt: 'two {{ steps.one.output }}'}
-"""
 
 
 def replica(cluster, monkeypatch, tmp_path, name: str):
@@ -49,7 +39,7 @@ def test_the_run_tab_streams_a_worker_run_and_another_replica_follows_it_live(cl
         assert isinstance(executor, ClusterExecutor) and executor.engine.credentials.keys["openai"] == TEST_KEY
 
         async def both() -> tuple[list, list]:
-            wf = load_workflow(CONFIG, "app.yaml")
+            wf = load_workflow(TWO_STEPS, "app.yaml")
             updates: list = []
 
             async def watch() -> None:

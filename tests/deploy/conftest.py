@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import time
 import urllib.request
@@ -54,7 +55,7 @@ def base_image(docker_client: DockerClient) -> str:
     return BASE_IMAGE
 
 
-def _build_args(base: str) -> dict[str, str]:
+def build_args(base: str) -> dict[str, str]:
     args = {"BASE_IMAGE": base}
     certs = "".join(p.read_text() for p in sorted(LOCAL_CA_DIR.glob("*.crt")))
     if certs.strip():
@@ -64,6 +65,17 @@ def _build_args(base: str) -> dict[str, str]:
         if value.startswith(("http://", "https://")) or (name == "PIP_TRUSTED_HOST" and value):
             args[name] = value
     return args
+
+
+def compose_command() -> list[str] | None:
+    """`docker compose`, as the README says; None only when no Compose of any version is installed."""
+    plugin = subprocess.run(["docker", "compose", "version"], capture_output=True)
+    if plugin.returncode == 0:
+        return ["docker", "compose"]
+    assert not shutil.which("docker-compose"), (
+        "`docker compose` (as the README says) fails although docker-compose is installed: "
+        "scripts/system-deps.sh adds the plugin that hands it over")
+    return None
 
 
 def _image_id(client: DockerClient, tag: str) -> str | None:
@@ -91,7 +103,7 @@ def app_image(docker_client: DockerClient, base_image: str, request: pytest.Fixt
     started = time.monotonic()
     log: list[str] = []
     for chunk in docker_client.api.build(
-        path=str(ROOT), tag=APP_IMAGE, buildargs=_build_args(base_image), rm=True, forcerm=True, decode=True
+        path=str(ROOT), tag=APP_IMAGE, buildargs=build_args(base_image), rm=True, forcerm=True, decode=True
     ):
         log.append(chunk.get("stream", "") or json.dumps(chunk))
         if "error" in chunk:

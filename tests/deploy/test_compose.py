@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import socket
 import subprocess
 import uuid
@@ -16,6 +15,7 @@ import pytest
 from ruamel.yaml import YAML
 
 from orchestrator.credentials import KEY_ENV
+from tests.deploy.conftest import compose_command
 
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE_FILE = ROOT / "docker-compose.yml"
@@ -56,24 +56,13 @@ def test_the_mlflow_ui_is_optional_and_reads_the_apps_store(compose: dict[str, A
     assert "--backend-store-uri=sqlite:////data/mlflow.db" in mlflow["command"]
 
 
-def _compose_command() -> list[str] | None:
-    """`docker compose`, as the README says; None only when no Compose of any version is installed."""
-    plugin = subprocess.run(["docker", "compose", "version"], capture_output=True)
-    if plugin.returncode == 0:
-        return ["docker", "compose"]
-    assert not shutil.which("docker-compose"), (
-        "`docker compose` (as the README says) fails although docker-compose is installed: "
-        "scripts/system-deps.sh adds the plugin that hands it over")
-    return None
-
-
 README = (ROOT / "README.md").read_text()
 DEPLOY = README[README.index("## Deploy"):].split("\n## ", 1)[0]
 
 
 @pytest.mark.docker
 def test_the_readmes_compose_command_runs(docker_client: Any) -> None:
-    if _compose_command() is None:
+    if compose_command() is None:
         pytest.skip("no Compose installed (scripts/system-deps.sh installs it)")
     assert "docker compose up --build" in DEPLOY
     shown = subprocess.run(["docker", "compose", "version"], capture_output=True, text=True)
@@ -90,7 +79,7 @@ def test_the_readme_documents_the_offline_build() -> None:
 
 @pytest.mark.docker
 def test_compose_takes_the_offline_base_and_the_proxy_ca_from_the_shell(docker_client: Any) -> None:
-    if _compose_command() is None:
+    if compose_command() is None:
         pytest.skip("no Compose installed (scripts/system-deps.sh installs it)")
     env = {**os.environ, "BASE_IMAGE": "graphwright-base:bookworm-py311", "EXTRA_CA_CERTS": "PEM-TEXT"}
     done = subprocess.run(["docker", "compose", "-f", str(COMPOSE_FILE), "config"], env=env,
@@ -102,7 +91,7 @@ def test_compose_takes_the_offline_base_and_the_proxy_ca_from_the_shell(docker_c
 
 @pytest.fixture
 def compose_project(app_image: Any) -> Iterator[tuple[list[str], dict[str, str], str]]:
-    command = _compose_command()
+    command = compose_command()
     if command is None:
         pytest.skip(
             "neither docker-compose nor the compose plugin is installed (scripts/system-deps.sh installs it)"

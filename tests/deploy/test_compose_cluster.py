@@ -37,7 +37,8 @@ def test_every_cluster_service_is_health_checked(services) -> None:
     dockerfile = (ROOT / "Dockerfile").read_text()
     for name in CLUSTER:
         assert "healthcheck" in services[name] or (name == "app-cluster" and "HEALTHCHECK" in dockerfile), name
-    assert services["worker"]["healthcheck"]["test"] == ["CMD", "python", "-m", "cluster.health"]
+    assert services["worker"]["healthcheck"]["test"] == ["CMD", "sh", "/app/cluster/healthcheck.sh"]
+    assert (ROOT / "cluster" / "healthcheck.sh").exists() and "COPY cluster ./cluster" in dockerfile
     for name in ("worker", "app-cluster"):
         assert services[name]["depends_on"]["postgres"] == {"condition": "service_healthy"}
         assert services[name]["depends_on"]["temporal"] == {"condition": "service_healthy"}
@@ -57,3 +58,16 @@ def test_the_cluster_password_is_checked_by_postgres_not_by_the_default_profile(
     text = (ROOT / "docker-compose.yml").read_text()
     assert "GRAPHWRIGHT_PG_PASSWORD:?" not in text
     assert ":?set POSTGRES_PASSWORD" in (ROOT / "deploy" / "postgres" / "entrypoint.sh").read_text()
+
+
+def test_the_docs_give_the_compose_commands_the_end_to_end_test_runs() -> None:
+    from tests.deploy.test_compose_cluster_run import DOWN, HISTORY, RUN, SERVICES, UP
+
+    docs = (ROOT / "docs" / "scaling.md").read_text()
+    deploy = docs[docs.index("### Deploy"):]
+    for command in (f"docker compose --profile cluster {' '.join(UP[:3])}", " ".join(SERVICES),
+                    f"docker compose exec -T app-cluster sh -c '{RUN}'",
+                    f"docker compose exec -T app-cluster {' '.join(HISTORY)}",
+                    f"docker compose --profile cluster {' '.join(DOWN)}"):
+        assert command in deploy, f"docs/scaling.md's Deploy section lacks `{command}`"
+    assert f"docker compose --profile cluster {' '.join(UP[:3])}" in (ROOT / "README.md").read_text()

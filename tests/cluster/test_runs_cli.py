@@ -1,0 +1,42 @@
+"""`graphwright run` in cluster mode: the run executes on a worker through Temporal, as from the Run tab."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from runs_testing import TWO_STEPS
+
+from testkit.replies import Reply
+
+pytestmark = pytest.mark.cluster
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+async def _activity_identities(cluster, run_id: str) -> list[str]:
+    from cluster.temporal_client import connect
+
+    client = await connect(cluster.settings(), attempts=1)
+    history = await client.get_workflow_handle(run_id).fetch_history()
+    return [e.activity_task_started_event_attributes.identity for e in history.events
+            if e.HasField("activity_task_started_event_attributes")]
+
+
+def test_the_cli_starts_its_run_on_a_worker_and_prints_the_workers_events(cluster, llm_server, tmp_path) -> None:
+    llm_server.set_default(lambda req: Reply(text=f"done {req.messages[-1]['content']}"))
+    worker = cluster.start_worker()
+    config = tmp_path / "run.yaml"
+    config.write_text(TWO_STEPS)
+
+    done = subprocess.run([sys.executable, "-m", "graphwright", "run", str(config), "--json"], cwd=ROOT,
+                          env=cluster.env(), capture_output=True, text=True, timeout=240)
+    events = [json.loads(line) for line in done.stdout.splitlines()]
+    assert done.returncode == 0, done.stderr
+    assert [e["type"] for e in events][-1] == "run_finished" and events[-1]["output"] == "done two done one"
+    assert asyncio.run(_activity_identities(cluster, events[-1]["run_id"])) == [f"{socket.gethostname()}:{worker.pid}"]
