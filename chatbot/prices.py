@@ -7,6 +7,7 @@ Local providers (Ollama, the offline model) cost nothing; anything else not in t
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,7 +26,7 @@ class Price:
     context_window: int | None = None
 
 
-def _price_map() -> dict[str, Any]:
+def _price_map() -> Mapping[str, Any]:
     return bundled_price_map()  # one parse per process, shared with re-pricing (`history.prices`)
 
 
@@ -36,7 +37,7 @@ def price_of(model: str) -> Price:
     prices = _price_map()
     for key in (model, model.split("/", 1)[-1]):
         entry = prices.get(key)
-        if isinstance(entry, dict) and "input_cost_per_token" in entry:
+        if isinstance(entry, Mapping) and "input_cost_per_token" in entry:
             return Price(
                 float(entry.get("input_cost_per_token") or 0.0),
                 float(entry.get("output_cost_per_token") or 0.0),

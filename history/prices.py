@@ -11,6 +11,7 @@ per image, per character) has no per-token price here: it is *unpriced*, named, 
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -40,13 +41,13 @@ class Price:
         return tokens_in * self.input + tokens_out * self.output
 
 
-def price_map() -> dict[str, Any]:
+def price_map() -> Mapping[str, Any]:
     """The bundled map (model -> its entry), or {} when LiteLLM is not installed."""
     return bundled_price_map()
 
 
 def _price(key: str, entry: Any) -> Price | None:
-    if not isinstance(entry, dict) or key == "sample_spec":
+    if not isinstance(entry, Mapping) or key == "sample_spec":
         return None
     base_in, base_out = entry.get("input_cost_per_token"), entry.get("output_cost_per_token")
     if not isinstance(base_in, int | float) or not isinstance(base_out, int | float):

@@ -66,6 +66,7 @@ def load_litellm() -> Any:
     litellm.suppress_debug_info = True
     litellm.disable_hf_tokenizer_download = True  # token counting must never download
     litellm.disable_streaming_logging = True  # we report usage ourselves (read on sync streams only)
+    litellm.disable_token_counter = True  # only our own counts run it (`pricing._litellm_counting`)
     defer_default_encoding()  # its tokenizer loads when something counts, not at the first call
     for name in _LITELLM_LOGGERS:
         logger = logging.getLogger(name)

@@ -6,8 +6,11 @@ the run crashing. When a provider reports no usage we count tokens ourselves.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import math
+import threading
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -70,11 +73,34 @@ def _litellm_cost(model: str, tokens_in: int, tokens_out: int) -> Cost:
     return Cost(float(prompt) + float(completion), False)
 
 
-def count_prompt_tokens(model: str, messages: list[dict[str, Any]]) -> int:
+_COUNTING = threading.Lock()
+
+
+@contextlib.contextmanager
+def _litellm_counting() -> Iterator[Any]:
+    """LiteLLM with its token counter on, for our own counts only.
+
+    `load_litellm` turns LiteLLM's counter off (`disable_token_counter`): LiteLLM otherwise counts
+    every streamed call's prompt to price a response it has no usage for yet, which loads a tokenizer
+    (≈40 MB, ≈0.15 s) and costs CPU per call, for a figure we never read (usage and cost are ours).
+    The flag is process-wide: it is on only while we count, one counter at a time, and a LiteLLM-internal
+    count that happens meanwhile only does what it did before.
+    """
     import litellm
 
+    with _COUNTING:
+        was = litellm.disable_token_counter
+        litellm.disable_token_counter = False
+        try:
+            yield litellm
+        finally:
+            litellm.disable_token_counter = was
+
+
+def count_prompt_tokens(model: str, messages: list[dict[str, Any]]) -> int:
     try:
-        return int(litellm.token_counter(model=model, messages=messages))
+        with _litellm_counting() as litellm:
+            return int(litellm.token_counter(model=model, messages=messages))
     except Exception:
         return sum(len(str(m.get("content") or "").split()) + 4 for m in messages)
 
@@ -82,9 +108,8 @@ def count_prompt_tokens(model: str, messages: list[dict[str, Any]]) -> int:
 def count_text_tokens(model: str, text: str) -> int:
     if not text:
         return 0
-    import litellm
-
     try:
-        return int(litellm.token_counter(model=model, text=text))
+        with _litellm_counting() as litellm:
+            return int(litellm.token_counter(model=model, text=text))
     except Exception:
         return len(text.split())

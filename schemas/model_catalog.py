@@ -9,6 +9,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import sys
+from collections.abc import Mapping
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -50,11 +51,23 @@ def read_price_file() -> dict[str, Any]:
 
 
 @lru_cache(maxsize=1)
-def bundled_price_map() -> dict[str, Any]:
+def bundled_price_map() -> Mapping[str, Any]:
     """The same map, parsed once per process for readers of prices (the estimate, re-pricing).
 
-    Read from the file, not `litellm.model_cost`: the engine registers prices of its own there.
+    When LiteLLM is already imported, its own copy of the map as loaded (`loaded_model_cost_map`:
+    not `litellm.model_cost`, where the engine registers prices of its own), so a process running
+    both (the app) does not hold the 3 MB map parsed twice (≈20 MB); else the file, parsed now.
+    Entries are read-only mappings then: readers check for `Mapping`, not `dict`.
     """
+    if "litellm" in sys.modules:
+        try:
+            from litellm.litellm_core_utils.get_model_cost_map import GetModelCostMap
+
+            loaded = GetModelCostMap.loaded_model_cost_map()
+            if loaded:
+                return loaded
+        except Exception:  # noqa: S110  a LiteLLM without it (or mid-import): read the file
+            pass
     return read_price_file()
 
 

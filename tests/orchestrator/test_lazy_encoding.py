@@ -36,3 +36,27 @@ def test_litellm_gets_the_stand_in_and_still_counts_tokens() -> None:
                           env={"LITELLM_LOCAL_MODEL_COST_MAP": "True", "PATH": "/usr/bin:/bin"})
     assert done.returncode == 0, done.stderr[-3000:]
     assert done.stdout.splitlines() == ["LazyEncoding False False", "7 True"]
+
+
+def test_a_streamed_call_loads_no_tokenizer_and_our_counts_still_count(llm_server) -> None:
+    """LiteLLM would count the prompt of every streamed call (loading its tokenizer, ≈40 MB) to price
+    a response we price ourselves from the reported usage; our own counts must still work."""
+    llm_server.set_default("echo")
+    code = textwrap.dedent(f"""
+        import asyncio, sys
+        from orchestrator.credentials import Credentials
+        from orchestrator.llm import LiteLLMClient
+        from orchestrator.llm_types import LLMRequest, ModelParams
+        from orchestrator.pricing import count_prompt_tokens, count_text_tokens
+
+        client = LiteLLMClient(Credentials(keys={{"openai": "sk-test"}}, api_bases={{"openai": "{llm_server.base_url}"}}))
+        request = LLMRequest(ModelParams(model="openai/gpt-4o-mini"), [{{"role": "user", "content": "hi"}}])
+        result = asyncio.run(client.complete(request))
+        print(result.text, result.tokens_in > 0, "tiktoken.load" in sys.modules)
+        print(count_text_tokens("openai/gpt-4o-mini", "hello world"),
+              count_prompt_tokens("openai/gpt-4o-mini", [{{"role": "user", "content": "hello world"}}]) >= 2)
+    """)
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=240,
+                          env={"LITELLM_LOCAL_MODEL_COST_MAP": "True", "PATH": "/usr/bin:/bin"})
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stdout.splitlines() == ["echo: hi True False", "2 True"]
