@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from runs_testing import TEST_KEY
+from runs_testing import TEST_KEY, drain
 
 from schemas import load_workflow
 from testkit.replies import Reply
@@ -71,3 +71,55 @@ def test_the_run_tab_streams_a_worker_run_and_another_replica_follows_it_live(cl
     finally:
         first.close()
         second.close()
+
+
+def test_a_visitors_analytics_on_either_replica_show_their_runs_through_both_and_no_one_elses(
+        cluster, llm_server, monkeypatch, tmp_path) -> None:
+    from history import queries as q
+    from history.sql_box import run_sql
+    from ui.session import Session
+
+    llm_server.set_default(lambda req: Reply(text=f"done {req.messages[-1]['content']}"))
+    cluster.start_worker()
+    first, second = replica(cluster, monkeypatch, tmp_path, "a"), replica(cluster, monkeypatch, tmp_path, "b")
+    alice_on_a, alice_on_b, bob_on_b = Session(), Session(), Session()
+    alice_on_b.owner = alice_on_a.owner  # alice came back through the other replica
+    try:
+        wf = load_workflow(CONFIG, "app.yaml")
+        for services, session, run_id in ((first, alice_on_a, "alice-a"), (second, alice_on_b, "alice-b"),
+                                          (second, bob_on_b, "bob-b")):
+            events = asyncio.run(drain(services.engine_for(session).run(wf, {}, owner=session.owner_id,
+                                                                         run_id=run_id)))
+            assert events[-1].type == "run_finished", events[-3:]
+
+        for services in (first, second):
+            for session, mine in ((alice_on_a, {"alice-a", "alice-b"}), (bob_on_b, {"bob-b"})):
+                owner = session.owner_id
+                assert listed_runs(services, owner, mine) == mine
+                cur = services.history.read_cursor()
+                kpis = q.kpis(cur, q.Filters(owner=owner)).iloc[0]
+                assert (kpis.runs, kpis.finished) == (len(mine), len(mine))
+                assert set(q.most_expensive_runs(cur, q.Filters(owner=owner)).run_id) == mine
+                sql = run_sql(cur, "SELECT DISTINCT run_id FROM llm_calls ORDER BY run_id", owner)
+                assert set(sql.frame["run_id"]) == mine
+                for run_id in {"alice-a", "alice-b", "bob-b"} - mine:
+                    assert q.replay(cur, run_id, owner) == []
+    finally:
+        first.close()
+        second.close()
+
+
+def listed_runs(services, owner: str, expected: set[str], timeout: float = 30.0) -> set[str]:
+    """The owner's finished runs in the replica's Analytics list, once `expected` shows (the workers' history
+    rows are committed a few milliseconds after the live events)."""
+    import time
+
+    from history import queries as q
+
+    deadline = time.monotonic() + timeout
+    while True:
+        runs = q.list_runs(services.history.read_cursor(), q.Filters(owner=owner))
+        listed = set(runs.run_id[runs.status == "finished"])
+        if listed == expected or time.monotonic() > deadline:
+            return listed
+        time.sleep(0.1)
