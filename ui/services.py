@@ -144,7 +144,15 @@ class AppServices:
         credentials = self.credentials_for(session)
         engine = Engine(data_dir=self.data_dir, client=self.client_for(session), credentials=credentials,
                         policy=policy, sinks=self.sinks_for(session), workers=self.workers)
-        return engine if self.cluster is None else self.cluster.executor(engine)
+        # cluster mode: a page that closes (the visitor left this replica) does not stop the run; Stop does
+        return engine if self.cluster is None else self.cluster.executor(engine, stop_on_close=False)
+
+    async def stop_run(self, session: Session) -> None:
+        """Stop the session's run. Locally cancelling its handler is enough (the run lives in it); a run on a
+        cluster worker is cancelled through its workflow."""
+        run_id = session.trace.run_id
+        if self.cluster is not None and run_id:
+            await self.engine_for(session).stop(run_id, owner=session.owner_id)
 
     # ---- optional parts ----------------------------------------------------------------------
     def mlflow_tracer(self) -> Any:

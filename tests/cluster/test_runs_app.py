@@ -73,6 +73,40 @@ def test_the_run_tab_streams_a_worker_run_and_another_replica_follows_it_live(cl
         second.close()
 
 
+
+def test_a_run_goes_on_when_its_page_leaves_the_replica_and_the_other_replica_follows_it_from_the_start(
+        cluster, llm_server, monkeypatch, tmp_path) -> None:
+    from orchestrator.errors import RunNotResumable
+    from ui.session import Session
+
+    slow = " ".join(f"w{i}" for i in range(20))
+    llm_server.set_default(lambda req: Reply(text=slow, chunk_delay=0.1) if req.messages[-1]["content"].startswith(
+        "two") else Reply(text="first"))
+    cluster.start_worker()
+    first, second = replica(cluster, monkeypatch, tmp_path, "a"), replica(cluster, monkeypatch, tmp_path, "b")
+    session, back, stranger = Session(), Session(), Session()
+    back.owner = session.owner
+    try:
+        async def leave_then_follow() -> list:
+            seen = first.engine_for(session).run(load_workflow(CONFIG, "app.yaml"), {}, owner=session.owner_id,
+                                                 run_id="left")
+            async for event in seen:
+                if event.type == "token" and event.step_id == "two":
+                    break
+            await seen.aclose()  # what Gradio does to the run's handler when the page goes away
+            with pytest.raises(RunNotResumable):
+                await anext(second.engine_for(stranger).follow("left", owner=stranger.owner_id))
+            return [e async for e in second.engine_for(back).follow("left", owner=back.owner_id)]
+
+        followed = asyncio.run(leave_then_follow())
+    finally:
+        first.close()
+        second.close()
+    types = [e.type for e in followed]
+    assert types[0] == "run_started" and types[-1] == "run_finished", types  # from the start, to the end
+    assert "run_cancelled" not in types
+    assert followed[-1].output == slow
+
 def test_a_visitors_analytics_on_either_replica_show_their_runs_through_both_and_no_one_elses(
         cluster, llm_server, monkeypatch, tmp_path) -> None:
     from history import queries as q
@@ -100,7 +134,7 @@ def test_a_visitors_analytics_on_either_replica_show_their_runs_through_both_and
                 kpis = q.kpis(cur, q.Filters(owner=owner)).iloc[0]
                 assert (kpis.runs, kpis.finished) == (len(mine), len(mine))
                 assert set(q.most_expensive_runs(cur, q.Filters(owner=owner)).run_id) == mine
-                sql = run_sql(cur, "SELECT DISTINCT run_id FROM llm_calls ORDER BY run_id", owner)
+                sql = run_sql(cur, "SELECT DISTINCT run_id FROM llm_calls ORDER BY run_id", owner, timeout_s=60)
                 assert set(sql.frame["run_id"]) == mine
                 for run_id in {"alice-a", "alice-b", "bob-b"} - mine:
                     assert q.replay(cur, run_id, owner) == []
