@@ -107,6 +107,42 @@ def test_a_run_goes_on_when_its_page_leaves_the_replica_and_the_other_replica_fo
     assert "run_cancelled" not in types
     assert followed[-1].output == slow
 
+
+def test_the_apps_stop_button_cancels_the_run_on_its_worker_within_a_second(cluster, llm_server, monkeypatch,
+                                                                             tmp_path) -> None:
+    import time
+
+    from cluster.event_bus import subscribe
+    from ui.run_views import stream
+    from ui.session import Session
+    from ui.trace_view import TraceView
+
+    llm_server.set_default(lambda req: Reply(text="slow", latency=60))
+    cluster.start_worker()
+    services = replica(cluster, monkeypatch, tmp_path, "a")
+    session = Session(trace=TraceView(status="running", run_id="stopped"))  # as the Run tab starts a run
+    try:
+        async def run_then_stop() -> float:
+            updates = stream(session, services.engine_for(session).run(load_workflow(CONFIG, "app.yaml"), {},
+                                                                        owner=session.owner_id, run_id="stopped"))
+            watching = asyncio.create_task(anext(updates))
+            while not llm_server.requests:  # the worker is inside the model call
+                await asyncio.sleep(0.05)
+            async with subscribe(cluster.dsn, "stopped") as recorded:
+                stopped = time.monotonic()
+                await services.stop_run(session)  # the Stop button (Gradio also cancels the page's handler)
+                watching.cancel()
+                async for event in recorded:
+                    if event.type == "run_cancelled":
+                        return time.monotonic() - stopped
+            raise AssertionError("no run_cancelled")
+
+        latency = asyncio.run(run_then_stop())
+    finally:
+        services.close()
+    print(f"\n[cluster] the app's Stop -> run_cancelled recorded by the worker: {latency * 1000:.0f} ms")
+    assert latency < 1.0
+
 def test_a_visitors_analytics_on_either_replica_show_their_runs_through_both_and_no_one_elses(
         cluster, llm_server, monkeypatch, tmp_path) -> None:
     from history import queries as q
