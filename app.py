@@ -32,9 +32,7 @@ def main() -> int:
     host, why = server_host()
     logging.getLogger("graphwright").info("listening on http://%s:%s (%s)", host, kwargs["server_port"], why)
     try:
-        # `_frontend=False` skips Gradio's one self-check (a 3 s HEAD of the page, asking for a share link
-        # when it times out): on a loaded machine it killed the app in its container; /healthz is the probe.
-        demo.launch(prevent_thread_lock=True, _frontend=False, **kwargs)
+        demo.launch(prevent_thread_lock=True, **kwargs)  # launch_kwargs skips Gradio's self-check (_frontend)
         services.warm_up()
         demo.block_thread()
     finally:

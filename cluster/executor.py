@@ -4,9 +4,12 @@
 Temporal workflow and yields its events from the event bus; `resume` sends a person's decision to
 the waiting workflow as an update (or starts a new workflow from the checkpoint when none is
 running). The events are the engine's own, recorded by the worker, so the Run tab folds them
-exactly as in local mode. Closing or cancelling the iterator — the Stop button, or the visitor
-leaving — cancels the workflow, which cancels the segment on its worker; the worker records the
-`RunCancelled`, as the local driver does.
+exactly as in local mode. `stop` cancels the workflow, which cancels the segment on its worker;
+the worker records the `RunCancelled`, as the local driver does. Closing or cancelling the
+iterator stops the run too (the CLI's Ctrl-C), unless the executor was made with
+`stop_on_close=False`: the app's, where a closed iterator only means the visitor left this replica
+(a closed tab, a lost connection, the replica shutting down) and the run goes on, for `follow` to
+show from any replica; the app's Stop button calls `stop`.
 """
 
 from __future__ import annotations
@@ -52,10 +55,11 @@ class ClusterRuntime:
             raise ClusterConfigError(str(exc)) from None
         return cls(TemporalSettings.from_env(), postgres_dsn(), sealer)
 
-    def executor(self, engine: Any, secrets: SessionSecrets | None = None) -> ClusterExecutor:
+    def executor(self, engine: Any, secrets: SessionSecrets | None = None, *,
+                 stop_on_close: bool = True) -> ClusterExecutor:
         """`secrets`: the visitor's own keys, sent sealed with each segment; refused (raises
         `SessionKeysRefused`, naming the variable) when no shared secret is set to seal them with."""
-        return ClusterExecutor(engine, self, secrets)
+        return ClusterExecutor(engine, self, secrets, stop_on_close=stop_on_close)
 
     async def live_workers(self) -> list[Any]:
         from cluster.health import live_workers
@@ -74,10 +78,11 @@ class ClusterRuntime:
 class ClusterExecutor:
     """Runs on workers, events through Postgres; `engine` gives the run records and the input checks."""
 
-    def __init__(self, engine: Any, runtime: ClusterRuntime, secrets: SessionSecrets | None = None) -> None:
+    def __init__(self, engine: Any, runtime: ClusterRuntime, secrets: SessionSecrets | None = None, *,
+                 stop_on_close: bool = True) -> None:
         if secrets and runtime.sealer is None:
             raise refusal()
-        self.engine, self.runtime, self._secrets = engine, runtime, secrets
+        self.engine, self.runtime, self._secrets, self.stop_on_close = engine, runtime, secrets, stop_on_close
 
     async def run(self, workflow: Any, inputs: dict[str, Any], *, owner: str = "", run_id: str | None = None,
                   model_override: str | None = None, origin: ev.RunOrigin | None = None,
@@ -88,9 +93,13 @@ class ClusterExecutor:
         request.origin_json = _without_keys(origin, self.engine).model_dump_json() if origin is not None else None
         async with subscribe(self.runtime.dsn, stored.run_id) as events:
             client = await self.runtime.client()
-            handle = await client.start_workflow(RunWorkflow.run, request, id=stored.run_id,
-                                                 task_queue=self.runtime.settings.task_queue)
-            async for event in _follow(events, handle):
+            try:
+                handle = await client.start_workflow(RunWorkflow.run, request, id=stored.run_id,
+                                                     task_queue=self.runtime.settings.task_queue)
+            except asyncio.CancelledError:  # stopped while starting: a run nobody saw start must not go on
+                await _shielded(client.get_workflow_handle(stored.run_id).cancel())
+                raise
+            async for event in _follow(events, handle, self.stop_on_close):
                 yield event
 
     async def resume(self, run_id: str, *, approval: Any = None, owner: str = "") -> AsyncIterator[ev.Event]:
@@ -119,8 +128,37 @@ class ClusterExecutor:
                 request = self._request(stored, resume=True, decision=decision)
                 handle = await client.start_workflow(RunWorkflow.run, request, id=run_id,
                                                      task_queue=self.runtime.settings.task_queue)
-            async for event in _follow(events, handle):  # (running: follow it, e.g. from another replica)
+            async for event in _follow(events, handle, self.stop_on_close):  # (running: follow it)
                 yield event
+
+    async def follow(self, run_id: str, *, owner: str = "") -> AsyncIterator[ev.Event]:
+        """A run's events as recorded so far, then live until it ends or pauses: the trace of a run that
+        goes on while its visitor reconnected to another replica (or reloaded the page). Never stops it."""
+        stored = self.engine.store.get(run_id)
+        if stored is None or (owner and stored.owner != owner):
+            raise RunNotResumable(f"run `{run_id}` is not one of yours")
+        handle = (await self.runtime.client()).get_workflow_handle(run_id)
+        running, _waiting = await _state(handle)
+        async with subscribe(self.runtime.dsn, run_id) as events:
+            recorded = await last_seq(self.runtime.dsn, run_id)
+            if running:
+                async for event in _follow(events, handle, stop_on_close=False, after=recorded):
+                    yield event
+                return
+            async for event in events if recorded else _nothing():  # it has ended: the record alone
+                yield event
+                if event.seq >= recorded:
+                    return
+
+    async def stop(self, run_id: str, *, owner: str = "") -> None:
+        """The Stop button: cancel the run's workflow (its worker records the `RunCancelled`)."""
+        from temporalio.service import RPCError
+
+        stored = self.engine.store.get(run_id)
+        if stored is None or (owner and stored.owner != owner):
+            return
+        with contextlib.suppress(RPCError):  # no such workflow, or it has already ended
+            await (await self.runtime.client()).get_workflow_handle(run_id).cancel()
 
     def _request(self, stored: Any, *, resume: bool, decision: Decision | None) -> RunRequest:
         return RunRequest(stored.run_id, resume=resume, decision=decision,
@@ -168,8 +206,15 @@ async def _state(handle: Any) -> tuple[bool, bool]:
         return True, False
 
 
-async def _follow(events: AsyncIterator[ev.Event], handle: Any) -> AsyncIterator[ev.Event]:
-    """The events until the one that ends this segment; the workflow's end also ends it (no hang)."""
+async def _nothing() -> AsyncIterator[ev.Event]:
+    return
+    yield
+
+
+async def _follow(events: AsyncIterator[ev.Event], handle: Any, stop_on_close: bool = True,
+                  after: int = 0) -> AsyncIterator[ev.Event]:
+    """The events until the one that ends this segment (recorded after `after`: earlier segments' ends
+    are part of the trace); the workflow's end also ends it (no hang)."""
     outcome = asyncio.ensure_future(_outcome(handle))
     pending_event: asyncio.Future[Any] | None = None
     try:
@@ -184,10 +229,11 @@ async def _follow(events: AsyncIterator[ev.Event], handle: Any) -> AsyncIterator
             event = pending_event.result()
             pending_event = None
             yield event
-            if ends_what_we_follow(event):
+            if event.seq >= after and ends_what_we_follow(event):
                 return
     except (asyncio.CancelledError, GeneratorExit):
-        await _shielded(handle.cancel())
+        if stop_on_close:
+            await _shielded(handle.cancel())
         raise
     finally:
         for task in (pending_event, outcome):

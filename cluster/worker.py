@@ -96,8 +96,8 @@ async def serve(settings: TemporalSettings, dsn: str, options: WorkerOptions) ->
                     activities=[segments.drive_segment], identity=options.identity or identity(),
                     max_concurrent_activities=options.max_concurrent_runs,
                     graceful_shutdown_timeout=timedelta(seconds=options.grace_s + 5),
-                    max_heartbeat_throttle_interval=timedelta(milliseconds=500),
-                    default_heartbeat_throttle_interval=timedelta(milliseconds=500))
+                    max_heartbeat_throttle_interval=timedelta(milliseconds=200),
+                    default_heartbeat_throttle_interval=timedelta(milliseconds=200))
     loop = asyncio.get_running_loop()
     stopping = asyncio.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):

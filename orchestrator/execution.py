@@ -5,7 +5,8 @@ is. Cluster mode (`GRAPHWRIGHT_TEMPORAL_ADDRESS` set) is `cluster.executor.Clust
 calls start or signal a Temporal workflow, a `graphwright worker` process drives the run, and the
 events come back through Postgres. Both yield the same `orchestrator.events` objects in the same
 order, so the consumers (trace, history, CLI view) cannot tell them apart; cancelling the iterator
-stops the run in both.
+stops the run in both — except the app's cluster executor, where it only means the visitor left that
+replica (the run goes on; its Stop button calls the executor's `stop`, and any replica can `follow` it).
 """
 
 from __future__ import annotations

@@ -48,7 +48,7 @@ from orchestrator.redaction import KNOWN_SECRETS, event_without_known, input_hol
 from orchestrator.replay import ReplayPlan, plan_from_json, plan_to_json
 from orchestrator.state import InputsError
 from orchestrator.tool_journal import CURRENT_JOURNAL
-from orchestrator.workers import CURRENT_OWNER, CURRENT_WORKERS, Workers
+from orchestrator.workers import CURRENT_OWNER, CURRENT_RUN_ID, CURRENT_WORKERS, Workers
 from schemas.steps.ask import matching_choice
 
 log = logging.getLogger(__name__)
@@ -238,11 +238,13 @@ class Engine:
         self.journal.start_segment(stored.run_id)
         token = CURRENT_JOURNAL.set(self.journal)  # copied into the driver task and its node tasks
         owner_token = CURRENT_OWNER.set(stored.owner)  # whose sandbox slots the run's tool calls use
+        run_token = CURRENT_RUN_ID.set(stored.run_id)  # the label on the run's sandbox containers
         secrets_token = KNOWN_SECRETS.set(known)  # tool results are cleared of these keys
         workers_token = CURRENT_WORKERS.set(self.workers)
         task = asyncio.create_task(driver.drive())
         CURRENT_WORKERS.reset(workers_token)
         KNOWN_SECRETS.reset(secrets_token)
+        CURRENT_RUN_ID.reset(run_token)
         CURRENT_OWNER.reset(owner_token)
         CURRENT_JOURNAL.reset(token)
         task.add_done_callback(lambda _t: queue.put_nowait(_DONE))

@@ -30,6 +30,7 @@ from orchestrator.sandbox_limits import (
     IMAGE_ENV,
     MAX_CODE_BYTES,
     MAX_TIMEOUT_S,
+    RUN_LABEL,
     SANDBOX_LABEL,
     SandboxLimits,
     command,
@@ -237,12 +238,13 @@ def run_python(
     docker_client: DockerClient | None = None,
     default_image: str | None = None,
     call: SandboxCall | None = None,
+    run_id: str = "",
 ) -> SandboxResult:
     """Run `code` with `python3 -c` in a fresh container under the tool's (clamped) limits.
 
     Blocking: the engine runs it in a worker thread, and `call.cancel()` from another thread kills
     it. Raises a `SandboxError` when the code could not be run at all; everything the program
-    itself did comes back in the `SandboxResult`.
+    itself did comes back in the `SandboxResult`. `run_id` labels the container (`RUN_LABEL`).
     """
     _check_code(code)
     limits = SandboxLimits.from_tool(tool)
@@ -250,7 +252,7 @@ def run_python(
     client = docker_client or _connect(timeout=3.0, api_timeout=_API_TIMEOUT_S)
     try:
         _require_image(client, image)
-        return _run_container(client, image, code, limits, call or SandboxCall())
+        return _run_container(client, image, code, limits, call or SandboxCall(), run_id)
     finally:
         if docker_client is None:
             client.close()
@@ -306,12 +308,12 @@ def _missing_image_message(image: str) -> str:
 
 
 def _run_container(client: DockerClient, image: str, code: str, limits: SandboxLimits,
-                   call: SandboxCall) -> SandboxResult:
+                   call: SandboxCall, run_id: str = "") -> SandboxResult:
     from docker.errors import DockerException, ImageNotFound
 
     container = None
     options = container_options(limits)
-    options["labels"] = {**options["labels"], OWNER_LABEL: current().label}
+    options["labels"] = {**options["labels"], OWNER_LABEL: current().label, **({RUN_LABEL: run_id} if run_id else {})}
     try:
         if call.cancelled:
             raise SandboxCancelled("the run was stopped")

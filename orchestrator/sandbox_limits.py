@@ -29,6 +29,7 @@ TMPFS_MB = 64  # the only writable place; its pages count against the memory lim
 
 SANDBOX_UID = 65534  # "nobody": unprivileged, exists (or not) in any image; numeric so no passwd lookup
 SANDBOX_LABEL = "graphwright.sandbox"
+RUN_LABEL = "graphwright.run"  # the run whose tool call started the container (`docker ps --filter label=...`)
 WORKDIR = "/tmp"
 
 

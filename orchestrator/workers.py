@@ -31,6 +31,8 @@ Kind = Literal["sandbox", "sandbox_control", "detect"]
 
 CURRENT_OWNER: ContextVar[str] = ContextVar("graphwright_owner", default="")
 """The visitor a run belongs to, set by the engine for the run's task (tool calls read it)."""
+CURRENT_RUN_ID: ContextVar[str] = ContextVar("graphwright_run_id", default="")
+"""The run whose task this is (a sandbox container carries it as a label: Stop and operators find it)."""
 
 
 def _env_int(name: str, default: int) -> int:

@@ -85,6 +85,9 @@ def build_app(services: AppServices) -> gr.Blocks:
                             design.diagram, design.download, session_state, kept_owner],
                            api_visibility="private", queue=False)
         loaded.then(run.list_resumable, [session_state], run.resumable_outputs, api_visibility="private")
+        if services.cluster is not None:
+            loaded.then(run.follow_running, [session_state], run.trace_outputs, api_visibility="private",
+                        concurrency_id="runs", show_progress="minimal")
         if account_bar is not None:
             loaded.then(lambda session: account.refresh(services, session), [session_state], account_bar.outputs,
                         api_visibility="private")
@@ -142,4 +145,8 @@ def launch_kwargs(services: AppServices) -> dict[str, Any]:
         "css": CSS + LAYOUT_CSS,
         "js": PAGE_JS,
         "ssr_mode": False,
+        # Gradio probes its own page once the server is up and raises when a HEAD takes over 3 s (on a
+        # loaded machine, e.g. a busy node starting replicas: the app died at start, seen here at load 25);
+        # the probe only exists to suggest share links in notebooks.
+        "_frontend": False,
     }

@@ -38,6 +38,8 @@ class RunTab:
     resumable: gr.Dropdown
     resumable_outputs: list[Any]  # the paused-runs bar: its list and its visibility
     list_resumable: Callable[[Session], Any]  # this session's paused and interrupted runs
+    follow_running: Callable[[Session], Any]  # cluster mode: this visitor's run going on, followed live
+    trace_outputs: list[Any]
 
 
 def powers_of(workflow: Any) -> list[str]:
@@ -281,7 +283,7 @@ def build(services: AppServices, session_state: gr.State, design: DesignTab) -> 
                 yield refused(session, exc)
                 return
             session.trace = TraceView(budget_usd=workflow.limits.max_cost_usd, status="running",
-                                      message="Starting…")
+                                      message="Starting…", run_id=run_id)  # Stop finds it from the start
             yield views(session)
             origin = run_origin(workflow, text, source="app", default_model=services.default_model(session),
                                 override=override,
@@ -425,10 +427,11 @@ def build(services: AppServices, session_state: gr.State, design: DesignTab) -> 
     reject_listed_event = paused_reject.click(reject_listed, listed, trace_outputs, api_visibility="private",
                                               concurrency_id="runs", show_progress="minimal")
 
-    def stopped(session: Session) -> tuple[Any, ...]:
+    async def stopped(session: Session) -> tuple[Any, ...]:
         """The engine records the cancellation; the page's trace settles the same way (no row left running)."""
         from orchestrator import events as ev
 
+        await services.stop_run(session)
         trace = session.trace
         if trace.status == "running":
             trace.apply(ev.RunCancelled(run_id=trace.run_id or "-", reason="cancelled"))
@@ -438,6 +441,25 @@ def build(services: AppServices, session_state: gr.State, design: DesignTab) -> 
     runs = [run_event, approve_event, reject_event, resume_event, approve_listed_event, reject_listed_event]
     stop_btn.click(stopped, [session_state], trace_outputs, api_visibility="private", cancels=runs, queue=False)
 
+    @funnel
+    async def follow_running(session: Session) -> AsyncIterator[tuple[Any, ...]]:
+        """Cluster mode, on page load: the visitor's run still going on — started before a reload or on
+        another replica — shows from its recorded events, then live (`ClusterExecutor.follow`)."""
+        from history.queries import running_runs
+
+        if services.cluster is None or services.history is None:
+            yield tuple(gr.skip() for _ in trace_outputs)
+            return
+        live = running_runs(services.history.read_cursor(), session.owner_id)
+        if live.empty:
+            yield tuple(gr.skip() for _ in trace_outputs)
+            return
+        session.trace = TraceView(status="running", message="Following your run…", run_id=str(live.run_id.iloc[0]))
+        yield views(session)
+        engine = services.engine_for(session)
+        async for update in stream(session, engine.follow(session.trace.run_id, owner=session.owner_id)):
+            yield update
+
     def show_artifacts(session: Session) -> Any:
         paths = artifact_downloads(services.data_dir, session.trace.run_id, session.owner_id)
         return gr.update(value=paths or None, visible=bool(paths))
@@ -446,7 +468,7 @@ def build(services: AppServices, session_state: gr.State, design: DesignTab) -> 
         event.then(resumable_choices, [session_state], resumable_outputs, api_visibility="private")
         event.then(show_artifacts, [session_state], [artifacts], api_visibility="private")
     return RunTab(config=config, status=status, resumable=resumable, resumable_outputs=resumable_outputs,
-                  list_resumable=resumable_choices)
+                  list_resumable=resumable_choices, follow_running=follow_running, trace_outputs=trace_outputs)
 
 
 def _resumable_label(run: Any) -> str:

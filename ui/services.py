@@ -148,7 +148,16 @@ class AppServices:
             return engine
         from cluster.sealed import SessionSecrets  # the visitor's own keys travel sealed to the worker
 
-        return self.cluster.executor(engine, SessionSecrets(self.session_keys(session), session.settings.secrets))
+        # a page that closes (the visitor left this replica) does not stop the run; Stop does
+        secrets = SessionSecrets(self.session_keys(session), session.settings.secrets)
+        return self.cluster.executor(engine, secrets, stop_on_close=False)
+
+    async def stop_run(self, session: Session) -> None:
+        """Stop the session's run. Locally cancelling its handler is enough (the run lives in it); a run on a
+        cluster worker is cancelled through its workflow."""
+        run_id = session.trace.run_id
+        if self.cluster is not None and run_id:
+            await self.engine_for(session).stop(run_id, owner=session.owner_id)
 
     # ---- optional parts ----------------------------------------------------------------------
     def mlflow_tracer(self) -> Any:

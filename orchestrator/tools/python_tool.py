@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 
 from orchestrator.policy import Policy
-from orchestrator.workers import CURRENT_OWNER, CURRENT_WORKERS, Workers
+from orchestrator.workers import CURRENT_OWNER, CURRENT_RUN_ID, CURRENT_WORKERS, Workers
 from schemas.models import PythonTool
 
 
@@ -23,7 +23,7 @@ async def run_code(tool: PythonTool, code: str, policy: Policy) -> tuple[bool, s
     try:
         async with workers.visitor_sandbox_slot(CURRENT_OWNER.get()):
             result = await workers.run_in("sandbox", run_python, code, tool, default_image=policy.sandbox_image,
-                                          call=call)
+                                          call=call, run_id=CURRENT_RUN_ID.get())
     except asyncio.CancelledError:
         workers.pool("sandbox_control").submit(call.cancel)  # not awaited: the cancellation goes on at once
         raise
