@@ -78,7 +78,7 @@ def test_a_run_goes_on_when_its_page_leaves_the_replica_and_the_other_replica_fo
     back.owner = session.owner
     try:
         async def leave_then_follow() -> list:
-            seen = first.engine_for(session).run(load_workflow(CONFIG, "app.yaml"), {}, owner=session.owner_id,
+            seen = first.engine_for(session).run(load_workflow(TWO_STEPS, "app.yaml"), {}, owner=session.owner_id,
                                                  run_id="left")
             async for event in seen:
                 if event.type == "token" and event.step_id == "two":
@@ -113,7 +113,7 @@ def test_the_apps_stop_button_cancels_the_run_on_its_worker_within_a_second(clus
     session = Session(trace=TraceView(status="running", run_id="stopped"))  # as the Run tab starts a run
     try:
         async def run_then_stop() -> float:
-            updates = stream(session, services.engine_for(session).run(load_workflow(CONFIG, "app.yaml"), {},
+            updates = stream(session, services.engine_for(session).run(load_workflow(TWO_STEPS, "app.yaml"), {},
                                                                         owner=session.owner_id, run_id="stopped"))
             watching = asyncio.create_task(anext(updates))
             while not llm_server.requests:  # the worker is inside the model call
@@ -145,7 +145,7 @@ def test_a_visitors_analytics_on_either_replica_show_their_runs_through_both_and
     alice_on_a, alice_on_b, bob_on_b = Session(), Session(), Session()
     alice_on_b.owner = alice_on_a.owner  # alice came back through the other replica
     try:
-        wf = load_workflow(CONFIG, "app.yaml")
+        wf = load_workflow(TWO_STEPS, "app.yaml")
         for services, session, run_id in ((first, alice_on_a, "alice-a"), (second, alice_on_b, "alice-b"),
                                           (second, bob_on_b, "bob-b")):
             events = asyncio.run(drain(services.engine_for(session).run(wf, {}, owner=session.owner_id,
