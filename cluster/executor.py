@@ -23,7 +23,11 @@ from cluster.workflow import Decision, RunRequest, RunWorkflow
 from orchestrator import events as ev
 from orchestrator.errors import RunNotResumable
 
-SETTLE_S = 2.0  # after the workflow closed, how long its last events may take to arrive
+SETTLE_S = 2.0  # after the workflow failed or was cancelled, how long its last events may take to arrive
+# After it returned a status: the worker committed the segment's last event before reporting (the activity
+# flushes the event bus first), so the event is there and only this replica's reading is behind (a loaded
+# machine); giving up after SETTLE_S reported finished runs as failed (seen in the soak test under load).
+RECORDED_S = 60.0
 QUERY_TIMEOUT_S = 5.0
 
 
@@ -149,7 +153,8 @@ async def _follow(events: AsyncIterator[ev.Event], handle: Any) -> AsyncIterator
             pending_event = asyncio.ensure_future(anext(events))
             await asyncio.wait({pending_event, outcome}, return_when=asyncio.FIRST_COMPLETED)
             if not pending_event.done():  # the workflow closed: its last events may still be in flight
-                done, _ = await asyncio.wait({pending_event}, timeout=SETTLE_S)
+                returned = not outcome.cancelled() and outcome.exception() is None
+                done, _ = await asyncio.wait({pending_event}, timeout=RECORDED_S if returned else SETTLE_S)
                 if not done:
                     yield _closed_without_ending(handle.id, outcome)
                     return
