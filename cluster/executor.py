@@ -23,11 +23,7 @@ from cluster.workflow import Decision, RunRequest, RunWorkflow
 from orchestrator import events as ev
 from orchestrator.errors import RunNotResumable
 
-SETTLE_S = 2.0  # after the workflow failed or was cancelled, how long its last events may take to arrive
-# After it returned a status: the worker committed the segment's last event before reporting (the activity
-# flushes the event bus first), so the event is there and only this replica's reading is behind (a loaded
-# machine); giving up after SETTLE_S reported finished runs as failed (seen in the soak test under load).
-RECORDED_S = 60.0
+SETTLE_S = 2.0  # after the workflow closed, how long its last events may take to arrive
 QUERY_TIMEOUT_S = 5.0
 
 
@@ -144,7 +140,7 @@ async def _state(handle: Any) -> tuple[bool, bool]:
         return True, False
 
 
-async def _follow(events: AsyncIterator[ev.Event], handle: Any) -> AsyncIterator[ev.Event]:
+async def _follow(events: Any, handle: Any) -> AsyncIterator[ev.Event]:
     """The events until the one that ends this segment; the workflow's end also ends it (no hang)."""
     outcome = asyncio.ensure_future(_outcome(handle))
     pending_event: asyncio.Future[Any] | None = None
@@ -153,9 +149,14 @@ async def _follow(events: AsyncIterator[ev.Event], handle: Any) -> AsyncIterator
             pending_event = asyncio.ensure_future(anext(events))
             await asyncio.wait({pending_event, outcome}, return_when=asyncio.FIRST_COMPLETED)
             if not pending_event.done():  # the workflow closed: its last events may still be in flight
-                returned = not outcome.cancelled() and outcome.exception() is None
-                done, _ = await asyncio.wait({pending_event}, timeout=RECORDED_S if returned else SETTLE_S)
+                done, _ = await asyncio.wait({pending_event}, timeout=SETTLE_S)
                 if not done:
+                    # The worker recorded the segment's events before reporting it done: read those the
+                    # live stream passed over (a stale attempt's higher seqs hid them), up to the ending.
+                    for event in await events.missed():
+                        yield event
+                        if ends_what_we_follow(event):
+                            return
                     yield _closed_without_ending(handle.id, outcome)
                     return
             event = pending_event.result()
