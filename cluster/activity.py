@@ -71,6 +71,7 @@ class Segments:
             from orchestrator.events import RunOrigin
 
             origin = RunOrigin.model_validate_json(request.origin_json)
+        log.info("segment of run %s started (attempt %d)", request.run_id, info.attempt)
         segment = asyncio.create_task(self._drive(engine, stored, resume, approval, origin))
         HAND_BACK.reset(token)
         beats = asyncio.create_task(_heartbeat())
@@ -88,6 +89,7 @@ class Segments:
                     raise ApplicationError("the worker shut down; the run continues on another worker",
                                            type="HandedBack")
             status = segment.result()
+            log.info("segment of run %s ended: %s", request.run_id, status)
         except asyncio.CancelledError:
             details = activity.cancellation_details()
             if details is None or not details.cancel_requested:  # not Stop: e.g. the lease timed out

@@ -160,25 +160,51 @@ async def last_seq(dsn: str, run_id: str) -> int:
 
 
 @asynccontextmanager
-async def subscribe(dsn: str, run_id: str, after: int = 0) -> AsyncIterator[AsyncIterator[ev.Event]]:
+async def subscribe(dsn: str, run_id: str, after: int = 0) -> AsyncIterator[_Listener]:
     """Listen to a run's events (the listening starts on entering), yielding those after `after`.
 
     Enter before starting or signalling the run so nothing is missed; iterate to get the recorded
     events first, then the live ones. The iterator never ends by itself: the caller stops at the
     event that ends what it waits for.
     """
-    listener = _Listener(dsn, run_id)
+    listener = _Listener(dsn, run_id, after)
     await listener.connect()
     try:
-        yield listener.follow(after)
+        yield listener
     finally:
         await listener.close()
 
 
 class _Listener:
-    def __init__(self, dsn: str, run_id: str) -> None:
-        self.dsn, self.run_id = dsn, run_id
+    """The events of one run after `after`, in `seq` order as they arrive (an async iterator), and
+    `missed()`: recorded ones it passed over. A worker that lost its lease but had not heard yet can
+    record events with higher `seq`s than the attempt that replaced it; reading "after the last seq
+    seen" then skips the live attempt's own events, its last one included (seen in the soak test)."""
+
+    def __init__(self, dsn: str, run_id: str, after: int = 0) -> None:
+        self.dsn, self.run_id, self.after = dsn, run_id, after
         self.con: Any = None
+        self.seen: set[int] = set()
+        self._events: AsyncIterator[ev.Event] | None = None
+
+    def __aiter__(self) -> _Listener:
+        return self
+
+    async def __anext__(self) -> ev.Event:
+        if self._events is None:
+            self._events = self.follow(self.after)
+        return await anext(self._events)
+
+    async def missed(self) -> list[ev.Event]:
+        """Recorded events after `after` not yielded yet, in `seq` order (on a connection of its own)."""
+        import psycopg
+
+        async with await psycopg.AsyncConnection.connect(self.dsn, autocommit=True) as con:
+            rows = await (await con.execute(
+                "SELECT seq, event FROM graphwright_run_events WHERE run_id = %s AND seq > %s ORDER BY seq",
+                (self.run_id, self.after))).fetchall()
+        return [ev.parse_event(data if isinstance(data, dict) else json.loads(data))
+                for seq, data in rows if seq not in self.seen]
 
     async def connect(self) -> None:
         import psycopg
@@ -203,6 +229,7 @@ class _Listener:
                     (self.run_id, last))).fetchall()
                 for seq, data in rows:
                     last = seq
+                    self.seen.add(seq)
                     yield ev.parse_event(data if isinstance(data, dict) else json.loads(data))
                 async for _note in self.con.notifies(timeout=POLL_S, stop_after=1):
                     pass

@@ -211,7 +211,7 @@ async def _nothing() -> AsyncIterator[ev.Event]:
     yield
 
 
-async def _follow(events: AsyncIterator[ev.Event], handle: Any, stop_on_close: bool = True,
+async def _follow(events: Any, handle: Any, stop_on_close: bool = True,
                   after: int = 0) -> AsyncIterator[ev.Event]:
     """The events until the one that ends this segment (recorded after `after`: earlier segments' ends
     are part of the trace); the workflow's end also ends it (no hang)."""
@@ -224,6 +224,12 @@ async def _follow(events: AsyncIterator[ev.Event], handle: Any, stop_on_close: b
             if not pending_event.done():  # the workflow closed: its last events may still be in flight
                 done, _ = await asyncio.wait({pending_event}, timeout=SETTLE_S)
                 if not done:
+                    # The worker recorded the segment's events before reporting it done: read those the
+                    # live stream passed over (a stale attempt's higher seqs hid them), up to the ending.
+                    for event in await events.missed():
+                        yield event
+                        if event.seq >= after and ends_what_we_follow(event):
+                            return
                     yield _closed_without_ending(handle.id, outcome)
                     return
             event = pending_event.result()

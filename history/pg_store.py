@@ -32,6 +32,7 @@ import psycopg
 from history.columns import _TYPES
 from history.pg_mirror import PgMirror
 from history.pg_schema import KEYS, migrate_pg
+from history.pg_slots import PgRunSlots
 from history.rows import END_RUNS_SQL, INSERT_RUNS_SQL, TOTALS_SQL, Batch, SetTraceId, Tracker, _Run, columns
 from history.store import HistoryStore
 from history.writer import Writer
@@ -156,6 +157,7 @@ class PgHistoryStore(HistoryStore):
         types = {t: dict(self._mirror.column_types(t)) for t in KEYS}
         self._writer = PgWriter(self._pool, types, maxsize=queue_size, batch_size=batch_size, path=WHERE)
         self._now_lock = threading.Lock()
+        self._dsn, self._slots = dsn, None
         atexit.register(self.close)
 
     def _first_sync(self) -> None:
@@ -172,6 +174,12 @@ class PgHistoryStore(HistoryStore):
         """A cursor on the analytics copy, caught up with every row committed before this call."""
         return self._mirror.cursor()
 
+    def run_slots(self) -> PgRunSlots:
+        """Concurrent-run slots shared by every replica on this database (leases, `history.pg_slots`)."""
+        if self._slots is None:
+            self._slots = PgRunSlots(self._dsn)
+        return self._slots
+
     def mark_interrupted_runs(self) -> list[str]:
         return []  # other workers own the runs still 'running': see the module doc
 
@@ -186,4 +194,6 @@ class PgHistoryStore(HistoryStore):
             log.error("history closing with unwritten events: %s", exc)
         self._writer.close(timeout)
         self._mirror.close()
+        if self._slots is not None:
+            self._slots.close()
         self._pool.close()

@@ -5,7 +5,8 @@
         ...run...
     quotas.report(visitor)                                  # what Settings shows
 
-Four quotas per visitor: concurrent runs (in memory: what runs ends with the process), runs per
+Four quotas per visitor: concurrent runs (the history store's `run_slots()`: in memory locally, what
+runs ends with the process; leases in PostgreSQL shared by every app replica in cluster mode), runs per
 rolling hour, and tokens and cost per UTC day (from the ledger in the history file, so a restart
 forgets nothing). Anonymous visitors get stricter defaults than signed-in ones; the operator sets
 both through `GRAPHWRIGHT_QUOTA_{ANON,USER}_{CONCURRENT_RUNS,RUNS_PER_HOUR,TOKENS_PER_DAY,
@@ -29,7 +30,7 @@ from datetime import UTC, datetime, timedelta
 from types import MappingProxyType
 
 from history.errors import QuotaExceeded
-from history.slots import OwnerSlots, SlotsFull
+from history.slots import OwnerSlots, RunSlots, SlotsFull
 from history.store import HistoryStore
 
 HOUR = timedelta(hours=1)
@@ -111,7 +112,7 @@ class Quotas:
         self.store = store
         self.limits = dict(limits) if limits is not None else limits_from_env()
         self._clock = clock
-        self._running = OwnerSlots()
+        self._running: RunSlots = store.run_slots() if store is not None else OwnerSlots()
         self._lock = threading.Lock()  # check-then-record is one step: several tabs click at once
 
     def limits_for(self, visitor: Visitor) -> QuotaLimits:

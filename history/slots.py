@@ -1,7 +1,9 @@
 """At most N of something at once per visitor: the one gate the SQL box and run admission share.
 
 In memory on purpose: what is *running* ends with the process, so it needs no persistence (the
-counters that must survive a restart live in the quota ledger, `history.quotas`).
+counters that must survive a restart live in the quota ledger, `history.quotas`). Several app
+replicas share their run slots through PostgreSQL instead (`history.pg_slots`), behind the same
+`RunSlots` interface: the history store of the deployment gives the right one (`run_slots()`).
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Protocol
 
 
 class SlotsFull(Exception):
@@ -17,6 +20,12 @@ class SlotsFull(Exception):
     def __init__(self, owner: str, cap: int) -> None:
         self.owner, self.cap = owner, cap
         super().__init__(f"'{owner}' already holds {cap} slot(s)")
+
+
+class RunSlots(Protocol):
+    def take(self, owner: str, cap: int) -> None: ...  # raises SlotsFull
+    def release(self, owner: str) -> None: ...
+    def in_use(self, owner: str) -> int: ...
 
 
 class OwnerSlots:

@@ -27,6 +27,7 @@ import duckdb
 from history.errors import HistoryLocked, HistoryWriteError, QueueFull
 from history.migrations import migrate
 from history.rows import TOTALS_SQL, SetTraceId, next_event_id
+from history.slots import OwnerSlots, RunSlots
 from history.writer import Writer
 from orchestrator import events as ev
 from orchestrator.paths import data_dir as default_data_dir
@@ -190,6 +191,10 @@ class HistoryStore:
             cur = self._local.cursor = self._con.cursor()
             self._cursors.append(cur)
         return cur
+
+    def run_slots(self) -> RunSlots:
+        """The visitors' concurrent-run slots: in memory, since this one process runs everything."""
+        return OwnerSlots()
 
     # -- lifecycle ----------------------------------------------------------------------------
 

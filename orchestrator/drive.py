@@ -80,8 +80,27 @@ class RunDriver:
             self.engine.store.set_status(self.run_id, status, pending=pending, add_elapsed=self._elapsed())
             if status in ("finished", "rejected"):  # never resumed: no tool call will be replayed
                 self.engine.journal.forget_run(self.run_id)
-        except (sqlite3.Error, OSError) as exc:  # e.g. a full disk: the terminal event already said why
-            log.error("could not save the status '%s' of run %s: %s", status, self.run_id, exc)
+        except Exception as exc:  # e.g. a full disk, a lost database: the terminal event already went out
+            if not isinstance(exc, sqlite3.Error | OSError) and not self.engine.state.unreachable(exc):
+                raise
+            log.error("run %s ended (%s) but %s could not save it: %s; its record may still say it is running "
+                      "(resuming it settles that)", self.run_id, status, self.engine.state.where, _first_line(exc))
+
+    def _unreachable(self, exc: Exception) -> None:
+        """The run's state store could not be reached (e.g. PostgreSQL restarting): not the run's failure.
+
+        On a worker the segment is handed back, and Temporal retries it from the last checkpoint once
+        the store answers again; in-process the run is interrupted and can be resumed.
+        """
+        where, why = self.engine.state.where, _first_line(exc)
+        if HAND_BACK.get() is not None:
+            self.emit(ev.Warning(run_id=self.run_id, message=f"this worker lost its connection to {where} ({why}); "
+                                 "the run continues from its last checkpoint once it is reachable again"))
+            raise StateUnreachable(f"{where} could not be reached: {why}") from exc
+        self.emit(ev.Warning(run_id=self.run_id, message=f"the run was paused because {where} could not be "
+                             f"reached ({why}); resume it once it is back"))
+        self.emit(ev.RunInterrupted(run_id=self.run_id, reason="state_unreachable", outputs=self.partial))
+        self._end("interrupted")
 
     async def drive(self) -> None:
         from orchestrator.runner import failure_events
@@ -141,6 +160,9 @@ class RunDriver:
                                    "was stopped; raise the limit or resume it with `graphwright resume`"))
             self._end("failed")
         except Exception as exc:  # every failure becomes a terminal event, never a traceback
+            if self.engine.state.unreachable(exc):
+                self._unreachable(exc)
+                return
             failed_step = self.ctx.failed_step if self.ctx else None
             events, status = failure_events(self.run_id, exc, failed_step, self.partial,
                                             self.engine.policy.key_source)
@@ -243,6 +265,14 @@ def _accounted(snapshot: Any) -> list[int] | None:
     if values and "accounted" not in values:  # a checkpoint from before the ledger existed
         return None
     return sorted(values.get("accounted") or [])
+
+
+class StateUnreachable(Exception):
+    """A worker's segment lost its state store; raised to Temporal, which retries it from the checkpoint."""
+
+
+def _first_line(exc: BaseException) -> str:
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0][:300]
 
 
 class _Timeout(Exception):

@@ -111,8 +111,22 @@ def _setup_checkpoints(dsn: str) -> None:
             con.execute("SELECT pg_advisory_unlock(%s)", [_STATE_LOCK + 1])
 
 
+def unreachable(exc: BaseException) -> bool:
+    """A lost or refused connection (PostgreSQL restarting, a network cut), anywhere in the exception's chain."""
+    import psycopg
+
+    seen: set[int] = set()
+    cause: BaseException | None = exc
+    while cause is not None and id(cause) not in seen:
+        if isinstance(cause, psycopg.OperationalError):  # includes the pool's PoolTimeout
+            return True
+        seen.add(id(cause))
+        cause = cause.__cause__ or cause.__context__
+    return False
+
+
 def open_pg_run_state(dsn: str) -> RunState:
     ensure_schema(dsn, ";\n".join((RUNS_SCHEMA, REPLAYS_SCHEMA, JOURNAL_SCHEMA)), _STATE_LOCK)
     _setup_checkpoints(dsn)
     pool = connect_pool(dsn)
-    return RunState(PgRunStore(pool), PgToolJournal(pool), lambda: open_pg_saver(dsn), "PostgreSQL")
+    return RunState(PgRunStore(pool), PgToolJournal(pool), lambda: open_pg_saver(dsn), "PostgreSQL", unreachable)

@@ -51,6 +51,9 @@ class RunState:
     journal: ToolCalls
     open_saver: Callable[[], AbstractAsyncContextManager[Any]]
     where: str  # for messages: "the data dir '/x'" or "PostgreSQL"
+    # True when an error means the store could not be reached (a lost connection, a restarting server): the
+    # run itself is fine and continues from its checkpoint once the store is back. Local files: never.
+    unreachable: Callable[[BaseException], bool] = lambda exc: False
 
     def close(self) -> None:
         self.journal.close()

@@ -8,7 +8,10 @@ dir, and the worker processes it started (each killed at the end).
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -39,7 +42,8 @@ class Cluster:
     data_dir: Path
     llm_base_url: str
     task_queue: str = field(default_factory=lambda: f"test-{uuid.uuid4().hex[:10]}")
-    workers: list[subprocess.Popen[str]] = field(default_factory=list)
+    workers: list[Any] = field(default_factory=list)  # `subprocess.Popen`s, or `Forked` from the zygote
+    zygote: subprocess.Popen[str] | None = None
     extra_env: dict[str, str] = field(default_factory=dict)
     heartbeat_timeout_s: float = 10.0
 
@@ -59,15 +63,39 @@ class Cluster:
     def start_workers(self, count: int, *args: str) -> list[subprocess.Popen[str]]:
         """`count` workers started at once (imports are slow on a loaded machine), once all of them poll."""
         first = len(self.workers)
-        for index in range(first, first + count):
-            log = open(self.data_dir.parent / f"worker-{index}.log", "w")  # noqa: SIM115
-            self.workers.append(subprocess.Popen(
-                [sys.executable, str(Path(__file__).parent / "guarded_worker.py"), *args], cwd=ROOT, env=self.env(),
-                stdout=log, stderr=subprocess.STDOUT, text=True))
-            log.close()
+        for _ in range(count):
+            self.spawn_worker(*args)
         for index in range(first, first + count):
             self.wait_until_polling(index)
         return self.workers[first:]
+
+    def spawn_worker(self, *args: str) -> int:
+        """Start a worker process without waiting for it to poll (forked from the zygote if there is one)."""
+        index = len(self.workers)
+        path = self.data_dir.parent / f"worker-{index}.log"
+        if self.zygote is not None:
+            assert self.zygote.stdin is not None and self.zygote.stdout is not None
+            self.zygote.stdin.write(json.dumps({"log": str(path), "args": list(args)}) + "\n")
+            self.zygote.stdin.flush()
+            self.workers.append(Forked(int(self.zygote.stdout.readline())))
+            return index
+        log = open(path, "w")  # noqa: SIM115
+        self.workers.append(subprocess.Popen(
+            [sys.executable, str(Path(__file__).parent / "guarded_worker.py"), *args], cwd=ROOT, env=self.env(),
+            stdout=log, stderr=subprocess.STDOUT, text=True))
+        log.close()
+        return index
+
+    def start_zygote(self) -> None:
+        """Fork later workers from one warm process (`worker_zygote.py`): a replacement polls in a second."""
+        self.zygote = subprocess.Popen([sys.executable, str(Path(__file__).parent / "worker_zygote.py")], cwd=ROOT,
+                                       env=self.env(), stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        assert self.zygote.stdout is not None and self.zygote.stdout.readline().strip() == "ready"
+
+    def open_segments(self, index: int) -> int:
+        """Segments the worker started and has not ended (from its log): what a kill would cut."""
+        text = (self.data_dir.parent / f"worker-{index}.log").read_text(errors="replace")
+        return text.count(" started (attempt ") - text.count(" ended: ")
 
     def worker_log(self, index: int) -> str:
         return (self.data_dir.parent / f"worker-{index}.log").read_text(errors="replace")[-4000:]
@@ -111,7 +139,67 @@ class Cluster:
             if worker.poll() is None:
                 worker.send_signal(signal.SIGKILL)
                 worker.wait(10)
+        if self.zygote is not None:
+            self.zygote.kill()
+            self.zygote.wait(10)
+
+
+@dataclass
+class Forked:
+    """A worker forked by the zygote (which reaps it): `Popen`'s few methods the tests use."""
+
+    pid: int
+
+    def poll(self) -> int | None:
+        try:
+            os.kill(self.pid, 0)
+        except ProcessLookupError:
+            return -signal.SIGKILL
+        return None
+
+    def send_signal(self, sig: int) -> None:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(self.pid, sig)
+
+    def wait(self, timeout: float | None = None) -> int:
+        deadline = time.monotonic() + (timeout or 60.0)
+        while (code := self.poll()) is None:
+            assert time.monotonic() < deadline, f"worker {self.pid} did not exit"
+            time.sleep(0.02)
+        return code
 
 
 async def drain(stream: AsyncIterator[Any]) -> list[Any]:
     return [event async for event in stream]
+
+
+def app_executor(cluster: Cluster) -> Any:
+    """An app replica's executor with the test key (the models are the loopback server)."""
+    from orchestrator.credentials import Credentials
+    from orchestrator.policy import Policy
+
+    credentials = Credentials(keys={"openai": TEST_KEY}, api_bases={"openai": cluster.llm_base_url})
+    return cluster.executor(cluster.app_engine(credentials, Policy()))
+
+
+def run_tag(text: str) -> str:
+    """The run's tag (`s12`) in a prompt of the soak workflow."""
+    found = re.search(r"\bs\d+\b", text)
+    return found.group(0) if found else ""
+
+
+def history_totals(dsn: str) -> tuple[dict[str, str], dict[str, int], dict[str, int]]:
+    """(status, tokens_in the run is charged, tokens_in of its non-superseded calls) per run, from history."""
+    from history.backend import open_history
+    from orchestrator.deployment import Deployment
+
+    store = open_history(None, Deployment(postgres_dsn=dsn))
+    try:
+        cur = store.read_cursor()
+        statuses = dict(cur.execute("SELECT run_id, status FROM runs").fetchall())
+        charged = dict(cur.execute("SELECT run_id, tokens_in FROM runs").fetchall())
+        calls = dict(cur.execute("SELECT run_id, sum(tokens_in) FROM llm_calls WHERE NOT superseded GROUP BY run_id"
+                                 ).fetchall())
+    finally:
+        store.close()
+    return statuses, charged, calls

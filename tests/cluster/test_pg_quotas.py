@@ -2,6 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import replace
+
 import pytest
 
 from history.errors import QuotaExceeded
@@ -11,6 +18,14 @@ from history.quotas import QuotaLimits, Quotas, Visitor
 pytestmark = pytest.mark.cluster
 LIMITS = {"anonymous": QuotaLimits(concurrent_runs=5, runs_per_hour=3, tokens_per_day=10**6, cost_per_day_usd=10.0),
           "signed_in": QuotaLimits(concurrent_runs=5, runs_per_hour=3, tokens_per_day=10**6, cost_per_day_usd=10.0)}
+CAP_TWO = {tier: replace(limits, concurrent_runs=2, runs_per_hour=100) for tier, limits in LIMITS.items()}
+CRASHING_REPLICA = """
+import sys, time
+from history.pg_slots import PgRunSlots
+PgRunSlots(sys.argv[1], lease_s=1.0).take("alice", 1)
+print("holding", flush=True)
+time.sleep(60)
+"""
 
 
 def test_runs_admitted_on_one_replica_count_on_the_other(fresh_dsn: str) -> None:
@@ -33,3 +48,43 @@ def test_runs_admitted_on_one_replica_count_on_the_other(fresh_dsn: str) -> None
     finally:
         for store in replicas:
             store.close()
+
+
+def test_a_visitor_cannot_pass_the_concurrent_cap_by_spreading_runs_over_replicas(fresh_dsn: str) -> None:
+    replicas = [PgHistoryStore(fresh_dsn) for _ in range(2)]
+    try:
+        first, second = (Quotas(store, CAP_TWO) for store in replicas)
+        alice = Visitor("alice")
+        with first.admit(alice, "a1"), second.admit(alice, "a2"):
+            for replica in (first, second):
+                with pytest.raises(QuotaExceeded, match="concurrent runs"), replica.admit(alice, "a3"):
+                    pass
+            assert first.report(alice)[0].used == second.report(alice)[0].used == 2
+            with second.admit(Visitor("bob"), "b1"):  # another visitor's slots are their own
+                pass
+        with pytest.raises(asyncio.CancelledError), first.admit(alice, "a4"), second.admit(alice, "a5"):
+            raise asyncio.CancelledError  # Stop: the run's stream is cancelled inside the block
+        with first.admit(alice, "a6"), second.admit(alice, "a7"):  # finished and stopped runs gave theirs back
+            pass
+    finally:
+        for store in replicas:
+            store.close()
+
+
+def test_a_crashed_replica_holds_no_slot_past_its_lease(fresh_dsn: str) -> None:
+    holder = subprocess.Popen([sys.executable, "-c", CRASHING_REPLICA, fresh_dsn], stdout=subprocess.PIPE, text=True)
+    store = PgHistoryStore(fresh_dsn)
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "holding"
+        holder.send_signal(signal.SIGKILL)  # the replica dies mid-run: it releases nothing
+        holder.wait(10)
+        quotas = Quotas(store, {tier: replace(limits, concurrent_runs=1) for tier, limits in CAP_TWO.items()})
+        with pytest.raises(QuotaExceeded, match="concurrent runs"), quotas.admit(Visitor("alice"), "a1"):
+            pass
+        time.sleep(1.2)  # its lease (1 s here, 30 s by default) runs out
+        with quotas.admit(Visitor("alice"), "a2"):
+            pass
+    finally:
+        store.close()
+        if holder.poll() is None:
+            holder.kill()

@@ -95,3 +95,50 @@ def test_the_environment_picks_the_deployment_and_bad_settings_name_the_variable
         Deployment.from_env({"GRAPHWRIGHT_TEMPORAL_ADDRESS": "t:7233"})
     with pytest.raises(DeploymentError, match="GRAPHWRIGHT_POSTGRES_DSN is not a PostgreSQL connection string"):
         Deployment.from_env({"GRAPHWRIGHT_POSTGRES_DSN": "db.example.com"})
+
+
+def test_postgres_going_away_mid_run_pauses_an_in_process_run_which_resumes_once_it_is_back(
+    tmp_path: Path, fresh_dsn: str, postgres_server: Any, llm_server: Any, credentials: Credentials,
+    llm_client: Any, caplog: Any,
+) -> None:
+    import asyncio
+    import threading
+
+    from schemas import load_workflow
+
+    workflow = load_workflow("""
+version: 1
+name: two
+default_model: openai/gpt-4o-mini
+agents: {w: {role: Writer}}
+steps:
+  - {id: one, type: agent, agent: w, prompt: one}
+  - {id: two, type: agent, agent: w, prompt: 'two {{ steps.one.output }}'}
+""", "two.yaml")
+    asked = threading.Event()
+
+    def model(req: Any) -> Reply:
+        asked.set()
+        return Reply(text=f"done {req.messages[-1]['content']}", latency=1.0)
+
+    llm_server.set_default(model)
+    engine = Engine(data_dir=tmp_path, client=llm_client, credentials=credentials, policy=Policy(),
+                    deployment=Deployment(postgres_dsn=fresh_dsn))
+
+    async def run_while_postgres_stops() -> tuple[list[Any], bool]:
+        stopping = asyncio.create_task(asyncio.to_thread(lambda: asked.wait(300) and not postgres_server.stop()))
+        events = [event async for event in engine.run(workflow, {}, run_id="gone")]
+        return events, await stopping
+
+    events, stopped = asyncio.run(run_while_postgres_stops())
+    if stopped:
+        postgres_server.start()
+    try:
+        assert stopped and [e.type for e in events][-2:] == ["warning", "run_interrupted"], events[-3:]
+        assert events[-1].reason == "state_unreachable"
+        assert "PostgreSQL could not be reached" in events[-2].message and "resume it" in events[-2].message
+        assert "could not save it" in caplog.text  # the status write failed too: logged, not raised
+        done = collect(engine.resume("gone", owner=""))
+        assert done[-1].type == "run_finished" and done[-1].output == "done two done one"
+    finally:
+        engine.state.close()

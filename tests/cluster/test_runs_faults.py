@@ -10,10 +10,8 @@ import time
 from pathlib import Path
 
 import pytest
-from runs_testing import TEST_KEY, drain
+from runs_testing import app_executor, drain, history_totals
 
-from orchestrator.credentials import Credentials
-from orchestrator.policy import Policy
 from schemas import load_workflow
 from testkit.replies import Reply
 
@@ -53,14 +51,6 @@ steps:
 """
 
 
-def credentials(cluster) -> Credentials:
-    return Credentials(keys={"openai": TEST_KEY}, api_bases={"openai": cluster.llm_base_url})
-
-
-def executor(cluster) -> object:
-    return cluster.executor(cluster.app_engine(credentials(cluster), Policy()))
-
-
 def other_app(cluster, *args: str) -> list:
     """A second app replica (its own process) acting on a run; the events it streamed."""
     from orchestrator.events import parse_event
@@ -86,7 +76,7 @@ def test_a_waiting_run_holds_no_worker_survives_worker_restarts_and_is_approved_
         cluster, llm_server) -> None:
     llm_server.set_default(lambda req: Reply(text=f"said: {req.messages[-1]['content']}"))
     cluster.start_worker()
-    first = asyncio.run(drain(executor(cluster).run(load_workflow(APPROVAL, "a.yaml"), {})))
+    first = asyncio.run(drain(app_executor(cluster).run(load_workflow(APPROVAL, "a.yaml"), {})))
     assert [e.type for e in first][-2:] == ["approval_requested", "run_interrupted"]
     run_id = first[-1].run_id
     assert pending_activities(cluster, run_id) == 0  # waiting for a person holds no worker
@@ -113,7 +103,7 @@ def test_stop_cancels_a_run_on_its_worker_within_a_second(cluster, llm_server) -
         events: list = []
 
         async def consume() -> None:
-            async for event in executor(cluster).run(wf, {}, run_id="stopme"):
+            async for event in app_executor(cluster).run(wf, {}, run_id="stopme"):
                 events.append(event)
 
         task = asyncio.create_task(consume())
@@ -134,23 +124,6 @@ def test_stop_cancels_a_run_on_its_worker_within_a_second(cluster, llm_server) -
     assert latency < 1.0
     assert events[0].type == "run_started"
     assert len(llm_server.requests) == 1
-
-
-def history_totals(dsn: str) -> tuple[dict[str, str], dict[str, int], dict[str, int]]:
-    """(status, tokens_in the run is charged, tokens_in of its non-superseded calls) per run, from history."""
-    from history.backend import open_history
-    from orchestrator.deployment import Deployment
-
-    store = open_history(None, Deployment(postgres_dsn=dsn))
-    try:
-        cur = store.read_cursor()
-        statuses = dict(cur.execute("SELECT run_id, status FROM runs").fetchall())
-        charged = dict(cur.execute("SELECT run_id, tokens_in FROM runs").fetchall())
-        calls = dict(cur.execute("SELECT run_id, sum(tokens_in) FROM llm_calls WHERE NOT superseded GROUP BY run_id"
-                                 ).fetchall())
-    finally:
-        store.close()
-    return statuses, charged, calls
 
 
 def call_rows(dsn: str, run_ids: list[str], results: list) -> str:
@@ -182,7 +155,7 @@ def test_workers_killed_mid_run_lose_no_run_and_count_every_model_call_once(clus
     wf = load_workflow(THREE_STEPS, "k.yaml")
 
     async def run_all() -> list[list]:
-        started = [asyncio.create_task(drain(executor(cluster).run(wf, {"tag": f"t{i}"}, run_id=f"kill{i}")))
+        started = [asyncio.create_task(drain(app_executor(cluster).run(wf, {"tag": f"t{i}"}, run_id=f"kill{i}")))
                    for i in range(runs)]
         for k, victim in enumerate(victims):  # kill a worker while runs are in flight
             while len(llm_server.requests) < (k + 1) * runs * 3 // (kills + 1) and not all(t.done() for t in started):
@@ -225,7 +198,7 @@ def test_sigterm_hands_a_long_segment_back_to_another_worker(cluster, llm_server
     wf = load_workflow(TWO_STEPS, "t.yaml")
 
     async def run() -> list:
-        task = asyncio.create_task(drain(executor(cluster).run(wf, {}, run_id="handback")))
+        task = asyncio.create_task(drain(app_executor(cluster).run(wf, {}, run_id="handback")))
         while not llm_server.requests:
             await asyncio.sleep(0.05)
         await asyncio.to_thread(cluster.start_worker)  # the worker that takes the run over
@@ -247,7 +220,7 @@ def test_a_temporal_server_restart_mid_run_does_not_stop_the_run(cluster, llm_se
     wf = load_workflow(THREE_STEPS, "k.yaml")
 
     async def run() -> list:
-        task = asyncio.create_task(drain(executor(cluster).run(wf, {}, run_id="restart")))
+        task = asyncio.create_task(drain(app_executor(cluster).run(wf, {}, run_id="restart")))
         while not llm_server.requests:
             await asyncio.sleep(0.05)
         await asyncio.to_thread(temporal_server.restart)
@@ -258,3 +231,28 @@ def test_a_temporal_server_restart_mid_run_does_not_stop_the_run(cluster, llm_se
     assert events[-1].output == "done two done mid done one x"
     statuses, charged, calls = history_totals(cluster.dsn)
     assert statuses == {"restart": "finished"} and charged == calls
+
+
+def test_a_postgres_restart_mid_run_does_not_stop_the_run_nor_the_replica(cluster, llm_server,
+                                                                         postgres_server) -> None:
+    llm_server.set_default(lambda req: Reply(text=f"done {req.messages[-1]['content']}", latency=1.0))
+    cluster.start_worker()
+    wf = load_workflow(THREE_STEPS, "k.yaml")
+    replica = app_executor(cluster)  # one app replica: its run records, event stream and Temporal client
+
+    async def run() -> tuple[list, list]:
+        task = asyncio.create_task(drain(replica.run(wf, {}, run_id="pgrestart")))
+        while not llm_server.requests:
+            await asyncio.sleep(0.05)
+        await asyncio.to_thread(postgres_server.stop)  # down while the step ends and its checkpoint is written
+        await asyncio.sleep(2.0)
+        await asyncio.to_thread(postgres_server.start)
+        first = await task
+        return first, await drain(replica.run(wf, {"tag": "y"}, run_id="afterwards"))
+
+    first, second = asyncio.run(run())
+    assert first[-1].type == "run_finished", (first[-3:], cluster.worker_log(0))
+    assert first[-1].output == "done two done mid done one x"
+    assert second[-1].type == "run_finished" and second[-1].output == "done two done mid done one y"
+    statuses, charged, calls = history_totals(cluster.dsn)
+    assert statuses == {"pgrestart": "finished", "afterwards": "finished"} and charged == calls
