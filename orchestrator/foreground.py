@@ -16,26 +16,35 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 
 _BACKGROUND: ContextVar[bool] = ContextVar("graphwright_background_run", default=False)
-_lock = threading.Lock()
-_active = 0
-_begun = 0
+
+
+class _Counts:
+    """Person runs in this process: being driven now, and started so far. Process-wide on purpose
+    (there is one interpreter to share); they count runs and say nothing about whose they are."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.active = 0
+        self.begun = 0
+
+
+_COUNTS = _Counts()
 
 
 @contextmanager
 def person_run() -> Iterator[None]:
     """Mark a run segment as one a person waits for (unless it is inside `background()`)."""
-    global _active, _begun
     if _BACKGROUND.get():
         yield
         return
-    with _lock:
-        _active += 1
-        _begun += 1
+    with _COUNTS.lock:
+        _COUNTS.active += 1
+        _COUNTS.begun += 1
     try:
         yield
     finally:
-        with _lock:
-            _active -= 1
+        with _COUNTS.lock:
+            _COUNTS.active -= 1
 
 
 @contextmanager
@@ -50,9 +59,9 @@ def background() -> Iterator[None]:
 
 def active() -> int:
     """How many person runs are being driven in this process now."""
-    return _active
+    return _COUNTS.active
 
 
 def begun() -> int:
     """How many person runs this process has started so far (compare two readings)."""
-    return _begun
+    return _COUNTS.begun
