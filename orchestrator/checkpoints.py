@@ -187,10 +187,15 @@ async def open_saver(path: Path) -> AsyncIterator[Any]:
     enough on a loaded machine (runs failed with "database is locked"), hence `BUSY_TIMEOUT_S`.
     """
     import aiosqlite
-    from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
+
+    from orchestrator.group_commit import GroupCommitSaver
 
     conn = await aiosqlite.connect(str(path), timeout=BUSY_TIMEOUT_S)
-    saver = AsyncSqliteSaver(conn)
+    # WAL (set by the saver's setup) with NORMAL: a commit survives the process being killed (kill -9),
+    # without an fsync per commit; only a power loss can take the last commits back.
+    async with conn.execute("PRAGMA synchronous=NORMAL"):
+        pass
+    saver = GroupCommitSaver(conn)
     try:
         yield saver
     finally:
@@ -212,6 +217,7 @@ async def _close_saver(saver: Any) -> None:
     acquired = False
     try:
         async with asyncio.timeout(BUSY_TIMEOUT_S + 5.0):
+            await saver.drain()  # the writes queued for the next group commit are in flight too
             acquired = await saver.lock.acquire()
     except TimeoutError:  # a write stuck for longer than sqlite's own wait: close under it anyway
         log.error("closing the checkpointer with a write still in flight")

@@ -26,6 +26,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from orchestrator import foreground
 from orchestrator.circuit import CircuitBreaker, circuit_key
 from orchestrator.credentials import Credentials
 from orchestrator.errors import CircuitOpen, ModelCallError
@@ -89,7 +90,10 @@ def litellm_ready() -> bool:
 @functools.cache  # once per process (two threads racing on the first call just freeze twice)
 def _freeze_long_lived_objects() -> None:
     """Keep the objects alive now (modules, mostly) out of every later garbage collection."""
-    if gc.isenabled():  # paused (the CLI, while loading modules): too little garbage to walk 400k objects for
+    # Paused (the CLI, while loading modules): too little garbage to walk 400k objects for. A full
+    # collection also stops every thread for ~0.5 s: not while a person's run streams (the app's
+    # warm-up may get here during one); the little garbage frozen with the modules is kept.
+    if gc.isenabled() and not foreground.active():
         gc.collect()  # what is garbage now must not be frozen
     gc.freeze()
     atexit.register(gc.unfreeze)  # shutdown collects them (else nanobind reports leaks)

@@ -42,6 +42,7 @@ from orchestrator.errors import (
     RunNotResumable,
     RunRejected,
 )
+from orchestrator.foreground import person_run
 from orchestrator.llm_types import ModelClient
 from orchestrator.policy import Policy
 from orchestrator.redaction import KNOWN_SECRETS, event_without_known, input_holding_a_key, usable
@@ -130,11 +131,13 @@ class Engine:
         history files it with the config version this run records. `replay`: serve every step
         execution it does not choose from its source run (`orchestrator.replay`).
         """
-        stored = self.create_run(workflow, inputs, owner=owner, run_id=run_id, model_override=model_override,
-                                 replay=replay)
-        async with aclosing(self._stream(stored, resume=False, approval=None, origin=origin, replay=replay)) as events:
-            async for event in events:  # closed with this generator: the driver ends (and records why) now
-                yield event
+        with person_run():  # from the start: the app's warm-up steps aside (`orchestrator.foreground`)
+            stored = self.create_run(workflow, inputs, owner=owner, run_id=run_id, model_override=model_override,
+                                     replay=replay)
+            async with aclosing(self._stream(stored, resume=False, approval=None, origin=origin,
+                                             replay=replay)) as events:
+                async for event in events:  # closed with this generator: the driver ends (and records why) now
+                    yield event
 
     def create_run(self, workflow: Any, inputs: dict[str, Any], *, owner: str = "", run_id: str | None = None,
                    model_override: str | None = None, replay: ReplayPlan | None = None) -> StoredRun:
@@ -197,10 +200,11 @@ class Engine:
         """Drive one segment of a stored run, here (a cluster worker's entry point; `run`/`resume` check first)."""
         saved = self.store.replay_of(stored.run_id)
         replay = plan_from_json(saved) if saved is not None else None
-        async with aclosing(self._stream(stored, resume=resume, approval=approval, origin=origin,
-                                         replay=replay)) as events:
-            async for event in events:
-                yield event
+        with person_run():
+            async with aclosing(self._stream(stored, resume=resume, approval=approval, origin=origin,
+                                             replay=replay)) as events:
+                async for event in events:
+                    yield event
 
     def pending_approval(self, run_id: str) -> ev.ApprovalRequested | None:
         stored = self.store.get(run_id)

@@ -14,6 +14,7 @@ Whoever records runs or results per version calls `config_hash(workflow)` (see V
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from dataclasses import dataclass
@@ -38,10 +39,18 @@ def short_hash(full: str) -> str:
 
 
 def canonical_text(workflow: Workflow) -> str:
-    """The config as graphwright writes it: readable YAML of the validated model, no comments."""
+    """The config as graphwright writes it: readable YAML of the validated model, no comments.
+
+    Every run records it, and writing YAML costs ~0.3 ms per step (11 ms for a 32-branch parallel
+    step): the text of the last few distinct configs is kept, keyed by the model's full JSON."""
+    return _yaml_of(workflow.model_dump_json())
+
+
+@functools.lru_cache(maxsize=32)
+def _yaml_of(workflow_json: str) -> str:
     from schemas.dump import to_yaml
 
-    return to_yaml(workflow)
+    return to_yaml(Workflow.model_validate_json(workflow_json))
 
 
 @dataclass(frozen=True)

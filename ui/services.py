@@ -196,7 +196,8 @@ class AppServices:
                 from orchestrator.warm import warm_run_path
 
                 models = (self.policy.default_model,) if self.policy.default_model else ()
-                log.info("warm-up done in %.1fs", warm_run_path(models))
+                done = warm_run_path(models)
+                log.info("warm-up done in %.1fs (offline run: %s)", done.seconds, done.offline_run)
             except Exception as exc:  # a missing optional part must not kill the app
                 log.warning("warm-up incomplete: %s", exc)
             while True:  # containers whose owning app died (kill -9) are removed within one interval
