@@ -17,7 +17,7 @@ import weakref
 from collections.abc import AsyncIterator
 from typing import Any
 
-from cluster.event_bus import last_seq, subscribe
+from cluster.event_feed import last_seq, subscribe
 from cluster.temporal_client import TemporalSettings, connect
 from cluster.workflow import Decision, RunRequest, RunWorkflow
 from orchestrator import events as ev
