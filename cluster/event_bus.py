@@ -7,10 +7,11 @@ watch, reads the rows after the last `seq` it has. Because the rows are the reco
 notification only says "look", a subscriber that connects late (the visitor reconnected to another
 replica) first reads the run's trace as recorded and then goes on live.
 
-Batches are flushed every `FLUSH_S` by one thread per worker process (so a model streaming hundreds
-of tokens a second makes a few transactions a second), in `seq` order; each batch is one statement,
-rows and notifications together (one round trip, one transaction). A terminal event is flushed
-before the activity reports its segment done.
+One thread per worker process writes the events in `seq` order, at most once per `FLUSH_S` (so a
+model streaming hundreds of tokens a second makes a few transactions a second) but without waiting
+when the last write is older than that (an isolated event, e.g. a run's end, goes out at once).
+Each batch is one statement, rows and notifications together (one round trip, one transaction). A
+terminal event is flushed before the activity reports its segment done.
 """
 
 from __future__ import annotations
@@ -85,13 +86,16 @@ class EventPublisher:
             self._thread.join(10)
 
     def _loop(self) -> None:
+        """Write what is queued: at once when the last write is `FLUSH_S` old (an event alone waits for
+        nothing), else when it gets that old (what arrives meanwhile joins the batch); a `flush()`
+        waiter is served at once."""
         import time
 
         con = None
         stop = False
+        last_write = 0.0
         while not stop:
             item = self._queue.get()
-            deadline = time.monotonic() + FLUSH_S  # nothing waits longer than this after the first item
             batch: list[tuple[str, int, str]] = []
             waiters: list[threading.Event] = []
             while True:
@@ -102,13 +106,15 @@ class EventPublisher:
                     waiters.append(item)
                 else:
                     batch.append(item)
-                left = deadline - time.monotonic()
-                if left <= 0 or len(batch) >= 5000:
+                left = last_write + FLUSH_S - time.monotonic()
+                if waiters or len(batch) >= 5000:
                     break
                 try:
-                    item = self._queue.get(timeout=left)
+                    item = self._queue.get(timeout=left) if left > 0 else self._queue.get_nowait()
                 except queue.Empty:
                     break
+            if batch:
+                last_write = time.monotonic()
             con = self._write(con, batch)
             for waiter in waiters:
                 waiter.set()
