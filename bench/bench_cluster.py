@@ -134,7 +134,11 @@ class Bench:
         for worker in self.workers:
             worker.terminate()
         for worker in self.workers:
-            worker.wait(60)
+            try:
+                worker.wait(120)  # (a worker's shutdown can wait out a long poll of Temporal's)
+            except subprocess.TimeoutExpired:
+                worker.kill()
+                worker.wait(30)
         self.workers.clear()
 
     def executor(self, queue: str, llm_base_url: str | None = None) -> Any:
