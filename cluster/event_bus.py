@@ -1,33 +1,33 @@
 """A run's events from the worker that drives it to whichever app replica its visitor is on.
 
 The worker records every event in Postgres (`graphwright_run_events`, keyed by run and `seq`) and
-sends a `NOTIFY` on the run's channel once per committed batch; an app replica `LISTEN`s on the
-channels of the runs its visitors watch, and on each notification reads the rows after the last
-`seq` it has. Because the rows are the record and the notification only says "look", a subscriber
-that connects late — the visitor reconnected to another replica — first reads the run's trace as
-recorded and then goes on live, and a lost notification costs at most one `POLL_S` of lag.
+announces each committed batch on one channel (`NOTIFY graphwright_run_events, '<run_id>:<seq>'`);
+each app replica listens on that channel once (`cluster.event_feed`) and, for the runs its visitors
+watch, reads the rows after the last `seq` it has. Because the rows are the record and the
+notification only says "look", a subscriber that connects late (the visitor reconnected to another
+replica) first reads the run's trace as recorded and then goes on live.
 
-Batches are flushed every `FLUSH_S` by one thread per worker process (so a model streaming
-hundreds of tokens a second makes a few transactions a second), in `seq` order; a terminal event
-is flushed before the activity reports its segment done.
+One thread per worker process writes the events in `seq` order, at most once per `FLUSH_S` (so a
+model streaming hundreds of tokens a second makes a few transactions a second) but without waiting
+when the last write is older than that (an isolated event, e.g. a run's end, goes out at once).
+Each batch is one statement, rows and notifications together (one round trip, one transaction). A
+terminal event is flushed before the activity reports its segment done.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import queue
 import threading
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from typing import Any
 
+from cluster.event_feed import CHANNEL, last_seq, subscribe
 from orchestrator import events as ev
 
+__all__ = ["CHANNEL", "EventPublisher", "ensure_schema", "last_seq", "subscribe"]
 log = logging.getLogger(__name__)
 
 FLUSH_S = 0.03
-POLL_S = 1.0  # a subscriber re-reads this often even without a notification
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS graphwright_run_events (
     run_id TEXT NOT NULL,
@@ -36,11 +36,14 @@ CREATE TABLE IF NOT EXISTS graphwright_run_events (
     PRIMARY KEY (run_id, seq)
 )
 """
-
-
-def channel(run_id: str) -> str:
-    """The run's NOTIFY channel (a quoted identifier: run ids are hex or uuid-like, never quotes)."""
-    return '"gw_' + run_id.replace('"', "")[:56] + '"'
+# The batch's rows, then one notification per run in it; notifications go out when the statement commits.
+_RECORD = f"""
+WITH recorded AS (
+    INSERT INTO graphwright_run_events (run_id, seq, event)
+    SELECT * FROM unnest(%s::text[], %s::int8[], %s::jsonb[]) ON CONFLICT DO NOTHING
+)
+SELECT pg_notify('{CHANNEL}', note) FROM unnest(%s::text[]) AS note
+"""
 
 
 def ensure_schema(dsn: str) -> None:
@@ -83,13 +86,16 @@ class EventPublisher:
             self._thread.join(10)
 
     def _loop(self) -> None:
+        """Write what is queued: at once when the last write is `FLUSH_S` old (an event alone waits for
+        nothing), else when it gets that old (what arrives meanwhile joins the batch); a `flush()`
+        waiter is served at once."""
         import time
 
         con = None
         stop = False
+        last_write = 0.0
         while not stop:
             item = self._queue.get()
-            deadline = time.monotonic() + FLUSH_S  # nothing waits longer than this after the first item
             batch: list[tuple[str, int, str]] = []
             waiters: list[threading.Event] = []
             while True:
@@ -100,13 +106,15 @@ class EventPublisher:
                     waiters.append(item)
                 else:
                     batch.append(item)
-                left = deadline - time.monotonic()
-                if left <= 0 or len(batch) >= 5000:
+                left = last_write + FLUSH_S - time.monotonic()
+                if waiters or len(batch) >= 5000:
                     break
                 try:
-                    item = self._queue.get(timeout=left)
+                    item = self._queue.get(timeout=left) if left > 0 else self._queue.get_nowait()
                 except queue.Empty:
                     break
+            if batch:
+                last_write = time.monotonic()
             con = self._write(con, batch)
             for waiter in waiters:
                 waiter.set()
@@ -114,22 +122,23 @@ class EventPublisher:
             con.close()
 
     def _write(self, con: Any, batch: list[tuple[str, int, str]]) -> Any:
-        """Insert the batch and notify each run's channel; retried on a lost connection (Postgres restart)."""
+        """Record and announce the batch; retried on a lost connection (a Postgres restart).
+
+        A retry after a commit whose answer was lost records nothing twice (`ON CONFLICT DO NOTHING`);
+        its notifications only make subscribers look once more."""
         import time
 
         import psycopg
 
         if not batch:
             return con
+        run_ids, seqs, events = (list(column) for column in zip(*batch, strict=True))
+        notes = [f"{run_id}:{seq}" for run_id, seq in _last_seq_per_run(batch).items()]
         for attempt in range(600):  # ~5 min of reconnecting before events are given up on
             try:
                 if con is None or con.closed:
-                    con = psycopg.connect(self.dsn)
-                with con.transaction(), con.cursor() as cur:
-                    cur.executemany("INSERT INTO graphwright_run_events (run_id, seq, event) VALUES (%s, %s, %s)"
-                                    " ON CONFLICT DO NOTHING", batch)
-                    for run_id, seq in _last_seq_per_run(batch).items():
-                        cur.execute(f"NOTIFY {channel(run_id)}, '{int(seq)}'")
+                    con = psycopg.connect(self.dsn, autocommit=True)
+                con.execute(_RECORD, (run_ids, seqs, events, notes))
                 return con
             except psycopg.OperationalError as exc:
                 if attempt == 0:
@@ -147,97 +156,3 @@ def _last_seq_per_run(batch: list[tuple[str, int, str]]) -> dict[str, int]:
     for run_id, seq, _ in batch:
         last[run_id] = max(seq, last.get(run_id, 0))
     return last
-
-
-async def last_seq(dsn: str, run_id: str) -> int:
-    """The highest recorded `seq` of a run (0 when none): a follower that already shows the trace starts after it."""
-    import psycopg
-
-    async with await psycopg.AsyncConnection.connect(dsn, autocommit=True) as con:
-        row = await (await con.execute("SELECT coalesce(max(seq), 0) FROM graphwright_run_events WHERE run_id = %s",
-                                       (run_id,))).fetchone()
-    return int(row[0]) if row else 0
-
-
-@asynccontextmanager
-async def subscribe(dsn: str, run_id: str, after: int = 0) -> AsyncIterator[_Listener]:
-    """Listen to a run's events (the listening starts on entering), yielding those after `after`.
-
-    Enter before starting or signalling the run so nothing is missed; iterate to get the recorded
-    events first, then the live ones. The iterator never ends by itself: the caller stops at the
-    event that ends what it waits for.
-    """
-    listener = _Listener(dsn, run_id, after)
-    await listener.connect()
-    try:
-        yield listener
-    finally:
-        await listener.close()
-
-
-class _Listener:
-    """The events of one run after `after`, in `seq` order as they arrive (an async iterator), and
-    `missed()`: recorded ones it passed over. A worker that lost its lease but had not heard yet can
-    record events with higher `seq`s than the attempt that replaced it; reading "after the last seq
-    seen" then skips the live attempt's own events, its last one included (seen in the soak test)."""
-
-    def __init__(self, dsn: str, run_id: str, after: int = 0) -> None:
-        self.dsn, self.run_id, self.after = dsn, run_id, after
-        self.con: Any = None
-        self.seen: set[int] = set()
-        self._events: AsyncIterator[ev.Event] | None = None
-
-    def __aiter__(self) -> _Listener:
-        return self
-
-    async def __anext__(self) -> ev.Event:
-        if self._events is None:
-            self._events = self.follow(self.after)
-        return await anext(self._events)
-
-    async def missed(self) -> list[ev.Event]:
-        """Recorded events after `after` not yielded yet, in `seq` order (on a connection of its own)."""
-        import psycopg
-
-        async with await psycopg.AsyncConnection.connect(self.dsn, autocommit=True) as con:
-            rows = await (await con.execute(
-                "SELECT seq, event FROM graphwright_run_events WHERE run_id = %s AND seq > %s ORDER BY seq",
-                (self.run_id, self.after))).fetchall()
-        return [ev.parse_event(data if isinstance(data, dict) else json.loads(data))
-                for seq, data in rows if seq not in self.seen]
-
-    async def connect(self) -> None:
-        import psycopg
-
-        self.con = await psycopg.AsyncConnection.connect(self.dsn, autocommit=True)
-        await self.con.execute(f"LISTEN {channel(self.run_id)}")
-
-    async def close(self) -> None:
-        if self.con is not None:
-            await self.con.close()
-
-    async def follow(self, after: int) -> AsyncIterator[ev.Event]:
-        import asyncio
-
-        import psycopg
-
-        last = after
-        while True:
-            try:
-                rows = await (await self.con.execute(
-                    "SELECT seq, event FROM graphwright_run_events WHERE run_id = %s AND seq > %s ORDER BY seq",
-                    (self.run_id, last))).fetchall()
-                for seq, data in rows:
-                    last = seq
-                    self.seen.add(seq)
-                    yield ev.parse_event(data if isinstance(data, dict) else json.loads(data))
-                async for _note in self.con.notifies(timeout=POLL_S, stop_after=1):
-                    pass
-            except psycopg.OperationalError:  # Postgres restarted: listen again, then read what was missed
-                await self.close()
-                while True:
-                    try:
-                        await self.connect()
-                        break
-                    except psycopg.OperationalError:
-                        await asyncio.sleep(0.5)

@@ -20,7 +20,7 @@ import weakref
 from collections.abc import AsyncIterator
 from typing import Any
 
-from cluster.event_bus import last_seq, subscribe
+from cluster.event_feed import last_seq, subscribe
 from cluster.sealed import ClusterSecretError, Sealer, SessionSecrets, refusal
 from cluster.temporal_client import ClusterConfigError, TemporalSettings, connect
 from cluster.workflow import Decision, RunRequest, RunWorkflow

@@ -90,7 +90,9 @@ async def serve(settings: TemporalSettings, dsn: str, options: WorkerOptions) ->
         history.flush()
 
     await asyncio.to_thread(_warm_up)  # imports block the loop: not while a segment must heartbeat
-    segments = Segments(_Engines(options.data_dir, sinks), flush, grace_s=options.grace_s, sealer=sealer)
+    engines = _Engines(options.data_dir, sinks)
+    await asyncio.to_thread(engines, "")  # the usual engine (its pools, schema checks) before the first run
+    segments = Segments(engines, flush, grace_s=options.grace_s, sealer=sealer)
     client = await connect(settings)
     worker = Worker(client, task_queue=settings.task_queue, workflows=[RunWorkflow],
                     activities=[segments.drive_segment], identity=options.identity or identity(),

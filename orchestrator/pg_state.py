@@ -6,30 +6,28 @@ proof of a crash, since another worker may be driving them: only the orchestrati
 durable before the call returns. Connections come from a pool that checks each one before use, so
 after a PostgreSQL restart the next call reconnects instead of failing on a dead socket.
 Imported only when `GRAPHWRIGHT_POSTGRES_DSN` is set (psycopg is an optional extra).
+
+Round trips are what a run pays for here (each is a wake-up of a Postgres backend, and on a busy
+machine a wait for a CPU): the pools (`orchestrator.pg_pool`) check a connection only when it looks
+dead, and a worker's checkpointer keeps one pool per event loop across segments instead of
+connecting anew for each run.
 """
 
 from __future__ import annotations
 
+import asyncio
 import threading
+import weakref
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
 from orchestrator.checkpoints import REPLAYS_SCHEMA, RUNS_SCHEMA, RunStore
+from orchestrator.pg_pool import acheck_if_suspect, connect_pool
 from orchestrator.state_store import RunState
 from orchestrator.tool_journal import JOURNAL_SCHEMA, ToolJournal
 
 _STATE_LOCK = 7_300_001  # advisory lock ids: schema set-up by many processes at once is serialised
-
-
-def connect_pool(dsn: str, *, max_size: int = 8) -> Any:
-    """A thread-safe pool of autocommit connections, each checked (and replaced if dead) before use."""
-    from psycopg_pool import ConnectionPool
-
-    pool = ConnectionPool(dsn, min_size=1, max_size=max_size, kwargs={"autocommit": True},
-                          check=ConnectionPool.check_connection, open=False, name="graphwright")
-    pool.open(wait=True, timeout=30)
-    return pool
 
 
 def ensure_schema(dsn: str, ddl: str, lock_id: int) -> None:
@@ -50,8 +48,8 @@ class PgRunStore(RunStore):
 
     _RESERVE_SQL = "UPDATE graphwright_runs SET seq_reserved = GREATEST(seq_reserved, ?) WHERE run_id = ?"
 
-    def __init__(self, pool: Any) -> None:  # not super().__init__: that opens a SQLite file
-        self._pool = pool
+    def __init__(self, pool: Any, savers: PgSavers | None = None) -> None:  # not super().__init__: a SQLite file
+        self._pool, self._savers = pool, savers
         self.path = "PostgreSQL"  # type: ignore[assignment]  # for messages: never the DSN
 
     def _rows(self, sql: str, params: tuple[Any, ...]) -> list[tuple[Any, ...]]:
@@ -60,6 +58,8 @@ class PgRunStore(RunStore):
             return cur.fetchall() if cur.description else []
 
     def close(self) -> None:
+        if self._savers is not None:
+            self._savers.close()
         self._pool.close()
 
 
@@ -83,20 +83,57 @@ class PgToolJournal(ToolJournal):
         """The pool is shared with the run records, which close it."""
 
 
-@asynccontextmanager
-async def open_pg_saver(dsn: str) -> AsyncIterator[Any]:
-    """LangGraph's `AsyncPostgresSaver` over a small pool of this event loop (checked connections)."""
-    from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
-    from psycopg.rows import dict_row
-    from psycopg_pool import AsyncConnectionPool
+class PgSavers:
+    """`open_saver()` for every segment an engine drives: LangGraph's `AsyncPostgresSaver` over one
+    pool per event loop, opened by the first segment and kept for the next ones (a worker drives
+    many runs on one loop). The pool closes when its loop ends (`asyncio.run` cancels its keeper)
+    or with `close()`."""
 
-    pool = AsyncConnectionPool(dsn, min_size=1, max_size=4, open=False, check=AsyncConnectionPool.check_connection,
-                               kwargs={"autocommit": True, "prepare_threshold": 0, "row_factory": dict_row})
-    await pool.open(wait=True, timeout=30)
-    try:
-        yield AsyncPostgresSaver(pool)  # type: ignore[arg-type]
-    finally:
-        await pool.close()
+    def __init__(self, dsn: str, max_size: int = 8) -> None:
+        self.dsn, self.max_size = dsn, max_size
+        self._pools: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, tuple[Any, asyncio.Task[None]]] = (
+            weakref.WeakKeyDictionary())
+        self._opening: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = weakref.WeakKeyDictionary()
+
+    @asynccontextmanager
+    async def __call__(self) -> AsyncIterator[Any]:
+        from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
+
+        yield AsyncPostgresSaver(await self._pool())  # type: ignore[arg-type]
+
+    async def _pool(self) -> Any:
+        loop = asyncio.get_running_loop()
+        lock = self._opening.setdefault(loop, asyncio.Lock())
+        async with lock:
+            held = self._pools.get(loop)
+            if held is None or held[1].done():
+                pool = await self._open()
+                self._pools[loop] = held = (pool, loop.create_task(self._keep(loop, pool)))
+        return held[0]
+
+    async def _keep(self, loop: asyncio.AbstractEventLoop, pool: Any) -> None:
+        """Hold `pool` open until this task is cancelled: by `close()`, or when its loop ends."""
+        try:
+            await asyncio.Event().wait()
+        finally:
+            if self._pools.get(loop, (None,))[0] is pool:
+                del self._pools[loop]
+            await pool.close()
+
+    async def _open(self) -> Any:
+        from psycopg.rows import dict_row
+        from psycopg_pool import AsyncConnectionPool
+
+        pool = AsyncConnectionPool(self.dsn, min_size=1, max_size=self.max_size, open=False, check=acheck_if_suspect,
+                                   kwargs={"autocommit": True, "prepare_threshold": 0, "row_factory": dict_row})
+        await pool.open(wait=True, timeout=30)
+        return pool
+
+    def close(self) -> None:
+        """Close the pools of loops still running (a pool whose loop has ended was closed with it)."""
+        for loop, (_pool, keeper) in list(self._pools.items()):
+            if not loop.is_closed() and not keeper.done():
+                loop.call_soon_threadsafe(keeper.cancel)
 
 
 def _setup_checkpoints(dsn: str) -> None:
@@ -129,4 +166,5 @@ def open_pg_run_state(dsn: str) -> RunState:
     ensure_schema(dsn, ";\n".join((RUNS_SCHEMA, REPLAYS_SCHEMA, JOURNAL_SCHEMA)), _STATE_LOCK)
     _setup_checkpoints(dsn)
     pool = connect_pool(dsn)
-    return RunState(PgRunStore(pool), PgToolJournal(pool), lambda: open_pg_saver(dsn), "PostgreSQL", unreachable)
+    savers = PgSavers(dsn)
+    return RunState(PgRunStore(pool, savers), PgToolJournal(pool), savers, "PostgreSQL", unreachable)
