@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import json
 import os
-import select
+import selectors
 import shutil
 import subprocess
 import sys
@@ -126,7 +126,9 @@ def _child(folder: Path, timeout_s: float) -> dict[str, Any]:
     child = subprocess.Popen([sys.executable, "-m", "history.sql_child", str(folder)], cwd=_ROOT, env=env,
                              stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
     try:
-        ready, _, _ = select.select([child.stdout], [], [], START_GRACE_S)
+        with selectors.DefaultSelector() as waiting:  # poll/epoll: select() refuses descriptors >= 1024
+            waiting.register(child.stdout, selectors.EVENT_READ)
+            ready = waiting.select(START_GRACE_S)
         if ready and child.stdout is not None:
             child.stdout.readline()  # "ready" (or EOF when it failed to start)
         child.wait(timeout_s + KILL_MARGIN_S)

@@ -56,3 +56,15 @@ def test_row_limit_and_timeout(box_store: HistoryStore) -> None:
     assert len(result.frame) == 25 and result.truncated
     with pytest.raises(SqlBoxTimeout, match="longer than 0.3s"):
         run_sql(cur, "SELECT count(*) FROM range(1000000000000) a", "alice", timeout_s=0.3)
+
+
+def test_the_box_answers_in_a_process_holding_over_a_thousand_descriptors(box_store: HistoryStore) -> None:
+    """A long-lived app (or test process) can hold descriptors numbered past 1024, where select() fails."""
+    import os
+
+    held = [os.open(os.devnull, os.O_RDONLY) for _ in range(1100)]
+    try:
+        assert run_sql(box_store.read_cursor(), "SELECT count(*) AS n FROM runs", "alice").frame["n"].tolist() == [1]
+    finally:
+        for fd in held:
+            os.close(fd)
