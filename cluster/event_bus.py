@@ -23,6 +23,8 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from orchestrator import events as ev
+from orchestrator.fencing import fence_of
+from orchestrator.fencing import stale as fence_stale
 
 log = logging.getLogger(__name__)
 
@@ -67,7 +69,7 @@ class EventPublisher:
 
     def publish(self, event: ev.Event) -> None:
         """The sink: called on the run's event loop, so it only queues."""
-        self._queue.put((event.run_id, event.seq, event.model_dump_json()))
+        self._queue.put((event.run_id, event.seq, event.model_dump_json(), fence_of(event.run_id)))
 
     def flush(self, timeout: float = 30.0) -> bool:
         """Block until everything queued so far is committed (True) or `timeout` passes."""
@@ -90,7 +92,7 @@ class EventPublisher:
         while not stop:
             item = self._queue.get()
             deadline = time.monotonic() + FLUSH_S  # nothing waits longer than this after the first item
-            batch: list[tuple[str, int, str]] = []
+            batch: list[tuple[str, int, str, Any]] = []
             waiters: list[threading.Event] = []
             while True:
                 if item is None:
@@ -113,8 +115,10 @@ class EventPublisher:
         if con is not None:
             con.close()
 
-    def _write(self, con: Any, batch: list[tuple[str, int, str]]) -> Any:
-        """Insert the batch and notify each run's channel; retried on a lost connection (Postgres restart)."""
+    def _write(self, con: Any, batch: list[tuple[str, int, str, Any]]) -> Any:
+        """Insert the batch and notify each run's channel; retried on a lost connection (Postgres restart).
+
+        Events a segment published under a fencing token that is no longer current are left out."""
         import time
 
         import psycopg
@@ -126,9 +130,11 @@ class EventPublisher:
                 if con is None or con.closed:
                     con = psycopg.connect(self.dsn)
                 with con.transaction(), con.cursor() as cur:
+                    refused = fence_stale(con, [f for *_, f in batch if f is not None])
+                    rows = [(r, s, e) for r, s, e, f in batch if f is None or (f.run_id, f.attempt) not in refused]
                     cur.executemany("INSERT INTO graphwright_run_events (run_id, seq, event) VALUES (%s, %s, %s)"
-                                    " ON CONFLICT DO NOTHING", batch)
-                    for run_id, seq in _last_seq_per_run(batch).items():
+                                    " ON CONFLICT DO NOTHING", rows)
+                    for run_id, seq in _last_seq_per_run(rows).items():
                         cur.execute(f"NOTIFY {channel(run_id)}, '{int(seq)}'")
                 return con
             except psycopg.OperationalError as exc:
