@@ -10,6 +10,7 @@ end. The first call's answer then arrives: its late writes are refused, and the 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import itertools
 from pathlib import Path
 from typing import Any
@@ -53,7 +54,7 @@ class _Worker:
         from temporalio.testing import ActivityEnvironment
 
         env = ActivityEnvironment()
-        env.info = env.info.__class__(**{**env.info.__dict__, "attempt": number})
+        env.info = dataclasses.replace(env.info, attempt=number)
         request = SegmentRequest(run_id=run_id, resume=False, decision=None, default_model="openai/gpt-4o-mini")
         return await env.run(self.segments.drive_segment, request)
 
