@@ -29,6 +29,7 @@ from cluster.sealed import SECRET_ENV, ClusterSecretError, Sealer
 from cluster.workflow import ACTIVITY_NAME, SegmentRequest
 from orchestrator.drive import HAND_BACK, HandBack
 from orchestrator.events import TERMINAL_TYPES
+from orchestrator.fencing import FENCE, Fence
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +38,7 @@ LEASE_LOST = ("this worker lost its lease on the run (Temporal did not hear from
               "continues on another worker from its last checkpoint")
 HEARTBEAT_EVERY_S = 0.1  # and the worker sends at most one per 0.2 s: a Stop reaches the segment within that
 GRACE_S = 10.0
+FENCED = "a newer attempt drives this run now: this one stops without writing anything more"
 ENDED = {"run_finished": "finished", "run_failed": "failed", "run_cancelled": "cancelled",
          "run_interrupted": "interrupted"}
 
@@ -71,9 +73,20 @@ class Segments:
             from orchestrator.events import RunOrigin
 
             origin = RunOrigin.model_validate_json(request.origin_json)
-        log.info("segment of run %s started (attempt %d)", request.run_id, info.attempt)
+        # The fencing token: from now on an older attempt still driving this run is refused its writes.
+        fence = Fence(request.run_id, await asyncio.to_thread(engine.store.take_fence, request.run_id))
+        loop = asyncio.get_running_loop()
+
+        def fenced_out() -> None:  # a write refused (from any thread): stop this stale copy quietly
+            hand_back.requested, hand_back.message = True, FENCED
+            loop.call_soon_threadsafe(segment.cancel)
+
+        fence.on_lost = fenced_out
+        fencing = FENCE.set(fence)
+        log.info("segment of run %s started (attempt %d, token %d)", request.run_id, info.attempt, fence.attempt)
         segment = asyncio.create_task(self._drive(engine, stored, resume, approval, origin))
         HAND_BACK.reset(token)
+        FENCE.reset(fencing)
         beats = asyncio.create_task(_heartbeat())
         shutdown = asyncio.create_task(activity.wait_for_worker_shutdown())
         try:
@@ -88,6 +101,10 @@ class Segments:
                     await asyncio.to_thread(self.flush)
                     raise ApplicationError("the worker shut down; the run continues on another worker",
                                            type="HandedBack")
+            if fence.lost:
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await segment
+                raise ApplicationError(FENCED, type="Fenced")
             status = segment.result()
             log.info("segment of run %s ended: %s", request.run_id, status)
         except asyncio.CancelledError:

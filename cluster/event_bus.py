@@ -23,6 +23,8 @@ from typing import Any
 
 from cluster.event_feed import CHANNEL, last_seq, subscribe
 from orchestrator import events as ev
+from orchestrator.fencing import fence_of
+from orchestrator.fencing import stale as fence_stale
 
 __all__ = ["CHANNEL", "EventPublisher", "ensure_schema", "last_seq", "subscribe"]
 log = logging.getLogger(__name__)
@@ -70,7 +72,7 @@ class EventPublisher:
 
     def publish(self, event: ev.Event) -> None:
         """The sink: called on the run's event loop, so it only queues."""
-        self._queue.put((event.run_id, event.seq, event.model_dump_json()))
+        self._queue.put((event.run_id, event.seq, event.model_dump_json(), fence_of(event.run_id)))
 
     def flush(self, timeout: float = 30.0) -> bool:
         """Block until everything queued so far is committed (True) or `timeout` passes."""
@@ -96,7 +98,7 @@ class EventPublisher:
         last_write = 0.0
         while not stop:
             item = self._queue.get()
-            batch: list[tuple[str, int, str]] = []
+            batch: list[tuple[str, int, str, Any]] = []
             waiters: list[threading.Event] = []
             while True:
                 if item is None:
@@ -121,24 +123,34 @@ class EventPublisher:
         if con is not None:
             con.close()
 
-    def _write(self, con: Any, batch: list[tuple[str, int, str]]) -> Any:
+    def _write(self, con: Any, batch: list[tuple[str, int, str, Any]]) -> Any:
         """Record and announce the batch; retried on a lost connection (a Postgres restart).
 
         A retry after a commit whose answer was lost records nothing twice (`ON CONFLICT DO NOTHING`);
-        its notifications only make subscribers look once more."""
+        its notifications only make subscribers look once more. Events a segment published under a
+        fencing token that is no longer current are left out (checked in the same transaction)."""
         import time
 
         import psycopg
 
         if not batch:
             return con
-        run_ids, seqs, events = (list(column) for column in zip(*batch, strict=True))
+        run_ids, seqs, events, _ = (list(column) for column in zip(*batch, strict=True))
         notes = [f"{run_id}:{seq}" for run_id, seq in _last_seq_per_run(batch).items()]
         for attempt in range(600):  # ~5 min of reconnecting before events are given up on
             try:
                 if con is None or con.closed:
                     con = psycopg.connect(self.dsn, autocommit=True)
-                con.execute(_RECORD, (run_ids, seqs, events, notes))
+                fences = [f for *_, f in batch if f is not None]
+                if not fences:  # no fenced segment in the batch: one round trip
+                    con.execute(_RECORD, (run_ids, seqs, events, notes))
+                    return con
+                with con.transaction():
+                    refused = fence_stale(con, fences)
+                    rows = [(r, s, e) for r, s, e, f in batch if f is None or (f.run_id, f.attempt) not in refused]
+                    if rows:
+                        kept = [f"{run_id}:{seq}" for run_id, seq in _last_seq_per_run(rows).items()]
+                        con.execute(_RECORD, (*(list(column) for column in zip(*rows, strict=True)), kept))
                 return con
             except psycopg.OperationalError as exc:
                 if attempt == 0:
@@ -151,8 +163,8 @@ class EventPublisher:
         return con
 
 
-def _last_seq_per_run(batch: list[tuple[str, int, str]]) -> dict[str, int]:
+def _last_seq_per_run(batch: list[tuple[Any, ...]]) -> dict[str, int]:
     last: dict[str, int] = {}
-    for run_id, seq, _ in batch:
+    for run_id, seq, *_ in batch:
         last[run_id] = max(seq, last.get(run_id, 0))
     return last

@@ -22,6 +22,7 @@ import logging
 import re
 import threading
 from contextlib import nullcontext
+from dataclasses import dataclass, replace
 from functools import cache
 from types import MappingProxyType
 from typing import Any
@@ -37,6 +38,8 @@ from history.pg_slots import PgRunSlots
 from history.rows import END_RUNS_SQL, INSERT_RUNS_SQL, TOTALS_SQL, Batch, SetTraceId, Tracker, _Run, columns
 from history.store import HistoryStore
 from history.writer import Writer
+from orchestrator.fencing import fence_of
+from orchestrator.fencing import stale as fence_stale
 
 log = logging.getLogger(__name__)
 WHERE = "the PostgreSQL history"
@@ -111,6 +114,42 @@ class _Insert:
         con.execute(self.insert_arrays, params)
 
 
+_FENCED_LISTS = ("steps", "calls", "events", "new_runs", "ops")
+
+
+@dataclass(frozen=True)
+class _Fenced:
+    """An event a segment recorded under its fencing token: written only while the token is current."""
+
+    event: Any
+    fence: Any
+
+    @property
+    def run_id(self) -> str:
+        return self.event.run_id
+
+    @property
+    def type(self) -> str:
+        return self.event.type
+
+
+def _unfenced(batch: Batch, refused: set[tuple[str, int]]) -> Batch:
+    """The batch without the rows of attempts whose token is no longer current."""
+    if not refused:
+        return batch
+    dropped: dict[str, set[int]] = {name: set() for name in _FENCED_LISTS}
+    ends = dict(batch.ends)
+    for fence, spans, ended in batch.fenced:
+        if (fence.run_id, fence.attempt) in refused:
+            for name, (start, end) in spans.items():
+                dropped[name].update(range(start, end))
+            if ended:
+                ends.pop(fence.run_id, None)
+    kept = {name: [row for i, row in enumerate(getattr(batch, name)) if i not in dropped[name]]
+            for name in _FENCED_LISTS}
+    return replace(batch, ends=ends, fenced=[], **kept)
+
+
 class PgTracker(Tracker):
     """The local tracker's rows; run facts and event ids come from PostgreSQL (shared by all writers)."""
 
@@ -135,6 +174,16 @@ class PgTracker(Tracker):
     def new_id(self) -> int:
         return self._ids.pop()
 
+    def add(self, item: Any, batch: Batch) -> None:
+        if not isinstance(item, _Fenced):
+            return super().add(item, batch)
+        before = {name: len(getattr(batch, name)) for name in _FENCED_LISTS}
+        end = batch.ends.get(item.run_id)
+        super().add(item.event, batch)
+        spans = {name: (start, len(getattr(batch, name))) for name, start in before.items()}
+        batch.fenced.append((item.fence, spans, batch.ends.get(item.run_id) is not end))
+        return None
+
 
 class PgWriter(Writer):
     retried = (psycopg.Error, OSError)
@@ -144,10 +193,15 @@ class PgWriter(Writer):
         self._inserts = {table: _Insert(table, types[table]) for table in ("steps", "llm_calls", "events")}
         super().__init__(None, tracker=PgTracker(pool), **kwargs)
 
+    def put(self, item: Any) -> int:
+        fence = fence_of(item.run_id) if not isinstance(item, SetTraceId) else None
+        return super().put(item if fence is None else _Fenced(item, fence))
+
     def _write(self, batch: Batch) -> None:
-        tables = (("steps", batch.steps), ("llm_calls", batch.calls), ("events", batch.events))
-        small = sum(len(rows) for _, rows in tables) <= SMALL_BATCH
+        small = sum(len(rows) for rows in (batch.steps, batch.calls, batch.events)) <= SMALL_BATCH
         with self._pool.connection() as con, con.pipeline() if small else nullcontext(), con.transaction():
+            batch = _unfenced(batch, fence_stale(con, [fence for fence, _, _ in batch.fenced]))
+            tables = (("steps", batch.steps), ("llm_calls", batch.calls), ("events", batch.events))
             if batch.new_runs:
                 con.execute(to_pg(INSERT_RUNS_SQL), columns(batch.new_runs))
             for table, rows in tables:

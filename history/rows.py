@@ -45,6 +45,8 @@ class Batch:
     ops: list[RunOp] = field(default_factory=list)  # rare statements (resumes, supersedes), in order
     ends: dict[str, tuple[Any, ...]] = field(default_factory=dict)  # last terminal event per run, in bulk
     done: set[str] = field(default_factory=set)  # runs that ended for good
+    # cluster mode: (fence, {list: (start, end)}, set the run's end) of rows written under a fencing token
+    fenced: list[tuple[Any, dict[str, tuple[int, int]], bool]] = field(default_factory=list)
 
 
 @dataclass

@@ -16,13 +16,17 @@ connecting anew for each run.
 from __future__ import annotations
 
 import asyncio
+import json
 import threading
+import time
 import weakref
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
 from orchestrator.checkpoints import REPLAYS_SCHEMA, RUNS_SCHEMA, RunStore
+from orchestrator.fencing import FENCES_SCHEMA, fence_of
+from orchestrator.fencing import stale as fence_stale
 from orchestrator.pg_pool import acheck_if_suspect, connect_pool
 from orchestrator.state_store import RunState
 from orchestrator.tool_journal import JOURNAL_SCHEMA, ToolJournal
@@ -56,6 +60,26 @@ class PgRunStore(RunStore):
         with self._pool.connection() as con:
             cur = con.execute(_pg(sql), params)
             return cur.fetchall() if cur.description else []
+
+    def take_fence(self, run_id: str) -> int:
+        """A new attempt on `run_id` starts: its fencing token, which makes every earlier attempt's stale."""
+        return int(self._rows("INSERT INTO graphwright_run_fences (run_id, attempt) VALUES (?, 1) ON CONFLICT"
+                              " (run_id) DO UPDATE SET attempt = graphwright_run_fences.attempt + 1 RETURNING attempt",
+                              (run_id,))[0][0])
+
+    def set_status(self, run_id: str, status: str, *, pending: dict[str, Any] | None = None,
+                   add_elapsed: float = 0.0) -> None:
+        """As locally; under a fence, only while it is current (checked in the same statement)."""
+        fence = fence_of(run_id)
+        if fence is None:
+            return super().set_status(run_id, status, pending=pending, add_elapsed=add_elapsed)
+        with self._pool.connection() as con, con.transaction():
+            if fence_stale(con, [fence]):
+                return None
+            con.execute("UPDATE graphwright_runs SET status = %s, pending_json = %s, elapsed_s = elapsed_s + %s,"
+                        " updated = %s WHERE run_id = %s",
+                        (status, json.dumps(pending) if pending else None, add_elapsed, time.time(), run_id))
+        return None
 
     def close(self) -> None:
         if self._savers is not None:
@@ -99,7 +123,7 @@ class PgSavers:
     async def __call__(self) -> AsyncIterator[Any]:
         from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
 
-        yield AsyncPostgresSaver(await self._pool())  # type: ignore[arg-type]
+        yield _fenced_saver(AsyncPostgresSaver)(await self._pool())  # type: ignore[arg-type]
 
     async def _pool(self) -> Any:
         loop = asyncio.get_running_loop()
@@ -136,6 +160,36 @@ class PgSavers:
                 loop.call_soon_threadsafe(keeper.cancel)
 
 
+class FencedOut(Exception):
+    """A stale attempt tried to write a checkpoint of a run another attempt now drives."""
+
+
+def _fenced_saver(base: Any) -> Any:
+    """`base` refusing the checkpoint writes of a segment whose fencing token is no longer current."""
+
+    class FencedSaver(base):  # type: ignore[misc, valid-type]
+        async def aput(self, config: Any, *args: Any, **kwargs: Any) -> Any:
+            await self._check(config)
+            return await super().aput(config, *args, **kwargs)
+
+        async def aput_writes(self, config: Any, *args: Any, **kwargs: Any) -> Any:
+            await self._check(config)
+            return await super().aput_writes(config, *args, **kwargs)
+
+        async def _check(self, config: Any) -> None:
+            fence = fence_of(config["configurable"]["thread_id"])
+            if fence is None:
+                return
+            async with self.conn.connection() as con:
+                cur = await con.execute("SELECT attempt FROM graphwright_run_fences WHERE run_id = %s", [fence.run_id])
+                row = await cur.fetchone()
+            if fence.lost or (row is not None and row["attempt"] != fence.attempt):
+                fence.lose()
+                raise FencedOut(f"run `{fence.run_id}` is driven by a newer attempt")
+
+    return FencedSaver
+
+
 def _setup_checkpoints(dsn: str) -> None:
     import psycopg
     from langgraph.checkpoint.postgres import PostgresSaver
@@ -163,7 +217,7 @@ def unreachable(exc: BaseException) -> bool:
 
 
 def open_pg_run_state(dsn: str) -> RunState:
-    ensure_schema(dsn, ";\n".join((RUNS_SCHEMA, REPLAYS_SCHEMA, JOURNAL_SCHEMA)), _STATE_LOCK)
+    ensure_schema(dsn, ";\n".join((RUNS_SCHEMA, REPLAYS_SCHEMA, JOURNAL_SCHEMA, FENCES_SCHEMA)), _STATE_LOCK)
     _setup_checkpoints(dsn)
     pool = connect_pool(dsn)
     savers = PgSavers(dsn)

@@ -24,12 +24,7 @@ from schemas import load_workflow
 from schemas.functions import MODULES_ENV
 from testkit.replies import Reply, ToolCallSpec
 
-pytestmark = [pytest.mark.cluster, pytest.mark.slow, pytest.mark.timeout(900),
-              pytest.mark.xfail(strict=False, reason=(
-                  "known bug: a worker starved past the heartbeat timeout keeps driving its segment until it hears "
-                  "it lost the lease, while Temporal's next attempt runs the same run elsewhere; the two attempts' "
-                  "ledgers then flag each other's model calls (history counted 300/700/800 tokens for 400-token "
-                  "runs on a machine at load 25). Needs a fencing token per attempt; see docs/scaling.md."))]
+pytestmark = [pytest.mark.cluster, pytest.mark.slow, pytest.mark.timeout(900)]
 
 RUNS, KILLS, WORKERS = 40, 10, 4
 CALLS_PER_RUN = 4  # fetch: the tool call, then its answer; mid; last

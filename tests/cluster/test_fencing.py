@@ -1,0 +1,111 @@
+"""Two attempts of the same run segment at once (a worker starved past its heartbeat timeout keeps
+driving its copy while Temporal's next attempt runs elsewhere): every model call is counted once.
+
+The segment activity runs twice, in Temporal's activity test environment, on two "workers" (each its
+own engine, history writer and event publisher, all on the same PostgreSQL). The first attempt's
+first model call is slow; the second attempt starts while it is in flight and drives the run to its
+end. The first call's answer then arrives: its late writes are refused, and the stale attempt stops.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import itertools
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+
+from cluster.workflow import SegmentRequest
+from orchestrator.credentials import Credentials
+from orchestrator.deployment import Deployment
+from orchestrator.offline_synth import synthesize
+from orchestrator.policy import Policy
+from orchestrator.runner import Engine
+from schemas import load_workflow_file
+from testkit.replies import Reply
+
+pytestmark = pytest.mark.cluster
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "brief_writer.yaml"
+SLOW_S = 2.0
+
+
+class _Worker:
+    """What `cluster.worker.serve` gives a worker process: an engine whose sinks are the event bus and the history."""
+
+    def __init__(self, name: str, dsn: str, tmp_path: Path, common: dict[str, Any]) -> None:
+        from cluster.activity import Segments
+        from cluster.event_bus import EventPublisher
+        from cluster.worker import _accounted_first, _open_history
+
+        self.publisher = EventPublisher(dsn)
+        self.history = _open_history(None)
+        self.engine = Engine(data_dir=tmp_path / name, sinks=[self.publisher.publish, _accounted_first(self.history)],
+                             deployment=Deployment(postgres_dsn=dsn), **common)
+        self.segments = Segments(lambda _model: self.engine, self.flush)
+
+    def flush(self) -> None:
+        self.publisher.flush()
+        self.history.flush()
+
+    async def attempt(self, number: int, run_id: str) -> Any:
+        from temporalio.testing import ActivityEnvironment
+
+        env = ActivityEnvironment()
+        env.info = dataclasses.replace(env.info, attempt=number)
+        request = SegmentRequest(run_id=run_id, resume=False, decision=None, default_model="openai/gpt-4o-mini")
+        return await env.run(self.segments.drive_segment, request)
+
+    def close(self) -> None:
+        self.publisher.close()
+        self.history.close()
+        self.engine.state.close()
+
+
+def test_a_stale_attempt_of_a_segment_is_fenced_off_and_every_model_call_counts_once(
+    tmp_path: Path, fresh_dsn: str, llm_server: Any, credentials: Credentials, llm_client: Any,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from temporalio.exceptions import ApplicationError
+
+    monkeypatch.setenv("GRAPHWRIGHT_POSTGRES_DSN", fresh_dsn)
+    numbers = itertools.count(1)
+    llm_server.set_default(lambda req: Reply(text=synthesize(req.messages, req.tools).text,
+                                             latency=SLOW_S if next(numbers) == 1 else 0.0))
+    common = {"client": llm_client, "credentials": credentials, "policy": Policy(default_model="openai/gpt-4o-mini")}
+    starved, healthy = (_Worker(name, fresh_dsn, tmp_path, common) for name in ("starved", "healthy"))
+    starved.engine.create_run(load_workflow_file(EXAMPLE), {}, owner="alice", run_id="r1")
+
+    async def overlap() -> tuple[Any, Any]:
+        first = asyncio.create_task(starved.attempt(1, "r1"))
+        while not llm_server.requests:  # the first attempt is mid-call (its answer comes in SLOW_S)
+            await asyncio.sleep(0.01)
+        second = await healthy.attempt(2, "r1")  # Temporal's retry: the lease of the first ran out
+        return await asyncio.gather(first, return_exceptions=True), second
+
+    try:
+        (stale,), ending = asyncio.run(overlap())
+        for worker in (starved, healthy):
+            worker.flush()
+    finally:
+        for worker in (starved, healthy):
+            worker.close()
+
+    with psycopg.connect(fresh_dsn) as con:
+        calls = con.execute("SELECT count(*), sum(tokens_in + tokens_out) FROM llm_calls"
+                            " WHERE run_id = 'r1' AND NOT superseded").fetchone()
+        every_row = con.execute("SELECT count(*) FROM llm_calls WHERE run_id = 'r1'").fetchone()[0]
+        run = con.execute("SELECT status, tokens_in + tokens_out FROM runs WHERE run_id = 'r1'").fetchone()
+        record = con.execute("SELECT status FROM graphwright_runs WHERE run_id = 'r1'").fetchone()[0]
+        published = [t for (t,) in con.execute("SELECT event->>'type' FROM graphwright_run_events"
+                                               " WHERE run_id = 'r1' ORDER BY seq")]
+    assert ending == "finished"
+    assert calls == (2, run[1])  # one call per step: the history's totals are the ledger's
+    assert every_row == 2  # the stale attempt's late call was refused, not written and flagged
+    assert (run[0], record) == ("finished", "finished")
+    assert published.count("run_started") == 2 and published.count("run_finished") == 1
+    assert published[-1] == "run_finished"
+    assert isinstance(stale, ApplicationError) and stale.type == "Fenced", stale
+    assert len(llm_server.requests) == 3  # the stale attempt's call was answered, and made no other
