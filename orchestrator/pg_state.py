@@ -195,7 +195,10 @@ def _setup_checkpoints(dsn: str) -> None:
     from langgraph.checkpoint.postgres import PostgresSaver
 
     with psycopg.connect(dsn, autocommit=True) as con:
-        con.execute("SELECT pg_advisory_lock(%s)", [_STATE_LOCK + 1])
+        # Polled, not waited for: LangGraph's setup runs CREATE INDEX CONCURRENTLY, which waits for every
+        # open statement, a blocked `pg_advisory_lock` of another process starting at once included (a deadlock)
+        while not con.execute("SELECT pg_try_advisory_lock(%s)", [_STATE_LOCK + 1]).fetchone()[0]:  # type: ignore[index]
+            time.sleep(0.05)
         try:
             PostgresSaver(con).setup()  # LangGraph's own migrations (idempotent)
         finally:

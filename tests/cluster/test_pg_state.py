@@ -142,3 +142,42 @@ steps:
         assert done[-1].type == "run_finished" and done[-1].output == "done two done one"
     finally:
         engine.state.close()
+
+
+def test_workers_setting_up_at_once_wait_for_each_other_without_deadlocking(fresh_dsn: str) -> None:
+    """One process holds the set-up lock and builds an index CONCURRENTLY (as LangGraph's setup does); another
+    starting meanwhile must not sit in a statement waiting for the lock, which that build would wait for."""
+    import threading
+    import time
+
+    import psycopg
+
+    from orchestrator.pg_state import _STATE_LOCK, _setup_checkpoints
+
+    with psycopg.connect(fresh_dsn, autocommit=True) as holder:
+        holder.execute("CREATE TABLE setup_probe (n int)")
+        holder.execute("SELECT pg_advisory_lock(%s)", [_STATE_LOCK + 1])
+        failures: list[BaseException] = []
+
+        def set_up() -> None:
+            try:
+                _setup_checkpoints(fresh_dsn)
+            except BaseException as exc:  # noqa: BLE001 - reported below
+                failures.append(exc)
+
+        second = threading.Thread(target=set_up, daemon=True)
+        second.start()
+        deadline = time.monotonic() + 30
+        while not _other_backends(holder) and time.monotonic() < deadline:  # the second has connected
+            time.sleep(0.05)
+        time.sleep(0.5)  # and asks for the lock
+        holder.execute("SET lock_timeout = '20s'")
+        holder.execute("CREATE INDEX CONCURRENTLY setup_probe_n ON setup_probe (n)")  # waited for the second before
+        holder.execute("SELECT pg_advisory_unlock(%s)", [_STATE_LOCK + 1])
+    second.join(60)
+    assert not second.is_alive() and failures == []
+
+
+def _other_backends(con: Any) -> int:
+    return int(con.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+                           " AND pid <> pg_backend_pid()").fetchone()[0])
