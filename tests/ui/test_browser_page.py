@@ -6,6 +6,7 @@ opens its own browser context, which is a separate visitor with their own localS
 
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
@@ -28,6 +29,7 @@ from tests.ui.test_browser import (
     tab,
     use_model,
 )
+from ui.kept_design import STORAGE_KEY
 
 pytestmark = pytest.mark.browser
 browser, page = steps.browser, steps.page  # the same fixtures: one Chromium, one context per test
@@ -85,8 +87,11 @@ def test_yaml_indentation_mistakes_are_named_on_their_line(page: object) -> None
 # ---- nothing lost on reload --------------------------------------------------------------------------------
 def test_the_draft_and_the_chat_survive_a_reload(page: object, browser: object, ui_app: RunningApp) -> None:
     send(page, "review loop")
+    stored = page.evaluate(f"localStorage.getItem('{STORAGE_KEY}')")
     send(page, "essay-checker")
     expect(page.locator("#yaml-editor")).to_contain_text("name: essay-checker")
+    # the page stores the turn a moment after showing it (the snapshot follows the turn's event)
+    page.wait_for_function(f"localStorage.getItem('{STORAGE_KEY}') !== {json.dumps(stored)}")
     page.reload()
     expect(page.locator("#yaml-editor")).to_contain_text("name: essay-checker")
     chat = page.locator("#design-chat")
