@@ -33,6 +33,16 @@ steps:
   - {id: one, type: agent, agent: w, prompt: one}
   - {id: two, type: agent, agent: w, prompt: 'two {{ steps.one.output }}'}
 """  # a workflow of two model calls, the second quoting the first
+APPROVAL = """  # a model call, an approval, a model call
+version: 1
+name: approve-me
+default_model: openai/gpt-4o-mini
+agents: {w: {role: Writer}}
+steps:
+  - {id: draft, type: agent, agent: w, prompt: draft}
+  - {id: check, type: approval, message: 'Publish {{ steps.draft.output }}?'}
+  - {id: publish, type: agent, agent: w, prompt: 'publish {{ steps.draft.output }}'}
+"""  # a model call, an approval, a model call
 
 
 @dataclass

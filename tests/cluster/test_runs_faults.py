@@ -10,23 +10,13 @@ import time
 from pathlib import Path
 
 import pytest
-from runs_testing import app_executor, drain, history_totals
+from runs_testing import APPROVAL, app_executor, drain, history_totals
 
 from schemas import load_workflow
 from testkit.replies import Reply
 
 pytestmark = pytest.mark.cluster
 
-APPROVAL = """
-version: 1
-name: approve-me
-default_model: openai/gpt-4o-mini
-agents: {w: {role: Writer}}
-steps:
-  - {id: draft, type: agent, agent: w, prompt: draft}
-  - {id: check, type: approval, message: 'Publish {{ steps.draft.output }}?'}
-  - {id: publish, type: agent, agent: w, prompt: 'publish {{ steps.draft.output }}'}
-"""
 TWO_STEPS = """
 version: 1
 name: two-steps

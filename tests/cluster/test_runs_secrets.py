@@ -16,7 +16,7 @@ import time
 from typing import Any
 
 import pytest
-from runs_testing import TEST_KEY, drain
+from runs_testing import APPROVAL, TEST_KEY, TWO_STEPS, drain
 
 from cluster.sealed import SECRET_ENV, Sealer, SessionKeysRefused, SessionSecrets
 from orchestrator.credentials import Credentials
@@ -30,25 +30,6 @@ pytestmark = pytest.mark.cluster
 SECRET = "cluster-secret-for-tests-0123456789abcdef"
 CANARY = "sk-visitor-canary-7f3a9c2e41d8b6057e19"
 NAMED_CANARY = "named-canary-b81c44e0d2a97f13"
-TWO_STEPS = """
-version: 1
-name: two-steps
-default_model: openai/gpt-4o-mini
-agents: {w: {role: Writer}}
-steps:
-  - {id: one, type: agent, agent: w, prompt: 'one'}
-  - {id: two, type: agent, agent: w, prompt: 'two {{ steps.one.output }}'}
-"""
-APPROVAL = """
-version: 1
-name: approve-me
-default_model: openai/gpt-4o-mini
-agents: {w: {role: Writer}}
-steps:
-  - {id: draft, type: agent, agent: w, prompt: draft}
-  - {id: check, type: approval, message: 'Publish {{ steps.draft.output }}?'}
-  - {id: publish, type: agent, agent: w, prompt: 'publish {{ steps.draft.output }}'}
-"""
 
 
 def visitor_executor(cluster: Any, app_secret: str | None, secrets: SessionSecrets | None) -> Any:
