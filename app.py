@@ -12,6 +12,7 @@ import os
 import sys
 
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+os.environ.setdefault("LITELLM_MODE", "PRODUCTION")  # no `.env` loading at LiteLLM's import
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
 

@@ -32,6 +32,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
     import asyncio
 
     os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+    os.environ.setdefault("LITELLM_MODE", "PRODUCTION")  # no `.env` loading at LiteLLM's import
     logging.basicConfig(level=getattr(logging, args.log_level), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
         from cluster.temporal_client import ClusterConfigError, TemporalSettings, postgres_dsn

@@ -49,6 +49,11 @@ _JSON_MODE_PROVIDERS = frozenset({"openai", "azure", "groq", "mistral", "deepsee
 def load_litellm() -> Any:
     """Import LiteLLM configured for offline, quiet, key-safe use (import is slow: call lazily).
 
+    LiteLLM's import, left in its default mode, loads the first `.env` file found above its own
+    package into `os.environ`, at whatever moment the import happens (mid-run, since it is lazy), so
+    settings would change under a running process. `LITELLM_MODE=PRODUCTION` turns that off: the
+    environment is what the process was started with.
+
     Two settings are about CPU, which bounds how many streams one event loop can serve at once:
 
     - OpenAI-compatible providers go through LiteLLM's own HTTP handler rather than the openai SDK
@@ -62,6 +67,7 @@ def load_litellm() -> Any:
     """
     os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
     os.environ.setdefault("EXPERIMENTAL_OPENAI_BASE_LLM_HTTP_HANDLER", "True")
+    os.environ.setdefault("LITELLM_MODE", "PRODUCTION")  # else its import loads a `.env` it finds into os.environ
     import litellm
 
     litellm.suppress_debug_info = True
