@@ -3,15 +3,18 @@
 `snapshot` is what the page stores (`gr.BrowserState`, localStorage): the draft, the newest chat
 messages and where the guided form is, cut to a size the browser keeps without complaint. The
 page stores it in the same event that shows a turn (never in a follow-up event), so whatever the
-visitor sees is already kept when they reload. The browser sends it back on load, so `restore`
+visitor sees is already kept when they reload. A hand edit is kept with its verdict (issues and
+diagram): the server screens it for keys first, so keystrokes typed in the instant before a reload,
+whose verdict has not shown yet, are not. The browser sends it back on load, so `restore`
 treats it as untrusted input: only known fields of the right types and sizes are taken, the draft
 is checked like a hand edit, and a change waiting for confirmation is never restored (powers are
 confirmed on the server, in this session).
 
 One browser can serve several people (sign out, someone else signs in): the snapshot carries a
 digest of its owner, and a draft comes back only to that owner — or, when it was made anonymously,
-to whoever holds this browser's anonymous id (the same rule as its runs). What is stored never
-holds a key: pasted keys are refused before they reach the chat or the draft.
+to whoever holds this browser's anonymous id (the same rule as its runs); the next person's page
+replaces it with their own. What is stored never holds a key: pasted keys are refused before they
+reach the chat or the draft, and Settings keys stay in server memory.
 """
 
 from __future__ import annotations

@@ -135,7 +135,7 @@ def test_a_reload_the_moment_something_shows_loses_nothing(page: object, ui_app:
 
 def test_a_reload_while_the_assistant_answers_keeps_the_question_and_the_mode(page: object, ui_app: RunningApp,
                                                                             llm_server) -> None:
-    llm_server.script(Reply(text=" ".join(f"word{i}" for i in range(80)), tokens_per_second=40))
+    llm_server.script(Reply(text=" ".join(f"word{i}" for i in range(30)), tokens_per_second=30))
     use_model(page, TEST_MODEL)
     tab(page, "Design")
     page.get_by_label("Assistant (LLM)").check()
