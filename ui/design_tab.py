@@ -204,12 +204,14 @@ def build(services: AppServices, session_state: gr.State) -> DesignTab:
         from chatbot.editor import user_edited_yaml
 
         result = user_edited_yaml(session.chat, text or "", default_model=services.default_model(session))
-        issues_md, diagram_md = validation_view(text or "")
-        if result.errors and session.chat.draft_yaml != (text or ""):  # refused (e.g. a pasted key)
+        refused = bool(result.errors) and session.chat.draft_yaml != (text or "")  # e.g. a pasted key
+        if refused:  # the editor goes back to the draft: the page shows what is kept, nothing else
             gr.Warning(result.reply)
-        return issues_md, diagram_md, _download_update(session), session, kept_design.snapshot(session)
+        issues_md, diagram_md = validation_view(session.chat.draft_yaml if refused else text or "")
+        return (session.chat.draft_yaml if refused else gr.skip(), issues_md, diagram_md, _download_update(session),
+                session, kept_design.snapshot(session))
 
-    editor.input(edited, [editor, session_state], [issues, diagram, download, session_state, kept],
+    editor.input(edited, [editor, session_state], [editor, issues, diagram, download, session_state, kept],
                  trigger_mode="always_last", api_visibility="private", show_progress="hidden")
 
     @funnel
