@@ -82,7 +82,7 @@ def build_app(services: AppServices) -> gr.Blocks:
         keys_md, quota_md, _model, mlflow_box, secrets_md = settings_outputs
         loaded = demo.load(on_load, [session_state, kept_owner, design.kept],
                            [keys_md, quota_md, mlflow_box, secrets_md, design.chatbot, design.editor, design.issues,
-                            design.diagram, design.download, session_state, kept_owner],
+                            design.diagram, design.download, design.mode, design.kept, session_state, kept_owner],
                            api_visibility="private", queue=False)
         loaded.then(run.list_resumable, [session_state], run.resumable_outputs, api_visibility="private")
         if services.cluster is not None:

@@ -3,6 +3,9 @@
 Chat and editor share one draft (`session.chat.draft_yaml`): a chat turn rewrites the editor, a
 hand edit becomes the draft the chat continues from. A change that raises powers (new tool, python,
 new host, higher budget) is held until the user clicks Confirm.
+
+Every event that changes the draft or the chat also outputs `kept` (the browser's copy, see
+`ui.kept_design`) in the same response, so a reload right after a turn shows loses nothing.
 """
 
 from __future__ import annotations
@@ -43,6 +46,7 @@ class DesignTab:
     issues: gr.Markdown
     diagram: gr.Markdown
     chatbot: gr.Chatbot
+    mode: gr.Radio  # guided interview or assistant: where the visitor's next message goes
     kept: gr.BrowserState  # the draft and chat, kept in the browser across reloads
     download: gr.DownloadButton
 
@@ -62,14 +66,18 @@ def normalise_message(message: Any) -> str:
 
 def greet(session: Session, stored: Any = None) -> tuple[Any, ...]:
     """A new session opens on what this browser kept (draft and chat), else on the guided interview's
-    first question (it needs no model). Returns the chat, editor, issues, diagram and download."""
+    first question (it needs no model). Returns the chat, editor, issues, diagram, download, the chat mode
+    the conversation was in, and what the browser keeps from now on (what it kept, cleaned; or the new
+    start when that was someone else's)."""
     kept_design.restore(session, stored)
     if not session.chat.messages:
         from chatbot.guided import start_guided
 
         start_guided(session.chat)
     issues, diagram = validation_view(session.chat.draft_yaml)
-    return chat_messages(session), session.chat.draft_yaml, issues, diagram, _download_update(session)
+    mode = MODES[1] if session.chat.mode == "llm" else MODES[0]
+    return (chat_messages(session), session.chat.draft_yaml, issues, diagram, _download_update(session), mode,
+            kept_design.snapshot(session))
 
 
 def chat_messages(session: Session) -> list[dict[str, str]]:
@@ -106,7 +114,7 @@ def _turn_outputs(session: Session, result: TurnResult) -> tuple[Any, ...]:
     estimate = safe_markdown(result.estimate) if result.estimate else ""
     changed = diff_markdown(result.plain_diff, result.diff) if result.diff else gr.skip()
     return (chat_messages(session), "", session.chat.draft_yaml, issues, diagram, group, pending_md,
-            estimate, _download_update(session), changed, session)
+            estimate, _download_update(session), changed, session, kept_design.snapshot(session))
 
 
 def build(services: AppServices, session_state: gr.State) -> DesignTab:
@@ -149,13 +157,12 @@ def build(services: AppServices, session_state: gr.State) -> DesignTab:
 
     kept = gr.BrowserState(None, storage_key=kept_design.STORAGE_KEY, secret=kept_design.STORAGE_SECRET)
     turn_outputs = [chatbot, message, editor, issues, diagram, confirm_box, pending_md, estimate, download,
-                    changed, session_state]
+                    changed, session_state, kept]
 
-    def keep(event: Any, wrote_editor: bool = True) -> None:
-        """After `event`: store the draft and chat in the browser, and mark the text the server wrote."""
-        event.then(kept_design.snapshot, [session_state], [kept], api_visibility="private", queue=False)
-        if wrote_editor:  # at once, in the page: the visitor may press Ctrl+Z right away
-            event.then(None, [editor], None, js=KEEP_DRAFT_JS, api_visibility="private", queue=False)
+    def keep(event: Any) -> None:
+        """After `event`: mark the text the server wrote in the editor, at once in the page (the visitor
+        may press Ctrl+Z right away). The browser's copy came with the event's own outputs."""
+        event.then(None, [editor], None, js=KEEP_DRAFT_JS, api_visibility="private", queue=False)
 
     @funnel
     async def chat(text: Any, chat_mode: str, session: Session) -> AsyncIterator[tuple[Any, ...]]:
@@ -173,6 +180,7 @@ def build(services: AppServices, session_state: gr.State) -> DesignTab:
 
         params = ModelParams(model=services.default_model(session))
         streamed: list[str] = []
+        stored: Any = None  # the visitor's message shows with the first partial reply: keep it from then on
         turn = asyncio.ensure_future(assistant_turn(session.chat, text, services.client_for(session), params,
                                                     on_token=streamed.append, known=known))
         try:
@@ -181,7 +189,8 @@ def build(services: AppServices, session_state: gr.State) -> DesignTab:
                 if streamed and not turn.done():
                     partial = [*chat_messages(session), {"role": "assistant",
                                                          "content": safe_markdown("".join(streamed))}]
-                    yield (partial, *[gr.skip()] * (len(turn_outputs) - 1))
+                    stored = gr.skip() if stored is not None else kept_design.snapshot(session)
+                    yield (partial, *[gr.skip()] * (len(turn_outputs) - 2), stored)
             yield _turn_outputs(session, turn.result())
         finally:
             turn.cancel()
@@ -195,14 +204,15 @@ def build(services: AppServices, session_state: gr.State) -> DesignTab:
         from chatbot.editor import user_edited_yaml
 
         result = user_edited_yaml(session.chat, text or "", default_model=services.default_model(session))
-        issues_md, diagram_md = validation_view(text or "")
-        if result.errors and session.chat.draft_yaml != (text or ""):  # refused (e.g. a pasted key)
+        refused = bool(result.errors) and session.chat.draft_yaml != (text or "")  # e.g. a pasted key
+        if refused:  # the editor goes back to the draft: the page shows what is kept, nothing else
             gr.Warning(result.reply)
-        return issues_md, diagram_md, _download_update(session), session
+        issues_md, diagram_md = validation_view(session.chat.draft_yaml if refused else text or "")
+        return (session.chat.draft_yaml if refused else gr.skip(), issues_md, diagram_md, _download_update(session),
+                session, kept_design.snapshot(session))
 
-    keep(editor.input(edited, [editor, session_state], [issues, diagram, download, session_state],
-                      trigger_mode="always_last", api_visibility="private", show_progress="hidden"),
-         wrote_editor=False)
+    editor.input(edited, [editor, session_state], [editor, issues, diagram, download, session_state, kept],
+                 trigger_mode="always_last", api_visibility="private", show_progress="hidden")
 
     @funnel
     def settle(accept: bool, session: Session) -> tuple[Any, ...]:
@@ -223,9 +233,10 @@ def build(services: AppServices, session_state: gr.State) -> DesignTab:
             raise UserFacingError(f"That file has more than {MAX_UPLOAD_CHARS:,} characters, the limit.")
         user_edited_yaml(session.chat, text, default_model=services.default_model(session))
         issues_md, diagram_md = validation_view(session.chat.draft_yaml)
-        return session.chat.draft_yaml, issues_md, diagram_md, _download_update(session), session
+        return (session.chat.draft_yaml, issues_md, diagram_md, _download_update(session), session,
+                kept_design.snapshot(session))
 
-    load_outputs = [editor, issues, diagram, download, session_state]
+    load_outputs = [editor, issues, diagram, download, session_state, kept]
 
     @funnel
     def pick_example(name: str | None, session: Session) -> tuple[Any, ...]:
@@ -247,7 +258,8 @@ def build(services: AppServices, session_state: gr.State) -> DesignTab:
 
     keep(upload.upload(open_file, [upload, session_state], load_outputs, api_visibility="private"))
     design_versions.wire(services, session_state, earlier, diff_earlier, editor, changed)
-    return DesignTab(editor=editor, issues=issues, diagram=diagram, chatbot=chatbot, kept=kept, download=download)
+    return DesignTab(editor=editor, issues=issues, diagram=diagram, chatbot=chatbot, mode=mode, kept=kept,
+                     download=download)
 
 
 def _download_update(session: Session) -> Any:

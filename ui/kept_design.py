@@ -2,13 +2,24 @@
 
 `snapshot` is what the page stores (`gr.BrowserState`, localStorage): the draft, the newest chat
 messages and where the guided form is, cut to a size the browser keeps without complaint. The
-browser sends it back on load, so `restore` treats it as untrusted input: only known fields of the
-right types and sizes are taken, the draft is checked like a hand edit, and a change waiting for
-confirmation is never restored (powers are confirmed on the server, in this session).
+page stores it in the same event that shows a turn (never in a follow-up event), so whatever the
+visitor sees is already kept when they reload. A hand edit is kept with its verdict (issues and
+diagram): the server screens it for keys first, so keystrokes typed in the instant before a reload,
+whose verdict has not shown yet, are not. The browser sends it back on load, so `restore`
+treats it as untrusted input: only known fields of the right types and sizes are taken, the draft
+is checked like a hand edit, and a change waiting for confirmation is never restored (powers are
+confirmed on the server, in this session).
+
+One browser can serve several people (sign out, someone else signs in): the snapshot carries a
+digest of its owner, and a draft comes back only to that owner — or, when it was made anonymously,
+to whoever holds this browser's anonymous id (the same rule as its runs); the next person's page
+replaces it with their own. What is stored never holds a key: pasted keys are refused before they
+reach the chat or the draft, and Settings keys stay in server memory.
 """
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
 from chatbot.state import ChatMessage, GuidedState
@@ -39,6 +50,7 @@ def snapshot(session: Session) -> dict[str, Any]:
     guided = chat.guided
     return {
         "v": _VERSION,
+        "owner": owner_tag(session.owner_id),
         "draft": draft,
         "mode": chat.mode,
         "messages": kept[::-1],
@@ -48,10 +60,18 @@ def snapshot(session: Session) -> dict[str, Any]:
     }
 
 
+def owner_tag(owner_id: str) -> str:
+    """Whose snapshot it is, without writing a user name into the browser's storage."""
+    return hashlib.sha256(f"graphwright-design:{owner_id}".encode()).hexdigest()[:32]
+
+
 def restore(session: Session, stored: Any) -> bool:
     """Take back what the browser kept into a fresh session; False (and no change) when there is nothing
-    usable or the session already has a chat."""
+    usable, it is someone else's, or the session already has a chat."""
     if session.chat.messages or not isinstance(stored, dict) or stored.get("v") != _VERSION:
+        return False
+    owner = stored.get("owner")  # none in what the page stored before owners were tagged: this browser's
+    if owner is not None and owner not in {owner_tag(session.owner_id), owner_tag(session.owner)}:
         return False
     messages = _messages(stored.get("messages"))
     draft = stored.get("draft")

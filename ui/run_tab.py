@@ -17,7 +17,7 @@ import gradio as gr
 
 from chatbot.run_origin import run_origin
 from orchestrator.providers import model_string_problem
-from ui import checks_view, forms
+from ui import checks_view, forms, kept_design
 from ui.downloads import artifact_downloads
 from ui.funnel import UserFacingError, funnel
 from ui.run_views import refused, stream, views
@@ -236,7 +236,8 @@ def build(services: AppServices, session_state: gr.State, design: DesignTab) -> 
     # ---- run / approve / resume ------------------------------------------------------------------
     @funnel
     def pick_example(name: str | None, session: Session) -> tuple[Any, ...]:
-        """An example becomes the Design draft too, so it runs without ticking *Allow*."""
+        """An example becomes the Design draft too, so it runs without ticking *Allow* (and the browser
+        keeps it, in the same response, like any Design draft)."""
         from chatbot.editor import user_edited_yaml
         from ui.design_tab import EXAMPLES_DIR, validation_view
 
@@ -245,10 +246,11 @@ def build(services: AppServices, session_state: gr.State, design: DesignTab) -> 
         user_edited_yaml(session.chat, (EXAMPLES_DIR / f"{name}.yaml").read_text(encoding="utf-8"),
                          default_model=services.default_model(session))
         issues_md, diagram_md = validation_view(session.chat.draft_yaml)
-        return session.chat.draft_yaml, session.chat.draft_yaml, issues_md, diagram_md, session
+        return (session.chat.draft_yaml, session.chat.draft_yaml, issues_md, diagram_md, session,
+                kept_design.snapshot(session))
 
     load_example.click(pick_example, [example, session_state],
-                       [design.editor, config, design.issues, design.diagram, session_state],
+                       [design.editor, config, design.issues, design.diagram, session_state, design.kept],
                        api_visibility="private")
 
     # ---- run / approve / resume ------------------------------------------------------------------
