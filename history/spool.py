@@ -5,7 +5,7 @@ DuckDB also costs a CLI run ≈50 MB. So `graphwright run` writes every event (s
 history row is) to a small SQLite file under DATA_DIR/inbox/, and whoever holds the DuckDB history
 ingests it (`history.inbox`): when it opens the file, and the app every second while it runs.
 
-    spool = Spool.create(data_dir)        # DATA_DIR/inbox/<utc time>-<pid>-<random>.spool
+    spool = Spool.create(data_dir)        # DATA_DIR/inbox/<utc time, ns>-<pid>-<random>.spool
     engine = Engine(sinks=[spool.sink])   # the same sink as `HistoryStore.sink`
     spool.close()                         # flushes; the ingester deletes the file once it is in DuckDB
 
@@ -115,7 +115,9 @@ class Spool:
 
         directory = (Path(data_dir) if data_dir is not None else default_data_dir()) / INBOX_DIR
         directory.mkdir(parents=True, exist_ok=True)
-        name = f"{time.strftime('%Y%m%dT%H%M%S', time.gmtime())}-{os.getpid()}-{secrets.token_hex(4)}{SUFFIX}"
+        now = time.time_ns()  # names sort in creation order: a resume is ingested after the run it resumes
+        stamp = f"{time.strftime('%Y%m%dT%H%M%S', time.gmtime(now // 10**9))}.{now % 10**9:09d}"
+        name = f"{stamp}-{os.getpid()}-{secrets.token_hex(4)}{SUFFIX}"
         building = directory / f".{name}.tmp"
         fd = os.open(building, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600)
         try:
