@@ -38,8 +38,11 @@ def _recorded(store: HistoryStore, run_id: str) -> list[tuple[str, str, int]]:
 def test_a_cli_run_made_while_the_app_holds_history_shows_up_in_it(tmp_path: Path, llm_server) -> None:
     (tmp_path / "wf.yaml").write_text(TWO_STEPS)
     llm_server.script(Reply(text="first"), Reply(text="second"))
-    with HistoryStore.open(tmp_path / "d", mlflow=False) as app:  # holds the file, as `app.py` does
-        app.follow_inbox()
+    from ui.services import AppServices
+
+    services = AppServices.create(tmp_path / "d")  # what `app.py` opens: it holds the DuckDB file
+    assert services.history is not None
+    with services.history as app:
         done = subprocess.run(_cli("run", str(tmp_path / "wf.yaml"), "-i", "topic=tides", "--json",
                                    "--data-dir", str(tmp_path / "d")),
                               env=_env(llm_server), capture_output=True, text=True, timeout=240, cwd=ROOT)
