@@ -68,25 +68,31 @@ def test_a_cli_run_made_while_the_app_holds_history_shows_up_in_it(tmp_path: Pat
 
 
 def test_a_killed_cli_run_loses_no_spooled_event_and_is_counted_once(tmp_path: Path, llm_server) -> None:
-    """kill -9 during step two: every event the spool committed reaches history, the run shows as
-    interrupted (resumable), and ingesting the same spool again (a crash before it was deleted) adds nothing."""
+    """kill -9 during step two: every event the spool committed reaches history once (some read while
+    the run went on, the rest after), the run shows as interrupted (resumable), and ingesting the same
+    spool again (a crash before it was deleted) adds nothing."""
     (tmp_path / "wf.yaml").write_text(TWO_STEPS)
     llm_server.script(Reply(text="first"), Reply(text="never arrives", latency=120))
     data = tmp_path / "d"
     child = subprocess.Popen(_cli("run", str(tmp_path / "wf.yaml"), "-i", "topic=tides", "--json",
                                   "--data-dir", str(data)),
                              env=_env(llm_server), stdout=subprocess.PIPE, text=True, cwd=ROOT)
-    assert child.stdout is not None
-    for line in child.stdout:
-        if json.loads(line)["type"] == "step_started" and json.loads(line)["step_id"] == "two":
-            break
-    deadline = time.monotonic() + 60
-    while [t for _, t, _ in _spooled(data)].count("step_started") < 2 and time.monotonic() < deadline:
-        time.sleep(0.05)  # step two's start is committed to the spool
-    os.kill(child.pid, signal.SIGKILL)
-    child.wait(timeout=30)
+    try:
+        assert child.stdout is not None
+        for line in child.stdout:
+            if json.loads(line)["type"] == "step_started" and json.loads(line)["step_id"] == "two":
+                break
+        deadline = time.monotonic() + 60
+        while [t for _, t, _ in _spooled(data)].count("step_started") < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)  # step two's start is committed to the spool
+        with HistoryStore.open(data, mlflow=False) as store:  # `graphwright runs` while the run goes on
+            run_id = _spooled(data)[0][0]
+            going = store.read_cursor().execute("SELECT status FROM runs WHERE run_id = ?", [run_id]).fetchone()
+        assert going == ("running",)  # ingested so far, and not taken for dead: its process holds the spool
+    finally:
+        os.kill(child.pid, signal.SIGKILL)
+        child.wait(timeout=30)
     spooled = _spooled(data)
-    run_id = spooled[0][0]
     assert {"step_finished", "llm_call"} <= {t for _, t, _ in spooled}
     [spool] = (data / INBOX_DIR).glob("*.spool")
     kept = tmp_path / "kept"
