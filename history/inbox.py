@@ -105,7 +105,10 @@ class Inbox:
         self.live = set()
         if not self.directory.is_dir():
             return
-        self._sweep()
+        try:
+            self._sweep()
+        except OSError as exc:  # leftovers stay; the spools themselves are still read
+            log.warning("history: could not tidy the run-history inbox %s: %s", self.directory, exc)
         for path in sorted(self.directory.glob(f"*{SUFFIX}")):
             if path.name not in self.problems:
                 yield from self._read(path, ingested.get(path.name, 0))
@@ -137,12 +140,13 @@ class Inbox:
                 path.unlink(missing_ok=True)
 
     def _read(self, path: Path, mark: int) -> Iterator[Pending]:
-        complete = _writer_gone(path)  # first: once the lock is free, nothing more will be written
         try:
+            complete = _writer_gone(path)  # first: once the lock is free, nothing more will be written
             con = _open(path)
         except (sqlite3.Error, OSError) as exc:
             self.problem(path, f"not a run-history spool this graphwright can read ({exc})")
             return
+        last: Pending | None = None
         try:
             while path.name not in self.problems:
                 rows = con.execute("SELECT id, body FROM events WHERE id > ? ORDER BY id LIMIT ?",
@@ -161,12 +165,14 @@ class Inbox:
                 (end,) = con.execute("SELECT coalesce(max(id), 0) + 1 FROM events").fetchone()
                 if mark < end:  # the spool's end is not ingested yet: runs it left unfinished end here
                     events += _cut_off(con)
-                yield Pending(InboxChunk(path.name, end, tuple(events)), path, last=True)
-                return
+                last = Pending(InboxChunk(path.name, end, tuple(events)), path, last=True)
+                break
         except sqlite3.Error as exc:
             self.problem(path, f"reading it failed ({exc})")
         finally:
             con.close()
+        if last is not None:  # yielded closed: the caller deletes the file once the chunk is committed
+            yield last
 
     def _parse(self, path: Path, rows: list[tuple[int, str]], mark: int) -> tuple[list[ev.Event], int]:
         """The events of `rows` up to the first one that does not parse (reported), and the last good id."""
