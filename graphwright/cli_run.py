@@ -128,7 +128,7 @@ def _drive(args: argparse.Namespace, start: Any) -> int:
     view = LiveView(sys.stdout, as_json=args.json)
     policy = Policy(sandbox_image=os.environ.get("GRAPHWRIGHT_SANDBOX_IMAGE") or None, key_source="environment")
     on_workers = cluster_mode()  # the workers record the run in the shared history
-    history = None if args.no_history or on_workers else _open_history(args.data_dir)
+    history = None if args.no_history or on_workers else _open_spool(args.data_dir)
     sinks = [view] if history is None else [view, history.sink]
     engine = Engine(data_dir=args.data_dir, credentials=Credentials.from_env(), policy=policy,
                     sinks=[] if on_workers else sinks)
@@ -176,16 +176,17 @@ def _runner(engine: Any) -> Any:
     return ClusterRuntime.from_env().executor(engine)
 
 
-def _open_history(data_dir: Path | None) -> Any:
-    """The run-history store, or None (with a note) when another process (the app) holds it."""
-    from history.backend import open_history
-    from history.errors import HistoryLocked
-    from orchestrator.deployment import Deployment
+def _open_spool(data_dir: Path | None) -> Any:
+    """Where this process records its runs: a spool in the data dir's inbox, which whoever holds the
+    DuckDB history ingests (`history.spool`): so a run is recorded while the app has the file open,
+    and the CLI never loads DuckDB. None (with a note) when the data dir cannot be written."""
+    from history.spool import Spool
 
     try:
-        return open_history(data_dir, Deployment.from_env())
-    except HistoryLocked as exc:
-        print(f"note: this run is not recorded in run history ({exc})", file=sys.stderr)
+        return Spool.create(data_dir)
+    except OSError as exc:
+        print(f"note: this run is not recorded in run history (cannot write its spool: {exc}); "
+              "check the data directory (--data-dir or GRAPHWRIGHT_DATA_DIR)", file=sys.stderr)
         return None
 
 

@@ -32,6 +32,8 @@ def cmd_runs(args: argparse.Namespace) -> int:
     except HistoryLocked as exc:
         print(f"graphwright: cannot read run history now ({exc})", file=sys.stderr)
         return 2
+    for problem in getattr(store, "inbox_problems", ()):  # a spooled run that could not be ingested
+        print(f"warning: {problem}", file=sys.stderr)
     try:
         frame = list_runs(store.read_cursor(), Filters(owner=owner), limit=max(1, args.limit))
     finally:

@@ -48,8 +48,6 @@ def cmd_test(args: argparse.Namespace) -> int:
         problem = f"no check named {', '.join(map(repr, unknown))}" if unknown else "--concurrency must be >= 1"
         print(f"graphwright: {problem}", file=sys.stderr)
         return EXIT_USAGE
-    from graphwright.cli_run import _open_history
-
     history = None if args.no_history else _open_history(args.data_dir)
     try:
         report = asyncio.run(_run(args, workflow, history))
@@ -67,6 +65,20 @@ def cmd_test(args: argparse.Namespace) -> int:
         args.junit.parent.mkdir(parents=True, exist_ok=True)
         args.junit.write_text(junit_xml(report), encoding="utf-8")
     return EXIT_OK if report.passed else EXIT_FAILED
+
+
+def _open_history(data_dir: Path | None) -> Any:
+    """The run-history store (check results go to DuckDB), or None (with a note) when another
+    process (the app) holds it."""
+    from history.backend import open_history
+    from history.errors import HistoryLocked
+    from orchestrator.deployment import Deployment
+
+    try:
+        return open_history(data_dir, Deployment.from_env())
+    except HistoryLocked as exc:
+        print(f"note: these runs are not recorded in run history ({exc})", file=sys.stderr)
+        return None
 
 
 async def _run(args: argparse.Namespace, workflow: Any, history: Any) -> Any:

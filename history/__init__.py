@@ -1,7 +1,10 @@
 """Run history: every run's record in one DuckDB file under the data directory.
 
     store.py        HistoryStore: the lock, the file, `record`/`sink`, `flush`, `read_cursor`
-    writer.py       the background writer thread (bounded queue, batches, retries)
+    queue_writer.py the background writer thread every store shares (bounded queue, batches, retries)
+    writer.py       its DuckDB side
+    spool.py        the inbox, writing side: a CLI run's events in a SQLite spool (no DuckDB loaded)
+    inbox.py        the inbox, reading side: spools into the DuckDB file, exactly once
     rows.py         events -> table rows; resume bookkeeping (segments, superseded attempts)
     columns.py      column-wise bulk inserts
     migrations.py   the versioned schema

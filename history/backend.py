@@ -3,7 +3,8 @@
     store = open_history(data_dir, Deployment.from_env())
     engine = Engine(sinks=[store.sink]); queries.kpis(store.read_cursor(), Filters(owner=...))
 
-Locally: the DuckDB file of the data dir (`HistoryStore`), one process. With
+Locally: the DuckDB file of the data dir (`HistoryStore`), one process; other processes' runs (the
+CLI's) reach it through the inbox (`history.spool`, `history.inbox`). With
 `GRAPHWRIGHT_POSTGRES_DSN`: PostgreSQL tables written by every worker and app replica, read through
 DuckDB (`history.pg_store`, imported only then). Both meet `History`.
 """
@@ -35,11 +36,12 @@ class History(Protocol):
 
 
 def open_history(data_dir: str | Path | None, deployment: Deployment, *, recover: bool = False,
-                 **kwargs: Any) -> HistoryStore:
+                 follow_inbox: bool = False, **kwargs: Any) -> HistoryStore:
     """The history store of this deployment (`kwargs` as for `HistoryStore.open`).
 
     `recover` (the app's start-up): locally, record the runs a crash killed before their first
     history row. In cluster mode a run still marked running may be live on a worker: left alone.
+    `follow_inbox` (the app): locally, keep ingesting the runs CLI processes spool while it is open.
     """
     if deployment.postgres_dsn is not None:
         from history.pg_store import PgHistoryStore
@@ -50,4 +52,6 @@ def open_history(data_dir: str | Path | None, deployment: Deployment, *, recover
         from history.recovery import record_unrecorded_runs
 
         record_unrecorded_runs(store, store.path.parent)
+    if follow_inbox:
+        store.follow_inbox()
     return store

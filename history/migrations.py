@@ -212,9 +212,21 @@ ALTER TABLE steps ADD COLUMN IF NOT EXISTS served BOOLEAN DEFAULT false;
 ALTER TABLE runs ADD COLUMN IF NOT EXISTS source_run_id VARCHAR;
 """
 
+# How far each spool of the history inbox was ingested (`history.inbox`): the mark commits in the same
+# transaction as the spool's rows, so reading a spool again (a crash before it was deleted) adds nothing.
+_V_INBOX = """
+CREATE TABLE IF NOT EXISTS inbox_ingested (
+    spool VARCHAR PRIMARY KEY,
+    upto BIGINT NOT NULL,
+    ingested_at TIMESTAMP NOT NULL
+);
+"""
+
 MIGRATIONS: tuple[str, ...] = (
-    _V1, _V2, _V3, _V4, _V5, _V_CONFIG_VERSIONS, _V_CHECK_RESULTS, _V_OWNER_CLAIMS, _V_REPLAY,
+    _V1, _V2, _V3, _V4, _V5, _V_CONFIG_VERSIONS, _V_CHECK_RESULTS, _V_OWNER_CLAIMS, _V_REPLAY, _V_INBOX,
 )
+# Bookkeeping of this one file, not history rows: never copied to PostgreSQL (`history.pg_schema`).
+LOCAL_TABLES = ("schema_version", "inbox_ingested")
 CURRENT_VERSION = len(MIGRATIONS)
 
 # Column order of the appended tables (the writer builds rows in exactly this order).

@@ -66,6 +66,24 @@ class SetTraceId:
     trace_id: str
 
 
+@dataclass(frozen=True)
+class InboxChunk:
+    """Events read from a run-history spool (`history.inbox`), written with the spool's mark in one
+    transaction: a chunk is recorded exactly once, however often its spool is read again."""
+
+    spool: str  # the spool's name
+    upto: int  # its last spool row in this chunk: the mark committed with the rows
+    events: tuple[ev.Event, ...]
+
+
+# How far each spool was ingested (local only: `history.migrations.LOCAL_TABLES`).
+MARK_SQL = "INSERT OR REPLACE INTO inbox_ingested (spool, upto, ingested_at) VALUES (?, ?, ?)"
+
+
+def _flat(items: list[Any]) -> list[Any]:
+    return [e for i in items for e in (i.events if isinstance(i, InboxChunk) else (i,))]
+
+
 _TERMINAL_STATUS = MappingProxyType({
     "run_finished": "finished",
     "run_failed": "failed",
@@ -139,7 +157,7 @@ class Tracker:
     def prepare(self, items: list[Any]) -> None:
         """Load, in one query, the runs this batch mentions that are not in memory (a query per
         run costs milliseconds: this is what keeps ingest fast)."""
-        unknown = {i.run_id for i in items if not isinstance(i, SetTraceId) and i.run_id not in self._runs}
+        unknown = {i.run_id for i in _flat(items) if not isinstance(i, SetTraceId) and i.run_id not in self._runs}
         if unknown:
             rows = self._con.execute(
                 "SELECT run_id, owner, workflow, segments - 1 FROM runs WHERE run_id IN (SELECT unnest(?::VARCHAR[]))",
@@ -163,8 +181,16 @@ class Tracker:
             run = self._runs[run_id] = _Run("", "", 0)
         return run
 
-    def add(self, item: ev.Event | SetTraceId, batch: Batch) -> None:
+    def add(self, item: ev.Event | SetTraceId | InboxChunk, batch: Batch) -> None:
         batch.count += 1
+        if isinstance(item, InboxChunk):
+            for event in item.events:
+                self._add(event, batch)
+            batch.ops.append(RunOp(MARK_SQL, [item.spool, item.upto, datetime.now(UTC).replace(tzinfo=None)]))
+            return
+        self._add(item, batch)
+
+    def _add(self, item: ev.Event | SetTraceId, batch: Batch) -> None:
         if isinstance(item, SetTraceId):
             batch.ops.append(RunOp("UPDATE runs SET mlflow_trace_id = ? WHERE run_id = ?", [item.trace_id, item.run_id]))
             return

@@ -58,15 +58,7 @@ def _deep(value: Any) -> Any:
 
 def scrub(event: ev.Event) -> tuple[ev.Event, str]:
     """The event with secrets redacted from its free-text fields, and its JSON payload."""
-    updates = {}
-    for name in _text_fields(type(event)):
-        value = getattr(event, name)
-        if value:
-            cleaned = _deep(value)
-            if cleaned != value:
-                updates[name] = cleaned
-    if updates:
-        event = event.model_copy(update=updates)
+    event = scrubbed(event)
     # A start's config text is stored once per version (`config_versions`), not in every run's log;
     # a step's full output once, in `steps.output`.
     if isinstance(event, ev.RunStarted):
@@ -74,3 +66,27 @@ def scrub(event: ev.Event) -> tuple[ev.Event, str]:
     if isinstance(event, ev.StepFinished):
         return event, event.model_dump_json(exclude={"output"})
     return event, event.model_dump_json()
+
+
+def scrubbed(event: ev.Event) -> ev.Event:
+    """The event with secrets redacted from its free-text fields (the same object when it had none)."""
+    updates = {}
+    for name in _text_fields(type(event)):
+        value = getattr(event, name)
+        if value:
+            cleaned = _deep(value)
+            if cleaned != value:
+                updates[name] = cleaned
+    return event.model_copy(update=updates) if updates else event
+
+
+def spooled(event: ev.Event) -> ev.Event:
+    """The event as a run-history spool may keep it (`history.spool`): scrubbed, and the texts the
+    history redacts when it files a config version (the original text, the chat request) redacted too."""
+    event = scrubbed(event)
+    version = getattr(event, "version", None)
+    if isinstance(event, ev.RunStarted) and version is not None:
+        clean = {"original": redact(version.original), "chat_request": redact(version.chat_request)}
+        if clean != {"original": version.original, "chat_request": version.chat_request}:
+            event = event.model_copy(update={"version": version.model_copy(update=clean)})
+    return event

@@ -1,6 +1,7 @@
 """The run-history store: one DuckDB file per data directory, owned by one process.
 
-    store = HistoryStore.open()            # takes data_dir()/graphwright.lock, migrates, marks crashed runs
+    store = HistoryStore.open()            # takes data_dir()/graphwright.lock, migrates, ingests the
+                                           # inbox (`history.inbox`: CLI runs), marks crashed runs
     engine = Engine(sinks=[store.sink])    # events are queued; a writer thread inserts them in batches
     df = queries.kpis(store.read_cursor(), Filters(owner=user))
     store.close()                          # flushes the queue (also registered with atexit)
@@ -25,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 import duckdb
 
 from history.errors import HistoryLocked, HistoryWriteError, QueueFull
+from history.inbox import Follower, Inbox, ingest_now
 from history.migrations import migrate
 from history.rows import TOTALS_SQL, SetTraceId, next_event_id
 from history.slots import OwnerSlots, RunSlots
@@ -60,6 +62,8 @@ def mlflow_enabled() -> bool:
 
 
 class HistoryStore:
+    inbox_problems: list[str]  # spools of the inbox that could not be ingested (kept): say so to the person
+
     def __init__(
         self,
         path: str | Path,
@@ -80,7 +84,10 @@ class HistoryStore:
             raise
         try:
             migrate(self._con)
-            self.interrupted_on_open = self.mark_interrupted_runs()
+            self._inbox = Inbox(self.path.parent)  # other processes' runs (the CLI's), spooled: in first
+            ingest_now(self._con, self._inbox)
+            self.inbox_problems = list(self._inbox.problems.values())
+            self.interrupted_on_open = self.mark_interrupted_runs(live=self._inbox.live)
             self._cursors = [self._con.cursor()]  # every connection handed out, closed by close()
             self._writer = Writer(self._cursors[0], maxsize=queue_size, batch_size=batch_size, path=str(self.path))
         except BaseException:
@@ -91,6 +98,7 @@ class HistoryStore:
         self._now_lock = threading.Lock()
         self._now_cursor: duckdb.DuckDBPyConnection | None = None
         self._closed = False
+        self._follower: Follower | None = None
         self.tracer: MlflowTracer | None = None
         if mlflow if mlflow is not None else mlflow_enabled():
             from history.mlflow_sink import MlflowTracer
@@ -168,6 +176,12 @@ class HistoryStore:
                 cur.execute("ROLLBACK")
                 raise
 
+    def follow_inbox(self, interval: float = 1.0) -> None:
+        """Ingest other processes' spooled runs while this store is open (the app: a CLI run made
+        meanwhile shows in the dashboards within about `interval` seconds of its events)."""
+        if self._follower is None:
+            self._follower = Follower(self._inbox, self._writer, self.read_cursor, interval)
+
     def set_trace_id(self, run_id: str, trace_id: str) -> None:
         self._writer.put(SetTraceId(run_id, trace_id))
 
@@ -198,9 +212,11 @@ class HistoryStore:
 
     # -- lifecycle ----------------------------------------------------------------------------
 
-    def mark_interrupted_runs(self) -> list[str]:
+    def mark_interrupted_runs(self, live: set[str] | frozenset[str] = frozenset()) -> list[str]:
         """Runs still 'running' belong to a process that died (we hold the lock): mark them
-        interrupted, append a `run_interrupted` event to their log, and total their final steps."""
+        interrupted, append a `run_interrupted` event to their log, and total their final steps.
+
+        Except `live` ones: runs of a spool still being written (a CLI run going on right now)."""
         con = self._con
         rows = con.execute(
             "SELECT r.run_id, r.segments - 1, greatest("
@@ -210,6 +226,7 @@ class HistoryStore:
             " (SELECT max(ts) FROM llm_calls c WHERE c.run_id = r.run_id))"
             " FROM runs r WHERE status = 'running'"
         ).fetchall()
+        rows = [row for row in rows if row[0] not in live]
         if not rows:
             return []
         next_id = next_event_id(con)
@@ -237,6 +254,8 @@ class HistoryStore:
             return
         self._closed = True
         atexit.unregister(self.close)
+        if self._follower is not None:
+            self._follower.close()
         if self.tracer is not None:
             self.tracer.close(timeout)
         try:

@@ -29,13 +29,14 @@ HEAVY = ("gradio", "pandas", "mlflow", "temporalio", "psycopg", "plotly", "pyarr
 # Not needed to check or describe a config: no engine, no model client, no stores.
 ENGINE = ("litellm", "openai", "tiktoken", "langgraph", "langchain_core", "langsmith", "duckdb", "docker",
           "aiohttp", "httpx")
-# Not on a run of agent steps either: docker (no step runs code), nor cluster mode (a local run). Nor tiktoken's encodings (≈40 MB, from
-# `tiktoken.load`): they load only when we count tokens ourselves (no usage reported).
-RUN_NEVER = ("docker", "cluster")
+# Not on a run of agent steps either: docker (no step runs code), nor cluster mode (a local run), nor DuckDB and
+# numpy (≈60 MB: the run spools its history, `history.spool`, for whoever holds the DuckDB file). Nor tiktoken's
+# encodings (≈40 MB, from `tiktoken.load`): they load only when we count tokens ourselves (no usage reported).
+RUN_NEVER = ("docker", "cluster", "duckdb", "numpy")
 ENCODINGS = "tiktoken.load"
-# Modules a run of TEN_STEPS imports: 3,686 here (`import litellm` alone: ≈2,700). A new dependency of the run path
+# Modules a run of TEN_STEPS imports: 3,577 here (`import litellm` alone: ≈2,700). A new dependency of the run path
 # usually brings a hundred or more; `bench/bench_cold.py` shows what it costs.
-RUN_MODULES_CAP = 3_780
+RUN_MODULES_CAP = 3_670
 # Import time of a config command over that of the libraries it cannot do without, both measured in
 # the same test (a ratio survives a loaded machine; seconds do not): 2.4-4.8 here under load.
 BASELINE = "import argparse, json, pydantic, ruamel.yaml"
@@ -67,15 +68,15 @@ def test_config_commands_import_no_engine_and_nothing_heavy(args: tuple[str, ...
 
 
 def test_a_run_imports_nothing_it_does_not_need(tmp_path: Path, llm_server) -> None:
-    """A run of agent steps needs LiteLLM, LangGraph and DuckDB; not pandas (history is written from
-    numpy columns), not docker (no step runs code), not the app's or the dashboards' stacks, not a
+    """A run of agent steps needs LiteLLM and LangGraph; not DuckDB nor numpy (its history is spooled
+    to SQLite), not docker (no step runs code), not the app's or the dashboards' stacks, not a
     tokenizer (the server reports usage)."""
     llm_server.set_default("echo")
     (tmp_path / "wf.yaml").write_text(TEN_STEPS)
     env = {**os.environ, "OPENAI_API_KEY": "sk-test", "GRAPHWRIGHT_OPENAI_API_BASE": llm_server.base_url}
     imports = _imports("run", str(tmp_path / "wf.yaml"), "--json", "--data-dir", str(tmp_path / "d"), env=env)
     assert len(llm_server.requests) == 10
-    assert {"litellm", "langgraph", "duckdb"} <= {i.package for i in imports}  # the guard sees the run
+    assert {"litellm", "langgraph", "history"} <= {i.package for i in imports}  # the guard sees the run, recorded
     assert forbidden(imports, HEAVY + RUN_NEVER) == []
     encodings = [i for i, item in enumerate(imports) if item.module == ENCODINGS]
     assert not encodings, f"tokenizer encodings loaded (≈40 MB) by {' <- '.join(chain(imports, encodings[0])[1:])}"

@@ -66,7 +66,7 @@ class AppServices:
         kwargs.setdefault("storage_warning", storage_warning(directory))
         if kwargs["storage_warning"]:
             log.warning("data directory %s: %s", directory, kwargs["storage_warning"])
-        store = open_history(directory, Deployment.from_env(), mlflow=False, recover=True)
+        store = open_history(directory, Deployment.from_env(), mlflow=False, recover=True, follow_inbox=True)
         kwargs.setdefault("mlflow_default", mlflow_enabled())  # tracing itself is per session: `sinks_for`
         kwargs.setdefault("quotas", Quotas(store))
         from orchestrator.execution import cluster_mode

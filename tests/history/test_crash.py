@@ -1,4 +1,5 @@
-"""No acknowledged row is lost across `kill -9`: a writer is killed mid-stream again and again."""
+"""No acknowledged row is lost across `kill -9`: a writer is killed mid-stream again and again, whether
+it writes the DuckDB file or (as a CLI run does) a spool of the inbox that the next open ingests."""
 
 from __future__ import annotations
 
@@ -18,11 +19,12 @@ ROOT = Path(__file__).resolve().parents[2]
 
 WRITER = textwrap.dedent("""
     import sys
+    from history.spool import Spool
     from history.store import HistoryStore
     from orchestrator import events as ev
 
     data_dir, run_id = sys.argv[1], sys.argv[2]
-    store = HistoryStore.open(data_dir)
+    store = HistoryStore.open(data_dir) if sys.argv[3] == "store" else Spool.create(data_dir)
     store.record(ev.RunStarted(run_id=run_id, workflow="w", owner="crash"))
     seq = 0
     while True:
@@ -35,13 +37,14 @@ WRITER = textwrap.dedent("""
 
 
 @pytest.mark.slow
-def test_kill_9_never_loses_an_acknowledged_row(data_dir: Path) -> None:
+@pytest.mark.parametrize("writer", ["store", "spool"])
+def test_kill_9_never_loses_an_acknowledged_row(data_dir: Path, writer: str) -> None:
     rng = random.Random(4)
     acknowledged: dict[str, int] = {}
     for attempt in range(5):
         run_id = f"crash-{attempt}"
         child = subprocess.Popen(
-            [sys.executable, "-c", WRITER, str(data_dir), run_id],
+            [sys.executable, "-c", WRITER, str(data_dir), run_id, writer],
             cwd=ROOT, stdout=subprocess.PIPE, text=True,
         )  # fmt: skip
         assert child.stdout is not None
@@ -62,4 +65,5 @@ def test_kill_9_never_loses_an_acknowledged_row(data_dir: Path) -> None:
     for run_id, last in acknowledged.items():
         assert counts[run_id] >= last, f"{run_id}: {last} acknowledged, {counts[run_id]} on disk"
         assert distinct[run_id] == counts[run_id]  # and nothing written twice
-    assert statuses == {"interrupted"}  # each reopen marked the killed run
+    assert statuses == {"interrupted"}  # each reopen (or the ingest of its spool) marked the killed run
+    assert not (data_dir / "inbox").exists() or list((data_dir / "inbox").iterdir()) == []  # spools ingested

@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 
+from history.spool import Spool
 from history.store import HistoryStore
 from orchestrator.credentials import Credentials
 from orchestrator.events import Event
@@ -93,14 +94,16 @@ def test_keys_echoed_by_the_provider_and_a_tool_are_never_shown_or_stored(
     credentials = Credentials(keys={"openai": SESSION_KEY}, api_bases={"openai": llm_server.base_url})
     llm_server.set_default(_model_echoing_keys(echo_url))
     store = HistoryStore.open(data_dir, mlflow=False)
+    spool = Spool.create(data_dir)  # where a CLI run records it (ingested at the next open)
     client = LiteLLMClient(credentials, breaker=CircuitBreaker(), backoff_base=0.01)
     engine = Engine(data_dir=data_dir, client=client, credentials=credentials,
-                    policy=Policy(allow_private_http=True), sinks=[store.sink])
+                    policy=Policy(allow_private_http=True), sinks=[store.sink, spool.sink])
     try:
         events = _collect(engine.run(_workflow(echo_url), {}, owner="visitor"))
         store.flush(10)
     finally:
         store.close()
+        spool.close()
 
     assert events[-1].type == "run_finished"
     assert any(SESSION_KEY in r.headers.get("Authorization", "") for r in llm_server.requests)  # it was used
@@ -111,7 +114,7 @@ def test_keys_echoed_by_the_provider_and_a_tool_are_never_shown_or_stored(
                                             for p in data_dir.rglob("*") if p.is_file()]:
         assert SESSION_KEY not in text, f"the session's key is in {where}"
         assert ENV_KEY not in text, f"the environment's key is in {where}"
-    assert {p.name for p in data_dir.rglob("*")} >= {"checkpoints.sqlite", "history.duckdb"}
+    assert {p.name for p in data_dir.rglob("*")} >= {"checkpoints.sqlite", "history.duckdb", spool.path.name}
 
 
 def test_a_run_input_holding_a_known_key_is_refused_before_anything_is_stored(data_dir: Path) -> None:
