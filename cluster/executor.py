@@ -9,7 +9,7 @@ the worker records the `RunCancelled`, as the local driver does. Closing or canc
 iterator stops the run too (the CLI's Ctrl-C), unless the executor was made with
 `stop_on_close=False`: the app's, where a closed iterator only means the visitor left this replica
 (a closed tab, a lost connection, the replica shutting down) and the run goes on, for `follow` to
-show from any replica; the app's Stop button calls `stop`.
+show from any replica (`follow_running` finds it on page load); the app's Stop button calls `stop`.
 """
 
 from __future__ import annotations
@@ -149,6 +149,14 @@ class ClusterExecutor:
                 yield event
                 if event.seq >= recorded:
                     return
+
+    async def follow_running(self, owner: str) -> AsyncIterator[ev.Event]:
+        """The owner's newest run marked running in the shared records, followed (`follow`): what a page
+        shows on load, whichever replica started the run. Nothing when the owner has none."""
+        running = await asyncio.to_thread(self.engine.store.running, owner)
+        if running:
+            async for event in self.follow(running[0], owner=owner):
+                yield event
 
     async def stop(self, run_id: str, *, owner: str = "") -> None:
         """The Stop button: cancel the run's workflow (its worker records the `RunCancelled`)."""

@@ -32,6 +32,8 @@ from orchestrator.state_store import RunState
 from orchestrator.tool_journal import JOURNAL_SCHEMA, ToolJournal
 
 _STATE_LOCK = 7_300_001  # advisory lock ids: schema set-up by many processes at once is serialised
+# what a page load asks (`PgRunStore.running`): a small index, since most runs are not running
+_RUNNING_INDEX = "CREATE INDEX IF NOT EXISTS graphwright_runs_running ON graphwright_runs (owner) WHERE status = 'running'"
 
 
 def ensure_schema(dsn: str, ddl: str, lock_id: int) -> None:
@@ -79,6 +81,12 @@ class PgRunStore(RunStore):
 
     def reserve_seq(self, run_id: str, up_to: int) -> None:
         self._fenced(run_id, self._RESERVE_SQL, (up_to, run_id))
+
+    def running(self, owner: str) -> list[str]:
+        """Ids of `owner`'s runs marked running, newest first: on some worker, or left so by a crash (the
+        orchestration layer tells which: `cluster.executor.ClusterExecutor.follow_running`)."""
+        return [r[0] for r in self._rows("SELECT run_id FROM graphwright_runs WHERE owner = ? AND status = 'running'"
+                                         " ORDER BY created DESC LIMIT 20", (owner,))]
 
     def close(self) -> None:
         if self._savers is not None:
@@ -247,7 +255,8 @@ def unreachable(exc: BaseException) -> bool:
 
 
 def open_pg_run_state(dsn: str) -> RunState:
-    ensure_schema(dsn, ";\n".join((RUNS_SCHEMA, REPLAYS_SCHEMA, JOURNAL_SCHEMA, FENCES_SCHEMA)), _STATE_LOCK)
+    ensure_schema(dsn, ";\n".join((RUNS_SCHEMA, _RUNNING_INDEX, REPLAYS_SCHEMA, JOURNAL_SCHEMA, FENCES_SCHEMA)),
+                  _STATE_LOCK)
     _setup_checkpoints(dsn)
     pool = connect_pool(dsn)
     savers = PgSavers(dsn)
