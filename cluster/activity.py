@@ -20,6 +20,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Callable
+from contextvars import ContextVar
 from typing import Any
 
 from temporalio import activity
@@ -39,6 +40,9 @@ LEASE_LOST = ("this worker lost its lease on the run (Temporal did not hear from
 HEARTBEAT_EVERY_S = 0.1  # and the worker sends at most one per 0.2 s: a Stop reaches the segment within that
 GRACE_S = 10.0
 FENCED = "a newer attempt drives this run now: this one stops without writing anything more"
+# Whether the history records the events of the segment being driven (False: `graphwright run --no-history`);
+# the worker's history sink reads it (`cluster.worker`), the event bus ignores it (live events still flow).
+RECORD_HISTORY: ContextVar[bool] = ContextVar("graphwright_record_history", default=True)
 ENDED = {"run_finished": "finished", "run_failed": "failed", "run_cancelled": "cancelled",
          "run_interrupted": "interrupted"}
 
@@ -83,10 +87,12 @@ class Segments:
 
         fence.on_lost = fenced_out
         fencing = FENCE.set(fence)
+        recording = RECORD_HISTORY.set(request.record_history)
         log.info("segment of run %s started (attempt %d, token %d)", request.run_id, info.attempt, fence.attempt)
         segment = asyncio.create_task(self._drive(engine, stored, resume, approval, origin))
         HAND_BACK.reset(token)
         FENCE.reset(fencing)
+        RECORD_HISTORY.reset(recording)
         beats = asyncio.create_task(_heartbeat())
         shutdown = asyncio.create_task(activity.wait_for_worker_shutdown())
         try:

@@ -9,7 +9,7 @@ the worker records the `RunCancelled`, as the local driver does. Closing or canc
 iterator stops the run too (the CLI's Ctrl-C), unless the executor was made with
 `stop_on_close=False`: the app's, where a closed iterator only means the visitor left this replica
 (a closed tab, a lost connection, the replica shutting down) and the run goes on, for `follow` to
-show from any replica; the app's Stop button calls `stop`.
+show from any replica (`follow_running` finds it on page load); the app's Stop button calls `stop`.
 """
 
 from __future__ import annotations
@@ -55,11 +55,12 @@ class ClusterRuntime:
             raise ClusterConfigError(str(exc)) from None
         return cls(TemporalSettings.from_env(), postgres_dsn(), sealer)
 
-    def executor(self, engine: Any, secrets: SessionSecrets | None = None, *,
-                 stop_on_close: bool = True) -> ClusterExecutor:
+    def executor(self, engine: Any, secrets: SessionSecrets | None = None, *, stop_on_close: bool = True,
+                 record_history: bool = True) -> ClusterExecutor:
         """`secrets`: the visitor's own keys, sent sealed with each segment; refused (raises
-        `SessionKeysRefused`, naming the variable) when no shared secret is set to seal them with."""
-        return ClusterExecutor(engine, self, secrets, stop_on_close=stop_on_close)
+        `SessionKeysRefused`, naming the variable) when no shared secret is set to seal them with.
+        `record_history=False`: the workers keep the segments this executor starts out of the history."""
+        return ClusterExecutor(engine, self, secrets, stop_on_close=stop_on_close, record_history=record_history)
 
     async def live_workers(self) -> list[Any]:
         from cluster.health import live_workers
@@ -79,10 +80,11 @@ class ClusterExecutor:
     """Runs on workers, events through Postgres; `engine` gives the run records and the input checks."""
 
     def __init__(self, engine: Any, runtime: ClusterRuntime, secrets: SessionSecrets | None = None, *,
-                 stop_on_close: bool = True) -> None:
+                 stop_on_close: bool = True, record_history: bool = True) -> None:
         if secrets and runtime.sealer is None:
             raise refusal()
         self.engine, self.runtime, self._secrets, self.stop_on_close = engine, runtime, secrets, stop_on_close
+        self.record_history = record_history
 
     async def run(self, workflow: Any, inputs: dict[str, Any], *, owner: str = "", run_id: str | None = None,
                   model_override: str | None = None, origin: ev.RunOrigin | None = None,
@@ -119,8 +121,8 @@ class ClusterExecutor:
                 yield ev.RunInterrupted(run_id=run_id, reason="approval")
                 return
         after = await last_seq(self.runtime.dsn, run_id)
-        decision = (Decision(approval.approved, approval.feedback, sealed=self._seal(run_id)) if approval is not None
-                    else None)
+        decision = (Decision(approval.approved, approval.feedback, sealed=self._seal(run_id),
+                             record_history=self.record_history) if approval is not None else None)
         async with subscribe(self.runtime.dsn, run_id, after) as events:
             if waiting:
                 await handle.execute_update(RunWorkflow.decide, decision)
@@ -150,6 +152,14 @@ class ClusterExecutor:
                 if event.seq >= recorded:
                     return
 
+    async def follow_running(self, owner: str) -> AsyncIterator[ev.Event]:
+        """The owner's newest run marked running in the shared records, followed (`follow`): what a page
+        shows on load, whichever replica started the run. Nothing when the owner has none."""
+        running = await asyncio.to_thread(self.engine.store.running, owner)
+        if running:
+            async for event in self.follow(running[0], owner=owner):
+                yield event
+
     async def stop(self, run_id: str, *, owner: str = "") -> None:
         """The Stop button: cancel the run's workflow (its worker records the `RunCancelled`)."""
         from temporalio.service import RPCError
@@ -165,7 +175,7 @@ class ClusterExecutor:
                           default_model=self.engine.policy.default_model or "",
                           timeout_s=float(stored.workflow.limits.timeout_seconds),
                           heartbeat_timeout_s=self.runtime.settings.heartbeat_timeout_s,
-                          sealed=self._seal(stored.run_id))
+                          sealed=self._seal(stored.run_id), record_history=self.record_history)
 
     def _seal(self, run_id: str) -> str | None:
         """The visitor's keys for this run's next segment, sealed (None: the workers' own keys)."""

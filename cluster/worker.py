@@ -20,6 +20,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from cluster.activity import RECORD_HISTORY
 from cluster.temporal_client import TemporalSettings, connect
 
 log = logging.getLogger("graphwright.worker")
@@ -121,7 +122,8 @@ ACCOUNTED = frozenset({"llm_call", "step_finished"})
 
 
 def _accounted_first(history: Any) -> Any:
-    """The history sink, waiting for the commit of each model call and finished step.
+    """The history sink, waiting for the commit of each model call and finished step (none for a segment
+    that is not recorded).
 
     Those are the rows a checkpoint's ledger (`accounted`) vouches for, and the checkpoint is written
     after the event: a worker killed between the two must not leave a checkpoint that counts a call
@@ -130,6 +132,8 @@ def _accounted_first(history: Any) -> Any:
     from history.errors import HistoryWriteError, QueueFull
 
     def sink(event: Any) -> None:
+        if not RECORD_HISTORY.get():  # a segment asked not to be recorded (`graphwright run --no-history`)
+            return
         try:
             history.record(event, wait=event.type in ACCOUNTED or None, timeout=10.0)
         except (QueueFull, HistoryWriteError) as exc:

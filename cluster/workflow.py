@@ -36,6 +36,7 @@ class Decision:
     approved: bool
     feedback: str = ""
     sealed: str | None = None  # the deciding visitor's keys for the next segment (`cluster.sealed`)
+    record_history: bool = True  # False: the next segment's rows stay out of the history (`--no-history`)
 
 
 @dataclass
@@ -50,6 +51,7 @@ class RunRequest:
     heartbeat_timeout_s: float = 10.0  # a dead worker's segment moves to another worker after this
     origin_json: str | None = None  # `orchestrator.events.RunOrigin` of a new run (config text, chat turn, estimate)
     sealed: str | None = None  # the visitor's own keys, AES-GCM-sealed for this run (`cluster.sealed`)
+    record_history: bool = True  # False: the worker records none of the segment in the history (`--no-history`)
 
 
 @dataclass
@@ -60,6 +62,7 @@ class SegmentRequest:
     default_model: str
     origin_json: str | None = None
     sealed: str | None = None  # as `RunRequest.sealed`: opened by the worker, for this segment only
+    record_history: bool = True
 
 
 @workflow.defn(name=WORKFLOW_NAME, sandboxed=False)
@@ -71,7 +74,7 @@ class RunWorkflow:
     @workflow.run
     async def run(self, request: RunRequest) -> str:
         segment = SegmentRequest(request.run_id, request.resume, request.decision, request.default_model,
-                                 request.origin_json, request.sealed)
+                                 request.origin_json, request.sealed, request.record_history)
         while True:
             status: str = await workflow.execute_activity(
                 ACTIVITY_NAME, segment, result_type=str,
@@ -92,7 +95,8 @@ class RunWorkflow:
                 self._waiting = False
             decision, self._decision = self._decision, None
             segment = SegmentRequest(request.run_id, True, Decision(decision.approved, decision.feedback),
-                                     request.default_model, sealed=decision.sealed)
+                                     request.default_model, sealed=decision.sealed,
+                                     record_history=decision.record_history)
 
     @workflow.update
     async def decide(self, decision: Decision) -> None:

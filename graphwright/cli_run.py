@@ -127,12 +127,12 @@ def _drive(args: argparse.Namespace, start: Any) -> int:
 
     view = LiveView(sys.stdout, as_json=args.json)
     policy = Policy(sandbox_image=os.environ.get("GRAPHWRIGHT_SANDBOX_IMAGE") or None, key_source="environment")
-    on_workers = cluster_mode()  # the workers record the run in the shared history
+    on_workers = cluster_mode()  # the workers record the run in the shared history (unless --no-history)
     history = None if args.no_history or on_workers else _open_spool(args.data_dir)
     sinks = [view] if history is None else [view, history.sink]
     engine = Engine(data_dir=args.data_dir, credentials=Credentials.from_env(), policy=policy,
                     sinks=[] if on_workers else sinks)
-    runner = _runner(engine) if on_workers else engine
+    runner = _runner(engine, record_history=not args.no_history) if on_workers else engine
     view.data_dir = engine.data_dir
     engine_loaded()
 
@@ -168,12 +168,13 @@ def _drive(args: argparse.Namespace, start: Any) -> int:
             history.close()
 
 
-def _runner(engine: Any) -> Any:
+def _runner(engine: Any, *, record_history: bool) -> Any:
     """Cluster mode (`GRAPHWRIGHT_TEMPORAL_ADDRESS` set): the run executes on a `graphwright worker`,
-    as from the app; `engine` keeps the run records and the input checks."""
+    as from the app; `engine` keeps the run records and the input checks. The workers record the run in
+    the shared history, unless `--no-history` (then none of the segments this command starts)."""
     from cluster.executor import ClusterRuntime
 
-    return ClusterRuntime.from_env().executor(engine)
+    return ClusterRuntime.from_env().executor(engine, record_history=record_history)
 
 
 def _open_spool(data_dir: Path | None) -> Any:

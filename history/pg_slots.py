@@ -1,4 +1,5 @@
-"""Run slots shared by every app replica (cluster mode): a visitor's concurrent-run cap holds cluster-wide.
+"""Run slots and the quota ledger shared by every app replica (cluster mode): a visitor's concurrent-run
+cap and runs-per-hour quota hold cluster-wide.
 
 Locally the slots are counters in memory (`history.slots.OwnerSlots`): what runs ends with the
 process. With several replicas behind a load balancer that would let a visitor hold the cap on
@@ -9,6 +10,10 @@ Each row is a lease: the replica holding it renews it every `lease_s / 3`, and a
 by deleting its row when the run finishes, fails or is stopped. A replica that crashes renews
 nothing, so its slots expire after `lease_s` and are reclaimed by the next `take`: a dead replica
 never holds a visitor's slot for longer than that.
+
+The ledger (`PgRunLedger`, `history.ledger`) admits a run the same way: under a per-visitor advisory
+lock, count the visitor's runs of the last hour, then insert, in one transaction. The count is a
+statement after the lock (read committed: its snapshot sees every admission committed before).
 """
 
 from __future__ import annotations
@@ -16,15 +21,19 @@ from __future__ import annotations
 import logging
 import threading
 import uuid
+from datetime import datetime
+from typing import Any
 
 import psycopg
 
+from history.ledger import COUNT_SQL, HOUR, INSERT_SQL, HourFull
 from history.slots import SlotsFull
 from orchestrator.pg_state import connect_pool, ensure_schema
 
 log = logging.getLogger(__name__)
 LEASE_S = 30.0
 _LOCK_ID = 7_300_101
+_LEDGER_LOCK_ID = 7_300_102
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS graphwright_run_slots (
     token TEXT PRIMARY KEY,
@@ -104,3 +113,19 @@ class PgRunSlots:
             cur.executemany("INSERT INTO graphwright_run_slots (token, owner, expires) VALUES "
                             "(%s, %s, clock_timestamp() + make_interval(secs => %s)) ON CONFLICT (token) DO UPDATE "
                             "SET expires = EXCLUDED.expires", [(token, owner, self.lease_s) for token, owner in held])
+
+
+class PgRunLedger:
+    """`history.ledger.RunLedger` on the `quota_ledger` table, one step for every replica at once."""
+
+    def __init__(self, pool: Any) -> None:
+        self._pool = pool
+
+    def admit(self, owner: str, run_id: str, at: datetime, *, billed: bool, per_hour: int | None) -> None:
+        with self._pool.connection() as con, con.transaction():
+            con.execute("SELECT pg_advisory_xact_lock(%s, hashtext(%s))", [_LEDGER_LOCK_ID, owner])
+            if billed and per_hour is not None:
+                runs = con.execute(COUNT_SQL.replace("?", "%s"), [owner, at - HOUR]).fetchone()
+                if runs is not None and runs[0] >= per_hour:
+                    raise HourFull(owner, per_hour)
+            con.execute(INSERT_SQL.replace("?", "%s"), [owner, run_id, at, billed])

@@ -34,7 +34,7 @@ import psycopg
 from history.columns import _TYPES
 from history.pg_mirror import PgMirror
 from history.pg_schema import KEYS, migrate_pg
-from history.pg_slots import PgRunSlots
+from history.pg_slots import PgRunLedger, PgRunSlots
 from history.rows import END_RUNS_SQL, INSERT_RUNS_SQL, TOTALS_SQL, Batch, SetTraceId, Tracker, _Run, columns
 from history.store import HistoryStore
 from history.writer import Writer
@@ -256,6 +256,10 @@ class PgHistoryStore(HistoryStore):
         if self._slots is None:
             self._slots = PgRunSlots(self._dsn)
         return self._slots
+
+    def run_ledger(self) -> PgRunLedger:
+        """The quota ledger's admissions, one step for every replica on this database (`history.pg_slots`)."""
+        return PgRunLedger(self._pool)
 
     def mark_interrupted_runs(self) -> list[str]:
         return []  # other workers own the runs still 'running': see the module doc

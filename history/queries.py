@@ -212,12 +212,6 @@ def resumable_runs(cur: Cursor, owner: str | None) -> pd.DataFrame:
         ORDER BY started_at DESC, run_id LIMIT 1000""", [owner, owner])
 
 
-def running_runs(cur: Cursor, owner: str) -> pd.DataFrame:
-    """The owner's runs still going on, newest first (cluster mode: a visitor back on any replica follows one)."""
-    return _df(cur, f"""SELECT {_RUN_COLUMNS} FROM runs t WHERE t.status = 'running' AND t.owner = ?
-        ORDER BY started_at DESC, run_id LIMIT 100""", [owner])
-
-
 def _owns(cur: Cursor, run_id: str, owner: str | None) -> bool:
     if owner is None:
         return True

@@ -7,7 +7,8 @@
 
 Four quotas per visitor: concurrent runs (the history store's `run_slots()`: in memory locally, what
 runs ends with the process; leases in PostgreSQL shared by every app replica in cluster mode), runs per
-rolling hour, and tokens and cost per UTC day (from the ledger in the history file, so a restart
+rolling hour (checked and recorded in one step by the store's `run_ledger()`, across replicas too),
+and tokens and cost per UTC day (from the ledger in the history file, so a restart
 forgets nothing). Anonymous visitors get stricter defaults than signed-in ones; the operator sets
 both through `GRAPHWRIGHT_QUOTA_{ANON,USER}_{CONCURRENT_RUNS,RUNS_PER_HOUR,TOKENS_PER_DAY,
 COST_PER_DAY_USD}`. A run on the visitor's own keys (`Visitor.own_key`) is recorded but not
@@ -21,7 +22,6 @@ from __future__ import annotations
 
 import math
 import os
-import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
@@ -30,10 +30,9 @@ from datetime import UTC, datetime, timedelta
 from types import MappingProxyType
 
 from history.errors import QuotaExceeded
+from history.ledger import HOUR, HourFull, RunLedger
 from history.slots import OwnerSlots, RunSlots, SlotsFull
 from history.store import HistoryStore
-
-HOUR = timedelta(hours=1)
 
 
 @dataclass(frozen=True)
@@ -113,7 +112,7 @@ class Quotas:
         self.limits = dict(limits) if limits is not None else limits_from_env()
         self._clock = clock
         self._running: RunSlots = store.run_slots() if store is not None else OwnerSlots()
-        self._lock = threading.Lock()  # check-then-record is one step: several tabs click at once
+        self._ledger: RunLedger | None = store.run_ledger() if store is not None else None
 
     def limits_for(self, visitor: Visitor) -> QuotaLimits:
         return self.limits["signed_in" if visitor.signed_in else "anonymous"]
@@ -160,25 +159,35 @@ class Quotas:
         """Hold one of the visitor's run slots for the block; a new run (`run_id`) is also checked
         against the billed quotas and recorded in the ledger first. Raises `QuotaExceeded`."""
         limits = self.limits_for(visitor)
-        with self._lock:
-            try:
-                self._running.take(visitor.owner_id, limits.concurrent_runs)
-            except SlotsFull:
-                raise QuotaExceeded("concurrent runs", (
-                    f"This run was not started: you already have {limits.concurrent_runs} run(s) going, "
-                    f"the most at once (concurrent runs: 0 left). Wait for one to finish or stop it."
-                )) from None
-            try:
-                if run_id is not None:
-                    if not visitor.own_key:
-                        self._refuse_if_over(visitor)
-                    if self.store is not None:
-                        self.store.execute_now("INSERT INTO quota_ledger VALUES (?, ?, ?, ?)",
-                                               [visitor.owner_id, run_id, self._now(), not visitor.own_key])
-            except BaseException:
-                self._running.release(visitor.owner_id)
-                raise
+        try:
+            self._running.take(visitor.owner_id, limits.concurrent_runs)
+        except SlotsFull:
+            raise QuotaExceeded("concurrent runs", (
+                f"This run was not started: you already have {limits.concurrent_runs} run(s) going, "
+                f"the most at once (concurrent runs: 0 left). Wait for one to finish or stop it."
+            )) from None
+        try:
+            if run_id is not None:
+                self._record(visitor, run_id, limits)
+        except BaseException:
+            self._running.release(visitor.owner_id)
+            raise
         try:
             yield
         finally:
             self._running.release(visitor.owner_id)
+
+    def _record(self, visitor: Visitor, run_id: str, limits: QuotaLimits) -> None:
+        """Refuse a billed run over a quota as counted so far; then record it in the ledger, where the hourly
+        quota is checked again in the same step (another replica may have admitted a run since)."""
+        billed = not visitor.own_key
+        if billed:
+            self._refuse_if_over(visitor)
+        if self._ledger is None:
+            return
+        try:
+            self._ledger.admit(visitor.owner_id, run_id, self._now(), billed=billed, per_hour=limits.runs_per_hour)
+        except HourFull:
+            self._refuse_if_over(visitor)
+            raise QuotaExceeded("runs per hour", "This run was not started: your runs per hour quota is used up. "
+                                "Use your own provider key in Settings to run beyond it, or come back later.") from None

@@ -27,6 +27,7 @@ import duckdb
 
 from history.errors import HistoryLocked, HistoryWriteError, QueueFull
 from history.inbox import Follower, Inbox, ingest_now
+from history.ledger import RunLedger, StoreLedger
 from history.migrations import migrate
 from history.rows import TOTALS_SQL, SetTraceId, next_event_id
 from history.slots import OwnerSlots, RunSlots
@@ -209,6 +210,10 @@ class HistoryStore:
     def run_slots(self) -> RunSlots:
         """The visitors' concurrent-run slots: in memory, since this one process runs everything."""
         return OwnerSlots()
+
+    def run_ledger(self) -> RunLedger:
+        """The quota ledger's admissions: one step under this process's lock (it alone writes the file)."""
+        return StoreLedger(self)
 
     # -- lifecycle ----------------------------------------------------------------------------
 

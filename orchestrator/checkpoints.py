@@ -84,6 +84,8 @@ class RunStore:
     """
 
     _RESERVE_SQL = "UPDATE graphwright_runs SET seq_reserved = MAX(seq_reserved, ?) WHERE run_id = ?"
+    _STATUS_SQL = ("UPDATE graphwright_runs SET status = ?, pending_json = ?, elapsed_s = elapsed_s + ?, updated = ?"
+                   " WHERE run_id = ?")
 
     def __init__(self, data_dir: Path) -> None:
         data_dir.mkdir(parents=True, exist_ok=True)
@@ -135,11 +137,7 @@ class RunStore:
 
     def set_status(self, run_id: str, status: str, *, pending: dict[str, Any] | None = None,
                    add_elapsed: float = 0.0) -> None:
-        self._rows(
-            "UPDATE graphwright_runs SET status = ?, pending_json = ?, elapsed_s = elapsed_s + ?,"
-            " updated = ? WHERE run_id = ?",
-            (status, json.dumps(pending) if pending else None, add_elapsed, time.time(), run_id),
-        )
+        self._rows(self._STATUS_SQL, (status, json.dumps(pending) if pending else None, add_elapsed, time.time(), run_id))
 
     def reassign(self, old_owner: str, new_owner: str) -> int:
         """Give `old_owner`'s runs to `new_owner` (a visitor claiming their anonymous runs); returns how many."""

@@ -6,7 +6,9 @@ calls start or signal a Temporal workflow, a `graphwright worker` process drives
 events come back through Postgres. Both yield the same `orchestrator.events` objects in the same
 order, so the consumers (trace, history, CLI view) cannot tell them apart; cancelling the iterator
 stops the run in both — except the app's cluster executor, where it only means the visitor left that
-replica (the run goes on; its Stop button calls the executor's `stop`, and any replica can `follow` it).
+replica (the run goes on; its Stop button calls the executor's `stop`, and any replica's page finds it on
+load through `follow_running`). In-process a run lives in the page handler that started it, so there
+is never one going on elsewhere: the local engine answers that, and the page asks in both modes.
 """
 
 from __future__ import annotations
@@ -34,6 +36,12 @@ class RunExecutor(Protocol):
     def resume(self, run_id: str, *, approval: ApprovalDecision | None = None,
                owner: str = "") -> AsyncIterator[ev.Event]:
         """Continue a paused, stopped or crashed run (with a person's decision when it waits for one)."""
+        ...
+
+    def follow_running(self, owner: str) -> AsyncIterator[ev.Event]:
+        """`owner`'s run going on outside the caller (started before a page reload, or through another app
+        replica): its events recorded so far, then live until it ends or pauses; nothing when there is none.
+        Never starts or stops anything. What a page shows on load, in either mode."""
         ...
 
 

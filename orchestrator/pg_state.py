@@ -22,16 +22,18 @@ import time
 import weakref
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from contextvars import ContextVar
 from typing import Any
 
 from orchestrator.checkpoints import REPLAYS_SCHEMA, RUNS_SCHEMA, RunStore
-from orchestrator.fencing import FENCES_SCHEMA, fence_of
-from orchestrator.fencing import stale as fence_stale
+from orchestrator.fencing import FENCES_SCHEMA, Fence, FencedOut, afenced, fence_of, fenced
 from orchestrator.pg_pool import acheck_if_suspect, connect_pool
 from orchestrator.state_store import RunState
 from orchestrator.tool_journal import JOURNAL_SCHEMA, ToolJournal
 
 _STATE_LOCK = 7_300_001  # advisory lock ids: schema set-up by many processes at once is serialised
+# what a page load asks (`PgRunStore.running`): a small index, since most runs are not running
+_RUNNING_INDEX = "CREATE INDEX IF NOT EXISTS graphwright_runs_running ON graphwright_runs (owner) WHERE status = 'running'"
 
 
 def ensure_schema(dsn: str, ddl: str, lock_id: int) -> None:
@@ -61,6 +63,11 @@ class PgRunStore(RunStore):
             cur = con.execute(_pg(sql), params)
             return cur.fetchall() if cur.description else []
 
+    def _fenced(self, run_id: str, sql: str, params: tuple[Any, ...]) -> None:
+        """A write of `run_id`'s record; under a fence, only while it is current (else nothing, quietly:
+        the lost fence stops the stale attempt)."""
+        _fenced_write(self._pool, run_id, sql, params, quiet=True)
+
     def take_fence(self, run_id: str) -> int:
         """A new attempt on `run_id` starts: its fencing token, which makes every earlier attempt's stale."""
         return int(self._rows("INSERT INTO graphwright_run_fences (run_id, attempt) VALUES (?, 1) ON CONFLICT"
@@ -69,17 +76,17 @@ class PgRunStore(RunStore):
 
     def set_status(self, run_id: str, status: str, *, pending: dict[str, Any] | None = None,
                    add_elapsed: float = 0.0) -> None:
-        """As locally; under a fence, only while it is current (checked in the same statement)."""
-        fence = fence_of(run_id)
-        if fence is None:
-            return super().set_status(run_id, status, pending=pending, add_elapsed=add_elapsed)
-        with self._pool.connection() as con, con.transaction():
-            if fence_stale(con, [fence]):
-                return None
-            con.execute("UPDATE graphwright_runs SET status = %s, pending_json = %s, elapsed_s = elapsed_s + %s,"
-                        " updated = %s WHERE run_id = %s",
-                        (status, json.dumps(pending) if pending else None, add_elapsed, time.time(), run_id))
-        return None
+        self._fenced(run_id, self._STATUS_SQL,
+                     (status, json.dumps(pending) if pending else None, add_elapsed, time.time(), run_id))
+
+    def reserve_seq(self, run_id: str, up_to: int) -> None:
+        self._fenced(run_id, self._RESERVE_SQL, (up_to, run_id))
+
+    def running(self, owner: str) -> list[str]:
+        """Ids of `owner`'s runs marked running, newest first: on some worker, or left so by a crash (the
+        orchestration layer tells which: `cluster.executor.ClusterExecutor.follow_running`)."""
+        return [r[0] for r in self._rows("SELECT run_id FROM graphwright_runs WHERE owner = ? AND status = 'running'"
+                                         " ORDER BY created DESC LIMIT 20", (owner,))]
 
     def close(self) -> None:
         if self._savers is not None:
@@ -103,8 +110,27 @@ class PgToolJournal(ToolJournal):
             cur = con.execute(_pg(sql), params)
             return cur.fetchone() if cur.description else None
 
+    def _write(self, run_id: str, sql: str, params: tuple[Any, ...], *, quiet: bool = False) -> None:
+        """Under a fence, only while it is current: a stale attempt's `begin` raises `FencedOut`, so its
+        tool does not run; its `end` and `forget_run` are dropped quietly."""
+        _fenced_write(self._pool, run_id, sql, params, quiet=quiet)
+
     def close(self) -> None:
         """The pool is shared with the run records, which close it."""
+
+
+def _fenced_write(pool: Any, run_id: str, sql: str, params: tuple[Any, ...], *, quiet: bool) -> None:
+    fence = fence_of(run_id)
+    with pool.connection() as con:
+        if fence is None:
+            con.execute(_pg(sql), params)
+            return
+        try:
+            with fenced(con, fence):
+                con.execute(_pg(sql), params)
+        except FencedOut:
+            if not quiet:
+                raise
 
 
 class PgSavers:
@@ -160,32 +186,41 @@ class PgSavers:
                 loop.call_soon_threadsafe(keeper.cancel)
 
 
-class FencedOut(Exception):
-    """A stale attempt tried to write a checkpoint of a run another attempt now drives."""
+_WRITING: ContextVar[Fence | None] = ContextVar("graphwright_checkpoint_fence", default=None)
 
 
 def _fenced_saver(base: Any) -> Any:
-    """`base` refusing the checkpoint writes of a segment whose fencing token is no longer current."""
+    """`base` whose checkpoint writes, under a fence, commit only while it is current: LangGraph's own
+    statements go in the pipeline `afenced` opens (the check and the write in one transaction), so a stale
+    attempt's write either lands before the next attempt takes the run or not at all (`FencedOut`)."""
+    from langgraph.checkpoint.postgres._ainternal import get_connection
+    from psycopg.rows import dict_row
 
     class FencedSaver(base):  # type: ignore[misc, valid-type]
         async def aput(self, config: Any, *args: Any, **kwargs: Any) -> Any:
-            await self._check(config)
-            return await super().aput(config, *args, **kwargs)
+            token = _WRITING.set(fence_of(config["configurable"]["thread_id"]))
+            try:
+                return await super().aput(config, *args, **kwargs)
+            finally:
+                _WRITING.reset(token)
 
-        async def aput_writes(self, config: Any, *args: Any, **kwargs: Any) -> Any:
-            await self._check(config)
-            return await super().aput_writes(config, *args, **kwargs)
+        async def aput_writes(self, config: Any, *args: Any, **kwargs: Any) -> None:
+            token = _WRITING.set(fence_of(config["configurable"]["thread_id"]))
+            try:
+                await super().aput_writes(config, *args, **kwargs)
+            finally:
+                _WRITING.reset(token)
 
-        async def _check(self, config: Any) -> None:
-            fence = fence_of(config["configurable"]["thread_id"])
-            if fence is None:
+        @asynccontextmanager
+        async def _cursor(self, *, pipeline: bool = False) -> AsyncIterator[Any]:
+            fence = _WRITING.get()
+            if fence is None or not pipeline:  # reads, and every write outside a fenced segment
+                async with super()._cursor(pipeline=pipeline) as cur:
+                    yield cur
                 return
-            async with self.conn.connection() as con:
-                cur = await con.execute("SELECT attempt FROM graphwright_run_fences WHERE run_id = %s", [fence.run_id])
-                row = await cur.fetchone()
-            if fence.lost or (row is not None and row["attempt"] != fence.attempt):
-                fence.lose()
-                raise FencedOut(f"run `{fence.run_id}` is driven by a newer attempt")
+            async with (self.lock, get_connection(self.conn) as con, afenced(con, fence),
+                        con.cursor(binary=True, row_factory=dict_row) as cur):
+                yield cur
 
     return FencedSaver
 
@@ -220,7 +255,8 @@ def unreachable(exc: BaseException) -> bool:
 
 
 def open_pg_run_state(dsn: str) -> RunState:
-    ensure_schema(dsn, ";\n".join((RUNS_SCHEMA, REPLAYS_SCHEMA, JOURNAL_SCHEMA, FENCES_SCHEMA)), _STATE_LOCK)
+    ensure_schema(dsn, ";\n".join((RUNS_SCHEMA, _RUNNING_INDEX, REPLAYS_SCHEMA, JOURNAL_SCHEMA, FENCES_SCHEMA)),
+                  _STATE_LOCK)
     _setup_checkpoints(dsn)
     pool = connect_pool(dsn)
     savers = PgSavers(dsn)

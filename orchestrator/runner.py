@@ -176,6 +176,12 @@ class Engine:
             async for event in events:
                 yield event
 
+    async def follow_running(self, owner: str) -> AsyncIterator[ev.Event]:
+        """Nothing, here (`RunExecutor.follow_running`): an in-process run's events go only to the handler that
+        started it, and closing its page stops it, so there is never a run another page could pick up."""
+        return
+        yield
+
     def check_resumable(self, run_id: str, *, approval: ApprovalDecision | None = None,
                         owner: str = "") -> StoredRun:
         """The run to resume, or `RunNotResumable`/`InvalidAnswer` saying why it cannot be."""

@@ -37,7 +37,8 @@ INTERRUPTED = ("error: this tool call was interrupted by a crash of the app and 
 class ToolJournal:
     """The journal of one data dir (thread-safe); `claim` per process so replays happen once.
 
-    Statements go through `_row`, so `orchestrator.pg_state.PgToolJournal` reuses them on PostgreSQL.
+    Statements go through `_row` (reads) and `_write`, so `orchestrator.pg_state.PgToolJournal` reuses
+    them on PostgreSQL (where a run's writes are fenced: `orchestrator.fencing`).
     """
 
     _BEGIN_SQL = "INSERT OR REPLACE INTO graphwright_tool_calls (run_id, key) VALUES (?, ?)"
@@ -52,6 +53,9 @@ class ToolJournal:
     def _row(self, sql: str, params: tuple[Any, ...]) -> tuple[Any, ...] | None:
         with self._lock:
             return self._db.execute(sql, params).fetchone()
+
+    def _write(self, run_id: str, sql: str, params: tuple[Any, ...], *, quiet: bool = False) -> None:
+        self._row(sql, params)
 
     def start_segment(self, run_id: str) -> None:
         """A run (re)starts: calls recorded by its earlier segments may be replayed once each."""
@@ -78,15 +82,15 @@ class ToolJournal:
     def begin(self, run_id: str, key: str) -> None:
         with self._lock:
             self._seen.add((run_id, key))
-        self._row(self._BEGIN_SQL, (run_id, key))
+        self._write(run_id, self._BEGIN_SQL, (run_id, key))
 
     def end(self, run_id: str, key: str, ok: bool, text: str) -> None:
-        self._row("UPDATE graphwright_tool_calls SET done = 1, ok = ?, result = ? WHERE run_id = ? AND key = ?",
-                  (int(ok), text, run_id, key))
+        self._write(run_id, "UPDATE graphwright_tool_calls SET done = 1, ok = ?, result = ? WHERE run_id = ? AND key = ?",
+                    (int(ok), text, run_id, key), quiet=True)
 
     def forget_run(self, run_id: str) -> None:
         """Drop a run's entries once it has ended for good (finished or rejected: never resumed)."""
-        self._row("DELETE FROM graphwright_tool_calls WHERE run_id = ?", (run_id,))
+        self._write(run_id, "DELETE FROM graphwright_tool_calls WHERE run_id = ?", (run_id,), quiet=True)
         with self._lock:
             self._seen = {seen for seen in self._seen if seen[0] != run_id}
 

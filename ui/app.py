@@ -85,9 +85,8 @@ def build_app(services: AppServices) -> gr.Blocks:
                             design.diagram, design.download, design.mode, design.kept, session_state, kept_owner],
                            api_visibility="private", queue=False)
         loaded.then(run.list_resumable, [session_state], run.resumable_outputs, api_visibility="private")
-        if services.cluster is not None:
-            loaded.then(run.follow_running, [session_state], run.trace_outputs, api_visibility="private",
-                        concurrency_id="runs", show_progress="minimal")
+        loaded.then(run.follow_running, [session_state], run.trace_outputs, api_visibility="private",
+                    concurrency_id="runs", show_progress="minimal")
         if account_bar is not None:
             loaded.then(lambda session: account.refresh(services, session), [session_state], account_bar.outputs,
                         api_visibility="private")

@@ -38,7 +38,7 @@ class RunTab:
     resumable: gr.Dropdown
     resumable_outputs: list[Any]  # the paused-runs bar: its list and its visibility
     list_resumable: Callable[[Session], Any]  # this session's paused and interrupted runs
-    follow_running: Callable[[Session], Any]  # cluster mode: this visitor's run going on, followed live
+    follow_running: Callable[[Session], Any]  # on page load: this visitor's run going on elsewhere, followed live
     trace_outputs: list[Any]
 
 
@@ -445,21 +445,15 @@ def build(services: AppServices, session_state: gr.State, design: DesignTab) -> 
 
     @funnel
     async def follow_running(session: Session) -> AsyncIterator[tuple[Any, ...]]:
-        """Cluster mode, on page load: the visitor's run still going on — started before a reload or on
-        another replica — shows from its recorded events, then live (`ClusterExecutor.follow`)."""
-        from history.queries import running_runs
-
-        if services.cluster is None or services.history is None:
+        """On page load: the visitor's run going on outside this page — started before a reload, or through
+        another replica — shows from its recorded events, then live. The executor says whether there is one."""
+        events = services.follow_running(session)
+        first = await anext(events, None)
+        if first is None:
             yield tuple(gr.skip() for _ in trace_outputs)
             return
-        live = running_runs(services.history.read_cursor(), session.owner_id)
-        if live.empty:
-            yield tuple(gr.skip() for _ in trace_outputs)
-            return
-        session.trace = TraceView(status="running", message="Following your run…", run_id=str(live.run_id.iloc[0]))
-        yield views(session)
-        engine = services.engine_for(session)
-        async for update in stream(session, engine.follow(session.trace.run_id, owner=session.owner_id)):
+        session.trace = TraceView(status="running", message="Following your run…", run_id=first.run_id)
+        async for update in stream(session, _after(first, events)):
             yield update
 
     def show_artifacts(session: Session) -> Any:
@@ -471,6 +465,12 @@ def build(services: AppServices, session_state: gr.State, design: DesignTab) -> 
         event.then(show_artifacts, [session_state], [artifacts], api_visibility="private")
     return RunTab(config=config, status=status, resumable=resumable, resumable_outputs=resumable_outputs,
                   list_resumable=resumable_choices, follow_running=follow_running, trace_outputs=trace_outputs)
+
+
+async def _after(first: Any, rest: AsyncIterator[Any]) -> AsyncIterator[Any]:
+    yield first
+    async for event in rest:
+        yield event
 
 
 def _resumable_label(run: Any) -> str:

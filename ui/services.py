@@ -132,9 +132,10 @@ class AppServices:
                 sinks.append(tracer.put)
         return sinks
 
-    def engine_for(self, session: Session) -> Any:
+    def engine_for(self, session: Session, *, sends_keys: bool = True) -> Any:
         """Where this session's runs execute (`orchestrator.execution.RunExecutor`): an engine bound to its
-        keys, model and the shared history; in cluster mode the same engine's records, driven by workers."""
+        keys, model and the shared history; in cluster mode the same engine's records, driven by workers
+        (`sends_keys=False`: for what starts no segment, which needs none of the visitor's keys sealed)."""
         from dataclasses import replace
 
         from orchestrator.runner import Engine
@@ -149,8 +150,13 @@ class AppServices:
         from cluster.sealed import SessionSecrets  # the visitor's own keys travel sealed to the worker
 
         # a page that closes (the visitor left this replica) does not stop the run; Stop does
-        secrets = SessionSecrets(self.session_keys(session), session.settings.secrets)
+        secrets = SessionSecrets(self.session_keys(session), session.settings.secrets) if sends_keys else None
         return self.cluster.executor(engine, secrets, stop_on_close=False)
+
+    def follow_running(self, session: Session) -> Any:
+        """The events of the visitor's run going on outside this page, if any (`RunExecutor.follow_running`:
+        in cluster mode a run started before a reload or through another replica; locally never one)."""
+        return self.engine_for(session, sends_keys=False).follow_running(session.owner_id)
 
     async def stop_run(self, session: Session) -> None:
         """Stop the session's run. Locally cancelling its handler is enough (the run lives in it); a run on a

@@ -21,6 +21,7 @@ import pytest
 from cluster.workflow import SegmentRequest
 from orchestrator.credentials import Credentials
 from orchestrator.deployment import Deployment
+from orchestrator.fencing import FENCE, Fence, FencedOut
 from orchestrator.offline_synth import synthesize
 from orchestrator.policy import Policy
 from orchestrator.runner import Engine
@@ -109,3 +110,94 @@ def test_a_stale_attempt_of_a_segment_is_fenced_off_and_every_model_call_counts_
     assert published[-1] == "run_finished"
     assert isinstance(stale, ApplicationError) and stale.type == "Fenced", stale
     assert len(llm_server.requests) == 3  # the stale attempt's call was answered, and made no other
+
+
+# --- The other writes of a stale attempt: a checkpoint caught mid-write, the tool journal, `seq` blocks ------------
+def _state(dsn: str) -> Any:
+    from orchestrator.deployment import open_run_state
+
+    return open_run_state(None, Deployment(postgres_dsn=dsn))
+
+
+def _stale(state: Any, run_id: str) -> Fence:
+    """Attempt 1's fence on `run_id`, made stale: attempt 2 has taken the run since."""
+    fence = Fence(run_id, state.records.take_fence(run_id))
+    state.records.take_fence(run_id)
+    return fence
+
+
+def _waiting_for_a_lock(dsn: str) -> bool:
+    with psycopg.connect(dsn) as con:
+        return bool(con.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+                                " AND wait_event_type = 'Lock'").fetchone()[0])
+
+
+def test_a_checkpoint_write_in_flight_lands_before_the_next_attempt_takes_the_run_or_not_at_all(fresh_dsn: str) -> None:
+    """The fence is checked in the write's own transaction: a new token cannot slip in between check and write."""
+    from langgraph.checkpoint.base import empty_checkpoint
+
+    state = _state(fresh_dsn)
+    fence = Fence("r1", state.records.take_fence("r1"))
+    config = {"configurable": {"thread_id": "r1", "checkpoint_ns": ""}}
+
+    def stale_checkpoints() -> int:
+        with psycopg.connect(fresh_dsn) as con:
+            return con.execute("SELECT count(*) FROM checkpoints WHERE thread_id = 'r1'").fetchone()[0]
+
+    async def race() -> tuple[int, int]:
+        async with state.open_saver() as saver:
+            FENCE.set(fence)
+            with psycopg.connect(fresh_dsn) as blocker:  # holds the checkpoint write back, as a slow disk would
+                blocker.execute("LOCK TABLE checkpoints IN EXCLUSIVE MODE")
+                write = asyncio.create_task(saver.aput(config, empty_checkpoint(), {}, {}))
+                while not await asyncio.to_thread(_waiting_for_a_lock, fresh_dsn):
+                    await asyncio.sleep(0.01)
+                taking = asyncio.create_task(asyncio.to_thread(state.records.take_fence, "r1"))  # attempt 2
+                await asyncio.sleep(0.3)
+                if taking.done():  # the new token was granted while the old write was in flight...
+                    landed_before = stale_checkpoints()
+                    blocker.rollback()
+                    await asyncio.gather(write, return_exceptions=True)
+                    return landed_before, stale_checkpoints()  # ...so it must never land (it did: 0, then 1)
+            await write  # the token waits for the write in flight, which lands first
+            landed_before = stale_checkpoints()
+            await taking
+            with pytest.raises(FencedOut):  # and the stale attempt's next write is refused
+                await saver.aput(config, empty_checkpoint(), {}, {})
+            return landed_before, stale_checkpoints()
+
+    try:
+        before, after = asyncio.run(race())
+    finally:
+        state.records.close()
+    assert after == before  # nothing of the stale attempt lands after the new one took the run
+    assert fence.lost
+
+
+def test_a_stale_attempt_journals_no_tool_call_nor_reserves_seq_numbers(fresh_dsn: str) -> None:
+    from orchestrator.tool_journal import ToolJournal
+
+    state = _state(fresh_dsn)
+    try:
+        key = ToolJournal.key("s", "post", "{}")
+        current = Fence("r2", state.records.take_fence("r2"))
+        FENCE.set(current)
+        state.journal.begin("r2", key)  # the current attempt journals as before
+        state.journal.end("r2", key, True, "posted")
+        state.records.create("r1", load_workflow_file(EXAMPLE), {}, "alice", None)
+        stale = _stale(state, "r1")
+        FENCE.set(stale)
+        with pytest.raises(FencedOut):  # so the tool is not called
+            state.journal.begin("r1", key)
+        state.journal.end("r1", key, True, "late")
+        state.journal.forget_run("r1")
+        state.records.reserve_seq("r1", 5000)
+        with psycopg.connect(fresh_dsn) as con:
+            journaled = con.execute("SELECT run_id, result FROM graphwright_tool_calls ORDER BY run_id").fetchall()
+            reserved = con.execute("SELECT seq_reserved FROM graphwright_runs WHERE run_id = 'r1'").fetchone()[0]
+    finally:
+        FENCE.set(None)
+        state.records.close()
+    assert journaled == [("r2", "posted")]
+    assert reserved == 0  # nor reserves `seq` numbers
+    assert stale.lost and not current.lost

@@ -88,3 +88,41 @@ def test_a_crashed_replica_holds_no_slot_past_its_lease(fresh_dsn: str) -> None:
         store.close()
         if holder.poll() is None:
             holder.kill()
+
+
+def test_two_replicas_admitting_a_visitor_at_the_same_instant_never_pass_the_hourly_quota(fresh_dsn: str) -> None:
+    """Check and record are one step across replicas (before: each replica's own lock; both admitted the last run)."""
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    replicas = [PgHistoryStore(fresh_dsn) for _ in range(2)]
+    hourly = {tier: replace(limits, concurrent_runs=50, runs_per_hour=2) for tier, limits in LIMITS.items()}
+    visitors, per_replica = [f"v{i}" for i in range(6)], 3
+    try:
+        quotas = [Quotas(store, hourly) for store in replicas]
+        for q in quotas:
+            q.report(Visitor("warm-up"))  # each replica's analytics copy is caught up once before the race
+        admitted: dict[str, int] = dict.fromkeys(visitors, 0)
+        count = threading.Lock()
+
+        def admit(replica: Quotas, owner: str, n: int, start: threading.Barrier) -> None:
+            start.wait()
+            try:
+                with replica.admit(Visitor(owner), f"{owner}-{id(replica)}-{n}"):
+                    with count:
+                        admitted[owner] += 1
+            except QuotaExceeded:
+                pass
+
+        with ThreadPoolExecutor(2 * per_replica) as pool:
+            for owner in visitors:  # one race per visitor: every replica's clicks released at once
+                start = threading.Barrier(2 * per_replica)
+                list(pool.map(admit, *zip(*[(q, owner, n, start) for q in quotas for n in range(per_replica)],
+                                          strict=True)))
+        ledger = {owner: replicas[0].read_cursor().execute(
+            "SELECT count(*) FROM quota_ledger WHERE owner = ?", [owner]).fetchone()[0] for owner in visitors}
+    finally:
+        for store in replicas:
+            store.close()
+    assert admitted == dict.fromkeys(visitors, 2)
+    assert ledger == admitted

@@ -41,8 +41,9 @@ ONE_SEGMENT = [
     "WORKFLOW_TASK_SCHEDULED", "WORKFLOW_TASK_STARTED", "WORKFLOW_TASK_COMPLETED",
     "WORKFLOW_EXECUTION_COMPLETED",
 ]
-STATEMENTS_PER_RUN = 120  # measured 106: 33 of them LangGraph's checkpoint rows, ~20 the history's, ~24 fencing (its token,
-# and a check in each event, history and checkpoint write's transaction: a stale attempt writes nothing)
+STATEMENTS_PER_RUN = 120  # measured 107-114 (main: 106-115): 33 of them LangGraph's checkpoint rows, ~20 the history's, ~28 fencing (its
+# token; a check in each event and history batch's transaction, and one in the pipeline of each write of a checkpoint,
+# run record or journal entry, which commits with it: a stale attempt writes nothing)
 _STATEMENT = re.compile(r"LOG:  (?:statement|execute [^:]*): ?(.*)$")
 
 

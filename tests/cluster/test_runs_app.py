@@ -86,7 +86,8 @@ def test_a_run_goes_on_when_its_page_leaves_the_replica_and_the_other_replica_fo
             await seen.aclose()  # what Gradio does to the run's handler when the page goes away
             with pytest.raises(RunNotResumable):
                 await anext(second.engine_for(stranger).follow("left", owner=stranger.owner_id))
-            return [e async for e in second.engine_for(back).follow("left", owner=back.owner_id)]
+            assert [e async for e in second.follow_running(stranger)] == []  # what a stranger's page load finds
+            return [e async for e in second.follow_running(back)]  # what the visitor's page load finds: that run
 
         followed = asyncio.run(leave_then_follow())
     finally:
@@ -95,7 +96,7 @@ def test_a_run_goes_on_when_its_page_leaves_the_replica_and_the_other_replica_fo
     types = [e.type for e in followed]
     assert types[0] == "run_started" and types[-1] == "run_finished", types  # from the start, to the end
     assert "run_cancelled" not in types
-    assert followed[-1].output == slow
+    assert followed[-1].output == slow and {e.run_id for e in followed} == {"left"}
 
 
 def test_the_apps_stop_button_cancels_the_run_on_its_worker_within_a_second(cluster, llm_server, monkeypatch,

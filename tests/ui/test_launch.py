@@ -75,3 +75,26 @@ def test_the_app_opens_to_the_network_only_where_the_platform_needs_it() -> None
     assert server_host({"GRADIO_SERVER_NAME": "0.0.0.0"})[0] == "0.0.0.0"  # what the Docker image sets
     dockerfile = (ROOT / "Dockerfile").read_text()
     assert "GRADIO_SERVER_NAME=0.0.0.0" in dockerfile
+
+
+def test_the_page_asks_the_executor_on_load_for_a_run_going_on_elsewhere_in_local_mode_too(tmp_path) -> None:
+    """One code path: whether there is a run to follow is the executor's answer (locally: none), not the page's mode."""
+    import asyncio
+
+    from ui.app import build_app
+    from ui.services import AppServices
+    from ui.session import Session
+
+    services = AppServices.create(tmp_path)
+    try:
+        demo = build_app(services)
+        on_load = [fn.fn.__name__ for fn in demo.fns.values() if fn.fn is not None]
+        session = Session()
+
+        async def found() -> list:
+            return [event async for event in services.follow_running(session)]
+
+        assert "follow_running" in on_load
+        assert asyncio.run(found()) == []  # a local run lives in the page that started it: none elsewhere
+    finally:
+        services.close()
