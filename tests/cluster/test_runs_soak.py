@@ -83,7 +83,6 @@ def test_forty_runs_survive_ten_worker_kills_counting_every_call_once(cluster, l
     cuts: list[int] = []  # segments open on each killed worker
     llm_server.set_default(soak_model(unknown, cuts))
     worker_args = ("--max-runs", str(RUNS))
-    cluster.start_zygote()  # workers are forked from one warm process: imports happen once
     cluster.start_workers(WORKERS, *worker_args)
     wf = load_workflow(SOAK, "soak.yaml")
     acked: set[tuple[str, int]] = set()
