@@ -64,7 +64,7 @@ def worker_zygote() -> Iterator[Any]:
 
 
 @pytest.fixture
-def cluster(temporal_server: Any, fresh_dsn: str, tmp_path: Path, llm_server: Any, worker_zygote: Any) -> Iterator[Any]:
+def cluster(worker_zygote: Any, temporal_server: Any, fresh_dsn: str, tmp_path: Path, llm_server: Any) -> Iterator[Any]:
     """This test's task queue, database and data dir; worker processes it starts die with it."""
     from runs_testing import Cluster
 

@@ -153,11 +153,14 @@ class Zygote:
         self.process = subprocess.Popen([sys.executable, str(Path(__file__).parent / "worker_zygote.py")], cwd=ROOT,
                                         env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
         self._lock = threading.Lock()
-        assert self.process.stdout is not None and self.process.stdout.readline().strip() == "ready"
+        self._ready = False  # it imports while PostgreSQL and Temporal start: the first fork waits for it
 
     def fork(self, log: Path, args: list[str], env: dict[str, str]) -> Forked:
         assert self.process.stdin is not None and self.process.stdout is not None
         with self._lock:
+            if not self._ready:
+                assert self.process.stdout.readline().strip() == "ready", "the worker zygote did not start"
+                self._ready = True
             self.process.stdin.write(json.dumps({"log": str(log), "args": args, "env": env}) + "\n")
             self.process.stdin.flush()
             return Forked(int(self.process.stdout.readline()), Path(f"{log}.exit"))

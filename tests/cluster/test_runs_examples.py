@@ -78,8 +78,8 @@ def credentials_for(base_url: str, wf) -> Credentials:
 
 
 @pytest.fixture(scope="module")
-def examples_cluster(temporal_server, postgres_server, tmp_path_factory, _llm_server_session,
-                     worker_zygote) -> Iterator[Cluster]:
+def examples_cluster(worker_zygote, temporal_server, postgres_server, tmp_path_factory,
+                     _llm_server_session) -> Iterator[Cluster]:
     """One worker for every example (each example's named secrets set in its environment)."""
     data = tmp_path_factory.mktemp("examples") / "data"
     data.mkdir()
