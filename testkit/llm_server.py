@@ -258,6 +258,8 @@ class LLMServer:
                 raise asyncio.CancelledError
             if delay and i > 0:
                 await asyncio.sleep(delay)
+            if reply.hold is not None and i == reply.held_after + 1:  # chunk 0 carries the role only
+                await asyncio.to_thread(reply.hold.wait, reply.hang_seconds)
             await resp.write(f"data: {json.dumps(chunk)}\n\n".encode())
         await resp.write(b"data: [DONE]\n\n")
         await resp.write_eof()

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import threading
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -56,6 +57,10 @@ class Reply:
     status: int | None = None  # overrides the fault's HTTP status
     message: str | None = None  # overrides the fault's error message
     hang_seconds: float = 120.0  # for fault="hang"
+    # Stream `held_after` words, then wait until the test sets `hold` (a step that is still going on
+    # for as long as the test needs, however slowly a loaded machine gets there; bounded by `hang_seconds`).
+    hold: threading.Event | None = field(default=None, compare=False)
+    held_after: int = 0
 
     @classmethod
     def json(cls, value: Any, **kwargs: Any) -> Reply:

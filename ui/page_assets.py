@@ -42,17 +42,22 @@ PAGE_JS = """
 """
 
 # The chat opens on its first message (the guided form's introduction), not scrolled to the bottom.
+# Gradio scrolls the chat to its end whenever it renders, which on a loaded machine can be many
+# seconds after this script ran: every such scroll is undone until the visitor acts, however late.
 CHAT_TO_TOP_JS = """
 () => {
   let touched = false;
   ["wheel", "touchstart", "keydown", "mousedown"].forEach((kind) =>
     document.addEventListener(kind, () => { touched = true; }, {capture: true, once: true}));
-  const top = () => document.querySelectorAll("#design-chat *").forEach((el) => {
-    if (el.scrollHeight > el.clientHeight + 4 && getComputedStyle(el).overflowY !== "visible") el.scrollTop = 0;
-  });
-  // Gradio scrolls the chat to its end whenever it renders; hold it at the top until the visitor acts.
-  const timer = setInterval(() => { if (touched) clearInterval(timer); else top(); }, 100);
-  setTimeout(() => clearInterval(timer), 10000);
+  const top = (el) => {
+    if (!touched && el.scrollHeight > el.clientHeight + 4 && getComputedStyle(el).overflowY !== "visible") {
+      el.scrollTop = 0;
+    }
+  };
+  document.addEventListener("scroll", (event) => {
+    if (event.target.closest && event.target.closest("#design-chat")) top(event.target);
+  }, true);
+  document.querySelectorAll("#design-chat *").forEach(top);
 }
 """
 

@@ -53,13 +53,23 @@ def temporal_server() -> Iterator[Any]:
         yield server
 
 
+@pytest.fixture(scope="session")
+def worker_zygote() -> Iterator[Any]:
+    """One warm process that forks every test's workers (see `worker_zygote.py`)."""
+    from runs_testing import Zygote
+
+    zygote = Zygote()
+    yield zygote
+    zygote.close()
+
+
 @pytest.fixture
-def cluster(temporal_server: Any, fresh_dsn: str, tmp_path: Path, llm_server: Any) -> Iterator[Any]:
+def cluster(worker_zygote: Any, temporal_server: Any, fresh_dsn: str, tmp_path: Path, llm_server: Any) -> Iterator[Any]:
     """This test's task queue, database and data dir; worker processes it starts die with it."""
     from runs_testing import Cluster
 
     data = tmp_path / "data"
     data.mkdir()
-    slice_ = Cluster(temporal_server.address, fresh_dsn, data, llm_server.base_url)
+    slice_ = Cluster(temporal_server.address, fresh_dsn, data, llm_server.base_url, zygote=worker_zygote)
     yield slice_
     slice_.stop()

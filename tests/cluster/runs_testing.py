@@ -2,7 +2,8 @@
 
 A `Cluster` is one test's slice of the cluster: its own task queue on the session's Temporal server
 (so tests never take each other's work), its own database on the session's Postgres, its own data
-dir, and the worker processes it started (each killed at the end).
+dir, and the worker processes it started (each killed at the end), forked with the test's environment
+from the session's `Zygote` (a warm process: a worker polls in a second instead of importing for many).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import re
 import signal
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -52,8 +54,8 @@ class Cluster:
     data_dir: Path
     llm_base_url: str
     task_queue: str = field(default_factory=lambda: f"test-{uuid.uuid4().hex[:10]}")
-    workers: list[Any] = field(default_factory=list)  # `subprocess.Popen`s, or `Forked` from the zygote
-    zygote: subprocess.Popen[str] | None = None
+    zygote: Zygote | None = None  # None: each worker a process of its own (`guarded_worker.py`)
+    workers: list[Any] = field(default_factory=list)  # `Forked` from the zygote, or `subprocess.Popen`s
     extra_env: dict[str, str] = field(default_factory=dict)
     heartbeat_timeout_s: float = 10.0
 
@@ -84,10 +86,7 @@ class Cluster:
         index = len(self.workers)
         path = self.data_dir.parent / f"worker-{index}.log"
         if self.zygote is not None:
-            assert self.zygote.stdin is not None and self.zygote.stdout is not None
-            self.zygote.stdin.write(json.dumps({"log": str(path), "args": list(args)}) + "\n")
-            self.zygote.stdin.flush()
-            self.workers.append(Forked(int(self.zygote.stdout.readline())))
+            self.workers.append(self.zygote.fork(path, list(args), self.env()))
             return index
         log = open(path, "w")  # noqa: SIM115
         self.workers.append(subprocess.Popen(
@@ -95,12 +94,6 @@ class Cluster:
             stdout=log, stderr=subprocess.STDOUT, text=True))
         log.close()
         return index
-
-    def start_zygote(self) -> None:
-        """Fork later workers from one warm process (`worker_zygote.py`): a replacement polls in a second."""
-        self.zygote = subprocess.Popen([sys.executable, str(Path(__file__).parent / "worker_zygote.py")], cwd=ROOT,
-                                       env=self.env(), stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-        assert self.zygote.stdout is not None and self.zygote.stdout.readline().strip() == "ready"
 
     def open_segments(self, index: int) -> int:
         """Segments the worker started and has not ended (from its log): what a kill would cut."""
@@ -149,27 +142,55 @@ class Cluster:
             if worker.poll() is None:
                 worker.send_signal(signal.SIGKILL)
                 worker.wait(10)
-        if self.zygote is not None:
-            self.zygote.kill()
-            self.zygote.wait(10)
+
+
+class Zygote:
+    """`worker_zygote.py`, started once: `fork` gives a worker process running with the given environment."""
+
+    def __init__(self) -> None:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("GRAPHWRIGHT_") and not k.endswith("_API_KEY")}
+        env.update(LITELLM_LOCAL_MODEL_COST_MAP="True", PYTHONUNBUFFERED="1")
+        self.process = subprocess.Popen([sys.executable, str(Path(__file__).parent / "worker_zygote.py")], cwd=ROOT,
+                                        env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        self._lock = threading.Lock()
+        self._ready = False  # it imports while PostgreSQL and Temporal start: the first fork waits for it
+
+    def fork(self, log: Path, args: list[str], env: dict[str, str]) -> Forked:
+        assert self.process.stdin is not None and self.process.stdout is not None
+        with self._lock:
+            if not self._ready:
+                assert self.process.stdout.readline().strip() == "ready", "the worker zygote did not start"
+                self._ready = True
+            self.process.stdin.write(json.dumps({"log": str(log), "args": args, "env": env}) + "\n")
+            self.process.stdin.flush()
+            return Forked(int(self.process.stdout.readline()), Path(f"{log}.exit"))
+
+    def close(self) -> None:
+        self.process.kill()
+        self.process.wait(10)
 
 
 @dataclass
 class Forked:
-    """A worker forked by the zygote (which reaps it): `Popen`'s few methods the tests use."""
+    """A worker forked by the zygote (which reaps it): `Popen`'s few methods the tests use. Its exit code is
+    the one it wrote on returning; killed by a signal, it wrote none (-SIGKILL stands for that)."""
 
     pid: int
+    exit_file: Path
 
     def poll(self) -> int | None:
         try:
             os.kill(self.pid, 0)
         except ProcessLookupError:
-            return -signal.SIGKILL
+            return int(self.exit_file.read_text()) if self.exit_file.exists() else -signal.SIGKILL
         return None
 
     def send_signal(self, sig: int) -> None:
         with contextlib.suppress(ProcessLookupError):
             os.kill(self.pid, sig)
+
+    def kill(self) -> None:
+        self.send_signal(signal.SIGKILL)
 
     def wait(self, timeout: float | None = None) -> int:
         deadline = time.monotonic() + (timeout or 60.0)

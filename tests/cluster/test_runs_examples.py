@@ -78,12 +78,13 @@ def credentials_for(base_url: str, wf) -> Credentials:
 
 
 @pytest.fixture(scope="module")
-def examples_cluster(temporal_server, postgres_server, tmp_path_factory, _llm_server_session) -> Iterator[Cluster]:
+def examples_cluster(worker_zygote, temporal_server, postgres_server, tmp_path_factory,
+                     _llm_server_session) -> Iterator[Cluster]:
     """One worker for every example (each example's named secrets set in its environment)."""
     data = tmp_path_factory.mktemp("examples") / "data"
     data.mkdir()
     slice_ = Cluster(temporal_server.address, postgres_server.create_database("gw_examples"), data,
-                     _llm_server_session.base_url)
+                     _llm_server_session.base_url, zygote=worker_zygote)
     for path in EXAMPLES:
         slice_.extra_env.update(secrets_env(load_workflow_file(path)))
     slice_.start_worker()

@@ -69,14 +69,13 @@ def test_a_waiting_run_holds_no_worker_survives_worker_restarts_and_is_approved_
     first = asyncio.run(drain(app_executor(cluster).run(load_workflow(APPROVAL, "a.yaml"), {})))
     assert [e.type for e in first][-2:] == ["approval_requested", "run_interrupted"]
     run_id = first[-1].run_id
-    deadline = time.monotonic() + 30  # (the app may see the pause before its activity has reported back)
-    while pending_activities(cluster, run_id) and time.monotonic() < deadline:
+    deadline = time.monotonic() + 120  # (the app may see the pause before its activity has reported back;
+    while pending_activities(cluster, run_id) and time.monotonic() < deadline:  # a loaded machine: long after)
         time.sleep(0.1)
     assert pending_activities(cluster, run_id) == 0  # waiting for a person holds no worker
 
     cluster.stop()  # every worker dies (SIGKILL), new ones start
-    cluster.start_worker()
-    cluster.start_worker()
+    cluster.start_workers(2)
     second = other_app(cluster, "approve", run_id, "ship it")
 
     assert second[-1].type == "run_finished", second[-3:]

@@ -25,7 +25,9 @@ from schemas.functions import MODULES_ENV
 from testkit.replies import Reply, ToolCallSpec
 
 pytestmark = [pytest.mark.cluster, pytest.mark.slow, pytest.mark.timeout(900),
-              # failed once inside a full clean-clone suite run and passed alone (cause not found yet): one retry
+              # fails about 1 time in 4 at load 20+ (reproduced 2026-11-30: "159 counted, 40 x 4 expected", with
+              # heartbeat timeouts giving segments up to 20 attempts): a model call lost between superseded
+              # attempts, a product bug not found yet. One retry until it is: not a fix
               pytest.mark.flaky(reruns=1)]
 
 RUNS, KILLS, WORKERS = 40, 10, 4
@@ -83,7 +85,6 @@ def test_forty_runs_survive_ten_worker_kills_counting_every_call_once(cluster, l
     cuts: list[int] = []  # segments open on each killed worker
     llm_server.set_default(soak_model(unknown, cuts))
     worker_args = ("--max-runs", str(RUNS))
-    cluster.start_zygote()  # workers are forked from one warm process: imports happen once
     cluster.start_workers(WORKERS, *worker_args)
     wf = load_workflow(SOAK, "soak.yaml")
     acked: set[tuple[str, int]] = set()

@@ -1,10 +1,13 @@
 """A warm parent of `graphwright worker` processes: it imports once, then forks a worker per request.
 
-Starting a worker costs seconds of imports (LiteLLM, LangGraph, temporalio), minutes on a loaded
-machine; the soak test replaces a killed worker ten times, so it forks them from this process. It
+Starting a worker costs seconds of imports (LiteLLM, LangGraph, temporalio: ~7 s of CPU), minutes on
+a loaded machine, and the cluster tests start ~30 of them; one zygote per session forks them all. It
 imports modules only (no threads, no event loop, no Temporal runtime: those start in each child),
-with the tests' network guard in place. Protocol: one JSON line `{"log": path, "args": [...]}` on
-stdin -> one line with the child's pid on stdout. Children are reaped at once (SIGCHLD ignored).
+with the tests' network guard in place; nothing it imports reads the environment at import time, so
+each child runs with the environment its test asked for. Protocol: one JSON line
+`{"log": path, "args": [...], "env": {...}}` on stdin -> one line with the child's pid on stdout.
+Children are reaped at once (SIGCHLD ignored); a child that returns writes its exit code to
+`<log>.exit` (one killed by a signal writes none).
 """
 
 from __future__ import annotations
@@ -38,9 +41,18 @@ def main() -> None:
             os.dup2(log, 2)
             signal.signal(signal.SIGCHLD, signal.SIG_DFL)
             faulthandler.register(signal.SIGUSR1)
+            os.environ.clear()
+            os.environ.update(request["env"])
             from graphwright.cli import main as cli
 
-            os._exit(cli(["worker", *request["args"]]) or 0)
+            code = 1
+            try:
+                code = cli(["worker", *request["args"]]) or 0
+            finally:
+                sys.stdout.flush()
+                sys.stderr.flush()
+                Path(request["log"] + ".exit").write_text(str(code))
+                os._exit(code)
         print(pid, flush=True)
 
 

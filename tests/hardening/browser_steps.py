@@ -61,7 +61,7 @@ def set_editor(page: Any, text: str) -> None:
     page.keyboard.press("Control+A")
     page.keyboard.press("Delete")
     page.keyboard.insert_text(text)
-    expect(page.locator("#yaml-issues")).to_contain_text("Valid")
+    expect(page.locator("#yaml-issues")).to_contain_text("Valid", timeout=SLOW)  # a fresh app's first check imports
 
 
 def run_config(page: Any, config: str, topic: str, until: str = "finished|failed") -> None:

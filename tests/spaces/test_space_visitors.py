@@ -176,9 +176,12 @@ def test_a_signed_in_visitor_runs_on_their_own_token_and_keeps_everything_across
         time.sleep(0.2)
     assert router.in_flight == 1, "the run never reached the model"
     space.kill()
+    page.close()  # an open page reloads itself once the app is back (Gradio's reconnect): a goto raced that
     space.start()
 
-    page.goto(space.url)  # the same browser: still signed in
+    page = ours.new_page()  # the same browser: still signed in
+    page.set_default_timeout(30_000)
+    page.goto(space.url)
     expect(page.locator("#account-status")).to_contain_text("Signed in as ada", timeout=SLOW)
     tab(page, "Run")
     expect(page.locator("#run-paused").first).to_be_visible(timeout=SLOW)
