@@ -25,6 +25,7 @@ so the bench's app side is alone in its process, as an app replica is), then:
 Every figure is printed with the load average: the machine is shared, wall-clock figures are noisy.
 Changed 2026-11-29: the LLM server moved out of the bench's process, (a) warms each worker and
 reports CPU per run, (b) runs on one event loop (it connected a new Temporal client per run).
+Changed 2026-11-30: (a) also prints the Temporal RPCs per run (from the server's metrics).
 """
 
 from __future__ import annotations
@@ -190,22 +191,26 @@ def load() -> str:
     return "load {:.1f} / {:.1f} / {:.1f}".format(*os.getloadavg())
 
 
-def throughput(bench: Bench, wf: Any, workers: int) -> tuple[float, dict[str, float]]:
-    """Runs per minute, and CPU seconds per run of each process."""
+def throughput(bench: Bench, wf: Any, workers: int) -> tuple[float, dict[str, float], dict[str, float]]:
+    """Runs per minute, CPU seconds per run of each process, and Temporal RPCs per run (its workers' polls aside)."""
     executor = bench.executor(bench.start_workers(workers))
     runs = bench.args.runs
 
     async def all_runs() -> tuple[list[Any], float, dict[str, float]]:
         # one untimed run per worker at once (each worker takes one: Temporal hands a task to an idle poller)
         await asyncio.gather(*(_one(executor, wf, -1 - n) for n in range(workers)))
-        before, started = bench.cpu(), time.monotonic()
+        await asyncio.sleep(1.5)  # their activities report after their last event; Temporal's metrics come ~1/s
+        served, before, started = bench.temporal.requests(), bench.cpu(), time.monotonic()
         ends = await asyncio.gather(*(_one(executor, wf, n) for n in range(runs)))
         wall, after = time.monotonic() - started, bench.cpu()
-        return ends, wall, {k: (after[k] - before[k]) / runs for k in after}
+        await asyncio.sleep(1.5)
+        rpcs = {op: (count - served[service, op]) / runs for (service, op), count in bench.temporal.requests().items()
+                if service == "frontend" and not op.startswith("Poll") and count > served[service, op]}
+        return ends, wall, {k: (after[k] - before[k]) / runs for k in after}, rpcs
 
-    ends, wall, cpu = asyncio.run(all_runs())
+    ends, wall, cpu, rpcs = asyncio.run(all_runs())
     assert all(e.type == "run_finished" for e in ends), {e.type for e in ends}
-    return runs / wall * 60, cpu
+    return runs / wall * 60, cpu, rpcs
 
 
 def overhead(bench: Bench, wf: Any) -> tuple[float, float]:
@@ -260,12 +265,13 @@ def main() -> None:
     try:
         rates = {}
         for count in [int(c) for c in args.workers.split(",")]:
-            rates[count], cpu = throughput(bench, wf, count)
+            rates[count], cpu, rpcs = throughput(bench, wf, count)
             per_run = ", ".join(f"{name} {seconds * 1000:.0f}" for name, seconds in cpu.items())
             total = sum(cpu.values())
             print(f"(a) {count} worker(s): {rates[count]:.1f} runs/min ({args.runs} runs, {args.latency:g} s per call, "
                   f"{args.max_runs} runs per worker; {load()})\n    CPU ms per run: {per_run}; total "
-                  f"{total * 1000:.0f} (2 cores allow at most {120 / total:.0f} runs/min)", flush=True)
+                  f"{total * 1000:.0f} (2 cores allow at most {120 / total:.0f} runs/min)\n    Temporal RPCs per run "
+                  f"(polls aside): {', '.join(f'{op} {n:.2f}' for op, n in sorted(rpcs.items()))}", flush=True)
         if 1 in rates and len(rates) > 1:
             best = max(rates)
             print(f"    {best} workers / 1 worker: {rates[best] / rates[1]:.2f}x (target >= 3 for 4)")

@@ -7,11 +7,14 @@ resumes from the checkpoint: the ledger (`RunStarted.accounted`) flags the lost 
 every step and model call is counted once, and the tool journal replays a finished tool call or
 reports one cut by the death as "outcome unknown".
 
-Heartbeats go out every `HEARTBEAT_EVERY_S` from a task of their own (a long model call must not
-look like a dead worker); Temporal delivers a cancellation (the Stop button) through them, as a
-`CancelledError` that reaches the running node and the sandbox container, as it does locally. When
-the worker is asked to shut down, the segment gets `GRACE_S` to finish; then it is handed back:
-cancelled without recording a stop, and retried on another worker from its checkpoint.
+Heartbeats go out from a task of their own (a long model call must not look like a dead worker),
+every quarter of the heartbeat timeout and not at the start: a segment shorter than that sends
+none, and Temporal still notices a dead worker within the timeout. The Stop button reaches the
+segment through PostgreSQL at once (`cluster.stops`); Temporal's cancellation, delivered with the
+next heartbeat, is the durable path behind it. Either way it is a `CancelledError` that reaches the
+running node and the sandbox container, as it does locally. When the worker is asked to shut down,
+the segment gets `GRACE_S` to finish; then it is handed back: cancelled without recording a stop,
+and retried on another worker from its checkpoint.
 """
 
 from __future__ import annotations
@@ -21,12 +24,14 @@ import contextlib
 import logging
 from collections.abc import Callable
 from contextvars import ContextVar
+from datetime import timedelta
 from typing import Any
 
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from cluster.sealed import SECRET_ENV, ClusterSecretError, Sealer
+from cluster.stops import StopListener
 from cluster.workflow import ACTIVITY_NAME, SegmentRequest
 from orchestrator.drive import HAND_BACK, HandBack
 from orchestrator.events import TERMINAL_TYPES
@@ -37,7 +42,7 @@ log = logging.getLogger(__name__)
 SHUTTING_DOWN = "this worker is shutting down; the run continues on another worker from its last checkpoint"
 LEASE_LOST = ("this worker lost its lease on the run (Temporal did not hear from it in time); the run "
               "continues on another worker from its last checkpoint")
-HEARTBEAT_EVERY_S = 0.1  # and the worker sends at most one per 0.2 s: a Stop reaches the segment within that
+HEARTBEATS_PER_TIMEOUT = 4  # a heartbeat every 2.5 s with the default 10 s timeout (each is a write in Temporal's store)
 GRACE_S = 10.0
 FENCED = "a newer attempt drives this run now: this one stops without writing anything more"
 # Whether the history records the events of the segment being driven (False: `graphwright run --no-history`);
@@ -51,8 +56,9 @@ class Segments:
     """The worker's activity: `engine_for(default_model)` gives the engine; `flush()` settles the event bus."""
 
     def __init__(self, engine_for: Callable[[str], Any], flush: Callable[[], Any], grace_s: float = GRACE_S,
-                 sealer: Sealer | None = None) -> None:
+                 sealer: Sealer | None = None, stops: StopListener | None = None) -> None:
         self.engine_for, self.flush, self.grace_s, self.sealer = engine_for, flush, grace_s, sealer
+        self.stops = stops
 
     @activity.defn(name=ACTIVITY_NAME)
     async def drive_segment(self, request: SegmentRequest) -> str:
@@ -89,11 +95,13 @@ class Segments:
         fencing = FENCE.set(fence)
         recording = RECORD_HISTORY.set(request.record_history)
         log.info("segment of run %s started (attempt %d, token %d)", request.run_id, info.attempt, fence.attempt)
-        segment = asyncio.create_task(self._drive(engine, stored, resume, approval, origin))
+        stop = Stop()
+        segment = stop.segment = asyncio.create_task(self._drive(engine, stored, resume, approval, origin, stop))
         HAND_BACK.reset(token)
         FENCE.reset(fencing)
         RECORD_HISTORY.reset(recording)
-        beats = asyncio.create_task(_heartbeat())
+        unregister = self.stops.register(request.run_id, info.workflow_run_id, stop) if self.stops else None
+        beats = asyncio.create_task(_heartbeat(_beat_every(info.heartbeat_timeout)))
         shutdown = asyncio.create_task(activity.wait_for_worker_shutdown())
         try:
             await asyncio.wait({segment, shutdown}, return_when=asyncio.FIRST_COMPLETED)
@@ -111,17 +119,22 @@ class Segments:
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await segment
                 raise ApplicationError(FENCED, type="Fenced")
-            status = segment.result()
+            # Stopped: the driver recorded the cancellation; the workflow, cancelled too, ends with it
+            status = "cancelled" if segment.cancelled() and stop.requested else segment.result()
             log.info("segment of run %s ended: %s", request.run_id, status)
         except asyncio.CancelledError:
             details = activity.cancellation_details()
             if details is None or not details.cancel_requested:  # not Stop: e.g. the lease timed out
                 hand_back.requested, hand_back.message = True, LEASE_LOST
-            segment.cancel()  # Stop (the workflow was cancelled): the driver records the cancellation
+                segment.cancel()
+            else:
+                stop()  # Stop (the workflow was cancelled): the driver records the cancellation
             with contextlib.suppress(asyncio.CancelledError):
                 await segment
             raise
         finally:
+            if unregister is not None:
+                unregister()
             beats.cancel()
             shutdown.cancel()
             await asyncio.to_thread(self.flush)
@@ -141,9 +154,11 @@ class Segments:
             raise ApplicationError(str(exc), type="ClusterSecret", non_retryable=True) from None
         return engine.with_credentials(engine.credentials.with_session(secrets.keys, secrets.named))
 
-    async def _drive(self, engine: Any, stored: Any, resume: bool, approval: Any, origin: Any = None) -> str:
+    async def _drive(self, engine: Any, stored: Any, resume: bool, approval: Any, origin: Any, stop: Stop) -> str:
         ending = "failed"
         async for event in engine.segment(stored, resume=resume, approval=approval, origin=origin):
+            if not stop.driving:
+                stop.began()
             if event.type in TERMINAL_TYPES:
                 ending = ENDED[event.type]
                 if getattr(event, "reason", "") == "rejected":
@@ -151,7 +166,32 @@ class Segments:
         return ending
 
 
-async def _heartbeat() -> None:
+class Stop:
+    """The Stop of one segment (from `cluster.stops` or Temporal's cancellation): it cancels the segment
+    once its driver has begun, which then records the cancellation; a Stop that comes earlier (a task
+    cancelled before its first step never runs its handler) takes effect at the segment's first event."""
+
+    def __init__(self) -> None:
+        self.requested = self.driving = False
+        self.segment: asyncio.Task[str] | None = None
+
+    def __call__(self) -> None:
+        self.requested = True
+        if self.driving and self.segment is not None:
+            self.segment.cancel()
+
+    def began(self) -> None:
+        """Called by the segment's task with its first event: the driver's cancellation handler is in place."""
+        self.driving = True
+        if self.requested:
+            asyncio.current_task().cancel()  # type: ignore[union-attr]
+
+
+def _beat_every(timeout: timedelta | None) -> float:
+    return (timeout.total_seconds() if timeout else 10.0) / HEARTBEATS_PER_TIMEOUT
+
+
+async def _heartbeat(every_s: float) -> None:
     while True:
+        await asyncio.sleep(every_s)
         activity.heartbeat()
-        await asyncio.sleep(HEARTBEAT_EVERY_S)

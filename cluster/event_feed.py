@@ -55,6 +55,13 @@ async def last_seq(dsn: str, run_id: str) -> int:
     return int(rows[0][0]) if rows else 0
 
 
+async def notify(dsn: str, channel: str, message: str) -> None:
+    """`pg_notify` on this loop's feed pool (no new connection): e.g. a Stop announced to the workers."""
+    feed = await _feed(dsn)
+    async with feed.pool.connection() as con:
+        await con.execute("SELECT pg_notify(%s, %s)", (channel, message))
+
+
 class Subscription:
     """A run's events after `after`, in `seq` order as they arrive (an async iterator), and `missed()`:
     recorded ones it passed over. A worker that lost its lease but had not heard yet can record events

@@ -4,8 +4,9 @@
 Temporal workflow and yields its events from the event bus; `resume` sends a person's decision to
 the waiting workflow as an update (or starts a new workflow from the checkpoint when none is
 running). The events are the engine's own, recorded by the worker, so the Run tab folds them
-exactly as in local mode. `stop` cancels the workflow, which cancels the segment on its worker;
-the worker records the `RunCancelled`, as the local driver does. Closing or cancelling the
+exactly as in local mode. `stop` announces the Stop to the worker driving the run (through
+PostgreSQL) and cancels the workflow (`cluster.stops`): either cancels the segment on its worker,
+which records the `RunCancelled`, as the local driver does. Closing or cancelling the
 iterator stops the run too (the CLI's Ctrl-C), unless the executor was made with
 `stop_on_close=False`: the app's, where a closed iterator only means the visitor left this replica
 (a closed tab, a lost connection, the replica shutting down) and the run goes on, for `follow` to
@@ -22,6 +23,7 @@ from typing import Any
 
 from cluster.event_feed import last_seq, subscribe
 from cluster.sealed import ClusterSecretError, Sealer, SessionSecrets, refusal
+from cluster.stops import stop_workflow
 from cluster.temporal_client import ClusterConfigError, TemporalSettings, connect
 from cluster.workflow import Decision, RunRequest, RunWorkflow
 from orchestrator import events as ev
@@ -99,9 +101,9 @@ class ClusterExecutor:
                 handle = await client.start_workflow(RunWorkflow.run, request, id=stored.run_id,
                                                      task_queue=self.runtime.settings.task_queue)
             except asyncio.CancelledError:  # stopped while starting: a run nobody saw start must not go on
-                await _shielded(client.get_workflow_handle(stored.run_id).cancel())
+                await _shielded(stop_workflow(self.runtime.dsn, client.get_workflow_handle(stored.run_id)))
                 raise
-            async for event in _follow(events, handle, self.stop_on_close):
+            async for event in _follow(events, handle, self._stop_dsn):
                 yield event
 
     async def resume(self, run_id: str, *, approval: Any = None, owner: str = "") -> AsyncIterator[ev.Event]:
@@ -130,7 +132,7 @@ class ClusterExecutor:
                 request = self._request(stored, resume=True, decision=decision)
                 handle = await client.start_workflow(RunWorkflow.run, request, id=run_id,
                                                      task_queue=self.runtime.settings.task_queue)
-            async for event in _follow(events, handle, self.stop_on_close):  # (running: follow it)
+            async for event in _follow(events, handle, self._stop_dsn):  # (running: follow it)
                 yield event
 
     async def follow(self, run_id: str, *, owner: str = "") -> AsyncIterator[ev.Event]:
@@ -144,7 +146,7 @@ class ClusterExecutor:
         async with subscribe(self.runtime.dsn, run_id) as events:
             recorded = await last_seq(self.runtime.dsn, run_id)
             if running:
-                async for event in _follow(events, handle, stop_on_close=False, after=recorded):
+                async for event in _follow(events, handle, None, after=recorded):
                     yield event
                 return
             async for event in events if recorded else _nothing():  # it has ended: the record alone
@@ -168,7 +170,12 @@ class ClusterExecutor:
         if stored is None or (owner and stored.owner != owner):
             return
         with contextlib.suppress(RPCError):  # no such workflow, or it has already ended
-            await (await self.runtime.client()).get_workflow_handle(run_id).cancel()
+            await stop_workflow(self.runtime.dsn, (await self.runtime.client()).get_workflow_handle(run_id))
+
+    @property
+    def _stop_dsn(self) -> str | None:
+        """Where closing the event iterator announces a Stop (None: closing it does not stop the run)."""
+        return self.runtime.dsn if self.stop_on_close else None
 
     def _request(self, stored: Any, *, resume: bool, decision: Decision | None) -> RunRequest:
         return RunRequest(stored.run_id, resume=resume, decision=decision,
@@ -221,10 +228,10 @@ async def _nothing() -> AsyncIterator[ev.Event]:
     yield
 
 
-async def _follow(events: Any, handle: Any, stop_on_close: bool = True,
-                  after: int = 0) -> AsyncIterator[ev.Event]:
+async def _follow(events: Any, handle: Any, stop_dsn: str | None, after: int = 0) -> AsyncIterator[ev.Event]:
     """The events until the one that ends this segment (recorded after `after`: earlier segments' ends
-    are part of the trace); the workflow's end also ends it (no hang)."""
+    are part of the trace); the workflow's end also ends it (no hang). Closed early, it stops the run
+    (`cluster.stops`, announced through `stop_dsn`), unless that is None."""
     outcome = asyncio.ensure_future(_outcome(handle))
     pending_event: asyncio.Future[Any] | None = None
     try:
@@ -248,8 +255,8 @@ async def _follow(events: Any, handle: Any, stop_on_close: bool = True,
             if event.seq >= after and ends_what_we_follow(event):
                 return
     except (asyncio.CancelledError, GeneratorExit):
-        if stop_on_close:
-            await _shielded(handle.cancel())
+        if stop_dsn is not None:
+            await _shielded(stop_workflow(stop_dsn, handle))
         raise
     finally:
         for task in (pending_event, outcome):

@@ -73,6 +73,7 @@ async def serve(settings: TemporalSettings, dsn: str, options: WorkerOptions) ->
     from cluster.activity import Segments
     from cluster.event_bus import EventPublisher
     from cluster.sealed import ClusterSecretError, Sealer
+    from cluster.stops import StopListener
     from cluster.temporal_client import ClusterConfigError
     from cluster.workflow import RunWorkflow
 
@@ -93,7 +94,9 @@ async def serve(settings: TemporalSettings, dsn: str, options: WorkerOptions) ->
     await asyncio.to_thread(_warm_up)  # imports block the loop: not while a segment must heartbeat
     engines = _Engines(options.data_dir, sinks)
     await asyncio.to_thread(engines, "")  # the usual engine (its pools, schema checks) before the first run
-    segments = Segments(engines, flush, grace_s=options.grace_s, sealer=sealer)
+    stops = StopListener(dsn)  # the Stop button's fast path (`cluster.stops`)
+    stops.start()
+    segments = Segments(engines, flush, grace_s=options.grace_s, sealer=sealer, stops=stops)
     client = await connect(settings)
     worker = Worker(client, task_queue=settings.task_queue, workflows=[RunWorkflow],
                     activities=[segments.drive_segment], identity=options.identity or identity(),
@@ -113,6 +116,7 @@ async def serve(settings: TemporalSettings, dsn: str, options: WorkerOptions) ->
         log.info("shutting down: no new work; running segments finish or are handed back")
         await worker.shutdown()
     await running
+    await stops.close()
     publisher.close()
     history.close()
     log.info("worker stopped")

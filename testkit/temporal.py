@@ -12,6 +12,7 @@ Temporal cluster.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import signal
 import socket
@@ -19,8 +20,12 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections import Counter
 from pathlib import Path
 from typing import Self
+
+_SERVED = re.compile(r"^service_requests\{([^}]*)\} ([0-9.e+]+)$", re.MULTILINE)
+_LABEL = re.compile(r'(\w+)="([^"]*)"')
 
 
 def temporal_bin() -> Path | None:
@@ -71,6 +76,19 @@ class TemporalServer:
                 self.stop()
                 raise RuntimeError(f"the Temporal dev server did not serve within {timeout:g} s: {self.log_tail()}")
             time.sleep(0.3)
+
+    def requests(self) -> Counter[tuple[str, str]]:
+        """RPCs the server has served so far, by (service, operation), from its Prometheus metrics: a run's
+        cost in Temporal is counted, not timed (`tests/cluster/test_run_costs.py`, `bench/bench_cluster.py`)."""
+        import urllib.request
+
+        with urllib.request.urlopen(f"http://127.0.0.1:{self.metrics_port}/metrics", timeout=10) as answer:
+            text = answer.read().decode()
+        counts: Counter[tuple[str, str]] = Counter()
+        for found in _SERVED.finditer(text):
+            labels = dict(_LABEL.findall(found.group(1)))
+            counts[labels.get("service_name", ""), labels.get("operation", "")] += float(found.group(2))
+        return counts
 
     def healthy(self) -> bool:
         done = subprocess.run([str(self.binary), "operator", "cluster", "health", "--address", self.address],

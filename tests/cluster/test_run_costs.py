@@ -1,7 +1,7 @@
 """What one cluster run asks of PostgreSQL and Temporal, counted (not timed), so waste cannot creep back.
 
-Counts from PostgreSQL's own log (statements of the test's database, connections made to it) and
-from the run's Temporal history. Before these guards a one-step run cost 131 statements (59 of them
+Counts from PostgreSQL's own log (statements of the test's database, connections made to it), from
+the RPCs the Temporal server reports having served (its metrics) and from the run's Temporal history. Before these guards a one-step run cost 131 statements (59 of them
 a pool's empty "is it alive?" query before each checkout), two new connections (a LISTEN per run,
 a checkpointer pool per segment) and a re-import of the workflow module in Temporal's sandbox.
 """
@@ -41,6 +41,13 @@ ONE_SEGMENT = [
     "WORKFLOW_TASK_SCHEDULED", "WORKFLOW_TASK_STARTED", "WORKFLOW_TASK_COMPLETED",
     "WORKFLOW_EXECUTION_COMPLETED",
 ]
+# Per run, what Temporal serves beyond its workers' polls: no heartbeat for a segment shorter than a quarter of
+# its heartbeat timeout (they went every 0.1 s, so that Stop arrived with one: 12 in a 2-second run, each a write
+# of the workflow's state; Stop now comes through PostgreSQL), and the activity handed to the worker in the
+# answer to its workflow task (eager), never through the task queue.
+RPCS_PER_RUN = {("frontend", "StartWorkflowExecution"): 1, ("frontend", "RespondWorkflowTaskCompleted"): 2,
+                ("frontend", "RespondActivityTaskCompleted"): 1, ("frontend", "RecordActivityTaskHeartbeat"): 0,
+                ("frontend", "PollWorkflowExecutionHistory"): 1, ("matching", "AddActivityTask"): 0}
 STATEMENTS_PER_RUN = 120  # measured 107-114 (main: 106-115): 33 of them LangGraph's checkpoint rows, ~20 the history's, ~28 fencing (its
 # token; a check in each event and history batch's transaction, and one in the pipeline of each write of a checkpoint,
 # run record or journal entry, which commits with it: a stale attempt writes nothing)
@@ -84,7 +91,7 @@ def _set(dsn: str, *statements: str) -> None:
 
 
 def test_a_one_step_cluster_run_costs_few_postgres_statements_no_new_connection_and_one_activity(
-        cluster, llm_server, postgres_server, postgres_dsn) -> None:
+        cluster, llm_server, postgres_server, postgres_dsn, temporal_server) -> None:
     database = cluster.dsn.rsplit("/", 1)[1]
     _set(postgres_dsn, f'ALTER DATABASE "{database}" SET log_statement = \'all\'',
          "ALTER SYSTEM SET log_connections = on", "SELECT pg_reload_conf()")
@@ -104,8 +111,15 @@ def test_a_one_step_cluster_run_costs_few_postgres_statements_no_new_connection_
 
             await one(-1)  # the app's Temporal client, event feed and pools, the worker's first engine use
             await asyncio.to_thread(log.mark)
-            return [await one(n) for n in range(runs)]
+            await asyncio.sleep(1.5)  # the warm-up's activity reports after its last event; metrics come ~1/s
+            served = temporal_server.requests()
+            ids = [await one(n) for n in range(runs)]
+            await asyncio.sleep(1.5)
+            rpcs.update({op: (temporal_server.requests()[service, op] - served[service, op]) / runs
+                         for service, op in RPCS_PER_RUN})
+            return ids
 
+        rpcs: dict[str, float] = {}
         run_ids = asyncio.run(measured())
         statements, connections = log.read()
     finally:
@@ -117,6 +131,8 @@ def test_a_one_step_cluster_run_costs_few_postgres_statements_no_new_connection_
     assert not [s for s in statements if not s]  # no empty "is it alive?" query before a checkout
     assert not [s for s in statements if s.startswith("LISTEN")]  # the app listens once, not per run
     assert len(statements) <= STATEMENTS_PER_RUN * runs, sorted(statements)
+    print(f"[cluster] one-step run's Temporal RPCs: {rpcs}")
+    assert rpcs == {op: count for (_, op), count in RPCS_PER_RUN.items()}
     for run_id in run_ids:
         assert _history(cluster, run_id) == ONE_SEGMENT
 

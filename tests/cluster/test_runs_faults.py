@@ -84,38 +84,57 @@ def test_a_waiting_run_holds_no_worker_survives_worker_restarts_and_is_approved_
     assert len(llm_server.requests) == 2  # the draft was not written again
 
 
-def test_stop_cancels_a_run_on_its_worker_within_a_second(cluster, llm_server) -> None:
+def test_stop_cancels_a_run_on_its_worker_within_a_second_and_temporals_cancellation_alone_still_does(
+        cluster, llm_server) -> None:
+    """Stop's fast path is announced through PostgreSQL; Temporal's cancellation, delivered with the next
+    heartbeat (every quarter of the heartbeat timeout), is the durable path behind it."""
+    cluster.heartbeat_timeout_s = 4.0  # a heartbeat every second
     llm_server.set_default(lambda req: Reply(text="slow", latency=60))
     cluster.start_worker()
     wf = load_workflow(TWO_STEPS, "t.yaml")
 
-    async def run_then_stop() -> tuple[list, float]:
+    async def run_then_stop(run_id: str, stop) -> tuple[list, float]:
         from cluster.event_bus import subscribe
 
         events: list = []
 
         async def consume() -> None:
-            async for event in app_executor(cluster).run(wf, {}, run_id="stopme"):
+            async for event in app_executor(cluster).run(wf, {}, run_id=run_id):
                 events.append(event)
 
         task = asyncio.create_task(consume())
-        deadline = time.monotonic() + 60
-        while not llm_server.requests:  # the worker is inside the model call
+        deadline, calls = time.monotonic() + 60, len(llm_server.requests)
+        while len(llm_server.requests) == calls:  # the worker is inside the model call
             assert time.monotonic() < deadline and not task.done(), cluster.worker_log(0)
             await asyncio.sleep(0.02)
-        async with subscribe(cluster.dsn, "stopme") as recorded:
+        async with subscribe(cluster.dsn, run_id) as recorded:
             stopped = time.monotonic()
-            task.cancel()  # what the Stop button does to the run's event stream
+            await stop(task, run_id)
             async for event in recorded:
                 if event.type == "run_cancelled":
-                    return events, time.monotonic() - stopped
+                    latency = time.monotonic() - stopped
+                    await asyncio.wait({task}, timeout=10)
+                    return events, latency
         raise AssertionError("no run_cancelled")
 
-    events, latency = asyncio.run(run_then_stop())
-    print(f"\n[cluster] stop -> run_cancelled recorded by the worker: {latency * 1000:.0f} ms")
-    assert latency < 1.0
+    async def close_the_stream(task, run_id: str) -> None:
+        task.cancel()  # what the CLI's Ctrl-C does to the run's event stream (the app's Stop: `stop`, the same call)
+
+    async def cancel_in_temporal_only(task, run_id: str) -> None:
+        from cluster.temporal_client import connect
+
+        await (await connect(cluster.settings(), attempts=1)).get_workflow_handle(run_id).cancel()
+
+    events, fast = asyncio.run(run_then_stop("stopme", close_the_stream))
+    _, durable = asyncio.run(run_then_stop("stopme-in-temporal", cancel_in_temporal_only))
+    print(f"\n[cluster] stop -> run_cancelled recorded by the worker: {fast * 1000:.0f} ms announced, "
+          f"{durable * 1000:.0f} ms through Temporal alone")
+    assert fast < 1.0
     assert events[0].type == "run_started"
-    assert len(llm_server.requests) == 1
+    assert len(llm_server.requests) == 2
+    log = (cluster.data_dir.parent / "worker-0.log").read_text(errors="replace")
+    assert "stop announced for stopme:" in log and "stop announced for stopme-in-temporal" not in log
+    assert durable < 1.0 + 2.0  # one heartbeat interval, and the workflow task that requests the cancellation
 
 
 def call_rows(dsn: str, run_ids: list[str], results: list) -> str:
