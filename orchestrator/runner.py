@@ -221,19 +221,25 @@ class Engine:
         seq = SeqCounter(self.store, stored.run_id, stored.seq_reserved)
 
         known = usable(self.credentials.known_secrets())
+        loop = asyncio.get_running_loop()
 
-        def stamp(event: Any, *, enqueue: bool = True, stamped: bool = False) -> Any:
-            """Number the event, clear it of known keys and feed the sinks (once); queue it if asked."""
-            if not stamped:
-                event = event_without_known(event, known)
-                event.seq = seq.next()
-                for sink in self.sinks:
-                    try:
-                        sink(event)
-                    except Exception:  # a broken sink must not break the run or the other sinks
-                        log.exception("event sink %r failed on %s", sink, event.type)
-            if enqueue:
+        def stamp(event: Any) -> Any:
+            """Number the event, clear it of known keys, feed the sinks and queue it for the consumer.
+
+            Nodes call this directly (not through LangGraph's `custom` stream, which costs a wake-up of
+            the loop through its self-pipe, a task switch and a chunk per event), so the queue holds
+            the events in the order of their numbers."""
+            event = event_without_known(event, known)
+            event.seq = seq.next()
+            for sink in self.sinks:
+                try:
+                    sink(event)
+                except Exception:  # a broken sink must not break the run or the other sinks
+                    log.exception("event sink %r failed on %s", sink, event.type)
+            if asyncio._get_running_loop() is loop:
                 queue.put_nowait(event)
+            else:  # emitted from a worker thread (a sync tool)
+                loop.call_soon_threadsafe(queue.put_nowait, event)
             return event
 
         from orchestrator.drive import RunDriver
