@@ -131,6 +131,11 @@ class _CurrentRun:
 CURRENT_RUN: RunContext = _CurrentRun()  # type: ignore[assignment]
 
 
+def current(ctx: RunContext) -> RunContext:
+    """The `RunContext` itself for `CURRENT_RUN`: a node reads it dozens of times, so it looks it up once."""
+    return _RUN.get() if isinstance(ctx, _CurrentRun) else ctx
+
+
 @contextmanager
 def running(ctx: RunContext) -> Iterator[None]:
     """Make `ctx` the context of the nodes executed inside this block (and the tasks it starts)."""
