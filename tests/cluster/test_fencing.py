@@ -126,9 +126,9 @@ def test_a_step_whose_checkpoint_lands_after_a_newer_attempt_started_is_counted_
     from orchestrator.fencing import fence_of
 
     monkeypatch.setenv("GRAPHWRIGHT_POSTGRES_DSN", fresh_dsn)
-    numbers = itertools.count(1)
+    slow = asyncio.Event()  # set: the model answers in 30 s (the second attempt dies before its first checkpoint)
     llm_server.set_default(lambda req: Reply(text=synthesize(req.messages, req.tools).text,
-                                             latency=30.0 if next(numbers) == 2 else 0.0))
+                                             latency=30.0 if slow.is_set() else 0.0))
     common = {"client": llm_client, "credentials": credentials, "policy": Policy(default_model="openai/gpt-4o-mini")}
     starved, healthy = (_Worker(name, fresh_dsn, tmp_path, common) for name in ("starved", "healthy"))
     starved.engine.create_run(load_workflow_file(EXAMPLE), {}, owner="alice", run_id="r1")
@@ -164,23 +164,25 @@ def test_a_step_whose_checkpoint_lands_after_a_newer_attempt_started_is_counted_
 
     request = SegmentRequest(run_id="r1", resume=False, decision=None, default_model="openai/gpt-4o-mini")
 
-    async def race() -> tuple[Any, Any]:
+    async def race() -> str:
         first = asyncio.create_task(environment(1).run(starved.segments.drive_segment, request))
         await held.wait()  # step 1's call is committed to history; its checkpoint is on its way
+        slow.set()
         second_env = environment(2)
         second = asyncio.create_task(second_env.run(healthy.segments.drive_segment, request))
         while len(llm_server.requests) < 2 or await asyncio.to_thread(segments, fresh_dsn) < 2:
-            await asyncio.sleep(0.01)  # the newer attempt's start is in history; it re-makes step 1's call (30 s)
+            await asyncio.sleep(0.01)  # the newer attempt's start (flagging step 1's call) is in history
         second_env.cancel(ActivityCancellationDetails(timed_out=True))  # its worker is lost mid-call
         await asyncio.gather(second, return_exceptions=True)
         await asyncio.to_thread(healthy.flush)
+        slow.clear()
         release.set()  # the stale checkpoint lands now
-        (stale,) = await asyncio.gather(first, return_exceptions=True)
+        await asyncio.gather(first, return_exceptions=True)  # it is fenced off at its next write
         await asyncio.to_thread(starved.flush)
-        return stale, await environment(3).run(healthy.segments.drive_segment, request)
+        return await environment(3).run(healthy.segments.drive_segment, request)  # resumes from the late checkpoint
 
     try:
-        _stale, ending = asyncio.run(race())
+        ending = asyncio.run(race())
         for worker in (starved, healthy):
             worker.flush()
     finally:
