@@ -24,9 +24,7 @@ from schemas import load_workflow
 from schemas.functions import MODULES_ENV
 from testkit.replies import Reply, ToolCallSpec
 
-pytestmark = [pytest.mark.cluster, pytest.mark.slow, pytest.mark.timeout(900),
-              # failed once inside a full clean-clone suite run and passed alone (cause not found yet): one retry
-              pytest.mark.flaky(reruns=1)]
+pytestmark = [pytest.mark.cluster, pytest.mark.slow, pytest.mark.timeout(900)]
 
 RUNS, KILLS, WORKERS = 40, 10, 4
 CALLS_PER_RUN = 4  # fetch: the tool call, then its answer; mid; last
