@@ -128,9 +128,12 @@ def columns(rows: list[tuple[Any, ...]] | Any) -> list[list[Any]]:
 
 # A resume flags the rows of earlier segments whose results its checkpoint does not hold: work the
 # crash lost, which runs again (`RunStarted.accounted`, exact even when parallel branches were lost).
+# The ledger is the whole truth, so a row it holds counts again: in cluster mode a stale attempt's
+# checkpoint can land after a newer attempt started from an older one (which flagged the row), and a
+# later attempt resumes from it without re-making that work.
 _SUPERSEDE_SQL = """
-UPDATE {table} SET superseded = true
-WHERE run_id = ? AND segment < ? AND NOT superseded AND seq NOT IN (SELECT unnest(?::BIGINT[]))
+UPDATE {table} SET superseded = NOT superseded
+WHERE run_id = ? AND segment < ? AND superseded = (seq IN (SELECT unnest(?::BIGINT[])))
 """
 
 

@@ -201,3 +201,92 @@ def test_a_stale_attempt_journals_no_tool_call_nor_reserves_seq_numbers(fresh_ds
     assert journaled == [("r2", "posted")]
     assert reserved == 0  # nor reserves `seq` numbers
     assert stale.lost and not current.lost
+
+
+def test_a_step_whose_checkpoint_lands_after_a_newer_attempt_started_is_counted_once(
+    tmp_path: Path, fresh_dsn: str, llm_server: Any, credentials: Credentials, llm_client: Any,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The stale attempt checks its token, then its checkpoint (step 1 done) is held back while a newer
+    attempt starts from the older checkpoint (flagging step 1's call superseded) and dies before its own
+    first checkpoint; the held checkpoint lands, and a third attempt resumes from it without re-making the
+    call: the call its checkpoint holds must count."""
+    from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
+    from temporalio.activity import ActivityCancellationDetails
+    from temporalio.testing import ActivityEnvironment
+
+    from orchestrator.fencing import fence_of
+
+    monkeypatch.setenv("GRAPHWRIGHT_POSTGRES_DSN", fresh_dsn)
+    slow = asyncio.Event()  # set: the model answers in 30 s (the second attempt dies before its first checkpoint)
+    llm_server.set_default(lambda req: Reply(text=synthesize(req.messages, req.tools).text,
+                                             latency=30.0 if slow.is_set() else 0.0))
+    common = {"client": llm_client, "credentials": credentials, "policy": Policy(default_model="openai/gpt-4o-mini")}
+    starved, healthy = (_Worker(name, fresh_dsn, tmp_path, common) for name in ("starved", "healthy"))
+    starved.engine.create_run(load_workflow_file(EXAMPLE), {}, owner="alice", run_id="r1")
+    put, put_writes = AsyncPostgresSaver.aput, AsyncPostgresSaver.aput_writes
+    held, release = asyncio.Event(), asyncio.Event()
+
+    async def hold(config: Any, done: bool) -> None:
+        """The stale attempt's writes of step 1's result wait; its token was checked (still current)."""
+        fence = fence_of(config["configurable"]["thread_id"])
+        if fence is not None and fence.attempt == 1 and (done or held.is_set()):
+            held.set()
+            await release.wait()
+
+    async def held_put(self: Any, config: Any, checkpoint: Any, *args: Any, **kwargs: Any) -> Any:
+        await hold(config, bool(checkpoint["channel_values"].get("outputs")))
+        return await put(self, config, checkpoint, *args, **kwargs)
+
+    async def held_writes(self: Any, config: Any, writes: Any, *args: Any, **kwargs: Any) -> Any:
+        await hold(config, any(channel == "outputs" and value for channel, value in writes))
+        return await put_writes(self, config, writes, *args, **kwargs)
+
+    monkeypatch.setattr(AsyncPostgresSaver, "aput", held_put)
+    monkeypatch.setattr(AsyncPostgresSaver, "aput_writes", held_writes)
+
+    def environment(number: int) -> ActivityEnvironment:
+        env = ActivityEnvironment()
+        env.info = dataclasses.replace(env.info, attempt=number)
+        return env
+
+    def segments(dsn: str) -> int:
+        with psycopg.connect(dsn) as con:
+            return con.execute("SELECT segments FROM runs WHERE run_id = 'r1'").fetchone()[0]
+
+    request = SegmentRequest(run_id="r1", resume=False, decision=None, default_model="openai/gpt-4o-mini")
+
+    async def race() -> str:
+        first = asyncio.create_task(environment(1).run(starved.segments.drive_segment, request))
+        await held.wait()  # step 1's call is committed to history; its checkpoint is on its way
+        slow.set()
+        second_env = environment(2)
+        second = asyncio.create_task(second_env.run(healthy.segments.drive_segment, request))
+        while len(llm_server.requests) < 2 or await asyncio.to_thread(segments, fresh_dsn) < 2:
+            await asyncio.sleep(0.01)  # the newer attempt's start (flagging step 1's call) is in history
+        second_env.cancel(ActivityCancellationDetails(timed_out=True))  # its worker is lost mid-call
+        await asyncio.gather(second, return_exceptions=True)
+        await asyncio.to_thread(healthy.flush)
+        slow.clear()
+        release.set()  # the stale checkpoint lands now
+        await asyncio.gather(first, return_exceptions=True)  # it is fenced off at its next write
+        await asyncio.to_thread(starved.flush)
+        return await environment(3).run(healthy.segments.drive_segment, request)  # resumes from the late checkpoint
+
+    try:
+        ending = asyncio.run(race())
+        for worker in (starved, healthy):
+            worker.flush()
+    finally:
+        for worker in (starved, healthy):
+            worker.close()
+
+    with psycopg.connect(fresh_dsn) as con:
+        counted = con.execute("SELECT step_id FROM llm_calls WHERE run_id = 'r1' AND NOT superseded"
+                              " ORDER BY seq").fetchall()
+        run = con.execute("SELECT status, tokens_in + tokens_out, (SELECT sum(tokens_in + tokens_out)"
+                          " FROM llm_calls WHERE run_id = 'r1' AND NOT superseded) FROM runs"
+                          " WHERE run_id = 'r1'").fetchone()
+    assert ending == "finished"
+    assert len(counted) == 2 and len({step for (step,) in counted}) == 2, counted  # each step's call once
+    assert run[0] == "finished" and run[1] == run[2], run

@@ -24,11 +24,7 @@ from schemas import load_workflow
 from schemas.functions import MODULES_ENV
 from testkit.replies import Reply, ToolCallSpec
 
-pytestmark = [pytest.mark.cluster, pytest.mark.slow, pytest.mark.timeout(900),
-              # fails about 1 time in 4 at load 20+ (reproduced 2026-11-30: "159 counted, 40 x 4 expected", with
-              # heartbeat timeouts giving segments up to 20 attempts): a model call lost between superseded
-              # attempts, a product bug not found yet. One retry until it is: not a fix
-              pytest.mark.flaky(reruns=1)]
+pytestmark = [pytest.mark.cluster, pytest.mark.slow, pytest.mark.timeout(900)]
 
 RUNS, KILLS, WORKERS = 40, 10, 4
 CALLS_PER_RUN = 4  # fetch: the tool call, then its answer; mid; last
