@@ -19,9 +19,7 @@ only difference between the two sides of a ratio is the code under test.
     the parallel step's wall time divided by one such call's latency measured alone (target
     <= 1.5; 32 sequential calls would be 32), and, as a second baseline, the same 32 calls made
     with a bare `asyncio.gather` on the client: what the client itself allows on this machine; and
-    the engine with a client that only sleeps, which isolates the engine's own scheduling; and the
-    engine's own CPU per branch with an in-process client that streams the same words (steadier than
-    wall time on a shared machine: what the engine adds to each of the 32 calls, tokens included).
+    the engine with a client that only sleeps, which isolates the engine's own scheduling.
     Then the CPU this process spends (all of it on one core at a time: the GIL): per call in the
     gather, per branch in the engine, and LiteLLM's streaming cost split into a fixed part per call
     and a part per SSE chunk (sequential calls with 1 and 81 words, no server latency). A fan-out of
@@ -47,7 +45,6 @@ from typing import Annotated, Any, TypedDict
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 
 from orchestrator.credentials import Credentials  # noqa: E402
-from orchestrator.events import LLMCall  # noqa: E402
 from orchestrator.llm import LiteLLMClient  # noqa: E402
 from orchestrator.llm_types import LLMRequest, LLMResult, ModelParams  # noqa: E402
 from orchestrator.policy import Policy  # noqa: E402
@@ -132,56 +129,6 @@ class SleepClient:
     async def complete(self, request: LLMRequest, on_token: Any = None, on_attempt: Any = None) -> LLMResult:
         await asyncio.sleep(self.latency)
         return LLMResult(text=ANSWER, model=request.params.model, tokens_in=10, tokens_out=20)
-
-
-class StreamClient(SleepClient):
-    """A client that streams ANSWER word by word over the second half of `latency` (no HTTP, no LiteLLM):
-    the engine's own work per branch in the streaming shape, tokens and their events included."""
-
-    async def complete(self, request: LLMRequest, on_token: Any = None, on_attempt: Any = None) -> LLMResult:
-        words = ANSWER.split(" ")
-        await asyncio.sleep(self.latency / 2)
-        for i, word in enumerate(words):
-            await asyncio.sleep(self.latency / 2 / len(words))
-            if on_token is not None:
-                on_token(word if i == 0 else " " + word)
-        if on_attempt is not None:  # the attempt's `LLMCall` event, as LiteLLMClient reports it
-            on_attempt(LLMCall(run_id="", model=request.params.model, tokens_in=10, tokens_out=20))
-        return LLMResult(text=ANSWER, model=request.params.model, tokens_in=10, tokens_out=20)
-
-
-class StepCPU:
-    """A sink noting the process CPU spent between the fan-out step's start and finish events."""
-
-    def __init__(self) -> None:
-        self.started, self.spans = 0.0, []
-
-    def __call__(self, event: Any) -> None:
-        if getattr(event, "step_id", None) == "fan" and event.type == "step_started":
-            self.started = time.process_time()
-        elif getattr(event, "step_id", None) == "fan" and event.type == "step_finished":
-            self.spans.append(time.process_time() - self.started)
-
-
-async def own_cpu(args: argparse.Namespace, tmp: Path, credentials: Credentials) -> tuple[float, float]:
-    """The engine's CPU per branch with `StreamClient`, minus the client's own: (whole run, the step)."""
-    client, step = StreamClient(args.fanout_latency), StepCPU()
-    engine = Engine(data_dir=tmp, client=client, credentials=credentials, policy=Policy(), sinks=[step])
-    fan = fanout_workflow(args.branches)
-    await run_engine(engine, fan)
-    step.spans.clear()
-    runs, alone = [], []
-    for _ in range(args.repeats):
-        cpu = time.process_time()
-        await run_engine(engine, fan)
-        runs.append(time.process_time() - cpu)
-        cpu = time.process_time()
-        await asyncio.gather(*(client.complete(LLMRequest(ModelParams(MODEL), []), lambda _t: None)
-                               for _ in range(args.branches)))
-        alone.append(time.process_time() - cpu)
-    client_cpu = statistics.median(alone)
-    return ((statistics.median(runs) - client_cpu) / args.branches,
-            (statistics.median(step.spans) - client_cpu) / args.branches)
 
 
 async def single_call(client: LiteLLMClient) -> float:
@@ -285,9 +232,6 @@ async def fanout(args: argparse.Namespace, tmp: Path, streaming: float) -> None:
         sleeper_cpu = (time.process_time() - cpu) / args.repeats / args.branches
         print(f"    the engine alone (a client that only sleeps {args.fanout_latency * 1000:.0f} ms): parallel step "
               f"{statistics.median(sleeps):.3f} s -> {statistics.median(sleeps) / args.fanout_latency:.2f}")
-        run_cpu, step_cpu = await own_cpu(args, tmp, client.credentials)
-        print(f"    the engine's own CPU per branch with an in-process client streaming the same words (its own CPU "
-              f"taken out): {run_cpu * 1000:.2f} ms per run, {step_cpu * 1000:.2f} ms inside the parallel step")
         short, long = [await cpu_per_call(client, words) for words in PROBE_WORDS]
         per_chunk = (long - short) / (PROBE_WORDS[1] - PROBE_WORDS[0])
         chunks = len(Reply(text=ANSWER).pieces()) + 3  # + the role, finish and usage chunks

@@ -2,8 +2,8 @@
 
 The driver owns the segment's lifecycle: model resolution (with substitution warnings), the
 checkpointer, the wall-clock limit, and the single terminal event every segment ends with. Node
-events reach the sinks and the consumer's queue the moment they are emitted (`RunContext.emit`);
-run-level events are emitted here.
+events reach the sinks the moment they are emitted and the consumer through LangGraph's `custom`
+stream mode (`get_stream_writer()`); run-level events are emitted here.
 """
 
 from __future__ import annotations
@@ -66,7 +66,7 @@ class RunDriver:
         self.started = time.monotonic()
 
     def emit(self, event: Any) -> Any:
-        return self.stamp(event)
+        return self.stamp(event, enqueue=True)
 
     @property
     def partial(self) -> dict[str, Any]:
@@ -134,7 +134,7 @@ class RunDriver:
                                            override=self.stored.model_override)
                 self.ctx = RunContext(run_id=self.run_id, workflow=wf, client=self.engine.client,
                                       budget=Budget(wf.limits), policy=self.engine.policy, models=models,
-                                      stamp=self.stamp, secrets=secrets,
+                                      stamp=lambda e: self.stamp(e, enqueue=False), secrets=secrets,
                                       data_dir=self.engine.data_dir, replay=self.replay)
                 command = await self._starting_point(graph, config, snapshot, inputs)
                 if command is _ALREADY_REPORTED:
@@ -216,13 +216,15 @@ class RunDriver:
         interrupts: list[Any] = []
         remaining = max(self.workflow.limits.timeout_seconds - 0.0, 0.001)
         try:
-            stream = graph.astream(command, config, stream_mode="updates", version="v2",
-                                   durability=self.engine.policy.durability)
+            stream = graph.astream(command, config, stream_mode=["custom", "updates"], version="v2",
+                                   subgraphs=True, durability=self.engine.policy.durability)
             # `aclosing`: on cancellation LangGraph's own cleanup (pending checkpoint writes) must run
             # now, while the checkpointer is open, not at interpreter shutdown on a reopened connection.
             async with asyncio.timeout(remaining) as deadline, aclosing(stream):
-                async for chunk in stream:  # (node events go to the consumer as they are stamped)
-                    if "__interrupt__" in (chunk["data"] or {}):
+                async for chunk in stream:
+                    if chunk["type"] == "custom":  # node events, from the root graph or a branch subgraph
+                        self.stamp(chunk["data"], enqueue=True, stamped=True)
+                    elif not chunk["ns"] and "__interrupt__" in (chunk["data"] or {}):
                         interrupts.extend(chunk["data"]["__interrupt__"])
         except TimeoutError:
             if deadline.expired():

@@ -58,38 +58,21 @@ def _deep(value: Any, keys: tuple[str, ...]) -> Any:
     return value
 
 
-def event_without_known(event: E, keys: tuple[str, ...]) -> E:
+def event_without_known(event: E, known: tuple[str, ...]) -> E:
     """A copy of `event` with known keys redacted from every field (the event itself when clean).
 
-    Runs on every event of every run, the streamed pieces included, so `keys` come already `usable`
-    (sorted once per run) and a field is only rebuilt when a key is in it."""
-    if not keys:
+    Runs on every event of every run, the streamed pieces included: the keys are sorted once per
+    event, not once per string in it."""
+    if not known:
         return event
+    keys = usable(known)
     updates = {}
     for name, value in event.__dict__.items():  # the fields' values, without pydantic's attribute lookups
-        if value and isinstance(value, _TEXTUAL) and _holds(value, keys):
-            updates[name] = _deep(value, keys)
+        if isinstance(value, str | dict | list) and value:
+            cleaned = _deep(value, keys)
+            if cleaned != value:
+                updates[name] = cleaned
     return event.model_copy(update=updates) if updates else event
-
-
-_TEXTUAL = (str, dict, list, tuple)
-
-
-def _holds(value: Any, keys: tuple[str, ...]) -> bool:
-    """Whether a string in `value` (str, dict values, list items, nested) contains one of `keys`."""
-    if isinstance(value, str):
-        for key in keys:
-            if key in value:
-                return True
-        return False
-    if isinstance(value, dict):
-        value = value.values()
-    elif not isinstance(value, list | tuple):
-        return False
-    for item in value:
-        if item and isinstance(item, _TEXTUAL) and _holds(item, keys):
-            return True
-    return False
 
 
 def input_holding_a_key(inputs: dict[str, Any], known: tuple[str, ...]) -> str | None:

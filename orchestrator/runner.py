@@ -21,7 +21,6 @@ import errno
 import hashlib
 import logging
 import sqlite3
-import threading
 import uuid
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable, Sequence
@@ -65,7 +64,7 @@ class ApprovalDecision:
 
 
 class Engine:
-    """Runs workflows; one per process (per visitor: `with_credentials`, which shares its stores and graphs)."""
+    """Runs workflows; one per process (or per session when credentials differ)."""
 
     def __init__(self, *, data_dir: Path | None = None, client: ModelClient | None = None,
                  credentials: Credentials | None = None, policy: Policy | None = None,
@@ -81,27 +80,15 @@ class Engine:
         self._client = client
         self._fallback_model: str | None = None
         self._graphs: OrderedDict[str, Any] = OrderedDict()  # workflow JSON digest -> compiled graph
-        self._graphs_lock = threading.Lock()
         # run records, tool journal (at-most-once tool calls), checkpointer: files here, or PostgreSQL
         self.state = open_run_state(self.data_dir, deployment if deployment is not None else Deployment.from_env())
         self.store, self.journal = self.state.records, self.state.journal
 
-    def with_credentials(self, credentials: Credentials, *, client: ModelClient | None = None,
-                         policy: Policy | None = None,
-                         sinks: Sequence[Callable[[ev.Event], None]] | None = None) -> Engine:
-        """This engine for one visitor (a click in the app, a cluster worker running one visitor's
-        segment): the same stores, compiled graphs and workers; the visitor's keys, model client (else
-        one made from the keys), policy and sinks if given, and its own embedded default.
-
-        A compiled graph depends on the workflow alone (nodes reach their run through a context
-        variable), so visitors share the cache: a graph is found only by the exact config it was
-        compiled from."""
+    def with_credentials(self, credentials: Credentials) -> Engine:
+        """This engine with other keys (a cluster worker running one visitor's segment): the same
+        stores, compiled graphs, sinks and workers; its own model client and embedded default."""
         other = copy.copy(self)
-        other.credentials, other._client, other._fallback_model = credentials, client, None
-        if policy is not None:
-            other.policy = policy
-        if sinks is not None:
-            other.sinks = list(sinks)
+        other.credentials, other._client, other._fallback_model = credentials, None, None
         return other
 
     def compiled(self, workflow: Any) -> Any:
@@ -109,14 +96,10 @@ class Engine:
         from orchestrator.compiler import compile_workflow
 
         key = hashlib.sha256(workflow.model_dump_json().encode()).hexdigest()
-        with self._graphs_lock:  # engines for several visitors share the cache
-            graph = self._graphs.pop(key, None)
-        if graph is None:
-            graph = compile_workflow(workflow)
-        with self._graphs_lock:
-            self._graphs[key] = graph
-            while len(self._graphs) > GRAPH_CACHE:
-                self._graphs.popitem(last=False)
+        graph = self._graphs.pop(key, None) or compile_workflow(workflow)
+        self._graphs[key] = graph
+        while len(self._graphs) > GRAPH_CACHE:
+            self._graphs.popitem(last=False)
         return graph
 
     @property
@@ -244,25 +227,19 @@ class Engine:
         seq = SeqCounter(self.store, stored.run_id, stored.seq_reserved)
 
         known = usable(self.credentials.known_secrets())
-        loop = asyncio.get_running_loop()
 
-        def stamp(event: Any) -> Any:
-            """Number the event, clear it of known keys, feed the sinks and queue it for the consumer.
-
-            Nodes call this directly (not through LangGraph's `custom` stream, which costs a wake-up of
-            the loop through its self-pipe, a task switch and a chunk per event), so the queue holds
-            the events in the order of their numbers."""
-            event = event_without_known(event, known)
-            event.seq = seq.next()
-            for sink in self.sinks:
-                try:
-                    sink(event)
-                except Exception:  # a broken sink must not break the run or the other sinks
-                    log.exception("event sink %r failed on %s", sink, event.type)
-            if asyncio._get_running_loop() is loop:
+        def stamp(event: Any, *, enqueue: bool = True, stamped: bool = False) -> Any:
+            """Number the event, clear it of known keys and feed the sinks (once); queue it if asked."""
+            if not stamped:
+                event = event_without_known(event, known)
+                event.seq = seq.next()
+                for sink in self.sinks:
+                    try:
+                        sink(event)
+                    except Exception:  # a broken sink must not break the run or the other sinks
+                        log.exception("event sink %r failed on %s", sink, event.type)
+            if enqueue:
                 queue.put_nowait(event)
-            else:  # emitted from a worker thread (a sync tool)
-                loop.call_soon_threadsafe(queue.put_nowait, event)
             return event
 
         from orchestrator.drive import RunDriver

@@ -43,7 +43,6 @@ class AppServices:
     workers: Workers = field(default_factory=Workers)  # pools and sandbox caps shared by all sessions
     _breaker: Any = None
     _tracer: Any = None
-    _engine: Any = None  # the process's engine: run stores and compiled graphs, shared by the visitors' copies
     _lock: threading.Lock = field(default_factory=threading.Lock)
     # Plotly builds figures with shared, lazily filled caches that break when threads build at once
     # ("ValueError: Invalid value", plotly/plotly.py#3441): the dashboards take turns (ms each).
@@ -143,12 +142,9 @@ class AppServices:
 
         # None lets the engine choose its embedded default (Ollama when it runs here, else offline)
         policy = replace(self.policy, default_model=self._chosen_model(session))
-        with self._lock:  # one per process: a click must not open the run stores or compile the graph again
-            if self._engine is None:
-                self._engine = Engine(data_dir=self.data_dir, credentials=self.base_credentials, policy=self.policy,
-                                      workers=self.workers)
-        engine = self._engine.with_credentials(self.credentials_for(session), client=self.client_for(session),
-                                               policy=policy, sinks=self.sinks_for(session))
+        credentials = self.credentials_for(session)
+        engine = Engine(data_dir=self.data_dir, client=self.client_for(session), credentials=credentials,
+                        policy=policy, sinks=self.sinks_for(session), workers=self.workers)
         if self.cluster is None:
             return engine
         from cluster.sealed import SessionSecrets  # the visitor's own keys travel sealed to the worker
@@ -224,8 +220,6 @@ class AppServices:
             tracer.close()
         if self.history is not None:
             self.history.close()
-        if self._engine is not None:
-            self._engine.state.close()
 
 
 def sweep_interval() -> float:

@@ -1,9 +1,8 @@
 """Batch a fast event stream into a few UI updates per second.
 
 A model streaming hundreds of tokens a second would otherwise mean hundreds of page updates; the
-page would fall behind. `batched` pumps the source in a task and hands out, at most once per
-`interval`, everything that arrived since the last batch: nothing waits longer than `interval`, and
-an item after a quiet spell (the first token of a reply) goes out at once. Cancelling the consumer cancels the pump, and with it the source, so
+page would fall behind. `batched` pumps the source in a task and hands out everything that arrived
+within `interval` seconds of the first waiting item, so nothing waits longer than that. Cancelling the consumer cancels the pump, and with it the source, so
 a Stop click reaches the engine as `CancelledError`.
 """
 
@@ -34,15 +33,12 @@ async def batched(source: AsyncIterator[Any], interval: float = 0.1) -> AsyncIte
 
     task = asyncio.create_task(pump())
     loop = asyncio.get_running_loop()
-    last = -float("inf")  # when the last batch went out
     try:
         done = False
         while not done:
             first = await queue.get()
             batch: list[Any] = []
-            # `interval` after the last batch: after a quiet spell (a model's first token after its
-            # latency) an item goes out at once, never held back for a window nothing else fills
-            deadline = max(loop.time(), last + interval)
+            deadline = loop.time() + interval
             item = first
             while True:
                 if item is _DONE:
@@ -62,7 +58,6 @@ async def batched(source: AsyncIterator[Any], interval: float = 0.1) -> AsyncIte
                     break
             if batch:
                 yield batch
-                last = loop.time()
     finally:
         if not task.done():
             task.cancel()

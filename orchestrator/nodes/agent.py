@@ -6,7 +6,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from orchestrator.nodes.agent_loop import run_agent
-from orchestrator.nodes.common import RunContext, Scope, Usage, current, fill, run_step, template_sources
+from orchestrator.nodes.common import RunContext, Scope, Usage, fill, run_step, template_sources
 from orchestrator.nodes.graph import Builder, Piece
 from orchestrator.state import RunState
 from schemas.models import AgentStep
@@ -16,15 +16,13 @@ Node = Callable[[RunState], Awaitable[dict[str, Any]]]
 
 def agent_node(ctx: RunContext, step: AgentStep, scope: Scope) -> Node:
     async def node(state: RunState) -> dict[str, Any]:
-        run = current(ctx)
-
         async def body(usage: Usage) -> Any:
             context = scope.context(state)
             prompt = fill(step.prompt, context, step.id)
-            return await run_agent(run, step.agent, prompt, step_id=step.id, usage=usage,
+            return await run_agent(ctx, step.agent, prompt, step_id=step.id, usage=usage,
                                    sources=template_sources(step.prompt, context), settings=step.settings())
 
-        return await run_step(run, state, step.id, "agent", scope, body, agent=step.agent)
+        return await run_step(ctx, state, step.id, "agent", scope, body, agent=step.agent)
 
     return node
 

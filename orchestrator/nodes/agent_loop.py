@@ -50,12 +50,10 @@ async def fit_window(ctx: RunContext, request: LLMRequest, usage: Usage, overflo
                      lambda note: ctx.warn_once(note, step_id))
 
 
-async def call_model(ctx: RunContext, request: LLMRequest, usage: Usage, *, fitted: bool = False) -> LLMResult:
-    """The context-window (unless the caller `fitted` the request already) and budget checks, then one
-    model call through the seam with its events."""
+async def call_model(ctx: RunContext, request: LLMRequest, usage: Usage) -> LLMResult:
+    """The context-window and budget checks, then one model call through the seam with its events."""
     step_id = request.step_id
-    if not fitted:
-        request = await fit_window(ctx, request, usage, Overflow())
+    request = await fit_window(ctx, request, usage, Overflow())
     ctx.budget.before_call(request.messages, step_id)
 
     tokens = TokenCoalescer(lambda text: ctx.emit(ev.Token(run_id=ctx.run_id, step_id=step_id, text=text)))
@@ -127,7 +125,7 @@ async def run_agent(
         request = await fit_window(ctx, LLMRequest(params, list(messages), offer, schema, step_id), usage,
                                    overflow)
         messages = list(request.messages)  # shortened inputs stay short for the rest of the step
-        result = await call_model(ctx, request, usage, fitted=True)
+        result = await call_model(ctx, request, usage)
         if not (result.tool_calls and offer):
             break
         messages.append(_assistant_with_calls(result))

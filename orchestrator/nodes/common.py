@@ -3,8 +3,8 @@
 Nodes reach the run's model client, budget and event emitter through `CURRENT_RUN`, a stand-in for
 the `RunContext` the driver sets (a context variable, copied into every LangGraph task), so those
 never enter the checkpointed state and one compiled graph serves every run of a workflow. Events
-are stamped, handed to the sinks (so history and MLflow see them even if the consumer stops) and
-queued for the live consumer the moment they happen.
+are stamped and handed to the sinks the moment they happen (so history and MLflow see them even if
+the consumer stops), then written to LangGraph's `custom` stream for the live consumer.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from langgraph.config import get_stream_writer
 from langgraph.errors import GraphBubbleUp
 
 from orchestrator import events as ev
@@ -67,7 +68,7 @@ class RunContext:
     budget: Budget
     policy: Policy
     models: ModelTable
-    stamp: Callable[[Any], Any]  # gives the event its seq, feeds the sinks and the consumer, returns it
+    stamp: Callable[[Any], Any]  # gives the event its seq, feeds the sinks, returns it
     finished: dict[str, Any] = field(default_factory=dict)  # step outputs so far (partial results)
     started_at: dict[str, float] = field(default_factory=dict)
     failed_step: str | None = None  # the step whose failure ended the run
@@ -111,8 +112,14 @@ class RunContext:
                                      bytes=size, sha256=digest))
 
     def emit(self, event: Any) -> Any:
-        """Stamp `event` (seq, sinks, the consumer's queue) and return it stamped."""
-        return self.stamp(event)
+        """Stamp `event` (seq, sinks), write it to the live stream, and return it stamped."""
+        stamped = self.stamp(event)
+        try:
+            writer = get_stream_writer()
+        except RuntimeError:  # outside a graph (should not happen in nodes)
+            return stamped
+        writer(stamped)
+        return stamped
 
 
 _RUN: ContextVar[RunContext] = ContextVar("graphwright_run")
@@ -129,11 +136,6 @@ class _CurrentRun:
 
 
 CURRENT_RUN: RunContext = _CurrentRun()  # type: ignore[assignment]
-
-
-def current(ctx: RunContext) -> RunContext:
-    """The `RunContext` itself for `CURRENT_RUN`: a node reads it dozens of times, so it looks it up once."""
-    return _RUN.get() if isinstance(ctx, _CurrentRun) else ctx
 
 
 @contextmanager

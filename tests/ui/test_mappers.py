@@ -189,24 +189,6 @@ def test_batching_keeps_every_item_and_bounds_updates() -> None:
     assert len(batches) < 20
 
 
-def test_batching_hands_out_an_item_after_a_quiet_spell_at_once() -> None:
-    """A model's first token comes after its latency, alone: the page shows it then, not a window later."""
-    async def first_token_late() -> object:
-        yield "step started"
-        await asyncio.sleep(0.3)  # the model's latency
-        yield "first token"
-
-    async def main() -> list[float]:
-        loop = asyncio.get_running_loop()
-        started, seen = loop.time(), []
-        async for _ in batched(first_token_late(), interval=0.2):
-            seen.append(loop.time() - started)
-        return seen
-
-    step, token = asyncio.run(main())
-    assert step < 0.1 and 0.3 <= token < 0.45  # held back a whole window, it would come at 0.5
-
-
 def test_batching_forwards_source_errors_after_the_items() -> None:
     async def broken() -> object:
         yield 1
